@@ -1,0 +1,236 @@
+"""The `datavault` command: a thin click layer over datavault.api."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import traceback
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from datavault import api, values
+from datavault.diagnostics import DatavaultError, ModelError
+from datavault.loader import LoadResult
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class Timestamp(click.ParamType):
+    """A timestamp option: ISO 8601 date or date-time; with a zone it is converted to UTC."""
+
+    name = "timestamp"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, dt.datetime):
+            return value
+        try:
+            return values.parse(value, "timestamp")
+        except values.ParseError:
+            self.fail(f"{value!r} is not a timestamp (use e.g. 2026-02-01 or "
+                      "2026-02-01T06:00:00+01:00)", param, ctx)
+
+
+class DatavaultGroup(click.Group):
+    """Turns every error a user can cause into one message and exit code 1."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except ModelError as exc:
+            for problem in exc.problems:
+                errors.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+            count = len(exc.problems)
+            errors.print(f"{count} problem{'s' if count != 1 else ''} found", style="red")
+            sys.exit(1)
+        except DatavaultError as exc:
+            _fail(ctx, f"error: {exc}")
+        except sa.exc.SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            _fail(ctx, f"database error: {reason}")
+        except OSError as exc:
+            _fail(ctx, f"error: {exc}")
+
+
+def _fail(ctx: click.Context, message: str) -> None:
+    if ctx.find_root().params.get("debug"):
+        traceback.print_exc()
+    errors.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
+@click.group(cls=DatavaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project", "-p", default=".", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The project folder (the one holding models/ and config/).")
+@click.option("--url", envvar="DATAVAULT_URL", show_envvar=True,
+              help="Database URL, e.g. postgresql://user@host/db. Else the config's profile, "
+                   "else vault.sqlite in the project.")
+@click.option("--profile", envvar="DATAVAULT_PROFILE", show_envvar=True,
+              help="A connection profile from config/datavault.yml.")
+@click.option("--debug", is_flag=True, help="Show a traceback on errors.")
+@click.version_option(package_name="datavault")
+@click.pass_context
+def main(ctx: click.Context, project: Path, url: str | None, profile: str | None,
+         debug: bool) -> None:
+    """Data Vault 2.0 from YAML: validate the model, generate SQL, load batches.
+
+    \b
+    Start here:
+      datavault demo               build and load an example vault on SQLite
+      datavault init my_vault      write a small working project to edit
+      datavault -p my_vault validate
+      datavault -p my_vault load crm_customers my_vault/data/crm_customers_2026-01-01.csv
+    """
+    ctx.obj = {"project": project, "url": url, "profile": profile}
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Write a small, working example project into DIRECTORY (new or empty).
+
+    It holds two sources, two hubs, a link, two satellites and sample batches.
+    """
+    api.init_project(directory)
+    console.print(f"Project written to {directory}. Next:\n"
+                  f"  datavault -p {directory} validate\n"
+                  f"  datavault -p {directory} load crm_customers "
+                  f"{directory / 'data' / 'crm_customers_2026-01-01.csv'}")
+
+
+@main.command()
+@click.pass_obj
+def validate(obj: dict) -> None:
+    """Check every model file and cross-reference; list all problems as path:line:col."""
+    project = api.validate(obj["project"])
+    model = project.model
+    console.print(
+        f"ok: {len(model.sources)} sources, {len(model.hubs)} hubs, {len(model.links)} links, "
+        f"{len(model.satellites)} satellites"
+    )
+
+
+@main.command()
+@click.option("--dialect", type=click.Choice(["sqlite", "postgresql"]), default="sqlite",
+              show_default=True, help="The database to write SQL for.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("generated"),
+              show_default=True, help="Folder for the SQL files.")
+@click.pass_obj
+def generate(obj: dict, dialect: str, out: Path) -> None:
+    """Write the DDL and every staging and load statement as SQL files.
+
+    \b
+    OUT/ddl.sql                  CREATE TABLE and CREATE INDEX for the whole vault
+    OUT/stage/SOURCE.sql         hashes a landed batch into the staging table
+    OUT/load/SOURCE/ENTITY.sql   loads one hub, link or satellite from the staged batch
+    The files are the same bytes on every run; a load file runs in any SQL client.
+    """
+    written = api.generate(obj["project"], dialect, out)
+    console.print(f"wrote {len(written)} files to {out}")
+
+
+@main.command()
+@click.argument("source")
+@click.argument("input_spec", metavar="INPUT")
+@click.option("--applied-at", type=Timestamp(),
+              help="Applied time of every row, for sources without an applied_at column "
+                   "(default: the load time).")
+@click.option("--only", multiple=True, metavar="ENTITY",
+              help="Load only this hub, link or satellite (repeatable).")
+@click.option("--table", help="With a database URL as INPUT: the table to read "
+                              "(default: the source's name).")
+@click.option("--query", help="With a database URL as INPUT: the query to read.")
+@click.pass_obj
+def load(obj: dict, source: str, input_spec: str, applied_at: dt.datetime | None,
+         only: tuple[str, ...], table: str | None, query: str | None) -> None:
+    """Load one batch of SOURCE from INPUT into every entity it feeds.
+
+    INPUT is a CSV file with a header row, or a database URL (with --table or --query).
+    Rows that cannot be loaded go to the dv_quarantine table with the reason; every entity
+    load is audited in dv_load_audit. Loading the same batch again inserts nothing.
+    """
+    with _progress() as report:
+        result = api.load(obj["project"], source, input_spec, url=obj["url"],
+                          profile=obj["profile"], applied_at=applied_at, only=only,
+                          table=table, query=query, progress=report)
+    _summary(result)
+    if not result.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("directory", required=False, default="datavault-demo",
+                type=click.Path(file_okay=False, path_type=Path))
+def demo(directory: Path) -> None:
+    """Build the example project in DIRECTORY, load five batches on SQLite and show history.
+
+    One batch arrives late and one corrects an earlier day: the output shows that the vault
+    keeps both exactly, and can still answer as it would have before.
+    """
+    from datavault.demo import run_demo
+
+    def say(text: str) -> None:
+        console.print(text, markup=False, highlight=False)
+
+    def table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+        t = Table(title=title, title_justify="left")
+        for column in columns:
+            t.add_column(column)
+        for row in rows:
+            t.add_row(*["" if v is None else str(v) for v in row])
+        console.print(t)
+
+    run_demo(directory, say, table)
+
+
+# ---- output helpers --------------------------------------------------------------------
+class _progress:
+    """A live progress display on a terminal; silent otherwise."""
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self.bar = None
+        if errors.is_terminal:
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                TimeElapsedColumn(), console=errors, transient=True)
+            self.bar.__enter__()
+            self.task = self.bar.add_task("starting", total=None)
+        return self.report
+
+    def report(self, event: str, **data: object) -> None:
+        if self.bar is None:
+            return
+        if event == "read":
+            self.bar.update(self.task, description=f"staging: {data['rows']:,} rows read")
+        elif event == "staged":
+            self.bar.update(self.task, description="loading hubs, links and satellites")
+        elif event == "entity":
+            result = data["result"]
+            self.bar.update(self.task, description=f"loaded {result.entity}")  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _summary(result: LoadResult) -> None:
+    table = Table(title=f"batch {result.batch_id} of {result.source}: {result.rows_read:,} rows "
+                        f"read, {result.rows_staged:,} staged, {result.rows_quarantined:,} "
+                        f"quarantined while reading (loaded at {result.loaded_at:%Y-%m-%d %H:%M:%S})",
+                  title_justify="left")
+    for column in ("entity", "kind", "inserted", "quarantined", "seconds", "status"):
+        table.add_column(column, justify="right" if column in ("inserted", "quarantined",
+                                                                "seconds") else "left")
+    for e in result.entities:
+        status = e.status if not e.message else f"{e.status}: {e.message}"
+        table.add_row(e.entity, e.kind, f"{e.rows_inserted:,}", f"{e.rows_quarantined:,}",
+                      f"{e.seconds:.2f}", status)
+    console.print(table)
+    if result.rows_quarantined or any(e.rows_quarantined for e in result.entities):
+        console.print(f"rejected rows and reasons: SELECT * FROM dv_quarantine "
+                      f"WHERE batch_id = {result.batch_id}")

@@ -1,0 +1,62 @@
+"""Problems a user can cause, with where they are and how to fix them."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem in a project file: ``path:line:col: message (hint)``."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.path}:{self.line}:{self.col}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+
+class DatavaultError(Exception):
+    """An error a user can cause and fix; the CLI prints it without a traceback."""
+
+
+class ModelError(DatavaultError):
+    """The project's files have problems; all of them are listed."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass
+class Problems:
+    """Collects problems so that every one of them is reported at once."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, path: str, line: int, col: int, message: str, hint: str = "") -> None:
+        self.items.append(Problem(path, line, col, message, hint))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ModelError(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A "did you mean ...?" hint, or an empty string when nothing is close."""
+    choices = sorted(set(choices))
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if choices and len(choices) <= 8:
+        return "expected one of: " + ", ".join(choices)
+    return ""

@@ -1,0 +1,67 @@
+"""What every dialect provides: capability flags and the few SQL fragments that differ."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from datavault.hashing import zero_key
+
+
+class Dialect:
+    """Base class. Subclasses override only what differs on their engine."""
+
+    name = "base"
+    #: the engine bulk-loads through COPY rather than batched INSERTs
+    supports_copy = False
+    #: column types that differ from the generic SQLAlchemy ones, by declared type
+    type_overrides: dict[str, Any] = {}
+
+    # ---- literals -----------------------------------------------------------------------
+    def text_literal(self, text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    def binary_literal(self, data: bytes) -> str:
+        raise NotImplementedError
+
+    def zero_key(self, algorithm: str) -> str:
+        return self.binary_literal(zero_key(algorithm))
+
+    # ---- hashing (SEMANTICS.md section 1) -----------------------------------------------
+    def hash_key(self, parts: Sequence[tuple[str, str]], algorithm: str) -> str:
+        """SQL for the hash key of (expression, type) parts; the zero key when all missing."""
+        raise NotImplementedError
+
+    def hash_diff(self, items: Sequence[tuple[str, str, str]], algorithm: str) -> str:
+        """SQL for the hash diff of (name, expression, type) payload columns."""
+        raise NotImplementedError
+
+    def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
+        """SQL for a JSON text object of (key, expression) pairs, for quarantine rows."""
+        raise NotImplementedError
+
+    def lock_table(self, table: str) -> str | None:
+        """A statement that serialises writers of ``table`` for the transaction, if needed."""
+        return None
+
+    # ---- connections --------------------------------------------------------------------
+    def prepare_connection(self, dbapi_connection: Any) -> None:
+        """Called on every new DB-API connection (register functions, set session options)."""
+
+    def engine_options(self) -> dict[str, Any]:
+        return {}
+
+    def bulk_insert(self, connection: sa.Connection, table: str, columns: Sequence[str],
+                    types: Sequence[str], rows: list[Sequence[object]]) -> None:
+        """Insert typed Python rows into ``table`` as fast as the engine allows."""
+        raise NotImplementedError
+
+    def landing_prefix(self) -> str:
+        """The CREATE prefix of the per-session landing table."""
+        return "CREATE TEMPORARY TABLE"
+
+    def timestamp_param(self, name: str) -> str:
+        """A bound timestamp parameter (passed as its stored text) in a SELECT list."""
+        return f":{name}"

@@ -1,0 +1,116 @@
+"""PostgreSQL: the production target. Hashing in SQL, staging through COPY."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from datavault import values
+from datavault.dialects.base import Dialect
+
+_SPACE = r"E' \t\r\n\f\x0B'"
+_LOWER = "'abcdefghijklmnopqrstuvwxyz'"
+_UPPER = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'"
+
+
+def canonical(expr: str, type_name: str) -> str:
+    """SQL for the canonical text of a typed expression (SEMANTICS.md section 1)."""
+    if type_name == "text":
+        return expr
+    if type_name in ("integer", "uuid", "float"):
+        return f"({expr})::text"
+    if type_name == "decimal":
+        return f"trim_scale({expr})::text"
+    if type_name == "date":
+        return f"to_char({expr}, 'YYYY-MM-DD')"
+    if type_name == "timestamp":
+        return f"to_char({expr}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    if type_name == "boolean":
+        return f"CASE {expr} WHEN TRUE THEN 'true' WHEN FALSE THEN 'false' END"
+    raise ValueError(f"unknown column type {type_name!r}")
+
+
+def escape(expr: str) -> str:
+    return f"replace(replace({expr}, '\\', '\\\\'), '|', '\\|')"
+
+
+def key_part(expr: str, type_name: str) -> str:
+    trimmed = f"btrim({canonical(expr, type_name)}, {_SPACE})"
+    return escape(f"NULLIF(translate({trimmed}, {_LOWER}, {_UPPER}), '')")
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    supports_copy = True
+    type_overrides = {"uuid": postgresql.UUID(as_uuid=True)}
+
+    def binary_literal(self, data: bytes) -> str:
+        return f"'\\x{data.hex()}'::bytea"
+
+    def _digest(self, text_sql: str, algorithm: str) -> str:
+        data = f"convert_to({text_sql}, 'UTF8')"
+        if algorithm == "md5":
+            return f"decode(md5({data}), 'hex')"
+        return f"sha256({data})"
+
+    def hash_key(self, parts: Sequence[tuple[str, str]], algorithm: str) -> str:
+        texts = [key_part(expr, type_name) for expr, type_name in parts]
+        if len(texts) == 1:
+            return (f"CASE WHEN {texts[0]} IS NULL THEN {self.zero_key(algorithm)} "
+                    f"ELSE {self._digest(texts[0], algorithm)} END")
+        joined = " || '|' || ".join(f"COALESCE({t}, '\\N')" for t in texts)
+        all_missing = " AND ".join(f"{t} IS NULL" for t in texts)
+        return (f"CASE WHEN {all_missing} THEN {self.zero_key(algorithm)} "
+                f"ELSE {self._digest(joined, algorithm)} END")
+
+    def hash_diff(self, items: Sequence[tuple[str, str, str]], algorithm: str) -> str:
+        pieces = [
+            f"CASE WHEN {expr} IS NOT NULL THEN '{name}=' || {escape(canonical(expr, t))} END"
+            for name, expr, t in sorted(items)
+        ]
+        return self._digest(f"concat_ws('|', {', '.join(pieces)})", algorithm)
+
+    def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
+        return "json_build_object(" + ", ".join(f"'{k}', {e}" for k, e in pairs) + ")::text"
+
+    def lock_table(self, table: str) -> str | None:
+        return f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"
+
+    def timestamp_param(self, name: str) -> str:
+        return f"CAST(:{name} AS timestamp)"
+
+    def prepare_connection(self, dbapi_connection: Any) -> None:
+        # shortest round-trip float text, whatever the server's default
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET extra_float_digits = 1")
+        dbapi_connection.autocommit = autocommit
+
+    def bulk_insert(self, connection: sa.Connection, table: str, columns: Sequence[str],
+                    types: Sequence[str], rows: list[Sequence[object]]) -> None:
+        if not rows:
+            return
+        buffer = io.StringIO()
+        write = buffer.write
+        for row in rows:
+            write(",".join(_copy_field(v, t) for v, t in zip(row, types)))
+            write("\n")
+        buffer.seek(0)
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        with raw.cursor() as cursor:
+            cursor.copy_expert(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer
+            )
+
+
+def _copy_field(value: object, type_name: str) -> str:
+    if value is None:
+        return ""
+    text = value if type_name == "text" else values.to_text(value, type_name)
+    return '"' + str(text).replace('"', '""') + '"'

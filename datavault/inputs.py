@@ -1,0 +1,94 @@
+"""Batch inputs: a CSV file with a header row, or a table or query on a database named by URL."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from datavault.diagnostics import DatavaultError
+
+CHUNK = 20_000
+
+
+@dataclass
+class BatchInput:
+    """Where a batch comes from; ``open()`` yields the header, then row chunks."""
+
+    description: str
+    kind: str  # "csv" or "database"
+    path: Path | None = None
+    url: str | None = None
+    query: str | None = None
+
+    def chunks(self) -> Iterator[list[str] | list[list[object]]]:
+        if self.kind == "csv":
+            yield from _csv_chunks(self.path)  # type: ignore[arg-type]
+        else:
+            yield from _db_chunks(self.url, self.query)  # type: ignore[arg-type]
+
+    @property
+    def typed(self) -> bool:
+        """Database rows carry typed values; CSV rows carry text."""
+        return self.kind == "database"
+
+
+def open_input(spec: str, table: str | None = None, query: str | None = None,
+               default_table: str | None = None) -> BatchInput:
+    """A CSV path, or a database URL (with a table or query; default: the source's name)."""
+    if "://" in spec:
+        if table and query:
+            raise DatavaultError("give --table or --query, not both")
+        sql = query or f"SELECT * FROM {table or default_table}"
+        shown = sa.engine.make_url(spec).render_as_string(hide_password=True)
+        return BatchInput(f"{shown} [{sql}]", "database", url=spec, query=sql)
+    if table or query:
+        raise DatavaultError("--table and --query only go with a database URL as INPUT")
+    path = Path(spec)
+    if not path.is_file():
+        raise DatavaultError(f"input file {spec} does not exist (INPUT is a CSV file or a URL)")
+    return BatchInput(str(path), "csv", path=path)
+
+
+def _csv_chunks(path: Path) -> Iterator[list]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise DatavaultError(f"{path} is empty: a CSV batch starts with a header row") from None
+            yield [h.strip() for h in header]
+            chunk: list[list[object]] = []
+            for row in reader:
+                if not row:
+                    continue
+                chunk.append(row)
+                if len(chunk) >= CHUNK:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+    except UnicodeDecodeError as exc:
+        raise DatavaultError(f"{path} is not UTF-8 text: {exc}") from None
+    except csv.Error as exc:
+        raise DatavaultError(f"{path} is not a readable CSV file: {exc}") from None
+
+
+def _db_chunks(url: str, query: str) -> Iterator[list]:
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=CHUNK).execute(
+                sa.text(query)
+            )
+            yield list(result.keys())
+            for part in result.partitions(CHUNK):
+                yield [list(row) for row in part]
+        engine.dispose()
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise DatavaultError(f"cannot read the input batch ({query}): {reason}") from None

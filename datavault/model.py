@@ -1,0 +1,178 @@
+"""The validated model: frozen, typed, no I/O. Everything downstream reads only this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+COLUMN_TYPES = ("text", "integer", "decimal", "date", "timestamp", "boolean", "uuid", "float")
+KEY_TYPES = tuple(t for t in COLUMN_TYPES if t != "float")
+HASH_ALGORITHMS = ("md5", "sha256")
+NULL_KEY_POLICIES = ("reject", "zero_key")
+BATCH_KINDS = ("snapshot", "delta")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A named, typed column."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source of batches: its columns, record source name and how applied time is found."""
+
+    name: str
+    record_source: str
+    columns: tuple[Column, ...]
+    batch: str = "delta"
+    applied_at: str | None = None  # a column name; None means the batch's load time
+    sequence: str | None = None  # orders observations of one key and applied time in a batch
+    description: str = ""
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class HubFeed:
+    """The source columns that carry a hub's business key parts, in key order."""
+
+    source: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Hub:
+    """A hub: a business key (one or more typed parts) fed by one or more sources."""
+
+    name: str
+    key: tuple[Column, ...]
+    feeds: tuple[HubFeed, ...]
+    description: str = ""
+
+    def feed(self, source: str) -> HubFeed | None:
+        return next((f for f in self.feeds if f.source == source), None)
+
+
+@dataclass(frozen=True)
+class LinkRole:
+    """One hub that a link joins, under a role name (the hub's name unless given)."""
+
+    role: str
+    hub: str
+
+
+@dataclass(frozen=True)
+class LinkFeed:
+    """Per role, the source columns that carry that hub's key parts."""
+
+    source: str
+    columns: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link: a relationship between two or more hubs."""
+
+    name: str
+    roles: tuple[LinkRole, ...]
+    feeds: tuple[LinkFeed, ...]
+    description: str = ""
+
+    def feed(self, source: str) -> LinkFeed | None:
+        return next((f for f in self.feeds if f.source == source), None)
+
+
+@dataclass(frozen=True)
+class PayloadColumn:
+    """A satellite column and the source column it comes from."""
+
+    name: str
+    source_column: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Satellite:
+    """Descriptive history of a hub or link key, fed by one source."""
+
+    name: str
+    parent: str
+    parent_kind: str  # "hub" or "link"
+    source: str
+    payload: tuple[PayloadColumn, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Table name patterns; ``{name}`` is the entity's name."""
+
+    hub: str = "hub_{name}"
+    link: str = "link_{name}"
+    satellite: str = "sat_{name}"
+    stage: str = "stg_{name}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Project settings from ``config/``."""
+
+    hash: str = "md5"
+    null_keys: str = "reject"
+    naming: Naming = field(default_factory=Naming)
+    profiles: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    """A whole validated project model."""
+
+    settings: Settings
+    sources: dict[str, Source]
+    hubs: dict[str, Hub]
+    links: dict[str, Link]
+    satellites: dict[str, Satellite]
+
+    # ---- naming -------------------------------------------------------------------------
+    def hub_table(self, hub: str) -> str:
+        return self.settings.naming.hub.format(name=hub)
+
+    def link_table(self, link: str) -> str:
+        return self.settings.naming.link.format(name=link)
+
+    def sat_table(self, sat: str) -> str:
+        return self.settings.naming.satellite.format(name=sat)
+
+    def stage_table(self, source: str) -> str:
+        return self.settings.naming.stage.format(name=source)
+
+    def entity_kind(self, name: str) -> str | None:
+        for kind, group in (("hub", self.hubs), ("link", self.links), ("satellite", self.satellites)):
+            if name in group:
+                return kind
+        return None
+
+    # ---- who feeds what -----------------------------------------------------------------
+    def hubs_of(self, source: str) -> list[Hub]:
+        return [h for h in self.hubs.values() if h.feed(source)]
+
+    def links_of(self, source: str) -> list[Link]:
+        return [lk for lk in self.links.values() if lk.feed(source)]
+
+    def satellites_of(self, source: str) -> list[Satellite]:
+        return [s for s in self.satellites.values() if s.source == source]
+
+    def entities_of(self, source: str) -> list[str]:
+        """Every entity a source feeds, hubs first, then links, then satellites."""
+        return (
+            [h.name for h in self.hubs_of(source)]
+            + [lk.name for lk in self.links_of(source)]
+            + [s.name for s in self.satellites_of(source)]
+        )
+
+    def key_of_hub_role(self, link: Link, role: LinkRole) -> tuple[Column, ...]:
+        return self.hubs[role.hub].key

@@ -1,0 +1,217 @@
+"""Render load SQL from Jinja templates: one template per load pattern, per-dialect overrides.
+
+Search order for a template NAME: the project's ``templates/<dialect>/NAME``, the project's
+``templates/base/NAME``, then the shipped ``<dialect>/NAME`` and ``base/NAME``. Rendering
+never connects to a database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from datavault import model as m
+from datavault import schema
+from datavault.dialects import Dialect
+from datavault.resources import templates_dir
+
+STATEMENT_END = re.compile(r";[ \t]*\n")
+TAG = re.compile(r"^-- dv:(\w+)$", re.M)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement and what its row count means (inserted, quarantined, logged, or '')."""
+
+    sql: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The SQL of one load step: its text as written to a file, and its statements."""
+
+    name: str
+    text: str
+
+    def statements(self) -> list[Statement]:
+        result = []
+        for chunk in STATEMENT_END.split(self.text + "\n"):
+            body = "\n".join(
+                line for line in chunk.splitlines() if line.strip() and not line.startswith("--")
+            )
+            if body.strip():
+                tag = TAG.search(chunk)
+                result.append(Statement(body, tag.group(1) if tag else ""))
+        return result
+
+
+class Renderer:
+    """Renders every load step of a model for one dialect."""
+
+    def __init__(self, model: m.Model, dialect: Dialect, project_templates: Path | None = None):
+        self.model = model
+        self.dialect = dialect
+        roots = [p for p in (project_templates, templates_dir()) if p and p.is_dir()]
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(p) for p in roots]),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+        )
+
+    def _render(self, name: str, context: dict) -> str:
+        template = self.env.select_template([f"{self.dialect.name}/{name}", f"base/{name}"])
+        text = template.render(**context)
+        return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+    def _common(self, source: m.Source, entity: str) -> dict:
+        d = self.dialect
+        return {
+            "source": source.name,
+            "stage": self.model.stage_table(source.name),
+            "record_source": d.text_literal(source.record_source),
+            "zero_key": d.zero_key(self.model.settings.hash),
+            "reject": self.model.settings.null_keys == "reject",
+            "entity_literal": d.text_literal(entity),
+            "source_literal": d.text_literal(source.name),
+            "stage_row_json": d.json_object([(c.name, f"s.{c.name}") for c in source.columns]),
+        }
+
+    # ---- staging ------------------------------------------------------------------------
+    def stage(self, source: m.Source) -> Rendered:
+        """Hash a landed batch into the source's staging table."""
+        algorithm = self.model.settings.hash
+        d = self.dialect
+        hashes: list[tuple[str, str]] = []
+        for hub in self.model.hubs_of(source.name):
+            feed = hub.feed(source.name)
+            assert feed is not None
+            parts = [(f"l.{col}", part.type) for col, part in zip(feed.columns, hub.key)]
+            hashes.append((schema.stage_hub_key(hub.name), d.hash_key(parts, algorithm)))
+        for link in self.model.links_of(source.name):
+            feed = link.feed(source.name)
+            assert feed is not None
+            every_part: list[tuple[str, str]] = []
+            role_hashes = []
+            for role, columns in zip(link.roles, feed.columns):
+                key = self.model.hubs[role.hub].key
+                parts = [(f"l.{col}", part.type) for col, part in zip(columns, key)]
+                every_part += parts
+                role_hashes.append(
+                    (schema.stage_role_key(link.name, role.role), d.hash_key(parts, algorithm))
+                )
+            hashes.append((schema.stage_link_key(link.name), d.hash_key(every_part, algorithm)))
+            hashes += role_hashes
+        for sat in self.model.satellites_of(source.name):
+            items = [(c.name, f"l.{c.source_column}", c.type) for c in sat.payload]
+            hashes.append((schema.stage_hash_diff(sat.name), d.hash_diff(items, algorithm)))
+        text = self._render("stage.sql.j2", {
+            "source": source.name,
+            "stage": self.model.stage_table(source.name),
+            "land": schema.landing_table(source).name,
+            "columns": [c.name for c in source.columns],
+            "hashes": hashes,
+            "batch_id_param": ":batch_id",
+            "loaded_at_param": d.timestamp_param("loaded_at"),
+            "applied_at_param": d.timestamp_param("applied_at"),
+        })
+        return Rendered(f"stage_{source.name}", text)
+
+    # ---- entity loads -------------------------------------------------------------------
+    def load(self, source: m.Source, entity: str) -> Rendered:
+        """The load of one hub, link or satellite from the batch staged for ``source``."""
+        kind = self.model.entity_kind(entity)
+        if kind == "hub":
+            text = self._hub(source, self.model.hubs[entity])
+        elif kind == "link":
+            text = self._link(source, self.model.links[entity])
+        elif kind == "satellite":
+            text = self._satellite(source, self.model.satellites[entity])
+        else:
+            raise KeyError(entity)
+        return Rendered(f"{source.name}__{entity}", text)
+
+    def _hub(self, source: m.Source, hub: m.Hub) -> str:
+        feed = hub.feed(source.name)
+        assert feed is not None
+        context = self._common(source, hub.name)
+        context.update({
+            "hub": hub.name,
+            "table": self.model.hub_table(hub.name),
+            "key": schema.hub_key_column(hub.name),
+            "stage_key": schema.stage_hub_key(hub.name),
+            "key_columns": [(part.name, col) for part, col in zip(hub.key, feed.columns)],
+            "reason_missing": self.dialect.text_literal(
+                f"missing business key of hub {hub.name} ({', '.join(feed.columns)})"
+            ),
+        })
+        return self._render("hub.sql.j2", context)
+
+    def _link(self, source: m.Source, link: m.Link) -> str:
+        feed = link.feed(source.name)
+        assert feed is not None
+        context = self._common(source, link.name)
+        zero = context["zero_key"]
+        missing = " OR ".join(
+            f"s.{schema.stage_role_key(link.name, r.role)} = {zero}" for r in link.roles
+        )
+        described = "; ".join(
+            f"{r.role}: {', '.join(cols)}" for r, cols in zip(link.roles, feed.columns)
+        )
+        context.update({
+            "link": link.name,
+            "table": self.model.link_table(link.name),
+            "key": schema.link_key_column(link.name),
+            "stage_key": schema.stage_link_key(link.name),
+            "roles": [(schema.role_key_column(r.role), schema.stage_role_key(link.name, r.role))
+                      for r in link.roles],
+            "missing_condition": missing,
+            "reason_missing": self.dialect.text_literal(
+                f"missing business key of a hub of link {link.name} ({described})"
+            ),
+        })
+        return self._render("link.sql.j2", context)
+
+    def _satellite(self, source: m.Source, sat: m.Satellite) -> str:
+        context = self._common(source, sat.name)
+        if sat.parent_kind == "hub":
+            stage_key = schema.stage_hub_key(sat.parent)
+        else:
+            stage_key = schema.stage_link_key(sat.parent)
+        context.update({
+            "sat": sat.name,
+            "table": self.model.sat_table(sat.name),
+            "log": schema.sat_log_table(self.model, sat.name),
+            "key": schema.sat_key_column(sat),
+            "stage_key": stage_key,
+            "stage_diff": schema.stage_hash_diff(sat.name),
+            "payload": [(c.name, c.source_column) for c in sat.payload],
+            "sequence": source.sequence,
+            "obs_row_json": self.dialect.json_object(
+                [("applied_at", "o.applied")] + [(c.name, f"o.{c.name}") for c in sat.payload]
+            ),
+            "reason_missing": self.dialect.text_literal(
+                f"missing business key of {sat.parent_kind} {sat.parent}"
+            ),
+            "reason_conflict": self.dialect.text_literal(
+                f"conflict: other rows of this batch give another {sat.name} payload for the "
+                "same key and applied time"
+                + ("" if source.sequence else "; declare a sequence column on the source "
+                   "to order them")
+            ),
+        })
+        return self._render("satellite.sql.j2", context)
+
+    def all_loads(self) -> list[tuple[m.Source, str, Rendered]]:
+        """Every (source, entity) load of the model, in a stable order."""
+        result = []
+        for source in sorted(self.model.sources.values(), key=lambda s: s.name):
+            for entity in self.model.entities_of(source.name):
+                result.append((source, entity, self.load(source, entity)))
+        return result

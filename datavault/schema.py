@@ -1,0 +1,206 @@
+"""Model to SQLAlchemy MetaData: the one description of every table, for DDL and Alembic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from datavault import model as m
+from datavault.dialects import DIALECTS
+
+BATCH_TABLE = "dv_batch"
+AUDIT_TABLE = "dv_load_audit"
+QUARANTINE_TABLE = "dv_quarantine"
+
+_GENERIC: dict[str, Any] = {
+    "text": sa.Text(),
+    "integer": sa.BigInteger(),
+    "decimal": sa.Numeric(),
+    "date": sa.Date(),
+    "timestamp": sa.DateTime(),
+    "boolean": sa.Boolean(create_constraint=False),
+    "uuid": sa.Text(),
+    "float": sa.Float(precision=53),
+}
+
+
+def column_type(type_name: str) -> Any:
+    """The SQLAlchemy type of a declared column type, with each dialect's variant."""
+    result = _GENERIC[type_name]
+    for name, dialect in sorted(DIALECTS.items()):
+        override = dialect.type_overrides.get(type_name)
+        if override is not None:
+            result = result.with_variant(override, name)
+    return result
+
+
+def hash_type() -> Any:
+    return sa.LargeBinary()
+
+
+def hub_key_column(hub: str) -> str:
+    return f"{hub}_hk"
+
+
+def link_key_column(link: str) -> str:
+    return f"{link}_hk"
+
+
+def role_key_column(role: str) -> str:
+    return f"{role}_hk"
+
+
+def sat_key_column(sat: m.Satellite) -> str:
+    return f"{sat.parent}_hk"
+
+
+def sat_log_table(model: m.Model, sat: str) -> str:
+    """The narrow log of observations that did not become satellite rows."""
+    return f"{model.sat_table(sat)}__obs"
+
+
+# stage column names ------------------------------------------------------------------------
+def stage_hub_key(hub: str) -> str:
+    return f"dv_hk_{hub}"
+
+
+def stage_link_key(link: str) -> str:
+    return f"dv_hk_{link}"
+
+
+def stage_role_key(link: str, role: str) -> str:
+    return f"dv_hk_{link}__{role}"
+
+
+def stage_hash_diff(sat: str) -> str:
+    return f"dv_hd_{sat}"
+
+
+def build_metadata(model: m.Model) -> sa.MetaData:
+    """Every table of the vault: hubs, links, satellites and their logs, stages, bookkeeping."""
+    md = sa.MetaData()
+    _bookkeeping(md)
+    for hub in sorted(model.hubs.values(), key=lambda h: h.name):
+        sa.Table(
+            model.hub_table(hub.name), md,
+            sa.Column(hub_key_column(hub.name), hash_type(), primary_key=True),
+            *[sa.Column(c.name, column_type(c.type)) for c in hub.key],
+            *_system_columns(),
+            comment=hub.description or None,
+        )
+    for link in sorted(model.links.values(), key=lambda lk: lk.name):
+        table = sa.Table(
+            model.link_table(link.name), md,
+            sa.Column(link_key_column(link.name), hash_type(), primary_key=True),
+            *[sa.Column(role_key_column(r.role), hash_type(), nullable=False) for r in link.roles],
+            *_system_columns(),
+            comment=link.description or None,
+        )
+        for role in link.roles:
+            sa.Index(f"ix_{table.name}_{role.role}", table.c[role_key_column(role.role)])
+    for sat in sorted(model.satellites.values(), key=lambda s: s.name):
+        key = sat_key_column(sat)
+        sa.Table(
+            model.sat_table(sat.name), md,
+            sa.Column(key, hash_type(), primary_key=True),
+            sa.Column("applied_ts", sa.DateTime(), primary_key=True),
+            sa.Column("load_ts", sa.DateTime(), primary_key=True),
+            sa.Column("hash_diff", hash_type(), nullable=False),
+            *[sa.Column(c.name, column_type(c.type)) for c in sat.payload],
+            *_system_columns(with_load_ts=False),
+            comment=sat.description or None,
+        )
+        sa.Table(
+            sat_log_table(model, sat.name), md,
+            sa.Column(key, hash_type(), primary_key=True),
+            sa.Column("applied_ts", sa.DateTime(), primary_key=True),
+            sa.Column("load_ts", sa.DateTime(), primary_key=True),
+            sa.Column("hash_diff", hash_type(), nullable=False),
+            comment=f"observations of {sat.name} that did not need a row of their own",
+        )
+    for source in sorted(model.sources.values(), key=lambda s: s.name):
+        stage_table(model, source, md)
+    return md
+
+
+def stage_table(model: m.Model, source: m.Source, md: sa.MetaData) -> sa.Table:
+    """The staging table of a source: the latest staged batch with hash keys and hash diffs."""
+    columns = [
+        sa.Column("dv_batch_id", sa.BigInteger(), nullable=False),
+        sa.Column("dv_row", sa.BigInteger(), primary_key=True),
+        sa.Column("dv_loaded_at", sa.DateTime(), nullable=False),
+        sa.Column("dv_applied_at", sa.DateTime(), nullable=False),
+        *[sa.Column(c.name, column_type(c.type)) for c in source.columns],
+    ]
+    for hub in model.hubs_of(source.name):
+        columns.append(sa.Column(stage_hub_key(hub.name), hash_type(), nullable=False))
+    for link in model.links_of(source.name):
+        columns.append(sa.Column(stage_link_key(link.name), hash_type(), nullable=False))
+        for role in link.roles:
+            columns.append(sa.Column(stage_role_key(link.name, role.role), hash_type(),
+                                     nullable=False))
+    for sat in model.satellites_of(source.name):
+        columns.append(sa.Column(stage_hash_diff(sat.name), hash_type(), nullable=False))
+    return sa.Table(model.stage_table(source.name), md, *columns,
+                    comment=f"latest staged batch of source {source.name}")
+
+
+def landing_table(source: m.Source) -> sa.Table:
+    """The per-session temporary table a batch lands in before hashing (not in MetaData)."""
+    return sa.Table(
+        f"dv_land_{source.name}", sa.MetaData(),
+        sa.Column("dv_row", sa.BigInteger(), primary_key=True),
+        sa.Column("dv_applied_at", sa.DateTime()),
+        *[sa.Column(c.name, column_type(c.type)) for c in source.columns],
+        prefixes=["TEMPORARY"],
+    )
+
+
+def _system_columns(with_load_ts: bool = True) -> list[sa.Column]:
+    columns = [sa.Column("load_ts", sa.DateTime(), nullable=False)] if with_load_ts else []
+    return columns + [
+        sa.Column("record_source", sa.Text(), nullable=False),
+        sa.Column("batch_id", sa.BigInteger(), nullable=False),
+    ]
+
+
+def _bookkeeping(md: sa.MetaData) -> None:
+    sa.Table(
+        BATCH_TABLE, md,
+        sa.Column("batch_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("input", sa.Text(), nullable=False),
+        sa.Column("loaded_at", sa.DateTime(), nullable=False, unique=True),
+        sa.Column("applied_at", sa.DateTime()),
+        sa.Column("rows_read", sa.BigInteger()),
+        sa.Column("rows_staged", sa.BigInteger()),
+        sa.Column("rows_quarantined", sa.BigInteger()),
+        sa.Column("status", sa.Text(), nullable=False),
+        comment="one row per batch; loaded_at increases strictly from batch to batch",
+    )
+    sa.Table(
+        AUDIT_TABLE, md,
+        sa.Column("batch_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("entity", sa.Text(), primary_key=True),
+        sa.Column("started_at", sa.DateTime(), primary_key=True),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("rows_staged", sa.BigInteger(), nullable=False),
+        sa.Column("rows_inserted", sa.BigInteger(), nullable=False),
+        sa.Column("rows_quarantined", sa.BigInteger(), nullable=False),
+        sa.Column("finished_at", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("message", sa.Text()),
+        comment="one row per entity load",
+    )
+    sa.Table(
+        QUARANTINE_TABLE, md,
+        sa.Column("batch_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("entity", sa.Text(), primary_key=True),
+        sa.Column("row_number", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("data", sa.Text()),
+        comment="rows that could not be loaded, with the reason; entity '' is the whole row",
+    )

@@ -1,0 +1,127 @@
+"""Parsing source text into typed values, and the one storage form per type on each engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal, InvalidOperation
+
+from datavault.hashing import canonical
+
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+INT64 = 2**63
+
+
+class ParseError(ValueError):
+    """A source value that does not parse as its declared type."""
+
+
+def parse(text: str | None, type_name: str) -> object:
+    """Parse one source text (CSV field) as its declared type; ``''`` and None are NULL."""
+    if text is None or text == "":
+        return None
+    if type_name == "text":
+        return text
+    raw = text.strip()
+    try:
+        if type_name == "integer":
+            if not raw.lstrip("+-").isdigit() or not raw.isascii():
+                raise ValueError
+            value = int(raw)
+            if not -INT64 <= value < INT64:
+                raise ParseError(f"{raw!r} is out of the 64-bit integer range")
+            return value
+        if type_name == "decimal":
+            d = Decimal(raw)
+            if not d.is_finite():
+                raise ValueError
+            return d
+        if type_name == "date":
+            return dt.date.fromisoformat(raw)
+        if type_name == "timestamp":
+            return to_utc(dt.datetime.fromisoformat(raw))
+        if type_name == "boolean":
+            low = raw.lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError
+        if type_name == "uuid":
+            return uuid.UUID(raw)
+        if type_name == "float":
+            return float(raw)
+    except (ValueError, InvalidOperation, ArithmeticError):
+        raise ParseError(f"{text!r} is not a valid {type_name}") from None
+    raise ParseError(f"unknown type {type_name!r}")
+
+
+def coerce(value: object, type_name: str) -> object:
+    """Bring a value read from another database to the declared type's Python form."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse(value, type_name)
+    try:
+        if type_name == "text":
+            return str(value)
+        if type_name == "integer" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if type_name == "decimal" and isinstance(value, (int, Decimal)):
+            return Decimal(value)
+        if type_name == "date":
+            if isinstance(value, dt.datetime):
+                raise ValueError
+            if isinstance(value, dt.date):
+                return value
+        if type_name == "timestamp":
+            if isinstance(value, dt.datetime):
+                return to_utc(value)
+            if isinstance(value, dt.date):
+                return dt.datetime(value.year, value.month, value.day)
+        if type_name == "boolean" and isinstance(value, (bool, int)):
+            return bool(value)
+        if type_name == "uuid" and isinstance(value, uuid.UUID):
+            return value
+        if type_name == "float" and isinstance(value, (int, float, Decimal)):
+            return float(value)
+    except (ValueError, TypeError):
+        pass
+    raise ParseError(f"{value!r} is not a valid {type_name}")
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """Timezone-aware values become naive UTC; naive values are taken as UTC already."""
+    if value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def timestamp_text(value: dt.datetime) -> str:
+    """The stored text of a timestamp: ``YYYY-MM-DD HH:MM:SS.ffffff`` (sorts as it compares)."""
+    return canonical(value, "timestamp").replace("T", " ")
+
+
+def to_text(value: object, type_name: str) -> str:
+    """The text form a database reads back as the same typed value (COPY, SQLite storage)."""
+    if type_name == "timestamp":
+        return timestamp_text(value)  # type: ignore[arg-type]
+    if type_name == "float":
+        return repr(float(value))  # type: ignore[arg-type]
+    return canonical(value, type_name)
+
+
+def from_stored(value: object, type_name: str) -> object:
+    """A value as SQLite stores it (see ``to_text``) back to the declared type's Python form."""
+    if value is None:
+        return None
+    if type_name == "boolean":
+        return bool(value)
+    if type_name == "integer" and isinstance(value, int):
+        return value
+    if type_name == "float" and isinstance(value, (int, float)):
+        return float(value)
+    if type_name == "text":
+        return value if isinstance(value, str) else str(value)
+    return parse(str(value), type_name)

@@ -221,7 +221,8 @@ class _progress:
 def _summary(result: LoadResult) -> None:
     table = Table(title=f"batch {result.batch_id} of {result.source}: {result.rows_read:,} rows "
                         f"read, {result.rows_staged:,} staged, {result.rows_quarantined:,} "
-                        f"quarantined while reading (loaded at {result.loaded_at:%Y-%m-%d %H:%M:%S})",
+                        f"quarantined while reading (loaded at "
+                        f"{result.loaded_at:%Y-%m-%d %H:%M:%S})",
                   title_justify="left")
     for column in ("entity", "kind", "inserted", "quarantined", "seconds", "status"):
         table.add_column(column, justify="right" if column in ("inserted", "quarantined",

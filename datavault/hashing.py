@@ -44,7 +44,7 @@ def canonical(value: object, type_name: str) -> str:
     if type_name == "timestamp":
         assert isinstance(value, dt.datetime)
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return (
             f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
             f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"

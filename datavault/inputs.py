@@ -60,7 +60,9 @@ def _csv_chunks(path: Path) -> Iterator[list]:
             try:
                 header = next(reader)
             except StopIteration:
-                raise DatavaultError(f"{path} is empty: a CSV batch starts with a header row") from None
+                raise DatavaultError(
+                    f"{path} is empty: a CSV batch starts with a header row"
+                ) from None
             yield [h.strip() for h in header]
             chunk: list[list[object]] = []
             for row in reader:

@@ -66,7 +66,7 @@ def ensure_schema(engine: sa.Engine, model: m.Model) -> None:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Loader:
@@ -85,6 +85,23 @@ class Loader:
         """Stage ``batch`` for ``source_name`` and load every entity it feeds (or ``only``)."""
         source = self._source(source_name)
         entities = self._entities(source, only)
+        result = self.stage(source_name, batch, applied_at, progress)
+        for entity in entities:
+            entity_result = self.load_entity(source, entity, result)
+            result.entities.append(entity_result)
+            progress("entity", result=entity_result)
+        with self.engine.begin() as connection:
+            batches = self.metadata.tables[schema.BATCH_TABLE]
+            connection.execute(
+                batches.update().where(batches.c.batch_id == result.batch_id)
+                .values(status="loaded" if result.ok else "failed")
+            )
+        return result
+
+    def stage(self, source_name: str, batch: BatchInput, applied_at: dt.datetime | None = None,
+              progress: Progress = _noop) -> LoadResult:
+        """Give ``batch`` a batch id and load time, and stage it with hashes (no entity loads)."""
+        source = self._source(source_name)
         if applied_at is not None and source.applied_at:
             raise DatavaultError(
                 f"source {source.name} takes its applied time from column {source.applied_at}; "
@@ -100,16 +117,6 @@ class Loader:
         result.stage_seconds = time.perf_counter() - started
         progress("staged", rows=result.rows_staged, quarantined=result.rows_quarantined,
                  seconds=result.stage_seconds)
-        for entity in entities:
-            entity_result = self.load_entity(source, entity, result)
-            result.entities.append(entity_result)
-            progress("entity", result=entity_result)
-        with self.engine.begin() as connection:
-            batches = self.metadata.tables[schema.BATCH_TABLE]
-            connection.execute(
-                batches.update().where(batches.c.batch_id == result.batch_id)
-                .values(status="loaded" if result.ok else "failed")
-            )
         return result
 
     def load_entity(self, source: m.Source, entity: str, batch: LoadResult) -> EntityResult:

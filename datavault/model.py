@@ -115,6 +115,51 @@ class Naming:
     satellite: str = "sat_{name}"
     stage: str = "stg_{name}"
 
+    def hub_table(self, hub: str) -> str:
+        return self.hub.format(name=hub)
+
+    def link_table(self, link: str) -> str:
+        return self.link.format(name=link)
+
+    def sat_table(self, sat: str) -> str:
+        return self.satellite.format(name=sat)
+
+    def sat_log_table(self, sat: str) -> str:
+        """The narrow log of observations that did not become satellite rows."""
+        return f"{self.sat_table(sat)}__obs"
+
+    def stage_table(self, source: str) -> str:
+        return self.stage.format(name=source)
+
+
+# Column names of the vault's own columns: one rule each, used by validation and schema alike.
+def hub_key_column(hub: str) -> str:
+    return f"{hub}_hk"
+
+
+def link_key_column(link: str) -> str:
+    return f"{link}_hk"
+
+
+def role_key_column(role: str) -> str:
+    return f"{role}_hk"
+
+
+def stage_hub_key(hub: str) -> str:
+    return f"dv_hk_{hub}"
+
+
+def stage_link_key(link: str) -> str:
+    return f"dv_hk_{link}"
+
+
+def stage_role_key(link: str, role: str) -> str:
+    return f"dv_hk_{link}__{role}"
+
+
+def stage_hash_diff(sat: str) -> str:
+    return f"dv_hd_{sat}"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -139,19 +184,23 @@ class Model:
 
     # ---- naming -------------------------------------------------------------------------
     def hub_table(self, hub: str) -> str:
-        return self.settings.naming.hub.format(name=hub)
+        return self.settings.naming.hub_table(hub)
 
     def link_table(self, link: str) -> str:
-        return self.settings.naming.link.format(name=link)
+        return self.settings.naming.link_table(link)
 
     def sat_table(self, sat: str) -> str:
-        return self.settings.naming.satellite.format(name=sat)
+        return self.settings.naming.sat_table(sat)
+
+    def sat_log_table(self, sat: str) -> str:
+        return self.settings.naming.sat_log_table(sat)
 
     def stage_table(self, source: str) -> str:
-        return self.settings.naming.stage.format(name=source)
+        return self.settings.naming.stage_table(source)
 
     def entity_kind(self, name: str) -> str | None:
-        for kind, group in (("hub", self.hubs), ("link", self.links), ("satellite", self.satellites)):
+        groups = (("hub", self.hubs), ("link", self.links), ("satellite", self.satellites))
+        for kind, group in groups:
             if name in group:
                 return kind
         return None

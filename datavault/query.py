@@ -11,10 +11,12 @@ from datavault import schema
 from datavault.diagnostics import DatavaultError, did_you_mean
 
 
-def _tables(model: m.Model, sat_name: str, metadata: sa.MetaData) -> tuple[m.Satellite, sa.Table, sa.Table | None]:
+def _tables(
+    model: m.Model, sat_name: str, metadata: sa.MetaData
+) -> tuple[m.Satellite, sa.Table, sa.Table | None]:
     if sat_name not in model.satellites:
-        raise DatavaultError(f"unknown satellite {sat_name!r}; "
-                             + (did_you_mean(sat_name, model.satellites) or "see models/satellites/"))
+        hint = did_you_mean(sat_name, model.satellites) or "see models/satellites/"
+        raise DatavaultError(f"unknown satellite {sat_name!r}; {hint}")
     sat = model.satellites[sat_name]
     table = metadata.tables[model.sat_table(sat.name)]
     parent = metadata.tables[model.hub_table(sat.parent)] if sat.parent_kind == "hub" else None

@@ -187,7 +187,7 @@ class Renderer:
         context.update({
             "sat": sat.name,
             "table": self.model.sat_table(sat.name),
-            "log": schema.sat_log_table(self.model, sat.name),
+            "log": self.model.sat_log_table(sat.name),
             "key": schema.sat_key_column(sat),
             "stage_key": stage_key,
             "stage_diff": schema.stage_hash_diff(sat.name),

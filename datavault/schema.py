@@ -8,6 +8,15 @@ import sqlalchemy as sa
 
 from datavault import model as m
 from datavault.dialects import DIALECTS
+from datavault.model import (  # noqa: F401  (naming rules, re-exported)
+    hub_key_column,
+    link_key_column,
+    role_key_column,
+    stage_hash_diff,
+    stage_hub_key,
+    stage_link_key,
+    stage_role_key,
+)
 
 BATCH_TABLE = "dv_batch"
 AUDIT_TABLE = "dv_load_audit"
@@ -39,42 +48,10 @@ def hash_type() -> Any:
     return sa.LargeBinary()
 
 
-def hub_key_column(hub: str) -> str:
-    return f"{hub}_hk"
-
-
-def link_key_column(link: str) -> str:
-    return f"{link}_hk"
-
-
-def role_key_column(role: str) -> str:
-    return f"{role}_hk"
-
-
 def sat_key_column(sat: m.Satellite) -> str:
-    return f"{sat.parent}_hk"
-
-
-def sat_log_table(model: m.Model, sat: str) -> str:
-    """The narrow log of observations that did not become satellite rows."""
-    return f"{model.sat_table(sat)}__obs"
-
-
-# stage column names ------------------------------------------------------------------------
-def stage_hub_key(hub: str) -> str:
-    return f"dv_hk_{hub}"
-
-
-def stage_link_key(link: str) -> str:
-    return f"dv_hk_{link}"
-
-
-def stage_role_key(link: str, role: str) -> str:
-    return f"dv_hk_{link}__{role}"
-
-
-def stage_hash_diff(sat: str) -> str:
-    return f"dv_hd_{sat}"
+    if sat.parent_kind == "hub":
+        return m.hub_key_column(sat.parent)
+    return m.link_key_column(sat.parent)
 
 
 def build_metadata(model: m.Model) -> sa.MetaData:
@@ -112,7 +89,7 @@ def build_metadata(model: m.Model) -> sa.MetaData:
             comment=sat.description or None,
         )
         sa.Table(
-            sat_log_table(model, sat.name), md,
+            model.sat_log_table(sat.name), md,
             sa.Column(key, hash_type(), primary_key=True),
             sa.Column("applied_ts", sa.DateTime(), primary_key=True),
             sa.Column("load_ts", sa.DateTime(), primary_key=True),

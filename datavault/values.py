@@ -94,7 +94,7 @@ def coerce(value: object, type_name: str) -> object:
 def to_utc(value: dt.datetime) -> dt.datetime:
     """Timezone-aware values become naive UTC; naive values are taken as UTC already."""
     if value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 

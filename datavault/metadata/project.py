@@ -1,21 +1,47 @@
-"""Read a project folder into a validated Model, reporting every problem at once."""
+"""Read a project folder into a validated Model, reporting every problem at once.
+
+Every file is checked on its own, then every cross-reference. A file that is broken still
+counts as existing, so references to it are not reported again ("unknown hub" for a hub
+whose file has a typo); a reference is only checked against the parts of the other file
+that are themselves valid. The model is built only when there is no problem at all.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from datavault import model as m
-from datavault.diagnostics import Problems, did_you_mean
+from datavault.diagnostics import DatavaultError, Problems, closest, did_you_mean
 from datavault.metadata.yamlfile import LList, LMap, read_yaml
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_NAME = 40
+MAX_IDENTIFIER = 63  # PostgreSQL cuts longer names, and SQLAlchemy refuses such index names
 KINDS = ("sources", "hubs", "links", "satellites")
+KIND_OF = {"sources": "source", "hubs": "hub", "links": "link", "satellites": "satellite"}
+REQUIRED_KEYS = {
+    "sources": "columns:",
+    "hubs": "business_key: and sources:",
+    "links": "hubs: and sources:",
+    "satellites": "parent:, source: and payload:",
+}
 CONFIG_FILE = "config/datavault.yml"
 RESERVED_COLUMNS = {"load_ts", "applied_ts", "hash_diff", "record_source", "batch_id"}
+NAME_HINT = (f"use lower-case letters, digits and _, starting with a letter, "
+             f"at most {MAX_NAME} characters")
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, LMap):
+        return "a mapping"
+    if isinstance(value, LList):
+        return "a list"
+    if isinstance(value, bool):
+        return f"the value {str(value).lower()}"
+    return f"the number {value}" if isinstance(value, (int, float)) else repr(value)
 
 
 @dataclass
@@ -35,20 +61,43 @@ class Doc:
         return None
 
     def keys(self, data: LMap, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> None:
+        typos = set()
         for key in data:
             if key not in allowed:
                 self.at(data.key_at(key), f"unknown key {key!r}", did_you_mean(str(key), allowed))
+                typos.add(closest(str(key), allowed))
         for key in required:
-            if key not in data:
+            if key not in data and key not in typos:  # a typo of it is reported already
                 self.at((data.line, data.col), f"missing required key {key!r}")
 
     def name(self, value: Any, where: tuple[int, int], what: str) -> bool:
         if not isinstance(value, str) or not IDENTIFIER.match(value) or len(value) > MAX_NAME:
-            self.at(where, f"{what} {value!r} is not a valid name",
-                    f"use lower-case letters, digits and _, starting with a letter, "
-                    f"at most {MAX_NAME} characters")
+            self.at(where, f"{what} {value!r} is not a valid name", NAME_HINT)
             return False
         return True
+
+    def word(self, value: Any, where: tuple[int, int], what: str) -> str | None:
+        """A value that must be a single name (not a list, a mapping, a number or nothing)."""
+        if isinstance(value, str) and value:
+            return value
+        if value is None or value == "":
+            self.at(where, f"{what} is empty")
+        else:
+            self.at(where, f"{what} must be a name, not {_describe(value)}")
+        return None
+
+    def description(self, data: LMap) -> str:
+        value = data.get("description") or ""
+        if isinstance(value, (LMap, LList)):
+            self.at(data.value_at("description"), "description must be a text",
+                    "quote it if it contains a colon followed by a space")
+            return ""
+        return str(value)
+
+    def identifier_length(self, where: tuple[int, int], what: str, identifier: str) -> None:
+        if len(identifier) > MAX_IDENTIFIER:
+            self.at(where, f"{what} would be {identifier!r}, longer than {MAX_IDENTIFIER} "
+                    "characters", "databases cut or refuse such names; use a shorter name")
 
 
 @dataclass(frozen=True)
@@ -57,6 +106,35 @@ class Project:
 
     root: Path
     model: m.Model
+
+
+@dataclass
+class Known:
+    """What the files declare, for checking references without repeating a file's problems."""
+
+    settings: m.Settings
+    files: dict[str, dict[str, str]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    sources: dict[str, m.Source] = field(default_factory=dict)  # every column valid
+    hub_keys: dict[str, tuple[m.Column, ...]] = field(default_factory=dict)  # key valid
+    fed_by: dict[str, frozenset[str]] = field(default_factory=dict)  # hubs and links
+
+    @property
+    def naming(self) -> m.Naming:
+        return self.settings.naming
+
+    def what_is(self, name: str) -> str | None:
+        for kind in KINDS:
+            if name in self.files[kind]:
+                return KIND_OF[kind]
+        return None
+
+    def unknown_hint(self, name: Any, wanted: tuple[str, ...], fallback: str) -> str:
+        """Why ``name`` is not one of the ``wanted`` kinds: a typo, or another kind of thing."""
+        what = self.what_is(str(name))
+        if what is not None:
+            return f"{name!r} is a {what}; {fallback}"
+        choices = [n for kind in wanted for n in self.files[kind]]
+        return did_you_mean(str(name), choices) or fallback
 
 
 def model_files(root: Path, kind: str) -> list[Path]:
@@ -69,46 +147,136 @@ def model_files(root: Path, kind: str) -> list[Path]:
 def load_project(root: Path | str) -> Project:
     """Read and validate the project at ``root``; raise ModelError listing every problem."""
     root = Path(root).resolve()
-    problems = Problems()
+    if not root.is_dir():
+        raise DatavaultError(f"project folder {root} does not exist; check --project (-p)")
     if not (root / "models").is_dir():
-        problems.add(".", 1, 1, f"no models/ folder in {root}",
-                     "run `datavault init DIR` to start a project, or pass --project DIR")
-        problems.raise_if_any()
-    settings = _read_settings(root, problems)
-    raw: dict[str, dict[str, tuple[Doc, LMap]]] = {kind: {} for kind in KINDS}
-    seen_entity: dict[str, str] = {}
+        raise DatavaultError(f"{root} has no models/ folder, so it is not a datavault project; "
+                             "point --project (-p) at a project folder, or run "
+                             "`datavault init DIR` to start one")
+    problems = Problems()
+    known = Known(_read_settings(root, problems))
+    _check_layout(root, problems)
+    entries: dict[str, list[tuple[str, Doc, LMap, bool]]] = {kind: [] for kind in KINDS}
+    entity_files: dict[str, str] = {}
     for kind in KINDS:
         for file in model_files(root, kind):
             shown = file.relative_to(root).as_posix()
             doc = Doc(shown, problems)
+            name = file.stem
+            first = True  # the first file of a name is the one references resolve to
+            if doc.name(name, (1, 1), "file name"):
+                other = known.files[kind].get(name) or (
+                    entity_files.get(name) if kind != "sources" else None
+                )
+                if other:
+                    doc.at((1, 1), f"name {name!r} is already used by {other}",
+                           "sources need distinct names" if kind == "sources" else
+                           "hubs, links and satellites need distinct names")
+                    first = False
+                elif kind != "sources" and "__" in name:
+                    doc.at((1, 1), f"name {name!r} contains __",
+                           "__ separates the parts of the toolkit's own names "
+                           "(like sat_NAME__obs); use a single _")
+            if first:
+                known.files[kind].setdefault(name, shown)
+                if kind != "sources":
+                    entity_files.setdefault(name, shown)
+            before = len(problems.items)
             data = read_yaml(file, shown, problems)
-            if data is None and problems:
-                continue
-            if not doc.name(file.stem, (1, 1), "file name"):
+            if data is None:
+                if len(problems.items) == before:
+                    doc.at((1, 1), "the file is empty",
+                           f"a {KIND_OF[kind]} needs {REQUIRED_KEYS[kind]}")
                 continue
             data = doc.mapping(data, (1, 1), "the file")
-            if data is None:
-                continue
-            if kind != "sources":
-                other = seen_entity.get(file.stem)
-                if other:
-                    doc.at((1, 1), f"name {file.stem!r} is already used by {other}",
-                           "hubs, links and satellites need distinct names")
-                    continue
-                seen_entity[file.stem] = shown
-            raw[kind][file.stem] = (doc, data)
-    sources = {n: s for n, (d, data) in raw["sources"].items() if (s := _source(n, d, data))}
-    hubs = {n: h for n, (d, data) in raw["hubs"].items() if (h := _hub(n, d, data, sources, raw))}
-    links = {
-        n: lk for n, (d, data) in raw["links"].items()
-        if (lk := _link(n, d, data, sources, hubs, raw))
-    }
-    sats = {
-        n: s for n, (d, data) in raw["satellites"].items()
-        if (s := _satellite(n, d, data, sources, hubs, links, raw))
-    }
+            if data is not None:
+                entries[kind].append((name, doc, data, first))
+
+    sources: dict[str, m.Source] = {}
+    for name, doc, data, first in entries["sources"]:
+        source = _source(name, doc, data, known)
+        if source is not None and first:
+            sources[name] = known.sources[name] = source
+    hubs: dict[str, m.Hub] = {}
+    for name, doc, data, first in entries["hubs"]:
+        hub = _hub(name, doc, data, known)
+        if first:
+            _note_sources(known, name, data)
+            if hub is not None:
+                hubs[name] = hub
+                known.hub_keys[name] = hub.key
+    links: dict[str, m.Link] = {}
+    for name, doc, data, first in entries["links"]:
+        link = _link(name, doc, data, known)
+        if first:
+            _note_sources(known, name, data)
+            if link is not None:
+                links[name] = link
+    sats: dict[str, m.Satellite] = {}
+    for name, doc, data, first in entries["satellites"]:
+        sat = _satellite(name, doc, data, known)
+        if sat is not None and first:
+            sats[name] = sat
+    _check_table_names(known, problems)
     problems.raise_if_any()
-    return Project(root, m.Model(settings, sources, hubs, links, sats))
+    return Project(root, m.Model(known.settings, sources, hubs, links, sats))
+
+
+def _check_layout(root: Path, problems: Problems) -> None:
+    """Model files or folders that would be silently ignored."""
+    models = root / "models"
+    for path in sorted(models.iterdir()):
+        shown = path.relative_to(root).as_posix()
+        if path.name.startswith("."):
+            continue
+        if path.is_dir() and path.name not in KINDS:
+            problems.add(shown, 1, 1, f"unknown folder {shown}/, its files are not read",
+                         did_you_mean(path.name, KINDS))
+        elif path.is_dir():
+            for inner in sorted(path.iterdir()):
+                if inner.is_dir() and not inner.name.startswith("."):
+                    problems.add(inner.relative_to(root).as_posix(), 1, 1,
+                                 f"folder {inner.relative_to(root).as_posix()}/ is not read",
+                                 f"model files go directly in {shown}/")
+        elif path.suffix in (".yml", ".yaml"):
+            problems.add(shown, 1, 1, "model file outside a kind folder, it is not read",
+                         "move it to models/sources/, models/hubs/, models/links/ "
+                         "or models/satellites/")
+
+
+def _note_sources(known: Known, name: str, data: LMap) -> None:
+    """The sources a hub or link file lists (checked in that file), for its satellites."""
+    listed = data.get("sources")
+    if isinstance(listed, LMap):
+        known.fed_by[name] = frozenset(str(s) for s in listed)
+
+
+def _check_table_names(known: Known, problems: Problems) -> None:
+    """Two entities whose tables would have the same name (through the naming patterns)."""
+    naming = known.naming
+    tables: dict[str, str] = {}
+    for kind in KINDS:
+        for name, path in sorted(known.files[kind].items()):
+            if not IDENTIFIER.match(name) or len(name) > MAX_NAME:
+                continue  # reported as a bad file name
+            if kind == "sources":
+                names = [naming.stage_table(name)]
+            elif kind == "hubs":
+                names = [naming.hub_table(name)]
+            elif kind == "links":
+                names = [naming.link_table(name)]
+            else:
+                names = [naming.sat_table(name), naming.sat_log_table(name)]
+            doc = Doc(path, problems)
+            for table in names:
+                what = f"{KIND_OF[kind]} {name!r}"
+                if table in tables:
+                    doc.at((1, 1), f"table name {table!r} of {what} is also the table of "
+                           f"{tables[table]}",
+                           "rename one of them, or change naming: in config/datavault.yml")
+                else:
+                    tables[table] = what
+                    doc.identifier_length((1, 1), f"the table name of {what}", table)
 
 
 # ---- config -------------------------------------------------------------------------------
@@ -132,7 +300,9 @@ def _read_settings(root: Path, problems: Problems) -> m.Settings:
                "use reject (rows without a key go to quarantine) or zero_key")
         null_keys = "reject"
     naming = m.Naming()
-    if "naming" in data and (raw := doc.mapping(data["naming"], data.value_at("naming"), "naming")):
+    if "naming" in data and (
+        raw := doc.mapping(data["naming"], data.value_at("naming"), "naming")
+    ) is not None:
         doc.keys(raw, ("hub", "link", "satellite", "stage"))
         values = {}
         for key, pattern in raw.items():
@@ -141,13 +311,16 @@ def _read_settings(root: Path, problems: Problems) -> m.Settings:
             ):
                 doc.at(raw.value_at(key), f"naming pattern {pattern!r} is not usable",
                        "write a table name with {name} in it, for example hub_{name}")
+            elif pattern.startswith("dv_"):
+                doc.at(raw.value_at(key), f"naming pattern {pattern!r} starts with dv_",
+                       "dv_ is kept for the toolkit's own tables; use another prefix")
             else:
                 values[key] = pattern
         naming = m.Naming(**{k: v for k, v in values.items() if k in m.Naming.__dataclass_fields__})
     profiles: list[tuple[str, tuple[tuple[str, str], ...]]] = []
     if "profiles" in data and (
         raw := doc.mapping(data["profiles"], data.value_at("profiles"), "profiles")
-    ):
+    ) is not None:
         for name, body in raw.items():
             body = doc.mapping(body, raw.value_at(name), f"profile {name!r}")
             if body is None:
@@ -156,21 +329,30 @@ def _read_settings(root: Path, problems: Problems) -> m.Settings:
             if ("url" in body) == ("url_env" in body):
                 doc.at(raw.key_at(name), f"profile {name!r} needs exactly one of url or url_env",
                        "url_env names an environment variable that holds the URL, for secrets")
+            for key in ("url", "url_env"):
+                if key in body and not (isinstance(body[key], str) and body[key]):
+                    doc.at(body.value_at(key), f"{key} of profile {name!r} must be a text")
             profiles.append((str(name), tuple((str(k), str(v)) for k, v in body.items())))
-    profile = data.get("profile")
-    if profile is not None and profile not in dict(profiles):
-        doc.at(data.value_at("profile"), f"unknown profile {profile!r}",
-               did_you_mean(str(profile), dict(profiles)))
+    profile = None
+    if "profile" in data:
+        profile = doc.word(data["profile"], data.value_at("profile"), "profile")
+        if profile is not None and profile not in dict(profiles):
+            doc.at(data.value_at("profile"), f"unknown profile {profile!r}",
+                   did_you_mean(profile, dict(profiles)) or "define it under profiles:")
     return m.Settings(hash_algorithm, null_keys, naming, tuple(profiles), profile)
 
 
 # ---- sources ------------------------------------------------------------------------------
-def _source(name: str, doc: Doc, data: LMap) -> m.Source | None:
+def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
+    """The source, if all its columns are valid (other problems are only reported)."""
     doc.keys(data, ("description", "record_source", "batch", "applied_at", "sequence", "columns"),
              ("columns",))
+    description = doc.description(data)
     columns: list[m.Column] = []
-    raw = data.get("columns")
-    if "columns" in data and (raw := doc.mapping(raw, data.value_at("columns"), "columns")):
+    complete = False
+    if "columns" in data and (
+        raw := doc.mapping(data["columns"], data.value_at("columns"), "columns")
+    ) is not None:
         if not raw:
             doc.at(data.value_at("columns"), "a source needs at least one column")
         for col, type_name in raw.items():
@@ -185,6 +367,7 @@ def _source(name: str, doc: Doc, data: LMap) -> m.Source | None:
                        did_you_mean(str(type_name), m.COLUMN_TYPES))
                 continue
             columns.append(m.Column(col, type_name))
+        complete = bool(raw) and len(columns) == len(raw)
     by_name = {c.name: c for c in columns}
     batch = data.get("batch", "delta")
     if batch not in m.BATCH_KINDS:
@@ -192,41 +375,48 @@ def _source(name: str, doc: Doc, data: LMap) -> m.Source | None:
                "use snapshot (every batch holds every key) or delta (only changes)")
     applied_at = data.get("applied_at")
     if applied_at is not None:
-        if applied_at not in by_name:
-            if raw:
-                doc.at(data.value_at("applied_at"), f"applied_at names unknown column {applied_at!r}",
-                       did_you_mean(str(applied_at), by_name) or
-                       "leave applied_at out to use the batch's load time")
+        applied_at = doc.word(applied_at, data.value_at("applied_at"), "applied_at")
+        if applied_at is None or not complete:
+            pass
+        elif applied_at not in by_name:
+            doc.at(data.value_at("applied_at"), f"applied_at names unknown column {applied_at!r}",
+                   did_you_mean(applied_at, by_name) or
+                   "leave applied_at out to use the batch's load time")
         elif by_name[applied_at].type not in ("timestamp", "date"):
             doc.at(data.value_at("applied_at"),
                    f"applied_at column {applied_at!r} is {by_name[applied_at].type}",
                    "it must be a timestamp or a date column")
     sequence = data.get("sequence")
-    if sequence is not None and sequence not in by_name and raw:
-        doc.at(data.value_at("sequence"), f"sequence names unknown column {sequence!r}",
-               did_you_mean(str(sequence), by_name))
+    if sequence is not None:
+        sequence = doc.word(sequence, data.value_at("sequence"), "sequence")
+        if sequence is not None and complete and sequence not in by_name:
+            doc.at(data.value_at("sequence"), f"sequence names unknown column {sequence!r}",
+                   did_you_mean(sequence, by_name))
     record_source = data.get("record_source", name)
     if not isinstance(record_source, str) or not record_source:
         doc.at(data.value_at("record_source"), "record_source must be a non-empty text")
-    if doc.problems and any(p.path == doc.path for p in doc.problems.items):
+    if not complete:
         return None
     return m.Source(name, str(record_source), tuple(columns), str(batch), applied_at, sequence,
-                    str(data.get("description", "")))
+                    description)
 
 
-def _source_ref(doc: Doc, data: LMap, key: Any, sources: dict[str, m.Source],
-                raw: dict[str, dict[str, Any]]) -> m.Source | None:
-    if key in sources:
-        return sources[key]
-    if key not in raw["sources"]:
+def _source_ref(doc: Doc, data: LMap, key: Any, known: Known) -> m.Source | None:
+    """The source a ``sources:`` key names; None (reported unless its file is broken) if not."""
+    if key in known.sources:
+        return known.sources[key]
+    if key not in known.files["sources"]:
         doc.at(data.key_at(key), f"unknown source {key!r}",
-               did_you_mean(str(key), raw["sources"]) or "add it under models/sources/")
+               known.unknown_hint(key, ("sources",), "add it under models/sources/"))
     return None
 
 
 def _columns_for_parts(doc: Doc, value: Any, where: tuple[int, int], parts: tuple[m.Column, ...],
-                       source: m.Source, what: str) -> tuple[str, ...] | None:
-    """Resolve a per-source key mapping: a column, a list in key order, or part: column."""
+                       source: m.Source, prefix: str) -> tuple[str, ...] | None:
+    """Resolve a per-source key mapping: a column, a list in key order, or part: column.
+
+    ``prefix`` is put before each message (for links: which hub role it is about).
+    """
     names = [p.name for p in parts]
     locs: list[tuple[int, int]]
     if value is None:
@@ -238,55 +428,69 @@ def _columns_for_parts(doc: Doc, value: Any, where: tuple[int, int], parts: tupl
     elif isinstance(value, LMap):
         for part in value:
             if part not in names:
-                doc.at(value.key_at(part), f"{what}: unknown key part {part!r}",
+                doc.at(value.key_at(part), f"{prefix}unknown key part {part!r}",
                        did_you_mean(str(part), names))
         missing = [n for n in names if n not in value]
         if missing:
-            doc.at(where, f"{what}: no column given for key part {', '.join(missing)}")
+            doc.at(where, f"{prefix}source {source.name!r}: no column given for key part "
+                   f"{', '.join(missing)}")
             return None
         columns = [value[n] for n in names]
         locs = [value.value_at(n) for n in names]
     else:
-        doc.at(where, f"{what}: expected a column name, a list or a mapping")
+        doc.at(where, f"{prefix}source {source.name!r}: expected a column name, a list or a "
+               f"mapping `key_part: column`, not {_describe(value)}")
         return None
     if len(columns) != len(parts):
-        doc.at(where, f"{what}: {len(columns)} column(s) given for a key of {len(parts)} part(s) "
-               f"({', '.join(names)})")
+        doc.at(where, f"{prefix}source {source.name!r}: {len(columns)} column(s) given for a key "
+               f"of {len(parts)} part(s) ({', '.join(names)})")
         return None
     ok = True
     by_name = {c.name: c for c in source.columns}
-    for column, part, loc in zip(columns, parts, locs):
-        if column not in by_name:
-            doc.at(loc, f"{what}: source {source.name!r} has no column {column!r}",
-                   did_you_mean(str(column), by_name))
+    for column, part, loc in zip(columns, parts, locs, strict=True):
+        if not isinstance(column, str):
+            doc.at(loc, f"{prefix}expected a column name of source {source.name!r}, "
+                   f"not {_describe(column)}")
+            ok = False
+        elif column not in by_name:
+            hint = did_you_mean(column, by_name)
+            if value is None and not hint:
+                hint = "with no columns given, the key part names are the column names"
+            doc.at(loc, f"{prefix}source {source.name!r} has no column {column!r}", hint)
             ok = False
         elif by_name[column].type == "float":
-            doc.at(loc, f"{what}: column {column!r} is a float and cannot be a business key",
+            doc.at(loc, f"{prefix}column {column!r} of source {source.name!r} is a float and "
+                   "cannot be a business key",
                    "floats have no exact text; declare it as decimal or integer in the source")
             ok = False
         elif by_name[column].type != part.type:
-            doc.at(loc, f"{what}: column {column!r} is {by_name[column].type} but key part "
-                   f"{part.name!r} is {part.type}",
+            doc.at(loc, f"{prefix}column {column!r} of source {source.name!r} is "
+                   f"{by_name[column].type} but key part {part.name!r} is {part.type}",
                    "declare both with the same type")
             ok = False
     return tuple(columns) if ok else None
 
 
 # ---- hubs ---------------------------------------------------------------------------------
-def _hub(name: str, doc: Doc, data: LMap, sources: dict[str, m.Source],
-         raw: dict[str, dict[str, Any]]) -> m.Hub | None:
+def _hub(name: str, doc: Doc, data: LMap, known: Known) -> m.Hub | None:
+    """The hub, if its business key is valid (its feeds may still have problems)."""
     doc.keys(data, ("description", "business_key", "sources"), ("business_key", "sources"))
+    description = doc.description(data)
     key: list[m.Column] = []
+    key_ok = False
     if "business_key" in data and (
         bk := doc.mapping(data["business_key"], data.value_at("business_key"), "business_key")
-    ):
+    ) is not None:
         if not bk:
-            doc.at(data.value_at("business_key"), "a business key needs at least one part")
+            doc.at(data.value_at("business_key"), "a business key needs at least one part",
+                   "for example: business_key: {customer_number: text}")
         for part, type_name in bk.items():
             if not doc.name(part, bk.key_at(part), "key part"):
                 continue
-            if part in RESERVED_COLUMNS or str(part).startswith("dv_"):
-                doc.at(bk.key_at(part), f"key part name {part!r} is reserved", "rename it")
+            if part in RESERVED_COLUMNS or part.startswith("dv_") or part.endswith("_hk"):
+                doc.at(bk.key_at(part), f"key part name {part!r} is reserved",
+                       "names ending in _hk or starting with dv_, and "
+                       f"{', '.join(sorted(RESERVED_COLUMNS))} are the toolkit's; rename it")
             elif type_name == "float":
                 doc.at(bk.value_at(part), f"key part {part!r} is a float",
                        "a float has no exact text and cannot be part of a business key; "
@@ -296,125 +500,158 @@ def _hub(name: str, doc: Doc, data: LMap, sources: dict[str, m.Source],
                        did_you_mean(str(type_name), m.KEY_TYPES))
             else:
                 key.append(m.Column(part, type_name))
+        key_ok = bool(bk) and len(key) == len(bk)
     feeds: list[m.HubFeed] = []
-    if key and len(key) == len(data.get("business_key") or ()) and "sources" in data and (
+    if "sources" in data and (
         srcs := doc.mapping(data["sources"], data.value_at("sources"), "sources")
-    ):
+    ) is not None:
         if not srcs:
-            doc.at(data.value_at("sources"), "a hub needs at least one source")
+            doc.at(data.value_at("sources"), "a hub needs at least one source",
+                   "list each source that carries the key, with its column")
         for src_name, value in srcs.items():
-            source = _source_ref(doc, srcs, src_name, sources, raw)
-            if source is None:
+            source = _source_ref(doc, srcs, src_name, known)
+            if source is None or not key_ok:
                 continue
-            cols = _columns_for_parts(doc, value, srcs.value_at(src_name), tuple(key), source,
-                                      f"source {src_name!r}")
+            where = srcs.value_at(src_name) if value is not None else srcs.key_at(src_name)
+            cols = _columns_for_parts(doc, value, where, tuple(key), source, "")
             if cols:
                 feeds.append(m.HubFeed(src_name, cols))
-    if not key or not feeds:
+    if not key_ok:
         return None
-    return m.Hub(name, tuple(key), tuple(feeds), str(data.get("description", "")))
+    return m.Hub(name, tuple(key), tuple(feeds), description)
 
 
 # ---- links --------------------------------------------------------------------------------
-def _link(name: str, doc: Doc, data: LMap, sources: dict[str, m.Source], hubs: dict[str, m.Hub],
-          raw: dict[str, dict[str, Any]]) -> m.Link | None:
+def _link(name: str, doc: Doc, data: LMap, known: Known) -> m.Link | None:
     doc.keys(data, ("description", "hubs", "sources"), ("hubs", "sources"))
+    description = doc.description(data)
+    table = known.naming.link_table(name)
     roles: list[m.LinkRole] = []
     entries = data.get("hubs")
-    if "hubs" in data and not isinstance(entries, LList):
-        doc.at(data.value_at("hubs"), "hubs must be a list of hub names",
-               "for example: hubs: [order, customer]")
-        entries = LList()
+    if "hubs" in data:
+        if not isinstance(entries, LList):
+            doc.at(data.value_at("hubs"), "hubs must be a list of hub names",
+                   "for example: hubs: [order, customer]")
+            entries = None
+        elif len(entries) < 2:
+            doc.at(data.value_at("hubs"), "a link joins at least two hubs",
+                   "for a hub joined to itself, name the roles: "
+                   "hubs: [{employee: person}, {manager: person}]")
     for i, entry in enumerate(entries or ()):
-        where = entries.item_at(i)
+        where = entries.item_at(i)  # type: ignore[union-attr]
         if isinstance(entry, str):
-            role, hub = entry, entry
+            role, hub, hub_at = entry, entry, where
         elif isinstance(entry, LMap) and len(entry) == 1:
             role, hub = next(iter(entry.items()))
+            hub_at = entry.value_at(role)
+            if doc.word(hub, hub_at, f"the hub of role {role!r}") is None:
+                continue
         else:
             doc.at(where, "a link hub is a hub name, or `role: hub` for a hub joined twice")
             continue
-        if hub not in hubs:
-            if hub not in raw["hubs"]:
-                doc.at(where, f"unknown hub {hub!r}", did_you_mean(str(hub), raw["hubs"]))
+        if hub not in known.files["hubs"]:
+            doc.at(hub_at, f"unknown hub {hub!r}",
+                   known.unknown_hint(hub, ("hubs",), "a link joins hubs"))
             continue
         if not doc.name(role, where, "role"):
+            continue
+        if role == name:
+            doc.at(where, f"hub role {role!r} has the name of the link itself",
+                   f"its key column would be the link's own key column "
+                   f"{m.role_key_column(role)}; name the role, for example - buyer: {hub}")
+            continue
+        if "__" in role:
+            doc.at(where, f"hub role {role!r} contains __",
+                   "__ separates the parts of the toolkit's own names; use a single _")
             continue
         if any(r.role == role for r in roles):
             doc.at(where, f"hub role {role!r} appears twice",
                    "name the roles, for example: - manager: employee")
             continue
+        doc.identifier_length(where, "the staging column", m.stage_role_key(name, role))
+        doc.identifier_length(where, "the index name", f"ix_{table}_{role}")
         roles.append(m.LinkRole(role, hub))
-    if entries is not None and len(entries) < 2:
-        doc.at(data.value_at("hubs"), "a link joins at least two hubs")
+    complete = entries is not None and len(entries) >= 2 and len(roles) == len(entries)
+    role_names = [r.role for r in roles]
     feeds: list[m.LinkFeed] = []
-    if len(roles) == len(entries or ()) and len(roles) >= 2 and "sources" in data and (
+    if "sources" in data and (
         srcs := doc.mapping(data["sources"], data.value_at("sources"), "sources")
-    ):
+    ) is not None:
+        if not srcs:
+            doc.at(data.value_at("sources"), "a link needs at least one source",
+                   "list each source that carries the keys of all its hubs")
         for src_name, value in srcs.items():
-            source = _source_ref(doc, srcs, src_name, sources, raw)
-            if source is None:
+            source = _source_ref(doc, srcs, src_name, known)
+            if value is not None and not isinstance(value, LMap):
+                doc.at(srcs.value_at(src_name),
+                       f"source {src_name!r} must give each hub's key column(s) as `hub: column`",
+                       f"for example: {role_names[0] if role_names else 'order'}: order_id")
                 continue
-            where = srcs.value_at(src_name)
             if value is not None:
-                value = doc.mapping(value, where, f"source {src_name!r}")
-                if value is None:
-                    continue
                 for role in value:
-                    if role not in [r.role for r in roles]:
+                    if complete and role not in role_names:
                         doc.at(value.key_at(role), f"unknown hub role {role!r}",
-                               did_you_mean(str(role), [r.role for r in roles]))
-            per_role = []
+                               did_you_mean(str(role), role_names))
+            per_role: list[tuple[str, ...] | None] = []
             for role in roles:
-                hub_key = hubs[role.hub].key
                 if value is None:
-                    spec = None
+                    spec, where = None, srcs.key_at(src_name)
                 elif role.role in value:
                     spec, where = value[role.role], value.value_at(role.role)
                 else:
-                    doc.at(where, f"source {src_name!r}: no columns given for hub {role.role!r}")
+                    doc.at(srcs.key_at(src_name),
+                           f"source {src_name!r}: no columns given for hub {role.role!r}",
+                           f"add `{role.role}: COLUMN` under {src_name}:")
+                    per_role.append(None)
+                    continue
+                hub_key = known.hub_keys.get(role.hub)
+                if source is None or hub_key is None:
                     per_role.append(None)
                     continue
                 per_role.append(_columns_for_parts(doc, spec, where, hub_key, source,
-                                                   f"source {src_name!r}, hub {role.role!r}"))
-            if all(per_role):
+                                                   f"hub {role.role!r}: "))
+            if complete and all(per_role):
                 feeds.append(m.LinkFeed(src_name, tuple(per_role)))  # type: ignore[arg-type]
-    if len(roles) < 2 or not feeds:
+    if not complete:
         return None
-    return m.Link(name, tuple(roles), tuple(feeds), str(data.get("description", "")))
+    return m.Link(name, tuple(roles), tuple(feeds), description)
 
 
 # ---- satellites ---------------------------------------------------------------------------
-def _satellite(name: str, doc: Doc, data: LMap, sources: dict[str, m.Source],
-               hubs: dict[str, m.Hub], links: dict[str, m.Link],
-               raw: dict[str, dict[str, Any]]) -> m.Satellite | None:
+def _satellite(name: str, doc: Doc, data: LMap, known: Known) -> m.Satellite | None:
     doc.keys(data, ("description", "parent", "source", "payload"), ("parent", "source", "payload"))
-    parent = data.get("parent")
-    kind = "hub" if parent in hubs else "link" if parent in links else None
-    if "parent" in data and kind is None and parent not in raw["hubs"] and parent not in raw["links"]:
-        doc.at(data.value_at("parent"), f"unknown parent {parent!r}",
-               did_you_mean(str(parent), list(raw["hubs"]) + list(raw["links"]))
-               or "a satellite's parent is a hub or a link")
-    source = None
+    description = doc.description(data)
+    parent: str | None = None
+    kind: str | None = None
+    if "parent" in data:
+        parent = doc.word(data["parent"], data.value_at("parent"), "parent")
+        if parent in known.files["hubs"]:
+            kind = "hub"
+        elif parent in known.files["links"]:
+            kind = "link"
+        elif parent is not None:
+            doc.at(data.value_at("parent"), f"unknown parent {parent!r}",
+                   known.unknown_hint(parent, ("hubs", "links"),
+                                      "a satellite's parent is a hub or a link"))
+    src_name: str | None = None
+    source: m.Source | None = None
     if "source" in data:
-        src_name = data["source"]
-        if src_name in sources:
-            source = sources[src_name]
-        elif src_name not in raw["sources"]:
+        src_name = doc.word(data["source"], data.value_at("source"), "source")
+        if src_name is not None and src_name not in known.files["sources"]:
             doc.at(data.value_at("source"), f"unknown source {src_name!r}",
-                   did_you_mean(str(src_name), raw["sources"]) or "add it under models/sources/")
-    if source and kind:
-        parent_entity = hubs[parent] if kind == "hub" else links[parent]
-        if parent_entity.feed(source.name) is None:
-            doc.at(data.value_at("source"),
-                   f"source {source.name!r} does not feed {kind} {parent!r}, so its rows have no key",
-                   f"add {source.name} under sources: in models/{kind}s/{parent}.yml")
-            source = None
+                   known.unknown_hint(src_name, ("sources",), "add it under models/sources/"))
+            src_name = None
+        source = known.sources.get(src_name) if src_name else None
+    if parent and kind and src_name and src_name not in known.fed_by.get(parent, {src_name}):
+        doc.at(data.value_at("source"),
+               f"source {src_name!r} does not feed {kind} {parent!r}, so its rows have no key",
+               f"add {src_name} under sources: in models/{kind}s/{parent}.yml")
+        src_name = None
     payload: list[m.PayloadColumn] = []
     spec = data.get("payload")
-    if source is not None and "payload" in data:
-        by_name = {c.name: c for c in source.columns}
-        items: list[tuple[str, str, tuple[int, int], tuple[int, int]]] = []
+    complete = False
+    if "payload" in data:
+        items: list[tuple[Any, Any, tuple[int, int], tuple[int, int]]] = []
         if isinstance(spec, LList):
             items = [(c, c, spec.item_at(i), spec.item_at(i)) for i, c in enumerate(spec)]
         elif isinstance(spec, LMap):
@@ -422,27 +659,37 @@ def _satellite(name: str, doc: Doc, data: LMap, sources: dict[str, m.Source],
         else:
             doc.at(data.value_at("payload"), "payload must be a list of source columns",
                    "or a mapping `satellite_column: source_column`")
-        if not items and spec is not None and isinstance(spec, (LList, LMap)):
+        if isinstance(spec, (LList, LMap)) and not spec:
             doc.at(data.value_at("payload"), "a satellite needs at least one payload column")
         seen: set[str] = set()
+        by_name = {c.name: c for c in source.columns} if source else {}
         for target, column, key_loc, value_loc in items:
             if not doc.name(target, key_loc, "payload column"):
                 continue
             if target in RESERVED_COLUMNS or target.startswith("dv_") or target.endswith("_hk"):
-                doc.at(key_loc, f"payload column name {target!r} is reserved", "rename it")
+                doc.at(key_loc, f"payload column name {target!r} is reserved",
+                       "names ending in _hk or starting with dv_, and "
+                       f"{', '.join(sorted(RESERVED_COLUMNS))} are the toolkit's; rename it")
                 continue
             if target in seen:
                 doc.at(key_loc, f"payload column {target!r} appears twice")
                 continue
             seen.add(target)
+            if column is None:
+                doc.at(key_loc, f"payload column {target!r} names no source column",
+                       f"write `{target}: SOURCE_COLUMN`, or use a list when the names are equal")
+                continue
+            if doc.word(column, value_loc, f"the source column of payload column {target!r}") \
+                    is None:
+                continue
+            if source is None:
+                continue  # the source's own problems are reported in its file
             if column not in by_name:
                 doc.at(value_loc, f"source {source.name!r} has no column {column!r}",
-                       did_you_mean(str(column), by_name))
+                       did_you_mean(column, by_name))
                 continue
             payload.append(m.PayloadColumn(target, column, by_name[column].type))
-        if len(payload) != len(items):
-            return None
-    if not (source and kind and payload):
+        complete = bool(items) and len(payload) == len(items)
+    if not (parent and kind and source and src_name and complete):
         return None
-    return m.Satellite(name, str(parent), kind, source.name, tuple(payload),
-                       str(data.get("description", "")))
+    return m.Satellite(name, parent, kind, source.name, tuple(payload), description)

@@ -103,8 +103,12 @@ def read_yaml(file: Path, shown_path: str, problems: Problems) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problems.add(shown_path, line, col, f"invalid YAML: {exc.problem or exc}",
-                     "check indentation and quoting")
+        problem = exc.problem or str(exc)
+        if problem.startswith("but ") and exc.context:
+            problem = f"{exc.context}, {problem}"  # "expected a single document ..., but found"
+        hint = ("indent with spaces, not tabs" if "'\\t'" in problem
+                else "check indentation and quoting")
+        problems.add(shown_path, line, col, f"invalid YAML: {problem}", hint)
         return None
     except yaml.YAMLError as exc:
         problems.add(shown_path, 1, 1, f"invalid YAML: {exc}")

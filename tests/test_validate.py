@@ -1,0 +1,332 @@
+"""`datavault validate` on broken projects: every problem, exactly located, all at once.
+
+Tier: engine-free. No database is touched; each test copies the example project (the
+`example_project` fixture), breaks it with a few targeted edits, runs the real CLI through
+click's CliRunner and compares the exact `path:line:col: message (hint)` lines on stderr.
+A broken file must not produce follow-up errors in the files that refer to it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from datavault.cli import main
+from tests.conftest import write_project
+
+HUB = "models/hubs/customer.yml"
+LINK = "models/links/order_customer.yml"
+SAT = "models/satellites/customer_details.yml"
+CRM = "models/sources/crm_customers.yml"
+CONFIG = "config/datavault.yml"
+
+
+def edit(root: Path, relative: str, old: str, new: str) -> None:
+    """Replace the single occurrence of ``old`` in one project file."""
+    path = root / relative
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} is not in {relative} exactly once"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def run_validate(root: Path) -> Result:
+    result = CliRunner().invoke(main, ["-p", str(root), "validate"])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def problems(root: Path) -> list[str]:
+    """The problem lines of a failing `validate`, checking exit code and the count line."""
+    result = run_validate(root)
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    *lines, count = result.stderr.splitlines()
+    assert count == f"{len(lines)} problem{'s' if len(lines) != 1 else ''} found"
+    return lines
+
+
+# ---- the valid project and the project folder ----------------------------------------------
+def test_the_example_project_is_valid(example_project: Path) -> None:
+    result = run_validate(example_project)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "ok: 2 sources, 2 hubs, 1 links, 2 satellites\n"
+    assert result.stderr == ""
+
+
+def test_a_folder_without_models_gives_one_clear_message(tmp_path: Path) -> None:
+    result = run_validate(tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: {tmp_path.resolve()} has no models/ folder, so it is not a datavault project; "
+        "point --project (-p) at a project folder, or run `datavault init DIR` to start one\n"
+    )
+
+
+def test_a_missing_project_folder_is_named(tmp_path: Path) -> None:
+    result = run_validate(tmp_path / "nowhere")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: project folder {(tmp_path / 'nowhere').resolve()} does not exist; "
+        "check --project (-p)\n"
+    )
+
+
+# ---- one edit, one problem ---------------------------------------------------------------
+ONE_EDIT = {
+    "unknown hub in a link": (
+        LINK, "[order, customer]", "[order, custmer]",
+        "models/links/order_customer.yml:2:15: unknown hub 'custmer' "
+        "(did you mean 'customer'?)",
+    ),
+    "a link joins a satellite": (
+        LINK, "[order, customer]", "[order, customer_details]",
+        "models/links/order_customer.yml:2:15: unknown hub 'customer_details' "
+        "('customer_details' is a satellite; a link joins hubs)",
+    ),
+    # the satellite on this hub's crm_customers feed is not reported again
+    "unknown source column in a hub feed": (
+        HUB, "customer_number: customer_id", "customer_number: customer_idd",
+        "models/hubs/customer.yml:6:22: source 'crm_customers' has no column 'customer_idd' "
+        "(did you mean 'customer_id'?)",
+    ),
+    "unknown payload column": (
+        SAT, "[name, email, city]", "[name, e_mail, city]",
+        "models/satellites/customer_details.yml:4:17: source 'crm_customers' has no column "
+        "'e_mail' (did you mean 'email'?)",
+    ),
+    "satellite without a parent": (
+        SAT, "parent: customer\n", "",
+        "models/satellites/customer_details.yml:1:1: missing required key 'parent'",
+    ),
+    "satellite with an unknown parent": (
+        SAT, "parent: customer", "parent: client",
+        "models/satellites/customer_details.yml:2:9: unknown parent 'client' "
+        "(expected one of: customer, order, order_customer)",
+    ),
+    "satellite whose source does not feed its hub": (
+        SAT, "parent: customer", "parent: order",
+        "models/satellites/customer_details.yml:3:9: source 'crm_customers' does not feed "
+        "hub 'order', so its rows have no key "
+        "(add crm_customers under sources: in models/hubs/order.yml)",
+    ),
+    "satellite whose source does not feed its link": (
+        SAT, "parent: customer", "parent: order_customer",
+        "models/satellites/customer_details.yml:3:9: source 'crm_customers' does not feed "
+        "link 'order_customer', so its rows have no key "
+        "(add crm_customers under sources: in models/links/order_customer.yml)",
+    ),
+    "duplicate key in one file": (
+        CRM, "  city: text\n", "  city: text\n  email: text\n",
+        "models/sources/crm_customers.yml:10:3: duplicate key 'email' (first given on line 8) "
+        "(remove one of them)",
+    ),
+    "float business key on the hub": (
+        HUB, "customer_number: text", "customer_number: float",
+        "models/hubs/customer.yml:3:20: key part 'customer_number' is a float (a float has no "
+        "exact text and cannot be part of a business key; use decimal or integer)",
+    ),
+    "float business key column in the source": (
+        CRM, "customer_id: text", "customer_id: float",
+        "models/hubs/customer.yml:6:22: column 'customer_id' of source 'crm_customers' is a "
+        "float and cannot be a business key "
+        "(floats have no exact text; declare it as decimal or integer in the source)",
+    ),
+    # the typo explains the missing `columns:`, so that is not reported separately
+    "unknown top-level key": (
+        CRM, "columns:", "colums:",
+        "models/sources/crm_customers.yml:5:1: unknown key 'colums' (did you mean 'columns'?)",
+    ),
+    "unknown column type": (
+        CRM, "city: text", "city: txt",
+        "models/sources/crm_customers.yml:9:9: unknown type 'txt' for column 'city' "
+        "(did you mean 'text'?)",
+    ),
+    # the link and the satellite that name this hub are not reported again
+    "invalid YAML syntax": (
+        HUB, "\nsources:", "\n sources:",
+        "models/hubs/customer.yml:4:2: invalid YAML: expected <block end>, but found "
+        "'<block mapping start>' (check indentation and quoting)",
+    ),
+    "tab in the indentation": (
+        SAT, "source:", "\tsource:",
+        "models/satellites/customer_details.yml:3:1: invalid YAML: found character '\\t' "
+        "that cannot start any token (indent with spaces, not tabs)",
+    ),
+    "type of a key part differs from its source column": (
+        CRM, "customer_id: text", "customer_id: integer",
+        "models/hubs/customer.yml:6:22: column 'customer_id' of source 'crm_customers' is "
+        "integer but key part 'customer_number' is text (declare both with the same type)",
+    ),
+    "bad config value": (
+        CONFIG, "hash: md5", "hash: md4",
+        "config/datavault.yml:2:7: unknown hash algorithm 'md4' (use md5 or sha256)",
+    ),
+    "naming pattern that takes the toolkit's prefix": (
+        CONFIG, "hub: hub_{name}", "hub: dv_{name}",
+        "config/datavault.yml:5:8: naming pattern 'dv_{name}' starts with dv_ "
+        "(dv_ is kept for the toolkit's own tables; use another prefix)",
+    ),
+    "link hub role named like the link": (
+        LINK, "[order, customer]", "[order, order_customer: customer]",
+        "models/links/order_customer.yml:2:15: hub role 'order_customer' has the name of the "
+        "link itself (its key column would be the link's own key column order_customer_hk; "
+        "name the role, for example - buyer: customer)",
+    ),
+    "link source without the columns of one hub": (
+        LINK, "    customer: customer_ref\n", "",
+        "models/links/order_customer.yml:4:3: source 'shop_orders': no columns given for hub "
+        "'customer' (add `customer: COLUMN` under shop_orders:)",
+    ),
+    "hub key part named like a key column": (
+        HUB, "customer_number: text", "customer_hk: text",
+        "models/hubs/customer.yml:3:3: key part name 'customer_hk' is reserved (names ending "
+        "in _hk or starting with dv_, and applied_ts, batch_id, hash_diff, load_ts, "
+        "record_source are the toolkit's; rename it)",
+    ),
+    "empty business key": (
+        HUB, "business_key:\n  customer_number: text\n", "business_key: {}\n",
+        "models/hubs/customer.yml:2:15: a business key needs at least one part "
+        "(for example: business_key: {customer_number: text})",
+    ),
+    "empty list of columns": (
+        CRM, "columns:\n  customer_id: text\n  name: text\n  email: text\n  city: text\n"
+        "  extracted_at: timestamp\n", "columns: {}\n",
+        "models/sources/crm_customers.yml:5:10: a source needs at least one column",
+    ),
+    "a list where a name belongs": (
+        SAT, "parent: customer", "parent: [customer]",
+        "models/satellites/customer_details.yml:2:9: parent must be a name, not a list",
+    ),
+    "a mapping where a column name belongs": (
+        CRM, "applied_at: extracted_at", "applied_at: {column: extracted_at}",
+        "models/sources/crm_customers.yml:4:13: applied_at must be a name, not a mapping",
+    ),
+    "a list where a profile name belongs": (
+        CONFIG, "profile: local", "profile: [local]",
+        "config/datavault.yml:14:10: profile must be a name, not a list",
+    ),
+}
+
+
+@pytest.mark.parametrize(("relative", "old", "new", "expected"), ONE_EDIT.values(),
+                         ids=ONE_EDIT.keys())
+def test_one_edit_gives_one_exact_problem(example_project: Path, relative: str, old: str,
+                                          new: str, expected: str) -> None:
+    edit(example_project, relative, old, new)
+    assert problems(example_project) == [expected]
+
+
+# ---- problems that take more than one edit ---------------------------------------------------
+def test_one_name_for_two_entities(example_project: Path) -> None:
+    shutil.copy(example_project / SAT, example_project / "models/satellites/customer.yml")
+    shutil.copy(example_project / SAT, example_project / "models/satellites/order_customer.yml")
+    assert problems(example_project) == [
+        "models/satellites/customer.yml:1:1: name 'customer' is already used by "
+        "models/hubs/customer.yml (hubs, links and satellites need distinct names)",
+        "models/satellites/order_customer.yml:1:1: name 'order_customer' is already used by "
+        "models/links/order_customer.yml (hubs, links and satellites need distinct names)",
+    ]
+
+
+def test_one_source_in_two_files(example_project: Path) -> None:
+    shutil.copy(example_project / CRM, example_project / "models/sources/crm_customers.yaml")
+    assert problems(example_project) == [
+        "models/sources/crm_customers.yml:1:1: name 'crm_customers' is already used by "
+        "models/sources/crm_customers.yaml (sources need distinct names)",
+    ]
+
+
+def test_an_empty_file_is_reported_next_to_other_problems(example_project: Path) -> None:
+    edit(example_project, CONFIG, "hash: md5", "hash: md4")
+    write_project(example_project, {HUB: ""})
+    assert problems(example_project) == [
+        "config/datavault.yml:2:7: unknown hash algorithm 'md4' (use md5 or sha256)",
+        "models/hubs/customer.yml:1:1: the file is empty "
+        "(a hub needs business_key: and sources:)",
+    ]
+
+
+def test_files_that_would_not_be_read(example_project: Path) -> None:
+    write_project(example_project, {
+        "models/satelites/customer_notes.yml": "parent: customer\n",
+        "models/hubs/extra/product.yml": "business_key: {sku: text}\n",
+        "models/product.yml": "business_key: {sku: text}\n",
+    })
+    assert problems(example_project) == [
+        "models/hubs/extra:1:1: folder models/hubs/extra/ is not read "
+        "(model files go directly in models/hubs/)",
+        "models/product.yml:1:1: model file outside a kind folder, it is not read "
+        "(move it to models/sources/, models/hubs/, models/links/ or models/satellites/)",
+        "models/satelites:1:1: unknown folder models/satelites/, its files are not read "
+        "(did you mean 'satellites'?)",
+    ]
+
+
+def test_double_underscore_in_an_entity_name(example_project: Path) -> None:
+    (example_project / SAT).rename(example_project / "models/satellites/customer__details.yml")
+    assert problems(example_project) == [
+        "models/satellites/customer__details.yml:1:1: name 'customer__details' contains __ "
+        "(__ separates the parts of the toolkit's own names (like sat_NAME__obs); "
+        "use a single _)",
+    ]
+
+
+def test_two_entities_with_one_table_name(example_project: Path) -> None:
+    edit(example_project, CONFIG, "hub: hub_{name}", "hub: '{name}_details'")
+    edit(example_project, CONFIG, "satellite: sat_{name}", "satellite: '{name}'")
+    assert problems(example_project) == [
+        "models/satellites/customer_details.yml:1:1: table name 'customer_details' of "
+        "satellite 'customer_details' is also the table of hub 'customer' "
+        "(rename one of them, or change naming: in config/datavault.yml)",
+    ]
+
+
+def test_names_too_long_for_the_database(example_project: Path) -> None:
+    long_link, role = "customer_placed_order_in_the_web_shop_v2", "ordering_customer_account"
+    relative = f"models/links/{long_link}.yml"
+    (example_project / LINK).rename(example_project / relative)
+    edit(example_project, relative, "[order, customer]", f"[order, {role}: customer]")
+    edit(example_project, relative, "customer: customer_ref", f"{role}: customer_ref")
+    stage = f"dv_hk_{long_link}__{role}"
+    index = f"ix_link_{long_link}_{role}"
+    assert problems(example_project) == [
+        f"{relative}:2:15: the index name would be '{index}', longer than 63 characters "
+        "(databases cut or refuse such names; use a shorter name)",
+        f"{relative}:2:15: the staging column would be '{stage}', longer than 63 characters "
+        "(databases cut or refuse such names; use a shorter name)",
+    ]
+
+
+def test_a_naming_pattern_that_makes_a_table_name_too_long(example_project: Path) -> None:
+    pattern = "hub_" + "x" * 52 + "_{name}"  # 65 characters for customer, 62 for order
+    edit(example_project, CONFIG, "hub: hub_{name}", f"hub: {pattern}")
+    assert problems(example_project) == [
+        "models/hubs/customer.yml:1:1: the table name of hub 'customer' would be "
+        f"'{pattern.format(name='customer')}', longer than 63 characters "
+        "(databases cut or refuse such names; use a shorter name)",
+    ]
+
+
+def test_problems_in_several_files_are_reported_together_and_sorted(
+    example_project: Path,
+) -> None:
+    edit(example_project, "models/sources/shop_orders.yml", "batch: delta", "batch: full")
+    edit(example_project, "models/satellites/order_status.yml", "status: status", "status: state")
+    edit(example_project, LINK, "[order, customer]", "[order, custmer]")
+    edit(example_project, "models/hubs/order.yml", "order_number: text", "order_number: txt")
+    edit(example_project, CONFIG, "null_keys: reject", "null_keys: drop")
+    assert problems(example_project) == [
+        "config/datavault.yml:3:12: unknown null-key policy 'drop' "
+        "(use reject (rows without a key go to quarantine) or zero_key)",
+        "models/hubs/order.yml:3:17: unknown type 'txt' for key part 'order_number' "
+        "(did you mean 'text'?)",
+        "models/links/order_customer.yml:2:15: unknown hub 'custmer' (did you mean 'customer'?)",
+        "models/satellites/order_status.yml:5:11: source 'shop_orders' has no column 'state' "
+        "(did you mean 'status'?)",
+        "models/sources/shop_orders.yml:3:8: unknown batch kind 'full' "
+        "(use snapshot (every batch holds every key) or delta (only changes))",
+    ]

@@ -43,7 +43,10 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
         if table and query:
             raise DatavaultError("give --table or --query, not both")
         sql = query or f"SELECT * FROM {table or default_table}"
-        shown = sa.engine.make_url(spec).render_as_string(hide_password=True)
+        try:
+            shown = sa.engine.make_url(spec).render_as_string(hide_password=True)
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            raise DatavaultError(f"INPUT {spec!r} is not a database URL ({exc})") from None
         return BatchInput(f"{shown} [{sql}]", "database", url=spec, query=sql)
     if table or query:
         raise DatavaultError("--table and --query only go with a database URL as INPUT")
@@ -83,6 +86,11 @@ def _csv_chunks(path: Path) -> Iterator[list]:
 def _db_chunks(url: str, query: str) -> Iterator[list]:
     try:
         engine = sa.create_engine(url)
+    except (sa.exc.SQLAlchemyError, ImportError) as exc:  # ImportError: its driver is missing
+        shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+        reason = str(exc).strip().splitlines()[0]
+        raise DatavaultError(f"cannot use input URL {shown}: {reason}") from None
+    try:
         with engine.connect() as connection:
             result = connection.execution_options(stream_results=True, yield_per=CHUNK).execute(
                 sa.text(query)
@@ -90,7 +98,8 @@ def _db_chunks(url: str, query: str) -> Iterator[list]:
             yield list(result.keys())
             for part in result.partitions(CHUNK):
                 yield [list(row) for row in part]
-        engine.dispose()
     except sa.exc.SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise DatavaultError(f"cannot read the input batch ({query}): {reason}") from None
+    finally:
+        engine.dispose()

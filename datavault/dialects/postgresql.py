@@ -17,11 +17,42 @@ _LOWER = "'abcdefghijklmnopqrstuvwxyz'"
 _UPPER = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'"
 
 
+# float8::text is the shortest round-trip text except for some integer-valued doubles of
+# magnitude 2^53 or more, where PostgreSQL prints 17 digits when fewer read back the same.
+# There, take the exact integer from the IEEE bits and keep the fewest significant digits
+# that read back to the same double (the nearest such, as Python's repr does).
+_FLOAT_BIG = """CASE WHEN abs({e}) >= 9007199254740992 AND abs({e}) < 'Infinity'::float8 THEN (
+    SELECT CASE WHEN {e} < 0 THEN '-' ELSE '' END || substr(c.digits, 1, 1)
+           || CASE WHEN length(c.digits) > 1 THEN '.' || substr(c.digits, 2) ELSE '' END
+           || 'e+' || (c.width - 1)::text
+    FROM (
+        SELECT rtrim(r.v::text, '0') AS digits, length(r.v::text) AS width, r.p
+        FROM (
+            SELECT round(x.exact, p - length(x.exact::text)) AS v, p
+            FROM (
+                SELECT trunc(((((get_byte(y.b, 1) & 15)::bigint << 48) | (get_byte(y.b, 2)::bigint << 40)
+                         | (get_byte(y.b, 3)::bigint << 32) | (get_byte(y.b, 4)::bigint << 24)
+                         | (get_byte(y.b, 5)::bigint << 16) | (get_byte(y.b, 6)::bigint << 8)
+                         | get_byte(y.b, 7)::bigint) + 4503599627370496)::numeric
+                       * power(2::numeric, (get_byte(y.b, 0) & 127) * 16
+                                           + (get_byte(y.b, 1) >> 4) - 1075)) AS exact
+                FROM (SELECT float8send({e}) AS b) y
+            ) x, generate_series(1, 17) p
+        ) r
+        WHERE CASE WHEN r.v < power(2::numeric, 1024) - power(2::numeric, 970)
+                   THEN r.v::float8 = abs({e}) ELSE FALSE END
+    ) c
+    ORDER BY c.p LIMIT 1)
+ELSE ({e})::text END"""
+
+
 def canonical(expr: str, type_name: str) -> str:
     """SQL for the canonical text of a typed expression (SEMANTICS.md section 1)."""
     if type_name == "text":
         return expr
-    if type_name in ("integer", "uuid", "float"):
+    if type_name == "float":
+        return _FLOAT_BIG.format(e=expr)
+    if type_name in ("integer", "uuid"):
         return f"({expr})::text"
     if type_name == "decimal":
         return f"trim_scale({expr})::text"

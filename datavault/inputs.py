@@ -46,7 +46,9 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
         try:
             shown = sa.engine.make_url(spec).render_as_string(hide_password=True)
         except (sa.exc.ArgumentError, ValueError) as exc:
-            raise DatavaultError(f"INPUT {spec!r} is not a database URL ({exc})") from None
+            # the text is not echoed: a URL may hold a password
+            raise DatavaultError(f"INPUT looks like a URL but is not a database URL: {exc}"
+                                 ) from None
         return BatchInput(f"{shown} [{sql}]", "database", url=spec, query=sql)
     if table or query:
         raise DatavaultError("--table and --query only go with a database URL as INPUT")

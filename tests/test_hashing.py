@@ -138,7 +138,7 @@ def _engine_hashes(engine, dialect, parts, payload, algorithm):
 def _naive(value, type_name):
     """Staging stores timestamps as naive UTC (datavault.values.to_utc)."""
     if type_name == "timestamp" and value is not None and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 

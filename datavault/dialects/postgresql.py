@@ -30,8 +30,9 @@ _FLOAT_BIG = """CASE WHEN abs({e}) >= 9007199254740992 AND abs({e}) < 'Infinity'
         FROM (
             SELECT round(x.exact, p - length(x.exact::text)) AS v, p
             FROM (
-                SELECT trunc(((((get_byte(y.b, 1) & 15)::bigint << 48) | (get_byte(y.b, 2)::bigint << 40)
-                         | (get_byte(y.b, 3)::bigint << 32) | (get_byte(y.b, 4)::bigint << 24)
+                SELECT trunc(((((get_byte(y.b, 1) & 15)::bigint << 48)
+                         | (get_byte(y.b, 2)::bigint << 40) | (get_byte(y.b, 3)::bigint << 32)
+                         | (get_byte(y.b, 4)::bigint << 24)
                          | (get_byte(y.b, 5)::bigint << 16) | (get_byte(y.b, 6)::bigint << 8)
                          | get_byte(y.b, 7)::bigint) + 4503599627370496)::numeric
                        * power(2::numeric, (get_byte(y.b, 0) & 127) * 16

@@ -41,32 +41,46 @@ def need_postgres() -> None:
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema (dropped afterwards), as a URL whose search_path is it."""
+def make_pg_url() -> Iterator:
+    """Makes fresh PostgreSQL schemas (dropped afterwards), as URLs whose search_path is one."""
     need_postgres()
-    name = f"dvtest_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"dvtest_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {name}")
+        made.append(name)
+        separator = "&" if "?" in PG_URL else "?"
+        return f"{PG_URL}{separator}options=-csearch_path%3D{name}"
+
+    yield make
     with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {name}")
-    separator = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{separator}options=-csearch_path%3D{name}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"DROP SCHEMA {name} CASCADE")
+        for name in made:
+            connection.exec_driver_sql(f"DROP SCHEMA {name} CASCADE")
     admin.dispose()
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'vault.sqlite'}"
+def pg_url(make_pg_url) -> str:
+    """A fresh PostgreSQL schema, as a URL whose search_path is it."""
+    return make_pg_url()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each load test runs once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'vault.sqlite'}"
-    else:
-        yield request.getfixturevalue("pg_url")
+def make_db_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """Makes fresh databases of one engine; each test using it runs on SQLite and PostgreSQL."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("make_pg_url")
+    counter = iter(range(1_000_000))
+    return lambda: f"sqlite:///{tmp_path / f'vault{next(counter)}.sqlite'}"
+
+
+@pytest.fixture
+def db_url(make_db_url) -> str:
+    """A fresh database; each test using it runs once on SQLite and once on PostgreSQL."""
+    return make_db_url()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import sqlite3
 from pathlib import Path
 
@@ -63,6 +64,16 @@ def assert_user_error(result: Result, *needles: str) -> str:
     for needle in needles:
         assert needle in message, f"{needle!r} not in {message!r}"
     return message
+
+
+def summary_rows(stdout: str) -> dict[str, list[str]]:
+    """entity -> [kind, inserted, quarantined, seconds, status] from the printed summary table."""
+    rows = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in re.split(r"[│|]", line)[1:-1]]
+        if len(cells) == 6 and cells[0] != "entity":
+            rows[cells[0]] = cells[1:]
+    return rows
 
 
 def ts(value: object) -> dt.datetime:
@@ -201,6 +212,9 @@ def test_a_value_that_does_not_parse_quarantines_the_whole_row(
     summary = " ".join(result.stdout.split())
     assert "1 quarantined" in summary
     assert "dv_quarantine" in summary
+    shown = summary_rows(result.stdout)
+    assert set(shown) == set(FEEDS["shop_orders"])
+    assert all(cells[2] == "0" and cells[4] == "ok" for cells in shown.values()), shown
 
 
 def test_a_row_without_business_key_is_quarantined_per_entity(
@@ -223,8 +237,9 @@ def test_a_row_without_business_key_is_quarantined_per_entity(
     assert vault.rows("SELECT rows_read, rows_staged, rows_quarantined FROM dv_batch") == [
         (4, 4, 0)]  # read and staged fine: only the entity loads reject it
     assert "dv_quarantine" in result.stdout
-    table_rows = [line for line in result.stdout.splitlines() if "customer" in line]
-    assert any("│ 1 " in line or " 1 │" in line for line in table_rows), result.stdout
+    shown = summary_rows(result.stdout)
+    assert shown["customer"][:3] == ["hub", "3", "1"], result.stdout
+    assert shown["customer_details"][:3] == ["satellite", "3", "1"], result.stdout
 
 
 # ---- 3. audit --------------------------------------------------------------------------

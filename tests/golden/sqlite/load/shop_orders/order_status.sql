@@ -1,0 +1,128 @@
+-- Satellite order_status (sat_order_status) from source shop_orders.
+-- Keeps every property of SEMANTICS.md section 3: late batches, gaps filled later and
+-- corrections end up exactly as the reference says; a re-run inserts nothing.
+-- sat_order_status__obs holds observations that did not need a row of their own.
+DROP TABLE IF EXISTS dv_obs;
+
+DROP TABLE IF EXISTS dv_timeline;
+
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT s.dv_batch_id, 'order_status', s.dv_row, 'shop_orders', 'missing business key of hub order', json_object('order_id', s.order_id, 'customer_ref', s.customer_ref, 'status', s.status, 'amount', s.amount, 'ordered_at', s.ordered_at, 'changed_at', s.changed_at)
+FROM stg_shop_orders s
+WHERE s.dv_hk_order = X'00000000000000000000000000000000'
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = s.dv_batch_id AND q.entity = 'order_status' AND q.row_number = s.dv_row
+  );
+
+-- The batch's observations, one per key and applied time; conflicts are flagged.
+CREATE TEMPORARY TABLE dv_obs AS
+WITH src AS (
+    SELECT s.dv_batch_id, s.dv_row, s.dv_loaded_at, s.dv_hk_order AS hk, s.dv_applied_at AS applied,
+           s.dv_hd_order_status AS hd,
+           s.status AS status,
+           s.amount AS amount,
+           s.ordered_at AS ordered_at,
+           1 AS dv_rank
+    FROM stg_shop_orders s
+    WHERE s.dv_hk_order <> X'00000000000000000000000000000000'
+),
+top AS (SELECT * FROM src WHERE dv_rank = 1),
+clash AS (SELECT hk, applied FROM top GROUP BY hk, applied HAVING COUNT(DISTINCT hd) > 1)
+SELECT t.*,
+       ROW_NUMBER() OVER (PARTITION BY t.hk, t.applied ORDER BY t.dv_row) AS dv_dup,
+       CASE WHEN c.hk IS NULL THEN 0 ELSE 1 END AS dv_conflict
+FROM top t
+LEFT JOIN clash c ON c.hk = t.hk AND c.applied = t.applied;
+
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT o.dv_batch_id, 'order_status', o.dv_row, 'shop_orders', 'conflict: other rows of this batch give another order_status payload for the same key and applied time; declare a sequence column on the source to order them', json_object('applied_at', o.applied, 'status', o.status, 'amount', o.amount, 'ordered_at', o.ordered_at)
+FROM dv_obs o
+WHERE o.dv_conflict = 1
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = o.dv_batch_id AND q.entity = 'order_status' AND q.row_number = o.dv_row
+  );
+
+DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
+
+-- Every observed applied time of each batch key from its earliest one in the batch onward:
+-- the desired hash diff (latest-loaded observation), the one shown without a new row, and the
+-- latest earlier observation (to decide whether the log needs this one).
+CREATE TEMPORARY TABLE dv_timeline AS
+WITH first_seen AS (
+    SELECT hk, MIN(applied) AS first_applied FROM dv_obs GROUP BY hk
+),
+before AS (
+    SELECT f.hk,
+           (SELECT t.hash_diff FROM sat_order_status t
+            WHERE t.order_hk = f.hk AND t.applied_ts < f.first_applied
+            ORDER BY t.applied_ts DESC, t.load_ts DESC LIMIT 1) AS hd
+    FROM first_seen f
+),
+cand AS (
+    SELECT o.hk, o.applied, o.dv_loaded_at AS load_ts, o.hd, 1 AS in_batch, 0 AS is_row FROM dv_obs o
+    UNION ALL
+    SELECT t.order_hk, t.applied_ts, t.load_ts, t.hash_diff, 0, 1
+    FROM sat_order_status t JOIN first_seen f ON t.order_hk = f.hk AND t.applied_ts >= f.first_applied
+    UNION ALL
+    SELECT g.order_hk, g.applied_ts, g.load_ts, g.hash_diff, 0, 0
+    FROM sat_order_status__obs g JOIN first_seen f ON g.order_hk = f.hk AND g.applied_ts >= f.first_applied
+),
+ranked AS (
+    SELECT c.*,
+           ROW_NUMBER() OVER (PARTITION BY c.hk, c.applied ORDER BY c.load_ts DESC) AS by_load,
+           ROW_NUMBER() OVER (PARTITION BY c.hk, c.applied ORDER BY c.is_row DESC, c.load_ts DESC) AS by_row,
+           ROW_NUMBER() OVER (PARTITION BY c.hk, c.applied ORDER BY c.in_batch, c.load_ts DESC) AS by_prior
+    FROM cand c
+),
+points AS (
+    SELECT d.hk, d.applied, d.hd AS desired, d.in_batch, r.hd AS stored_here, p.hd AS prior_hd,
+           LAG(d.hd) OVER (PARTITION BY d.hk ORDER BY d.applied) AS prev_desired,
+           ROW_NUMBER() OVER (PARTITION BY d.hk ORDER BY d.applied) AS pos
+    FROM ranked d
+    LEFT JOIN ranked r ON r.hk = d.hk AND r.applied = d.applied AND r.by_row = 1 AND r.is_row = 1
+    LEFT JOIN ranked p ON p.hk = d.hk AND p.applied = d.applied AND p.by_prior = 1 AND p.in_batch = 0
+    WHERE d.by_load = 1
+)
+SELECT p.hk, p.applied, p.desired, p.in_batch, p.prior_hd,
+       CASE WHEN p.stored_here IS NOT NULL THEN p.stored_here
+            WHEN p.pos = 1 THEN b.hd
+            ELSE p.prev_desired END AS shown
+FROM points p
+JOIN before b ON b.hk = p.hk;
+
+-- dv:inserted
+INSERT INTO sat_order_status (order_hk, applied_ts, load_ts, hash_diff, status, amount, ordered_at, record_source, batch_id)
+SELECT o.hk, o.applied, o.dv_loaded_at, o.hd, o.status, o.amount, o.ordered_at, 'shop.orders', o.dv_batch_id
+FROM dv_timeline t
+JOIN dv_obs o ON o.hk = t.hk AND o.applied = t.applied
+WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired);
+
+-- dv:inserted
+-- Where a batch changes a state before a later observation, that later state is restored
+-- with this batch's load time (its payload is that of any stored row with the same hash diff).
+INSERT INTO sat_order_status (order_hk, applied_ts, load_ts, hash_diff, status, amount, ordered_at, record_source, batch_id)
+SELECT t.hk, t.applied, b.dv_loaded_at, t.desired, r.status, r.amount, r.ordered_at, 'shop.orders', b.dv_batch_id
+FROM dv_timeline t
+JOIN (
+    SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.order_hk, x.hash_diff ORDER BY x.load_ts DESC) AS dv_pick
+    FROM sat_order_status x
+    WHERE x.order_hk IN (SELECT hk FROM dv_timeline WHERE in_batch = 0 AND shown <> desired)
+) r ON r.order_hk = t.hk AND r.hash_diff = t.desired AND r.dv_pick = 1
+CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) b
+WHERE t.in_batch = 0 AND t.shown <> t.desired;
+
+-- dv:logged
+INSERT INTO sat_order_status__obs (order_hk, applied_ts, load_ts, hash_diff)
+SELECT t.hk, t.applied, o.dv_loaded_at, t.desired
+FROM dv_timeline t
+JOIN dv_obs o ON o.hk = t.hk AND o.applied = t.applied
+WHERE t.in_batch = 1 AND t.shown = t.desired
+  AND (t.prior_hd IS NULL OR t.prior_hd <> t.desired);
+
+DROP TABLE dv_timeline;
+
+DROP TABLE dv_obs;

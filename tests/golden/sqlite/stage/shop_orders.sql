@@ -1,0 +1,34 @@
+-- Stage source shop_orders: replace stg_shop_orders with the batch landed in dv_land_shop_orders,
+-- computing the hash keys and hash diffs of every hub, link and satellite it feeds.
+DELETE FROM stg_shop_orders;
+
+INSERT INTO stg_shop_orders (
+    dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,
+    order_id,
+    customer_ref,
+    status,
+    amount,
+    ordered_at,
+    changed_at,
+    dv_hk_customer,
+    dv_hk_order,
+    dv_hk_order_customer,
+    dv_hk_order_customer__order,
+    dv_hk_order_customer__customer,
+    dv_hd_order_status
+)
+SELECT
+    :batch_id, l.dv_row, :loaded_at, COALESCE(l.dv_applied_at, :applied_at),
+    l.order_id,
+    l.customer_ref,
+    l.status,
+    l.amount,
+    l.ordered_at,
+    l.changed_at,
+    dv_hash_key('md5', 'text', l.customer_ref),
+    dv_hash_key('md5', 'text', l.order_id),
+    dv_hash_key('md5', 'text', l.order_id, 'text', l.customer_ref),
+    dv_hash_key('md5', 'text', l.order_id),
+    dv_hash_key('md5', 'text', l.customer_ref),
+    dv_hash_diff('md5', 'status', 'text', l.status, 'amount', 'decimal', l.amount, 'ordered_at', 'timestamp', l.ordered_at)
+FROM dv_land_shop_orders l;

@@ -44,11 +44,17 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
             raise DatavaultError("give --table or --query, not both")
         sql = query or f"SELECT * FROM {table or default_table}"
         try:
-            shown = sa.engine.make_url(spec).render_as_string(hide_password=True)
+            parsed = sa.engine.make_url(spec)
         except (sa.exc.ArgumentError, ValueError) as exc:
             # the text is not echoed: a URL may hold a password
             raise DatavaultError(f"INPUT looks like a URL but is not a database URL: {exc}"
                                  ) from None
+        shown = parsed.render_as_string(hide_password=True)
+        if (parsed.get_backend_name() == "sqlite" and "uri" not in parsed.query
+                and parsed.database not in (None, "", ":memory:")
+                and not Path(parsed.database).is_file()):
+            # else SQLite would create an empty database file and report "no such table"
+            raise DatavaultError(f"input database file {parsed.database} does not exist")
         return BatchInput(f"{shown} [{sql}]", "database", url=spec, query=sql)
     if table or query:
         raise DatavaultError("--table and --query only go with a database URL as INPUT")

@@ -565,6 +565,14 @@ def test_table_and_query_together(project: Path, db_url: str, tmp_path: Path) ->
     assert_user_error(result, "--table", "--query")
 
 
+def test_a_missing_input_database_file_is_not_created(project: Path, db_url: str,
+                                                     tmp_path: Path) -> None:
+    missing = tmp_path / "nope.sqlite"
+    result = cli(project, db_url, "load", "shop_orders", f"sqlite:///{missing}")
+    assert_user_error(result, "nope.sqlite", "does not exist")
+    assert not missing.exists()
+
+
 def test_an_input_table_that_does_not_exist(project: Path, db_url: str, vault: Vault,
                                             tmp_path: Path) -> None:
     url = _input_database(tmp_path / "input.sqlite", "export", "a, b, c, d")

@@ -101,7 +101,8 @@ def init(directory: Path) -> None:
     console.print(f"Project written to {directory}. Next:\n"
                   f"  datavault -p {directory} validate\n"
                   f"  datavault -p {directory} load crm_customers "
-                  f"{directory / 'data' / 'crm_customers_2026-01-01.csv'}")
+                  f"{directory / 'data' / 'crm_customers_2026-01-01.csv'}",
+                  soft_wrap=True, markup=False, highlight=False)
 
 
 @main.command()

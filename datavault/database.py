@@ -49,26 +49,40 @@ def resolve_url(project_root: Path, settings: Settings, url: str | None,
 
 def _relative_sqlite(url: str, project_root: Path) -> str:
     """A relative SQLite path in a URL is taken relative to the project folder."""
-    try:
-        parsed = make_url(url)
-    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse text
-        raise DatavaultError(f"not a database URL: {url!r} ({exc})") from None
+    parsed = with_driver(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         path = Path(parsed.database)
         if not path.is_absolute():
-            return str(parsed.set(database=str(project_root / path)))
+            return parsed.set(database=str(project_root / path)).render_as_string(
+                hide_password=False)
     return url
+
+
+# The driver a URL without one gets: the one the toolkit installs (SQLAlchemy 2.1 would pick
+# psycopg 3 for a plain postgresql:// URL).
+DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg2"}
+
+
+def with_driver(url: str) -> sa.URL:
+    """Parse a URL, giving it the installed driver when it names none.
+
+    A malformed URL is reported without repeating it: it may hold a password.
+    """
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        raise DatavaultError(f"not a database URL ({exc})") from None
+    if parsed.drivername in DEFAULT_DRIVERS:
+        parsed = parsed.set(drivername=DEFAULT_DRIVERS[parsed.drivername])
+    return parsed
 
 
 def connect(url: str) -> tuple[sa.Engine, Dialect]:
     """An engine whose connections are prepared by the URL's dialect, checked by one query."""
-    try:
-        parsed = make_url(url)
-    except Exception as exc:
-        raise DatavaultError(f"not a database URL: {url!r} ({exc})") from None
+    parsed = with_driver(url)
     dialect = get_dialect(parsed.get_backend_name())
     try:
-        engine = sa.create_engine(url, **dialect.engine_options())
+        engine = sa.create_engine(parsed, **dialect.engine_options())
     except Exception as exc:
         raise DatavaultError(f"cannot use database URL {parsed!r}: {exc}") from None
 

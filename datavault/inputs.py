@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from datavault.database import with_driver
 from datavault.diagnostics import DatavaultError
 
 CHUNK = 20_000
@@ -44,11 +45,9 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
             raise DatavaultError("give --table or --query, not both")
         sql = query or f"SELECT * FROM {table or default_table}"
         try:
-            parsed = sa.engine.make_url(spec)
-        except (sa.exc.ArgumentError, ValueError) as exc:
-            # the text is not echoed: a URL may hold a password
-            raise DatavaultError(f"INPUT looks like a URL but is not a database URL: {exc}"
-                                 ) from None
+            parsed = with_driver(spec)
+        except DatavaultError as exc:
+            raise DatavaultError(f"INPUT looks like a URL but is {exc}") from None
         shown = parsed.render_as_string(hide_password=True)
         if (parsed.get_backend_name() == "sqlite" and "uri" not in parsed.query
                 and parsed.database not in (None, "", ":memory:")
@@ -93,7 +92,7 @@ def _csv_chunks(path: Path) -> Iterator[list]:
 
 def _db_chunks(url: str, query: str) -> Iterator[list]:
     try:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(with_driver(url))
     except (sa.exc.SQLAlchemyError, ImportError) as exc:  # ImportError: its driver is missing
         shown = sa.engine.make_url(url).render_as_string(hide_password=True)
         reason = str(exc).strip().splitlines()[0]

@@ -113,7 +113,15 @@ class Loader:
         result = self._new_batch(source, batch.description, applied_at)
         progress("batch", batch_id=result.batch_id, loaded_at=result.loaded_at)
         started = time.perf_counter()
-        self._stage(source, result, chunks, positions, batch.typed, applied_at, header, progress)
+        try:
+            self._stage(source, result, chunks, positions, batch.typed, applied_at, header,
+                        progress)
+        except BaseException:
+            with self.engine.begin() as connection:
+                batches = self.metadata.tables[schema.BATCH_TABLE]
+                connection.execute(batches.update().where(
+                    batches.c.batch_id == result.batch_id).values(status="failed"))
+            raise
         result.stage_seconds = time.perf_counter() - started
         progress("staged", rows=result.rows_staged, quarantined=result.rows_quarantined,
                  seconds=result.stage_seconds)
@@ -224,6 +232,9 @@ class Loader:
                         row_number += 1
                         parsed: list[object] = [row_number, None]
                         problems = []
+                        if not typed and len(raw) != len(header):
+                            problems.append(f"the row has {len(raw)} fields, the header "
+                                            f"{len(header)}")
                         for position, type_name, name in zip(positions, col_types, names):
                             text = raw[position] if position < len(raw) else None
                             try:

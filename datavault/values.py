@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from decimal import Decimal, InvalidOperation
 
@@ -70,6 +71,8 @@ def coerce(value: object, type_name: str) -> object:
             return value
         if type_name == "decimal" and isinstance(value, (int, Decimal)):
             return Decimal(value)
+        if type_name == "decimal" and isinstance(value, float) and math.isfinite(value):
+            return Decimal(repr(value))  # the shortest text: 120.5, not 120.5000000000000001
         if type_name == "date":
             if isinstance(value, dt.datetime):
                 raise ValueError

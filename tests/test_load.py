@@ -463,10 +463,6 @@ def test_a_table_or_query_of_another_database_loads_typed_values(
     assert vault.snapshot() == before, "typed database values hash unlike the same CSV text"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "values.coerce refuses a float for a decimal column, and SQLite's NUMERIC affinity stores "
-    "120.50 as the REAL 120.5: every row of a SQLite table with a decimal amount is "
-    "quarantined ('amount: 120.5 is not a valid decimal') instead of loading as 120.5"))
 def test_a_numeric_column_of_a_sqlite_table_loads_as_decimal(
     project: Path, db_url: str, vault: Vault, tmp_path: Path
 ) -> None:
@@ -535,11 +531,6 @@ def test_an_unreachable_postgresql_server(project: Path) -> None:
     assert_user_error(result, "cannot connect", "127.0.0.1:1")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SQLAlchemy 2.1 made psycopg (3) the driver of a plain postgresql:// URL, but the package "
-    "depends on psycopg2-binary: database.connect reports \"cannot use database URL "
-    "postgresql://postgres@127.0.0.1:1/x: No module named 'psycopg'\" instead of trying to "
-    "connect; every plain postgresql:// URL (the form the help and config show) fails"))
 def test_an_unreachable_postgresql_server_plain_url(project: Path) -> None:
     url = "postgresql://postgres@127.0.0.1:1/x"
     result = cli(project, url, "load", "crm_customers", str(data(project, CRM["jan"])))
@@ -596,3 +587,29 @@ def test_generate_twice_gives_the_same_bytes(project: Path, tmp_path: Path,
     assert {"ddl.sql", "stage/crm_customers.sql", "stage/shop_orders.sql",
             "load/shop_orders/order_customer.sql"} <= set(outputs[0])
     assert len(outputs[0]) == 2 + 2 + 4 + 1
+
+
+def test_a_row_with_too_few_or_too_many_fields_is_quarantined(
+    project: Path, db_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text(
+        "customer_id,name,email,city,extracted_at\n"
+        "C001,Alice,a@example.com,Lyon,2026-01-01T06:00:00\n"
+        "C002,Bob,b@example.com\n"
+        "C003,Carol,c@example.com,Porto,2026-01-01T06:00:00,extra\n",
+        encoding="utf-8",
+    )
+    result = cli(project, db_url, "load", "crm_customers", str(path))
+    assert result.exit_code == 0, result.output
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT row_number, reason FROM dv_quarantine ORDER BY row_number").all()
+        loaded = connection.exec_driver_sql("SELECT COUNT(*) FROM hub_customer").scalar_one()
+    engine.dispose()
+    assert [(n, reason) for n, reason in rows] == [
+        (2, "the row has 3 fields, the header 5"),
+        (3, "the row has 6 fields, the header 5"),
+    ]
+    assert loaded == 1

@@ -71,21 +71,27 @@ cand AS (
     SELECT g.order_hk, g.applied_ts, g.load_ts, g.hash_diff, 0, 0
     FROM sat_order_status__obs g JOIN first_seen f ON g.order_hk = f.hk AND g.applied_ts >= f.first_applied
 ),
+-- One pass per key and applied time, no self-joins: the latest-loaded observation (desired),
+-- the latest stored row, and the latest observation from before this batch.
 ranked AS (
-    SELECT c.*,
+    SELECT c.hk, c.applied, c.hd, c.in_batch,
            ROW_NUMBER() OVER (PARTITION BY c.hk, c.applied ORDER BY c.load_ts DESC) AS by_load,
-           ROW_NUMBER() OVER (PARTITION BY c.hk, c.applied ORDER BY c.is_row DESC, c.load_ts DESC) AS by_row,
-           ROW_NUMBER() OVER (PARTITION BY c.hk, c.applied ORDER BY c.in_batch, c.load_ts DESC) AS by_prior
+           MAX(c.is_row) OVER (PARTITION BY c.hk, c.applied) AS has_row,
+           FIRST_VALUE(c.hd) OVER (PARTITION BY c.hk, c.applied
+                                   ORDER BY c.is_row DESC, c.load_ts DESC) AS row_hd,
+           MIN(c.in_batch) OVER (PARTITION BY c.hk, c.applied) AS has_no_prior,
+           FIRST_VALUE(c.hd) OVER (PARTITION BY c.hk, c.applied
+                                   ORDER BY c.in_batch, c.load_ts DESC) AS prior_any
     FROM cand c
 ),
 points AS (
-    SELECT d.hk, d.applied, d.hd AS desired, d.in_batch, r.hd AS stored_here, p.hd AS prior_hd,
-           LAG(d.hd) OVER (PARTITION BY d.hk ORDER BY d.applied) AS prev_desired,
-           ROW_NUMBER() OVER (PARTITION BY d.hk ORDER BY d.applied) AS pos
-    FROM ranked d
-    LEFT JOIN ranked r ON r.hk = d.hk AND r.applied = d.applied AND r.by_row = 1 AND r.is_row = 1
-    LEFT JOIN ranked p ON p.hk = d.hk AND p.applied = d.applied AND p.by_prior = 1 AND p.in_batch = 0
-    WHERE d.by_load = 1
+    SELECT r.hk, r.applied, r.hd AS desired, r.in_batch,
+           CASE WHEN r.has_row = 1 THEN r.row_hd END AS stored_here,
+           CASE WHEN r.has_no_prior = 0 THEN r.prior_any END AS prior_hd,
+           LAG(r.hd) OVER (PARTITION BY r.hk ORDER BY r.applied) AS prev_desired,
+           ROW_NUMBER() OVER (PARTITION BY r.hk ORDER BY r.applied) AS pos
+    FROM ranked r
+    WHERE r.by_load = 1
 )
 SELECT p.hk, p.applied, p.desired, p.in_batch, p.prior_hd,
        CASE WHEN p.stored_here IS NOT NULL THEN p.stored_here

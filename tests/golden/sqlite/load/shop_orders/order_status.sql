@@ -55,13 +55,6 @@ CREATE TEMPORARY TABLE dv_timeline AS
 WITH first_seen AS (
     SELECT hk, MIN(applied) AS first_applied FROM dv_obs GROUP BY hk
 ),
-before AS (
-    SELECT f.hk,
-           (SELECT t.hash_diff FROM sat_order_status t
-            WHERE t.order_hk = f.hk AND t.applied_ts < f.first_applied
-            ORDER BY t.applied_ts DESC, t.load_ts DESC LIMIT 1) AS hd
-    FROM first_seen f
-),
 cand AS (
     SELECT o.hk, o.applied, o.dv_loaded_at AS load_ts, o.hd, 1 AS in_batch, 0 AS is_row FROM dv_obs o
     UNION ALL
@@ -95,10 +88,12 @@ points AS (
 )
 SELECT p.hk, p.applied, p.desired, p.in_batch, p.prior_hd,
        CASE WHEN p.stored_here IS NOT NULL THEN p.stored_here
-            WHEN p.pos = 1 THEN b.hd
+            WHEN p.pos = 1 THEN (  -- the stored state just before the key's first point
+                SELECT t.hash_diff FROM sat_order_status t
+                WHERE t.order_hk = p.hk AND t.applied_ts < p.applied
+                ORDER BY t.applied_ts DESC, t.load_ts DESC LIMIT 1)
             ELSE p.prev_desired END AS shown
-FROM points p
-JOIN before b ON b.hk = p.hk;
+FROM points p;
 
 -- dv:inserted
 INSERT INTO sat_order_status (order_hk, applied_ts, load_ts, hash_diff, status, amount, ordered_at, record_source, batch_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from datavault import database, schema
+from datavault import database, query, schema
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import get_dialect
 from datavault.inputs import open_input
@@ -119,3 +121,80 @@ def load(project_dir: Path | str, source: str, input_spec: str, *, url: str | No
         return session.loader.load(source, batch, applied_at=applied_at, only=only, **kwargs)
     finally:
         session.close()
+
+
+def _session_call(project_dir, url, profile, work):
+    session = open_session(project_dir, url, profile)
+    try:
+        with session.engine.connect() as connection:
+            return work(session.project.model, connection)
+    finally:
+        session.close()
+
+
+def query_state(project_dir: Path | str, entity: str, keys: Sequence[str] = (), *,
+                at: dt.datetime | None = None, known_at: dt.datetime | None = None,
+                url: str | None = None, profile: str | None = None) -> query.Answer:
+    """The state of keys of a satellite, hub or link at ``at`` as known at ``known_at``."""
+    return _session_call(project_dir, url, profile, lambda model, c: query.state(
+        c, model, entity, list(keys) or None, at=at, known_at=known_at))
+
+
+def query_history(project_dir: Path | str, entity: str, keys: Sequence[str] = (), *,
+                  url: str | None = None, profile: str | None = None) -> query.Answer:
+    """Every version of keys of a satellite, hub or link, with both time axes."""
+    return _session_call(project_dir, url, profile, lambda model, c: query.history(
+        c, model, entity, list(keys) or None))
+
+
+def quarantined(project_dir: Path | str, *, batch: int | None = None,
+                source: str | None = None, url: str | None = None,
+                profile: str | None = None) -> query.Answer:
+    """Rows that were not loaded, with the batch, source, entity, row number and reason."""
+    def work(model, connection):
+        table = schema.build_metadata(model).tables[schema.QUARANTINE_TABLE]
+        select = sa.select(table.c.batch_id.label("batch"), table.c.source,
+                           table.c.entity, table.c.row_number.label("row"), table.c.reason,
+                           table.c.data)
+        if batch is not None:
+            select = select.where(table.c.batch_id == batch)
+        if source is not None:
+            if source not in model.sources:
+                raise DatavaultError(f"unknown source {source!r}")
+            select = select.where(table.c.source == source)
+        result = connection.execute(select.order_by(table.c.batch_id, table.c.row_number,
+                                                    table.c.entity))
+        return query.Answer(list(result.keys()), [tuple(r) for r in result])
+    return _session_call(project_dir, url, profile, work)
+
+
+def export_quarantine(answer: query.Answer, model_dir: Path | str, out: Path | str) -> int:
+    """Write quarantined rows of one source as a CSV in the source's columns, to fix and load
+    again as a new batch; returns the number of rows written."""
+    records = answer.records()
+    sources = {r["source"] for r in records}
+    if len(sources) > 1:
+        raise DatavaultError("the rows come from several sources; choose one with --source")
+    if not records:
+        Path(out).write_text("", encoding="utf-8")
+        return 0
+    source = validate(model_dir).model.sources[sources.pop()]
+    header = [c.name for c in source.columns]
+    seen: set[tuple[int, int]] = set()
+    with Path(out).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for record in records:
+            if (record["batch"], record["row"]) in seen:
+                continue  # one row can be rejected by several entities
+            seen.add((record["batch"], record["row"]))
+            data = json.loads(record["data"] or "{}")
+            writer.writerow(["" if data.get(name) is None else _csv_text(data.get(name))
+                             for name in header])
+    return len(seen)
+
+
+def _csv_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import json
 import sys
 import traceback
+import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -19,6 +23,8 @@ from datavault.loader import LoadResult
 
 console = Console()
 errors = Console(stderr=True)
+# piped or redirected output: wide enough that result tables keep their cells whole
+wide = console if console.is_terminal else Console(width=240)
 
 
 class Timestamp(click.ParamType):
@@ -188,6 +194,97 @@ def demo(directory: Path) -> None:
         console.print(t)
 
     run_demo(directory, say, table)
+
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+@main.command("query")
+@click.argument("entity")
+@click.option("--key", "keys", multiple=True, metavar="VALUE",
+              help="A business key (repeatable; default: every key). Parts of a key of "
+                   "several parts are joined with |, as in 'A17|2026-01-01'.")
+@click.option("--at", type=Timestamp(), help="Applied time: the state as of then "
+                                             "(default: now).")
+@click.option("--known-at", type=Timestamp(),
+              help="Load time: as the vault knew it then (default: now).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_obj
+def query_command(obj: dict, entity: str, keys: tuple[str, ...], at, known_at, fmt: str) -> None:
+    """The state of keys of a satellite, or of a hub or link with all its satellites.
+
+    \b
+    datavault query customer_details --at 2026-02-15
+    datavault query customer --key C002 --at 2026-02-15 --known-at 2026-03-01T12:00
+    """
+    answer = api.query_state(obj["project"], entity, keys, at=at, known_at=known_at,
+                             url=obj["url"], profile=obj["profile"])
+    _emit(answer, fmt, f"{entity} as of {at or 'now'}, as known at {known_at or 'now'}")
+
+
+@main.command("history")
+@click.argument("entity")
+@click.option("--key", "keys", multiple=True, metavar="VALUE",
+              help="A business key (repeatable; default: every key).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_obj
+def history_command(obj: dict, entity: str, keys: tuple[str, ...], fmt: str) -> None:
+    """Every version of a key: when it was true (applied) and when the vault learned it
+    (loaded, batch); `replaced` is when a later batch corrected that applied time."""
+    answer = api.query_history(obj["project"], entity, keys, url=obj["url"],
+                               profile=obj["profile"])
+    _emit(answer, fmt, f"history of {entity}")
+
+
+@main.command("quarantine")
+@click.option("--batch", type=int, help="Only this batch.")
+@click.option("--source", help="Only this source.")
+@click.option("--export", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the rejected rows of one source as a CSV in its columns: fix them "
+                   "and load the file as a new batch.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_obj
+def quarantine_command(obj: dict, batch: int | None, source: str | None, export: Path | None,
+                       fmt: str) -> None:
+    """Rows that were not loaded, with their batch, row number and reason."""
+    answer = api.quarantined(obj["project"], batch=batch, source=source, url=obj["url"],
+                             profile=obj["profile"])
+    if export:
+        count = api.export_quarantine(answer, obj["project"], export)
+        console.print(f"wrote {count} rows to {export}; fix them, then: datavault load "
+                      f"{answer.rows[0][1] if answer.rows else 'SOURCE'} {export}",
+                      soft_wrap=True, markup=False, highlight=False)
+        return
+    _emit(answer, fmt, "quarantined rows")
+
+
+def _cell(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def _emit(answer, fmt: str, title: str) -> None:  # type: ignore[no-untyped-def]
+    rows = [[_cell(v) for v in row] for row in answer.rows]
+    if fmt == "json":
+        click.echo(json.dumps([dict(zip(answer.columns, r)) for r in rows], ensure_ascii=False,
+                              indent=2))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(answer.columns)
+        writer.writerows(["" if v is None else v for v in r] for r in rows)
+    else:
+        table = Table(title=f"{title}: {len(rows)} row{'s' if len(rows) != 1 else ''}",
+                      title_justify="left")
+        for column in answer.columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*["" if v is None else str(v) for v in row])
+        wide.print(table)
 
 
 # ---- output helpers --------------------------------------------------------------------

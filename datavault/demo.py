@@ -64,18 +64,19 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
             say(f"{number}. {story}\n   batch {result.batch_id}: {result.rows_read} rows read, "
                 f"{inserted} rows inserted, {quarantined} quarantined.")
         with session.engine.connect() as connection:
-            rows = query.history(connection, session.project.model, "customer_details")
+            rows = query.history(connection, session.project.model, "customer_details").records()
             table(
                 "What the vault knows: customer_details, every version, both time axes",
                 ["customer", "applied", "loaded", "email", "city"],
-                [[r["customer_number"], _day(r["applied_ts"]), _batch_of(r["load_ts"], results),
+                [[r["customer_number"], _day(r["applied"]), _batch_of(r["loaded"], results),
                   r["email"], r["city"]] for r in rows],
             )
             feb = dt.datetime(2026, 2, 15)
             before_late = results[1].loaded_at
-            now = query.state_at(connection, session.project.model, "customer_details", feb)
-            then = query.state_at(connection, session.project.model, "customer_details", feb,
-                                  known_at=before_late)
+            model = session.project.model
+            now = query.state(connection, model, "customer_details", at=feb).records()
+            then = query.state(connection, model, "customer_details", at=feb,
+                               known_at=before_late).records()
             table(
                 "Customers as of 15 February: as known now, and as known before the late batch",
                 ["customer", "email now", "email as known then", "city now"],

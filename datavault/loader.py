@@ -65,10 +65,6 @@ def ensure_schema(engine: sa.Engine, model: m.Model) -> None:
     schema.build_metadata(model).create_all(engine)
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 class Loader:
     """Loads batches of one model into one database."""
 
@@ -131,7 +127,7 @@ class Loader:
         """Run one entity's load statements against the staged batch, with its audit row."""
         kind = self.model.entity_kind(entity) or "?"
         outcome = EntityResult(entity, kind, batch.rows_staged)
-        started_at = utcnow()
+        started_at = values.utcnow()
         clock = time.perf_counter()
         statements = self.renderer.load(source, entity).statements()
         try:
@@ -199,7 +195,7 @@ class Loader:
             last_id, last_at = connection.execute(
                 sa.select(sa.func.max(batches.c.batch_id), sa.func.max(batches.c.loaded_at))
             ).one()
-            loaded_at = utcnow()
+            loaded_at = values.utcnow()
             if last_at is not None and loaded_at <= last_at:
                 loaded_at = last_at + ONE_MICROSECOND
             batch_id = (last_id or 0) + 1
@@ -306,7 +302,7 @@ class Loader:
             batch_id=batch.batch_id, entity=outcome.entity, started_at=started_at,
             source=source.name, kind=outcome.kind, rows_staged=outcome.rows_staged,
             rows_inserted=outcome.rows_inserted, rows_quarantined=outcome.rows_quarantined,
-            finished_at=utcnow(), status=outcome.status, message=outcome.message or None,
+            finished_at=values.utcnow(), status=outcome.status, message=outcome.message or None,
         ))
 
 

@@ -1,68 +1,224 @@
-"""As-of answers over satellites: the state of keys at an applied time, as known at a load time."""
+"""Answers over the vault's history: the state of keys at an applied time as known at a load
+time, and a key's whole timeline on both time axes.
+
+The SQL is plain and the same on every engine (SQLAlchemy Core); README.md shows its shape
+for analysts. Keys are found by their hash key, so any spelling of a business key that the
+vault would load as the same key (case, surrounding space) finds it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from datavault import hashing, schema, values
 from datavault import model as m
-from datavault import schema
 from datavault.diagnostics import DatavaultError, did_you_mean
 
-
-def _tables(
-    model: m.Model, sat_name: str, metadata: sa.MetaData
-) -> tuple[m.Satellite, sa.Table, sa.Table | None]:
-    if sat_name not in model.satellites:
-        hint = did_you_mean(sat_name, model.satellites) or "see models/satellites/"
-        raise DatavaultError(f"unknown satellite {sat_name!r}; {hint}")
-    sat = model.satellites[sat_name]
-    table = metadata.tables[model.sat_table(sat.name)]
-    parent = metadata.tables[model.hub_table(sat.parent)] if sat.parent_kind == "hub" else None
-    return sat, table, parent
+_PART_SPLIT = re.compile(r"(?<!\\)((?:\\\\)*)\|")
 
 
-def history(connection: sa.Connection, model: m.Model, sat_name: str) -> list[dict]:
-    """Every row of a satellite with its parent's business key, ordered by key and both times."""
-    md = schema.build_metadata(model)
-    sat, table, parent = _tables(model, sat_name, md)
+@dataclass
+class Answer:
+    """A small result table: column names and rows."""
+
+    columns: list[str]
+    rows: list[tuple]
+
+    def records(self) -> list[dict]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+# ---- keys ---------------------------------------------------------------------------------
+def key_columns(model: m.Model, parent: str) -> list[tuple[str, m.Column]]:
+    """The business key parts of a hub, or of every hub of a link in role order."""
+    if parent in model.hubs:
+        return [(parent, c) for c in model.hubs[parent].key]
+    return [(role.role, c) for role in model.links[parent].roles
+            for c in model.hubs[role.hub].key]
+
+
+def parse_key(model: m.Model, parent: str, text: str) -> bytes:
+    """The hash key of a business key written as its parts joined by ``|``.
+
+    A ``|`` or ``\\`` inside a part is written ``\\|`` or ``\\\\``, as in a key string.
+    """
+    parts = [_unescape(p) for p in _split(text)]
+    expected = key_columns(model, parent)
+    if len(parts) != len(expected):
+        names = "|".join(f"{owner}.{c.name}" if owner != parent else c.name
+                         for owner, c in expected)
+        raise DatavaultError(
+            f"key {text!r} has {len(parts)} part(s); {parent} needs {len(expected)}: {names}"
+        )
+    typed = []
+    for part, (_, column) in zip(parts, expected):
+        try:
+            typed.append((values.parse(part, column.type), column.type))
+        except values.ParseError as exc:
+            raise DatavaultError(f"key part {column.name}: {exc}") from None
+    return hashing.hash_key(typed, model.settings.hash)
+
+
+def _split(text: str) -> list[str]:
+    parts, start = [], 0
+    for match in _PART_SPLIT.finditer(text):
+        end = match.end() - 1
+        parts.append(text[start:end])
+        start = match.end()
+    parts.append(text[start:])
+    return parts
+
+
+def _unescape(part: str) -> str:
+    return re.sub(r"\\(.)", r"\1", part)
+
+
+# ---- tables -------------------------------------------------------------------------------
+class _Vault:
+    """The tables of a model, and the business key columns that name a parent's keys."""
+
+    def __init__(self, model: m.Model):
+        self.model = model
+        self.md = schema.build_metadata(model)
+
+    def entity(self, name: str) -> str:
+        kind = self.model.entity_kind(name)
+        if kind is None:
+            known = list(self.model.hubs) + list(self.model.links) + list(self.model.satellites)
+            raise DatavaultError(f"unknown hub, link or satellite {name!r}; "
+                                 + (did_you_mean(name, known) or "see models/"))
+        return kind
+
+    def sat(self, name: str) -> sa.Table:
+        return self.md.tables[self.model.sat_table(name)]
+
+    def parent_of(self, name: str) -> str:
+        kind = self.entity(name)
+        return self.model.satellites[name].parent if kind == "satellite" else name
+
+    def key_source(self, parent: str) -> tuple[sa.FromClause, sa.ColumnElement, list]:
+        """A FROM clause with the parent's hash key and its business key columns, labelled."""
+        if parent in self.model.hubs:
+            hub = self.md.tables[self.model.hub_table(parent)]
+            return hub, hub.c[schema.hub_key_column(parent)], [
+                hub.c[c.name].label(c.name) for c in self.model.hubs[parent].key]
+        link = self.model.links[parent]
+        table = self.md.tables[self.model.link_table(parent)]
+        joined: sa.FromClause = table
+        labels = []
+        for role in link.roles:
+            hub = self.md.tables[self.model.hub_table(role.hub)].alias(f"h_{role.role}")
+            joined = joined.join(hub, hub.c[schema.hub_key_column(role.hub)]
+                                 == table.c[schema.role_key_column(role.role)])
+            labels += [hub.c[c.name].label(f"{role.role}.{c.name}")
+                       for c in self.model.hubs[role.hub].key]
+        return joined, table.c[schema.link_key_column(parent)], labels
+
+    def satellites_of(self, parent: str) -> list[m.Satellite]:
+        return sorted((s for s in self.model.satellites.values() if s.parent == parent),
+                      key=lambda s: s.name)
+
+
+def _latest(vault: _Vault, sat: m.Satellite, keys: list[bytes] | None, at: dt.datetime,
+            known_at: dt.datetime) -> sa.Subquery:
+    """Per key, the row with the greatest (applied, loaded) at or before both times."""
+    table = vault.sat(sat.name)
     key = table.c[schema.sat_key_column(sat)]
-    columns = [table.c.applied_ts, table.c.load_ts] + [table.c[c.name] for c in sat.payload]
-    if parent is not None:
-        bk = [parent.c[p.name] for p in model.hubs[sat.parent].key]
-        query = sa.select(*bk, *columns).select_from(
-            table.join(parent, parent.c[schema.hub_key_column(sat.parent)] == key)
-        ).order_by(*bk, table.c.applied_ts, table.c.load_ts)
-    else:
-        query = sa.select(key, *columns).order_by(key, table.c.applied_ts, table.c.load_ts)
-    return [dict(row._mapping) for row in connection.execute(query)]
-
-
-def state_at(connection: sa.Connection, model: m.Model, sat_name: str,
-             at: dt.datetime | None = None, known_at: dt.datetime | None = None) -> list[dict]:
-    """Per key: the payload of the row with the greatest (applied, loaded) at or before both."""
-    md = schema.build_metadata(model)
-    sat, table, parent = _tables(model, sat_name, md)
-    key = table.c[schema.sat_key_column(sat)]
-    conditions = []
-    if at is not None:
-        conditions.append(table.c.applied_ts <= at)
-    if known_at is not None:
-        conditions.append(table.c.load_ts <= known_at)
-    ranked = sa.select(
+    conditions = [table.c.applied_ts <= at, table.c.load_ts <= known_at]
+    if keys is not None:
+        conditions.append(key.in_(keys))
+    return sa.select(
         table,
         sa.func.row_number().over(
             partition_by=key, order_by=(table.c.applied_ts.desc(), table.c.load_ts.desc())
         ).label("dv_rank"),
     ).where(*conditions).subquery()
-    columns = [ranked.c.applied_ts, ranked.c.load_ts] + [ranked.c[c.name] for c in sat.payload]
-    rkey = ranked.c[schema.sat_key_column(sat)]
-    if parent is not None:
-        bk = [parent.c[p.name] for p in model.hubs[sat.parent].key]
-        query = sa.select(*bk, *columns).select_from(
-            ranked.join(parent, parent.c[schema.hub_key_column(sat.parent)] == rkey)
-        ).where(ranked.c.dv_rank == 1).order_by(*bk)
-    else:
-        query = sa.select(rkey, *columns).where(ranked.c.dv_rank == 1).order_by(rkey)
-    return [dict(row._mapping) for row in connection.execute(query)]
+
+
+# ---- answers ------------------------------------------------------------------------------
+def state(connection: sa.Connection, model: m.Model, entity: str,
+          keys: Sequence[str] | None = None, at: dt.datetime | None = None,
+          known_at: dt.datetime | None = None) -> Answer:
+    """The state of ``keys`` (default: every key) of a satellite, or of a hub or link with all
+    its satellites side by side, at applied time ``at`` as known at load time ``known_at``
+    (both default to now). Keys without any state are left out."""
+    vault = _Vault(model)
+    kind = vault.entity(entity)
+    parent = vault.parent_of(entity)
+    at = at or values.utcnow()
+    known_at = known_at or values.utcnow()
+    hashed = [parse_key(model, parent, k) for k in keys] if keys else None
+    source, parent_key, labels = vault.key_source(parent)
+    sats = [model.satellites[entity]] if kind == "satellite" else vault.satellites_of(parent)
+    if not sats:
+        raise DatavaultError(f"{kind} {entity} has no satellites to answer from")
+    joined = source
+    columns: list = list(labels)
+    present = []
+    for sat in sats:
+        latest = _latest(vault, sat, hashed, at, known_at).alias(f"s_{sat.name}")
+        joined = joined.outerjoin(latest, sa.and_(
+            latest.c[schema.sat_key_column(sat)] == parent_key, latest.c.dv_rank == 1))
+        prefix = "" if kind == "satellite" else f"{sat.name}."
+        columns += [latest.c.applied_ts.label(f"{prefix}applied"),
+                    latest.c.load_ts.label(f"{prefix}loaded")]
+        columns += [latest.c[c.name].label(f"{prefix}{c.name}") for c in sat.payload]
+        present.append(latest.c.applied_ts.is_not(None))
+    query = sa.select(*columns).select_from(joined).where(sa.or_(*present))
+    if hashed is not None:
+        query = query.where(parent_key.in_(hashed))
+    query = query.order_by(*labels)
+    result = connection.execute(query)
+    return Answer(list(result.keys()), [tuple(r) for r in result])
+
+
+def history(connection: sa.Connection, model: m.Model, entity: str,
+            keys: Sequence[str] | None = None) -> Answer:
+    """Every satellite row of ``keys`` (default: all): when it was true (applied), when the
+    vault learned it (loaded, batch), and when a later batch replaced it for the same applied
+    time (replaced); for a hub or link, the rows of all its satellites."""
+    vault = _Vault(model)
+    kind = vault.entity(entity)
+    parent = vault.parent_of(entity)
+    hashed = [parse_key(model, parent, k) for k in keys] if keys else None
+    source, parent_key, labels = vault.key_source(parent)
+    sats = [model.satellites[entity]] if kind == "satellite" else vault.satellites_of(parent)
+    payload_names = [(s, c.name) for s in sats for c in s.payload]
+    selects = []
+    for sat in sats:
+        table = vault.sat(sat.name)
+        key = table.c[schema.sat_key_column(sat)]
+        replaced = sa.func.lead(table.c.load_ts).over(
+            partition_by=(key, table.c.applied_ts), order_by=table.c.load_ts)
+        inner = sa.select(table, replaced.label("replaced")).subquery()
+        ikey = inner.c[schema.sat_key_column(sat)]
+        payload = [
+            (inner.c[name] if owner is sat else sa.null()).label(
+                name if kind == "satellite" else f"{owner.name}.{name}")
+            for owner, name in payload_names
+        ]
+        query = sa.select(
+            *labels, sa.literal(sat.name).label("satellite"),
+            inner.c.applied_ts.label("applied"), inner.c.load_ts.label("loaded"),
+            inner.c.batch_id.label("batch"), inner.c.replaced, *payload,
+        ).select_from(source.join(inner, ikey == parent_key))
+        if hashed is not None:
+            query = query.where(parent_key.in_(hashed))
+        selects.append(query)
+    union = sa.union_all(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
+    ordered = sa.select(union).order_by(
+        *[union.c[label.name] for label in labels], union.c.applied, union.c.loaded,
+        union.c.satellite)
+    result = connection.execute(ordered)
+    columns = list(result.keys())
+    rows = [tuple(r) for r in result]
+    if kind == "satellite":  # one satellite: its name on every row says nothing
+        index = columns.index("satellite")
+        columns.pop(index)
+        rows = [r[:index] + r[index + 1:] for r in rows]
+    return Answer(columns, rows)

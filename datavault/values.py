@@ -94,6 +94,11 @@ def coerce(value: object, type_name: str) -> object:
     raise ParseError(f"{value!r} is not a valid {type_name}")
 
 
+def utcnow() -> dt.datetime:
+    """Now, as the naive UTC timestamp the vault stores."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def to_utc(value: dt.datetime) -> dt.datetime:
     """Timezone-aware values become naive UTC; naive values are taken as UTC already."""
     if value.tzinfo is not None:

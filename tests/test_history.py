@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from datavault import api
+from datavault import api, query
 from datavault.inputs import open_input
 from tests.conftest import write_project
 from tests.reference import reference_state
@@ -163,6 +163,20 @@ def _check_against_reference(vault: Vault, observations: list[tuple], load_times
         )
 
 
+def _check_query_answers(vault: Vault, observations: list[tuple], load_times: list) -> None:
+    """`datavault query` (datavault.query.state) gives the reference's answers too."""
+    model = vault.session.project.model
+    with vault.session.engine.connect() as connection:
+        for day in (0, 2, 4):
+            at = DAY0 + dt.timedelta(days=day)
+            for known_at in (load_times[0], load_times[-1]):
+                answer = query.state(connection, model, "thing_state", at=at, known_at=known_at)
+                got = {r["k"]: (r["v"], r["w"]) for r in answer.records()}
+                expected = {k: reference_state(observations, k, at, known_at) for k in KEYS}
+                assert got == {k: v for k, v in expected.items() if v is not None}, (
+                    f"query at day {day}, known at batch {load_times.index(known_at) + 1}")
+
+
 def _check_minimal(vault: Vault) -> None:
     """Every stored row is needed: without it, the state at its applied time as known at its
     load time would be another."""
@@ -199,6 +213,7 @@ def test_every_state_equals_the_reference(vault: Vault, history) -> None:
             ]
             _check_against_reference(vault, observations, load_times)
         _check_minimal(vault)
+        _check_query_answers(vault, observations, load_times)
         before = vault.counts()
         vault.load(paths[arrival[-1]])  # the same batch again, at a later load time
         assert vault.counts() == before, "loading a batch again inserted rows"

@@ -272,11 +272,16 @@ class Loader:
                     connection.execute(sa.text(statement.sql), params)
                 land.drop(connection)
                 result.rows_staged = result.rows_read - result.rows_quarantined
+                stage = self.metadata.tables[self.model.stage_table(source.name)]
+                snapshot_at = connection.execute(
+                    sa.select(sa.func.max(stage.c.dv_applied_at))).scalar()
                 batches = self.metadata.tables[schema.BATCH_TABLE]
                 connection.execute(
                     batches.update().where(batches.c.batch_id == result.batch_id).values(
                         rows_read=result.rows_read, rows_staged=result.rows_staged,
                         rows_quarantined=result.rows_quarantined, status="staged",
+                        # a snapshot's time: its latest applied time (empty: the batch's)
+                        snapshot_at=snapshot_at or applied_at or result.loaded_at,
                     )
                 )
 

@@ -146,7 +146,8 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
           known_at: dt.datetime | None = None) -> Answer:
     """The state of ``keys`` (default: every key) of a satellite, or of a hub or link with all
     its satellites side by side, at applied time ``at`` as known at load time ``known_at``
-    (both default to now). Keys without any state are left out."""
+    (both default to now). Keys without any state are left out; a key that a full snapshot
+    no longer holds shows ``deleted`` true and no payload."""
     vault = _Vault(model)
     kind = vault.entity(entity)
     parent = vault.parent_of(entity)
@@ -155,6 +156,7 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     hashed = [parse_key(model, parent, k) for k in keys] if keys else None
     source, parent_key, labels = vault.key_source(parent)
     sats = [model.satellites[entity]] if kind == "satellite" else vault.satellites_of(parent)
+    deleted = hashing.zero_key(model.settings.hash)
     if not sats:
         raise DatavaultError(f"{kind} {entity} has no satellites to answer from")
     joined = source
@@ -167,6 +169,8 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
         prefix = "" if kind == "satellite" else f"{sat.name}."
         columns += [latest.c.applied_ts.label(f"{prefix}applied"),
                     latest.c.load_ts.label(f"{prefix}loaded")]
+        if model.sources[sat.source].batch == "snapshot":
+            columns.append((latest.c.hash_diff == deleted).label(f"{prefix}deleted"))
         columns += [latest.c[c.name].label(f"{prefix}{c.name}") for c in sat.payload]
         present.append(latest.c.applied_ts.is_not(None))
     query = sa.select(*columns).select_from(joined).where(sa.or_(*present))
@@ -205,7 +209,9 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
         query = sa.select(
             *labels, sa.literal(sat.name).label("satellite"),
             inner.c.applied_ts.label("applied"), inner.c.load_ts.label("loaded"),
-            inner.c.batch_id.label("batch"), inner.c.replaced, *payload,
+            inner.c.batch_id.label("batch"), inner.c.replaced,
+            (inner.c.hash_diff == hashing.zero_key(model.settings.hash)).label("deleted"),
+            *payload,
         ).select_from(source.join(inner, ikey == parent_key))
         if hashed is not None:
             query = query.where(parent_key.in_(hashed))

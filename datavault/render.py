@@ -193,6 +193,8 @@ class Renderer:
             "stage_diff": schema.stage_hash_diff(sat.name),
             "payload": [(c.name, c.source_column) for c in sat.payload],
             "sequence": source.sequence,
+            "snapshot": source.batch == "snapshot",
+            "deleted": self.dialect.zero_key(self.model.settings.hash),
             "obs_row_json": self.dialect.json_object(
                 [("applied_at", "o.applied")] + [(c.name, f"o.{c.name}") for c in sat.payload]
             ),

@@ -150,6 +150,7 @@ def _bookkeeping(md: sa.MetaData) -> None:
         sa.Column("input", sa.Text(), nullable=False),
         sa.Column("loaded_at", sa.DateTime(), nullable=False, unique=True),
         sa.Column("applied_at", sa.DateTime()),
+        sa.Column("snapshot_at", sa.DateTime()),
         sa.Column("rows_read", sa.BigInteger()),
         sa.Column("rows_staged", sa.BigInteger()),
         sa.Column("rows_quarantined", sa.BigInteger()),

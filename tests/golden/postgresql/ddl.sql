@@ -6,6 +6,7 @@ CREATE TABLE dv_batch (
 	input TEXT NOT NULL, 
 	loaded_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
 	applied_at TIMESTAMP WITHOUT TIME ZONE, 
+	snapshot_at TIMESTAMP WITHOUT TIME ZONE, 
 	rows_read BIGINT, 
 	rows_staged BIGINT, 
 	rows_quarantined BIGINT, 

@@ -6,6 +6,7 @@ CREATE TABLE dv_batch (
 	input TEXT NOT NULL, 
 	loaded_at DATETIME NOT NULL, 
 	applied_at DATETIME, 
+	snapshot_at DATETIME, 
 	rows_read BIGINT, 
 	rows_staged BIGINT, 
 	rows_quarantined BIGINT, 

@@ -48,6 +48,17 @@ WHERE o.dv_conflict = 1
 
 DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
 
+-- A full snapshot: every key this satellite holds that the batch lacks is deleted at the
+-- snapshot's time (a deletion is the reserved all-zero hash diff with no payload).
+INSERT INTO dv_obs (dv_batch_id, dv_row, dv_loaded_at, hk, applied, hd, dv_rank, dv_dup, dv_conflict)
+SELECT c.batch_id, NULL, c.loaded_at, k.hk, c.snapshot_at, X'00000000000000000000000000000000', 1, 1, 0
+FROM (SELECT DISTINCT t.customer_hk AS hk FROM sat_customer_details t) k
+CROSS JOIN (
+    SELECT batch_id, loaded_at, snapshot_at FROM dv_batch
+    WHERE batch_id = (SELECT MAX(batch_id) FROM dv_batch WHERE source = 'crm_customers')
+) c
+WHERE NOT EXISTS (SELECT 1 FROM stg_crm_customers s WHERE s.dv_hk_customer = k.hk);
+
 -- Every observed applied time of each batch key from its earliest one in the batch onward:
 -- the desired hash diff (latest-loaded observation), the one shown without a new row, and the
 -- latest earlier observation (to decide whether the log needs this one).
@@ -63,6 +74,16 @@ cand AS (
     UNION ALL
     SELECT g.customer_hk, g.applied_ts, g.load_ts, g.hash_diff, 0, 0
     FROM sat_customer_details__obs g JOIN first_seen f ON g.customer_hk = f.hk AND g.applied_ts >= f.first_applied
+    UNION ALL
+    -- Earlier snapshots loaded before this satellite knew the key did not hold it: deleted
+    -- there, as of those snapshots' load times.
+    SELECT f.hk, b.snapshot_at, b.loaded_at, X'00000000000000000000000000000000', 0, 0
+    FROM first_seen f
+    JOIN dv_batch b ON b.source = 'crm_customers' AND b.snapshot_at >= f.first_applied
+    WHERE b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+                         WHERE a.entity = 'customer_details' AND a.status = 'ok')
+      AND NOT EXISTS (SELECT 1 FROM sat_customer_details t
+                      WHERE t.customer_hk = f.hk AND t.load_ts <= b.loaded_at)
 ),
 -- One pass per key and applied time, no self-joins: the latest-loaded observation (desired),
 -- the latest stored row, and the latest observation from before this batch.
@@ -95,6 +116,9 @@ SELECT p.hk, p.applied, p.desired, p.in_batch, p.prior_hd,
             ELSE p.prev_desired END AS shown
 FROM points p;
 
+-- A deletion where there is no state yet changes nothing: count it as shown.
+UPDATE dv_timeline SET shown = desired WHERE shown IS NULL AND desired = X'00000000000000000000000000000000';
+
 -- dv:inserted
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, name, email, city, record_source, batch_id)
 SELECT o.hk, o.applied, o.dv_loaded_at, o.hd, o.name, o.email, o.city, 'crm.customers', o.dv_batch_id
@@ -104,11 +128,12 @@ WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired);
 
 -- dv:inserted
 -- Where a batch changes a state before a later observation, that later state is restored
--- with this batch's load time (its payload is that of any stored row with the same hash diff).
+-- with this batch's load time (its payload is that of any stored row with the same hash diff;
+-- a deletion has none).
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, name, email, city, record_source, batch_id)
 SELECT t.hk, t.applied, b.dv_loaded_at, t.desired, r.name, r.email, r.city, 'crm.customers', b.dv_batch_id
 FROM dv_timeline t
-JOIN (
+LEFT JOIN (
     SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.customer_hk, x.hash_diff ORDER BY x.load_ts DESC) AS dv_pick
     FROM sat_customer_details x
     WHERE x.customer_hk IN (SELECT hk FROM dv_timeline WHERE in_batch = 0 AND shown <> desired)

@@ -95,6 +95,9 @@ SELECT p.hk, p.applied, p.desired, p.in_batch, p.prior_hd,
             ELSE p.prev_desired END AS shown
 FROM points p;
 
+-- A deletion where there is no state yet changes nothing: count it as shown.
+UPDATE dv_timeline SET shown = desired WHERE shown IS NULL AND desired = X'00000000000000000000000000000000';
+
 -- dv:inserted
 INSERT INTO sat_order_status (order_hk, applied_ts, load_ts, hash_diff, status, amount, ordered_at, record_source, batch_id)
 SELECT o.hk, o.applied, o.dv_loaded_at, o.hd, o.status, o.amount, o.ordered_at, 'shop.orders', o.dv_batch_id
@@ -104,11 +107,12 @@ WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired);
 
 -- dv:inserted
 -- Where a batch changes a state before a later observation, that later state is restored
--- with this batch's load time (its payload is that of any stored row with the same hash diff).
+-- with this batch's load time (its payload is that of any stored row with the same hash diff;
+-- a deletion has none).
 INSERT INTO sat_order_status (order_hk, applied_ts, load_ts, hash_diff, status, amount, ordered_at, record_source, batch_id)
 SELECT t.hk, t.applied, b.dv_loaded_at, t.desired, r.status, r.amount, r.ordered_at, 'shop.orders', b.dv_batch_id
 FROM dv_timeline t
-JOIN (
+LEFT JOIN (
     SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.order_hk, x.hash_diff ORDER BY x.load_ts DESC) AS dv_pick
     FROM sat_order_status x
     WHERE x.order_hk IN (SELECT hk FROM dv_timeline WHERE in_batch = 0 AND shown <> desired)

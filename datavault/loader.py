@@ -73,7 +73,7 @@ class Loader:
         self.engine = engine
         self.dialect = dialect
         self.renderer = renderer
-        self.metadata = schema.build_metadata(model)
+        self.metadata = schema.metadata_for(model)
 
     # ---- public -------------------------------------------------------------------------
     def load(self, source_name: str, batch: BatchInput, applied_at: dt.datetime | None = None,

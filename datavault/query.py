@@ -84,7 +84,7 @@ class _Vault:
 
     def __init__(self, model: m.Model):
         self.model = model
-        self.md = schema.build_metadata(model)
+        self.md = schema.metadata_for(model)
 
     def entity(self, name: str) -> str:
         kind = self.model.entity_kind(name)

@@ -54,6 +54,20 @@ def sat_key_column(sat: m.Satellite) -> str:
     return m.link_key_column(sat.parent)
 
 
+_CACHE: dict[int, tuple[m.Model, sa.MetaData]] = {}
+
+
+def metadata_for(model: m.Model) -> sa.MetaData:
+    """The MetaData of a model, built once per model object (models are frozen), so that
+    SQLAlchemy's statement cache works across calls."""
+    hit = _CACHE.get(id(model))
+    if hit is None or hit[0] is not model:
+        if len(_CACHE) > 16:
+            _CACHE.clear()
+        hit = _CACHE[id(model)] = (model, build_metadata(model))
+    return hit[1]
+
+
 def build_metadata(model: m.Model) -> sa.MetaData:
     """Every table of the vault: hubs, links, satellites and their logs, stages, bookkeeping."""
     md = sa.MetaData()

@@ -16,7 +16,7 @@ from datavault.inputs import open_input
 from tests.reference import reference_state
 from tests.test_history import DAY0, EXAMPLES, KEYS, PAYLOADS, Vault, _write_batch
 
-SETTINGS = settings(max_examples=max(EXAMPLES // 2, 10), deadline=None,
+SETTINGS = settings(max_examples=max(EXAMPLES // 5, 10), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 

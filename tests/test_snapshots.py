@@ -26,7 +26,7 @@ from datavault.inputs import open_input
 from tests.conftest import write_project
 from tests.reference import reference_state
 
-EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100"))
+EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100")) // 2  # half the history test's
 DAY0 = dt.datetime(2026, 1, 1)
 KEYS = ["A", "B", "C"]
 DELETED = "<deleted>"

@@ -54,12 +54,15 @@ DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
 -- snapshot's time (a deletion is the reserved all-zero hash diff with no payload).
 INSERT INTO dv_obs (dv_batch_id, dv_row, dv_loaded_at, hk, applied, hd, dv_rank, dv_dup, dv_conflict)
 SELECT c.batch_id, NULL, c.loaded_at, k.hk, c.snapshot_at, '\x00000000000000000000000000000000'::bytea, 1, 1, 0
-FROM (SELECT DISTINCT t.customer_hk AS hk FROM sat_customer_details t) k
+FROM (
+    SELECT t.customer_hk AS hk FROM sat_customer_details t
+    EXCEPT
+    SELECT s.dv_hk_customer FROM stg_crm_customers s
+) k
 CROSS JOIN (
     SELECT batch_id, loaded_at, snapshot_at FROM dv_batch
     WHERE batch_id = (SELECT MAX(batch_id) FROM dv_batch WHERE source = 'crm_customers')
-) c
-WHERE NOT EXISTS (SELECT 1 FROM stg_crm_customers s WHERE s.dv_hk_customer = k.hk);
+) c;
 
 ANALYZE dv_obs;
 

@@ -68,7 +68,7 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
     project = validate(project_dir)
     dialect = get_dialect(dialect_name)
     renderer = Renderer(project.model, dialect, project.root / "templates")
-    sa_dialect = _sqlalchemy_dialect(dialect_name)
+    sa_dialect = dialect.sqlalchemy_dialect()
     out = Path(out)
     written: list[Path] = []
 
@@ -90,12 +90,6 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
     for source, entity, rendered in renderer.all_loads():
         write(f"load/{source.name}/{entity}.sql", rendered.text)
     return written
-
-
-def _sqlalchemy_dialect(name: str) -> sa.Dialect:
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}[name]
 
 
 def open_session(project_dir: Path | str = ".", url: str | None = None,

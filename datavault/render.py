@@ -55,6 +55,7 @@ class Renderer:
     def __init__(self, model: m.Model, dialect: Dialect, project_templates: Path | None = None):
         self.model = model
         self.dialect = dialect
+        self._rendered: dict[tuple[str, ...], Rendered] = {}
         roots = [p for p in (project_templates, templates_dir()) if p and p.is_dir()]
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(p) for p in roots]),
@@ -126,6 +127,12 @@ class Renderer:
     # ---- entity loads -------------------------------------------------------------------
     def load(self, source: m.Source, entity: str) -> Rendered:
         """The load of one hub, link or satellite from the batch staged for ``source``."""
+        key = ("load", source.name, entity)
+        if key not in self._rendered:
+            self._rendered[key] = self._load(source, entity)
+        return self._rendered[key]
+
+    def _load(self, source: m.Source, entity: str) -> Rendered:
         kind = self.model.entity_kind(entity)
         if kind == "hub":
             text = self._hub(source, self.model.hubs[entity])

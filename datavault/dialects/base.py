@@ -50,6 +50,10 @@ class Dialect:
     def prepare_connection(self, dbapi_connection: Any) -> None:
         """Called on every new DB-API connection (register functions, set session options)."""
 
+    def sqlalchemy_dialect(self) -> sa.Dialect:
+        """SQLAlchemy's dialect, to compile DDL without a connection."""
+        raise NotImplementedError
+
     def engine_options(self) -> dict[str, Any]:
         return {}
 

@@ -83,6 +83,9 @@ class PostgresDialect(Dialect):
     def binary_literal(self, data: bytes) -> str:
         return f"'\\x{data.hex()}'::bytea"
 
+    def sqlalchemy_dialect(self) -> sa.Dialect:
+        return postgresql.dialect()
+
     def _digest(self, text_sql: str, algorithm: str) -> str:
         data = f"convert_to({text_sql}, 'UTF8')"
         if algorithm == "md5":

@@ -32,6 +32,11 @@ class SQLiteDialect(Dialect):
     def binary_literal(self, data: bytes) -> str:
         return f"X'{data.hex()}'"
 
+    def sqlalchemy_dialect(self) -> sa.Dialect:
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.dialect()
+
     def hash_key(self, parts: Sequence[tuple[str, str]], algorithm: str) -> str:
         args = ", ".join(f"'{type_name}', {expr}" for expr, type_name in parts)
         return f"dv_hash_key('{algorithm}', {args})"

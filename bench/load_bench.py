@@ -357,6 +357,7 @@ def bench_engine(engine_name: str, csv_path: Path, rows: int, workdir: Path,
     warnings: list[str] = []
     session = None
     try:
+        api.migrate_upgrade(project, url=target.url)
         session = api.open_session(project, url=target.url)
         engine = session.engine
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as dt
 import json
@@ -11,19 +12,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from datavault import database, query, schema
+from datavault import database, migrate, query, schema
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import get_dialect
 from datavault.inputs import open_input
-from datavault.loader import Loader, LoadResult, Progress, ensure_schema
+from datavault.loader import Loader, LoadResult, Progress
 from datavault.metadata import load_project
 from datavault.metadata.project import Project
 from datavault.render import Renderer
 from datavault.resources import example_dir
 
-EXAMPLE_PARTS = ("models", "config", "data")
+EXAMPLE_PARTS = ("models", "config", "data", "migrations")
+MIGRATIONS = "migrations"
+ALEMBIC_INI = "alembic.ini"
+ENVIRONMENT_FILES = ("env.py", "script.py.mako")
 
 
 @dataclass
@@ -50,7 +59,9 @@ def init_project(target: Path | str) -> Path:
         raise DatavaultError(f"{target} is not empty; choose a new or empty folder")
     source = example_dir()
     for part in EXAMPLE_PARTS:
-        shutil.copytree(source / part, target / part, dirs_exist_ok=True)
+        shutil.copytree(source / part, target / part, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copyfile(source / ALEMBIC_INI, target / ALEMBIC_INI)
     templates = target / "templates"
     templates.mkdir(parents=True, exist_ok=True)
     (templates / "README.md").write_text(
@@ -93,12 +104,19 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
 
 
 def open_session(project_dir: Path | str = ".", url: str | None = None,
-                 profile: str | None = None) -> Session:
-    """Validate a project and connect to its database (creating missing tables)."""
+                 profile: str | None = None, check: bool = True) -> Session:
+    """Validate a project and connect to its database; with ``check``, make sure the schema
+    matches the model before anything is written (else: run `datavault migrate upgrade`)."""
     project = validate(project_dir)
     resolved = database.resolve_url(project.root, project.model.settings, url, profile)
     engine, dialect = database.connect(resolved)
-    ensure_schema(engine, project.model)
+    if check:
+        try:
+            with engine.connect() as connection:
+                _require_matching_schema(connection, project.model)
+        except BaseException:
+            engine.dispose()
+            raise
     renderer = Renderer(project.model, dialect, project.root / "templates")
     return Session(project, engine, Loader(project.model, engine, dialect, renderer))
 
@@ -118,7 +136,7 @@ def load(project_dir: Path | str, source: str, input_spec: str, *, url: str | No
 
 
 def _session_call(project_dir, url, profile, work):
-    session = open_session(project_dir, url, profile)
+    session = open_session(project_dir, url, profile, check=False)
     try:
         with session.engine.connect() as connection:
             return work(session.project.model, connection)
@@ -192,3 +210,188 @@ def _csv_text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# ---- schema evolution (datavault migrate ...) ---------------------------------------------
+@dataclass
+class Revision:
+    """What ``migrate revision`` wrote, and what it found."""
+
+    path: Path | None  # None: the database already matches the model, nothing written
+    changes: list[str]  # one line per schema change
+    contract: list[str]  # key contract items added or widened
+    kept: list[str]  # tables and columns the model no longer has, left in the database
+    dropped: list[str]  # the same, dropped because the user asked
+    environment_written: bool = False
+
+
+@dataclass
+class Check:
+    """Whether a database matches a project's model and migrations."""
+
+    current: list[str]  # revisions the database is at
+    heads: list[str]  # latest revisions of the project's migrations
+    differences: list[str]
+    kept: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences and set(self.current) == set(self.heads)
+
+
+def write_migration_environment(project_dir: Path | str) -> bool:
+    """Write ``alembic.ini`` and ``migrations/`` (env.py, script template, versions/) into a
+    project that has none; returns whether anything was written."""
+    root = Path(project_dir)
+    migrations = root / MIGRATIONS
+    wrote = False
+    if not (root / ALEMBIC_INI).is_file():
+        shutil.copyfile(example_dir() / ALEMBIC_INI, root / ALEMBIC_INI)
+        wrote = True
+    (migrations / "versions").mkdir(parents=True, exist_ok=True)
+    for name in ENVIRONMENT_FILES:
+        if not (migrations / name).is_file():
+            shutil.copyfile(example_dir() / MIGRATIONS / name, migrations / name)
+            wrote = True
+    return wrote
+
+
+def _migration(project_dir: Path | str, url: str | None, profile: str | None,
+               drop_removed: bool = False, allow_empty: bool = False,
+               need_environment: bool = True):
+    project = validate(project_dir)
+    if need_environment and not migrate.environment_ready(project.root / MIGRATIONS):
+        raise DatavaultError(
+            f"{project.root / MIGRATIONS} has no Alembic environment; "
+            "`datavault migrate revision -m MESSAGE` writes one with the first migration")
+    resolved = database.resolve_url(project.root, project.model.settings, url, profile)
+    engine, _ = database.connect(resolved)  # a readable error when it is unreachable
+    engine.dispose()
+    ini = project.root / ALEMBIC_INI
+    config = Config(str(ini) if ini.is_file() else None, stdout=_Discard())
+    config.set_main_option("script_location", str(project.root / MIGRATIONS))
+    config.cmd_opts = argparse.Namespace(quiet=True, x=None)  # datavault prints its own lines
+    hooks = migrate.Hooks(project.model, drop_removed=drop_removed, allow_empty=allow_empty)
+    state = migrate.EnvironmentState(project.model, resolved, hooks)
+    config.attributes[migrate.STATE] = state
+    return project, config, state
+
+
+class _Discard:
+    def write(self, _text: str) -> None:
+        pass
+
+
+def _alembic(call, *args, **kwargs):
+    """Run an alembic command, its errors as one readable line."""
+    try:
+        return call(*args, **kwargs)
+    except migrate.SchemaRefused:
+        raise
+    except CommandError as exc:
+        message = str(exc)
+        if "not up to date" in message:
+            message = ("the database is not at the latest migration: run "
+                       "`datavault migrate upgrade` first, then make the revision")
+        elif "Can't locate revision" in message or "No such revision" in message:
+            message += "; `datavault migrate history` lists the revisions"
+        raise DatavaultError(message) from None
+
+
+def migrate_revision(project_dir: Path | str, message: str, *, url: str | None = None,
+                     profile: str | None = None, drop_removed: bool = False,
+                     empty: bool = False) -> Revision:
+    """Write a migration from the difference between the model and the database.
+
+    Tables and columns the model no longer has are kept unless ``drop_removed``; a change that
+    would break stored keys or lose data is refused (SchemaRefused) and nothing is written.
+    ``empty`` writes a revision even when nothing differs (for a hand-written step)."""
+    wrote = write_migration_environment(project_dir)
+    _, config, state = _migration(project_dir, url, profile, drop_removed, allow_empty=empty)
+    script = _alembic(command.revision, config, message=message, autogenerate=True)
+    hooks = state.hooks
+    scripts = script if isinstance(script, list) else [script] if script else []
+    return Revision(
+        path=Path(scripts[0].path) if scripts else None,
+        changes=hooks.summary,
+        contract=[str(c) if c.kind != "breaking" else
+                  f"{c.item}: {c.before} -> {c.after} (allowed while no batch is loaded)"
+                  for c in hooks.changes if c.kind != "removed"],
+        kept=hooks.kept, dropped=hooks.dropped, environment_written=wrote)
+
+
+def migrate_upgrade(project_dir: Path | str, revision: str = "head", *, url: str | None = None,
+                    profile: str | None = None) -> list[str]:
+    """Apply migrations up to ``revision`` (default: the latest); returns the steps run."""
+    project, config, state = _migration(project_dir, url, profile)
+    if not migrate.versions_of(project.root / MIGRATIONS):
+        raise DatavaultError("there are no migrations yet: `datavault migrate revision -m "
+                             "MESSAGE` writes the first one from the model")
+    _alembic(command.upgrade, config, revision)
+    return state.applied
+
+
+def migrate_downgrade(project_dir: Path | str, revision: str, *, url: str | None = None,
+                      profile: str | None = None) -> list[str]:
+    """Undo migrations down to ``revision`` (``-1`` for one step, ``base`` for all)."""
+    _, config, state = _migration(project_dir, url, profile)
+    _alembic(command.downgrade, config, revision)
+    return state.applied
+
+
+def _script_directory(root: Path) -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(root / MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def migrate_history(project_dir: Path | str) -> list[tuple[str, str, str]]:
+    """Every migration of the project, newest first: (revision, revises, message)."""
+    project = validate(project_dir)
+    if not migrate.environment_ready(project.root / MIGRATIONS):
+        return []
+    scripts = _alembic(lambda: list(_script_directory(project.root).walk_revisions()))
+    return [(s.revision, _revision_text(s.down_revision), s.doc or "") for s in scripts]
+
+
+def _revision_text(revisions: str | Sequence[str] | None) -> str:
+    if revisions is None:
+        return "(first)"
+    return revisions if isinstance(revisions, str) else ", ".join(revisions)
+
+
+def migrate_check(project_dir: Path | str, *, url: str | None = None,
+                  profile: str | None = None) -> Check:
+    """Compare the database with the project's migrations and its model."""
+    project, config, state = _migration(project_dir, url, profile, need_environment=False)
+    heads = []
+    if migrate.environment_ready(project.root / MIGRATIONS):
+        heads = list(_alembic(lambda: _script_directory(project.root).get_heads()))
+    engine, _ = database.connect(state.url)
+    try:
+        with engine.connect() as connection:
+            current = list(MigrationContext.configure(connection).get_current_heads())
+            compared = migrate.compare_database(connection, project.model)
+            return Check(current, heads, compared.differences, compared.kept)
+    finally:
+        engine.dispose()
+
+
+def _require_matching_schema(connection: sa.Connection, model) -> None:
+    if not sa.inspect(connection).has_table(schema.BATCH_TABLE):
+        raise DatavaultError("the database has no vault yet: run `datavault migrate upgrade` "
+                             "(a new project: `datavault migrate revision -m \"first model\"` "
+                             "first)")
+    found = migrate.compare_database(connection, model).differences
+    refused = [line for line in found if line.startswith("refused:")]
+    if refused:
+        item = refused[0].removeprefix("refused: contract ").split(": ")[0]
+        raise DatavaultError(
+            f"the model changes what the loaded data depends on ({item}), which no migration "
+            "may do: undo that change in the YAML; `datavault migrate check` says why")
+    if found:
+        count = f"{len(found)} difference{'s' if len(found) != 1 else ''}"
+        raise DatavaultError(
+            f"the database does not match the model ({count}, e.g. {found[0]}): run "
+            "`datavault migrate upgrade`, or `datavault migrate revision -m MESSAGE` first if no "
+            "migration has this change yet; `datavault migrate check` lists every difference")

@@ -98,17 +98,38 @@ def main(ctx: click.Context, project: Path, url: str | None, profile: str | None
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path) -> None:
-    """Write a small, working example project into DIRECTORY (new or empty).
+@click.option("--no-upgrade", is_flag=True,
+              help="Do not create the tables; run `datavault migrate upgrade` later.")
+@click.pass_obj
+def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
+    """Write a small, working example project into DIRECTORY (new or empty), and bring its
+    database up to the project's first migration.
 
-    It holds two sources, two hubs, a link, two satellites and sample batches.
+    It holds two sources, two hubs, a link, two satellites, sample batches, and its Alembic
+    environment (alembic.ini, migrations/) with the migration that creates the tables. The
+    database is the one `datavault` uses: --url or DATAVAULT_URL, else vault.sqlite inside.
     """
     api.init_project(directory)
-    console.print(f"Project written to {directory}. Next:\n"
-                  f"  datavault -p {directory} validate\n"
-                  f"  datavault -p {directory} load crm_customers "
-                  f"{directory / 'data' / 'crm_customers_2026-01-01.csv'}",
-                  soft_wrap=True, markup=False, highlight=False)
+    say = _say
+    say(f"Project written to {directory}.")
+    if not no_upgrade:
+        try:
+            steps = api.migrate_upgrade(directory, url=obj["url"], profile=obj["profile"])
+        except DatavaultError as exc:
+            say(f"The database was not set up ({exc}); run "
+                f"`datavault -p {directory} migrate upgrade` when it can be reached.")
+        else:
+            say(f"Database ready: {len(steps)} migration{'s' if len(steps) != 1 else ''} "
+                "applied.")
+    say(f"Next:\n"
+        f"  datavault -p {directory} validate\n"
+        f"  datavault -p {directory} load crm_customers "
+        f"{directory / 'data' / 'crm_customers_2026-01-01.csv'}\n"
+        f"After a model change: datavault -p {directory} migrate --help")
+
+
+def _say(text: str) -> None:
+    console.print(text, soft_wrap=True, markup=False, highlight=False)
 
 
 @main.command()
@@ -169,6 +190,136 @@ def load(obj: dict, source: str, input_spec: str, applied_at: dt.datetime | None
     _summary(result)
     if not result.ok:
         sys.exit(1)
+
+
+@main.group()
+def migrate() -> None:
+    """Evolve the database schema with the model (Alembic, in migrations/).
+
+    \b
+    After editing the YAML:
+      datavault migrate revision -m "add payments"   write a migration from the difference
+      datavault migrate upgrade                      apply it
+      datavault migrate check                        does the database match the model?
+    \b
+    New hubs, links, satellites, payload columns and indexes migrate by themselves; a
+    type may widen (integer -> decimal -> text, date -> timestamp). What would lose history
+    is refused with the reason: narrowing a type, changing a business key or the hash
+    algorithm once data is loaded. A column or table removed from the YAML stays in the
+    database, with its history, unless `revision --drop-removed` is given.
+    The plain `alembic` command works on the same migrations/ folder.
+    """
+
+
+@migrate.command("revision")
+@click.option("-m", "--message", required=True, help="What the change is, e.g. 'add payments'.")
+@click.option("--drop-removed", is_flag=True,
+              help="Drop the tables and columns the model no longer has (their history "
+                   "is lost). Without it they are kept.")
+@click.option("--empty", is_flag=True,
+              help="Write a revision even when nothing differs, for a step written by hand.")
+@click.pass_obj
+def migrate_revision(obj: dict, message: str, drop_removed: bool, empty: bool) -> None:
+    """Write a migration from the difference between the model and the database.
+
+    The database must be at the latest migration (`migrate upgrade`). Nothing is written
+    when they already match, or when a change is refused.
+    """
+    result = api.migrate_revision(obj["project"], message, url=obj["url"],
+                                  profile=obj["profile"], drop_removed=drop_removed,
+                                  empty=empty)
+    if result.environment_written:
+        _say("wrote the Alembic environment: alembic.ini, migrations/")
+    for line in result.kept:
+        _say(f"kept {line}: the model no longer has it; its history stays in the database "
+             "and queryable (`revision --drop-removed` drops it)")
+    for line in result.dropped:
+        _say(f"dropping {line}: its history will be lost")
+    if result.path is None:
+        _say("nothing to migrate: the database matches the model")
+        return
+    for line in result.changes:
+        _say(f"  {line}")
+    for line in result.contract:
+        _say(f"  contract {line}")
+    _say(f"wrote {result.path}\nreview it, then: datavault migrate upgrade")
+
+
+@migrate.command("upgrade")
+@click.argument("revision", default="head")
+@click.pass_obj
+def migrate_upgrade(obj: dict, revision: str) -> None:
+    """Apply migrations up to REVISION (default: head, the latest)."""
+    steps = api.migrate_upgrade(obj["project"], revision, url=obj["url"], profile=obj["profile"])
+    for step in steps:
+        _say(f"applied {step}")
+    if not steps:
+        _say("already up to date")
+
+
+@migrate.command("downgrade", context_settings={"ignore_unknown_options": True})
+@click.argument("revision")
+@click.pass_obj
+def migrate_downgrade(obj: dict, revision: str) -> None:
+    """Undo migrations down to REVISION (a revision id, -1 for one step, base for all).
+
+    Undoing a step drops what it added, with the rows in it.
+    """
+    steps = api.migrate_downgrade(obj["project"], revision, url=obj["url"],
+                                  profile=obj["profile"])
+    for step in steps:
+        _say(f"undid {step}")
+    if not steps:
+        _say("nothing to undo")
+
+
+@migrate.command("current")
+@click.pass_obj
+def migrate_current(obj: dict) -> None:
+    """Show the revision the database is at, and whether it is the latest."""
+    check = api.migrate_check(obj["project"], url=obj["url"], profile=obj["profile"])
+    current = ", ".join(check.current) or "none (no migration applied)"
+    latest = "the latest" if set(check.current) == set(check.heads) else (
+        f"not the latest ({', '.join(check.heads) or 'no migrations'})")
+    _say(f"{current}: {latest}")
+
+
+@migrate.command("history")
+@click.pass_obj
+def migrate_history(obj: dict) -> None:
+    """List the project's migrations, newest first."""
+    rows = api.migrate_history(obj["project"])
+    if not rows:
+        _say("no migrations yet")
+    for revision, revises, message in rows:
+        _say(f"{revision}  (revises {revises})  {message}")
+
+
+@migrate.command("check")
+@click.pass_obj
+def migrate_check(obj: dict) -> None:
+    """Exit 1, listing each difference, when the database does not match the migrations and
+    the model; tables and columns kept from earlier models are listed but are no difference."""
+    check = api.migrate_check(obj["project"], url=obj["url"], profile=obj["profile"])
+    for line in check.kept:
+        _say(f"kept {line} (no longer in the model)")
+    if not check.current and check.heads:
+        _say(f"the database has no migration applied ({len(check.differences)} tables and "
+             "indexes missing): run `datavault migrate upgrade`")
+        sys.exit(1)
+    if set(check.current) != set(check.heads):
+        _say(f"the database is at {', '.join(check.current) or 'no revision'}, the latest "
+             f"migration is {', '.join(check.heads) or 'none'}: run `datavault migrate upgrade`")
+    for line in check.differences:
+        _say(line if line.startswith("refused:") else f"differs: {line}")
+    if any(line.startswith("refused:") for line in check.differences):
+        _say("a refused change must be undone in the YAML; the others migrate with "
+             "`datavault migrate revision -m MESSAGE`, then `migrate upgrade`")
+    elif check.differences:
+        _say("to migrate: `datavault migrate revision -m MESSAGE`, then `migrate upgrade`")
+    if not check.ok:
+        sys.exit(1)
+    _say("ok: the database matches the model")
 
 
 @main.command()

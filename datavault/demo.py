@@ -46,6 +46,7 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
     target = Path(target)
     _prepare(target)
     url = f"sqlite:///{(target / 'vault.sqlite').resolve()}"
+    api.migrate_upgrade(target, url=url)
     session = api.open_session(target, url=url)
     results = []
     try:

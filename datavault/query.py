@@ -82,9 +82,11 @@ def _unescape(part: str) -> str:
 class _Vault:
     """The tables of a model, and the business key columns that name a parent's keys."""
 
-    def __init__(self, model: m.Model):
+    def __init__(self, model: m.Model, connection: sa.Connection):
         self.model = model
         self.md = schema.metadata_for(model)
+        self.connection = connection
+        self._sats: dict[str, sa.Table] = {}
 
     def entity(self, name: str) -> str:
         kind = self.model.entity_kind(name)
@@ -95,7 +97,24 @@ class _Vault:
         return kind
 
     def sat(self, name: str) -> sa.Table:
-        return self.md.tables[self.model.sat_table(name)]
+        """A satellite's table, with the columns the database keeps that the model no longer
+        declares (their history stays queryable)."""
+        if name not in self._sats:
+            table = self.md.tables[self.model.sat_table(name)]
+            extra = [c for c in sa.inspect(self.connection).get_columns(table.name)
+                     if c["name"] not in table.c]
+            if extra:
+                table = table.to_metadata(sa.MetaData())
+                for column in extra:
+                    table.append_column(sa.Column(column["name"], column["type"]))
+            self._sats[name] = table
+        return self._sats[name]
+
+    def payload(self, sat: m.Satellite) -> list[str]:
+        """The payload columns of a satellite: the model's, then the kept ones."""
+        declared = self.md.tables[self.model.sat_table(sat.name)].c
+        return [c.name for c in sat.payload] + [
+            c.name for c in self.sat(sat.name).c if c.name not in declared]
 
     def parent_of(self, name: str) -> str:
         kind = self.entity(name)
@@ -148,7 +167,7 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     its satellites side by side, at applied time ``at`` as known at load time ``known_at``
     (both default to now). Keys without any state are left out; a key that a full snapshot
     no longer holds shows ``deleted`` true and no payload."""
-    vault = _Vault(model)
+    vault = _Vault(model, connection)
     kind = vault.entity(entity)
     parent = vault.parent_of(entity)
     at = at or values.utcnow()
@@ -171,7 +190,7 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
                     latest.c.load_ts.label(f"{prefix}loaded")]
         if model.sources[sat.source].batch == "snapshot":
             columns.append((latest.c.hash_diff == deleted).label(f"{prefix}deleted"))
-        columns += [latest.c[c.name].label(f"{prefix}{c.name}") for c in sat.payload]
+        columns += [latest.c[name].label(f"{prefix}{name}") for name in vault.payload(sat)]
         present.append(latest.c.applied_ts.is_not(None))
     query = sa.select(*columns).select_from(joined).where(sa.or_(*present))
     if hashed is not None:
@@ -186,13 +205,13 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     """Every satellite row of ``keys`` (default: all): when it was true (applied), when the
     vault learned it (loaded, batch), and when a later batch replaced it for the same applied
     time (replaced); for a hub or link, the rows of all its satellites."""
-    vault = _Vault(model)
+    vault = _Vault(model, connection)
     kind = vault.entity(entity)
     parent = vault.parent_of(entity)
     hashed = [parse_key(model, parent, k) for k in keys] if keys else None
     source, parent_key, labels = vault.key_source(parent)
     sats = [model.satellites[entity]] if kind == "satellite" else vault.satellites_of(parent)
-    payload_names = [(s, c.name) for s in sats for c in s.payload]
+    payload_names = [(s, name) for s in sats for name in vault.payload(s)]
     selects = []
     for sat in sats:
         table = vault.sat(sat.name)

@@ -21,6 +21,7 @@ from datavault.model import (  # noqa: F401  (naming rules, re-exported)
 BATCH_TABLE = "dv_batch"
 AUDIT_TABLE = "dv_load_audit"
 QUARANTINE_TABLE = "dv_quarantine"
+CONTRACT_TABLE = "dv_contract"
 
 _GENERIC: dict[str, Any] = {
     "text": sa.Text(),
@@ -156,7 +157,18 @@ def _system_columns(with_load_ts: bool = True) -> list[sa.Column]:
     ]
 
 
+def contract_table(md: sa.MetaData) -> sa.Table:
+    """The key contract the schema was last migrated to (see datavault.contract)."""
+    return sa.Table(
+        CONTRACT_TABLE, md,
+        sa.Column("item", sa.Text(), primary_key=True),
+        sa.Column("definition", sa.Text(), nullable=False),
+        comment="what stored keys and hash diffs depend on; written by migrations",
+    )
+
+
 def _bookkeeping(md: sa.MetaData) -> None:
+    contract_table(md)
     sa.Table(
         BATCH_TABLE, md,
         sa.Column("batch_id", sa.BigInteger(), primary_key=True, autoincrement=False),

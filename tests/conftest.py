@@ -87,9 +87,22 @@ def db_url(make_db_url) -> str:
 def example_project(tmp_path: Path) -> Path:
     """A copy of the repository's example warehouse."""
     target = tmp_path / "project"
-    for part in ("models", "config", "data"):
-        shutil.copytree(ROOT / part, target / part)
+    for part in ("models", "config", "data", "migrations"):
+        shutil.copytree(ROOT / part, target / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copyfile(ROOT / "alembic.ini", target / "alembic.ini")
     return target
+
+
+def migrated(root: Path, url: str) -> str:
+    """Bring the database at ``url`` up to the project's model, the way a user does: the
+    project's migrations (written first from the model if it has none), then upgrade."""
+    from datavault import api
+
+    if not list((root / "migrations" / "versions").glob("*.py")):
+        api.migrate_revision(root, "model", url=url)
+    api.migrate_upgrade(root, url=url)
+    return url
 
 
 def write_project(root: Path, files: dict[str, str]) -> Path:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from datavault import api
 from datavault.inputs import open_input
-from tests.conftest import ROOT
+from tests.conftest import ROOT, migrated
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("DATAVAULT_UPDATE_GOLDEN") == "1"
@@ -90,8 +90,8 @@ def test_generated_load_files_run_in_a_plain_client(make_db_url, example_project
                ("crm_customers", "crm_customers_2026-02-01.csv"),   # late
                ("shop_orders", "shop_orders_2026-03-02.csv")]
     by_loader, by_client = make_db_url(), make_db_url()
-    loader_session = api.open_session(example_project, url=by_loader)
-    client_session = api.open_session(example_project, url=by_client)
+    loader_session = api.open_session(example_project, url=migrated(example_project, by_loader))
+    client_session = api.open_session(example_project, url=migrated(example_project, by_client))
     dialect = client_session.loader.dialect.name
     api.generate(example_project, dialect, tmp_path / "sql")
     for source, file in batches:

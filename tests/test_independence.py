@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from datavault import api
 from datavault.inputs import open_input
+from tests.conftest import migrated
 
 BATCHES = [
     ("shop_orders", "shop_orders_2026-03-02.csv"),
@@ -68,7 +69,7 @@ def _batches(project: Path) -> list[tuple[str, Path]]:
 
 def test_entity_loads_in_every_order_give_the_same_tables(example_project: Path,
                                                           db_url: str) -> None:
-    session = api.open_session(example_project, url=db_url)
+    session = api.open_session(example_project, url=migrated(example_project, db_url))
     batches = _batches(example_project)
     entities = session.project.model.entities_of("shop_orders")
     assert len(entities) == 4  # two hubs, a link and a satellite: 24 orders
@@ -87,7 +88,7 @@ def test_entity_loads_in_every_order_give_the_same_tables(example_project: Path,
 
 
 def test_entity_loads_at_once_give_the_same_tables(example_project: Path, db_url: str) -> None:
-    session = api.open_session(example_project, url=db_url)
+    session = api.open_session(example_project, url=migrated(example_project, db_url))
     batches = _batches(example_project)
 
     def one_by_one(loader, source, fed, staged):

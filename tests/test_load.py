@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 import datavault.cli
-from tests.conftest import write_project
+from tests.conftest import migrated, write_project
 
 DATA = "data"
 CRM = {
@@ -132,8 +132,8 @@ class Vault:
 
 
 @pytest.fixture
-def vault(db_url: str):
-    v = Vault(db_url)
+def vault(db_url: str, project: Path):
+    v = Vault(migrated(project, db_url))
     yield v
     v.engine.dispose()
 
@@ -367,9 +367,10 @@ NO_APPLIED_AT = {
 
 
 def test_applied_at_sets_the_applied_time_of_a_source_without_one(
-    tmp_path: Path, db_url: str, vault: Vault
+    tmp_path: Path, make_db_url
 ) -> None:
     project = write_project(tmp_path / "meters", NO_APPLIED_AT)
+    vault = Vault(db_url := migrated(project, make_db_url()))
     batch = tmp_path / "meters.csv"
     batch.write_text("meter,reading\nM1,10\nM2,20\n", encoding="utf-8")
     load(project, db_url, "meters", batch, "--applied-at", "2026-02-01T06:00:00+01:00")
@@ -425,9 +426,10 @@ def _input_database(path: Path, table: str, columns: str) -> str:
 
 @pytest.mark.parametrize("how", ["table", "query", "default table"])
 def test_a_table_or_query_of_another_database_loads_typed_values(
-    how: str, tmp_path: Path, db_url: str, vault: Vault
+    how: str, tmp_path: Path, make_db_url
 ) -> None:
     project = write_project(tmp_path / "readings", READINGS)
+    vault = Vault(db_url := migrated(project, make_db_url()))
     if how == "query":
         url = _input_database(tmp_path / "input.sqlite", "export",
                               "m TEXT, r INTEGER, t TEXT, n TEXT")
@@ -537,7 +539,8 @@ def test_an_unreachable_postgresql_server_plain_url(project: Path) -> None:
     assert_user_error(result, "cannot connect", "127.0.0.1:1")
 
 
-def test_input_url_without_its_driver_is_one_error(project: Path, db_url: str) -> None:
+def test_input_url_without_its_driver_is_one_error(project: Path, db_url: str,
+                                                  vault: Vault) -> None:
     """Whatever the driver situation, an input URL never ends in a traceback."""
     result = cli(project, db_url, "load", "shop_orders", "postgresql://postgres@127.0.0.1:1/x",
                  "--table", "orders")
@@ -590,7 +593,7 @@ def test_generate_twice_gives_the_same_bytes(project: Path, tmp_path: Path,
 
 
 def test_a_row_with_too_few_or_too_many_fields_is_quarantined(
-    project: Path, db_url: str, tmp_path: Path
+    project: Path, db_url: str, vault: Vault, tmp_path: Path
 ) -> None:
     path = tmp_path / "ragged.csv"
     path.write_text(

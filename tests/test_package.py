@@ -26,6 +26,8 @@ ALLOWED = {
     "schema": {"model", "dialects"},
     "render": {"model", "schema", "dialects", "resources"},
     "loader": {"model", "schema", "values", "diagnostics", "dialects", "inputs", "render"},
+    "contract": {"model"},
+    "migrate": {"contract", "database", "schema", "model", "diagnostics", "metadata"},
 }
 
 
@@ -69,6 +71,10 @@ def test_wheel_ships_templates_and_example(wheel: Path) -> None:
     assert "datavault/_shipped/templates/postgresql/satellite.sql.j2" in names
     assert "datavault/_shipped/example/models/hubs/customer.yml" in names
     assert "datavault/_shipped/example/data/crm_customers_2026-01-01.csv" in names
+    assert "datavault/_shipped/example/alembic.ini" in names
+    assert "datavault/_shipped/example/migrations/env.py" in names
+    assert any(n.startswith("datavault/_shipped/example/migrations/versions/") and
+               n.endswith("_first_model.py") for n in names)
 
 
 def test_installed_wheel_works_from_an_unrelated_folder(wheel: Path, tmp_path: Path) -> None:
@@ -89,8 +95,9 @@ def test_installed_wheel_works_from_an_unrelated_folder(wheel: Path, tmp_path: P
     where = subprocess.run([sys.executable, "-c", "import datavault; print(datavault.__file__)"],
                            cwd=elsewhere, env=env, capture_output=True, text=True).stdout
     assert where.startswith(str(target)), f"imported {where}, not the installed wheel"
-    run("init", "vault")
+    assert "migration applied" in run("init", "vault")
     assert "ok:" in run("-p", "vault", "validate")
+    assert "ok:" in run("-p", "vault", "migrate", "check")
     loaded = run("-p", "vault", "load", "crm_customers", "vault/data/crm_customers_2026-01-01.csv")
     assert "customer_details" in loaded
     assert (elsewhere / "vault" / "vault.sqlite").exists()

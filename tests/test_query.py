@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from datavault.cli import main
+from tests.conftest import migrated
 
 BATCHES = [
     ("crm_customers", "crm_customers_2026-01-01.csv"),
@@ -32,6 +33,7 @@ def run(project: Path, url: str, *args: str, ok: bool = True):
 @pytest.fixture
 def loaded(example_project: Path, db_url: str) -> tuple[Path, str, list[str]]:
     """The example warehouse with its five batches; returns the batches' load times."""
+    migrated(example_project, db_url)
     for source, file in BATCHES:
         run(example_project, db_url, "load", source, str(example_project / "data" / file))
     times = json.loads(run(example_project, db_url, "history", "customer_details",

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from datavault import api, query
 from datavault.inputs import open_input
-from tests.conftest import write_project
+from tests.conftest import migrated, write_project
 from tests.reference import reference_state
 
 EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100")) // 2  # half the history test's
@@ -81,7 +81,7 @@ def _write(folder: Path, number: int, day: int, content: dict[str, str]) -> str:
 class Vault:
     def __init__(self, root: Path, url: str):
         write_project(root, PROJECT)
-        self.session = api.open_session(root, url=url)
+        self.session = api.open_session(root, url=migrated(root, url))
         self.model = self.session.project.model
 
     def reset(self) -> None:

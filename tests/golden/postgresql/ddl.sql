@@ -15,6 +15,12 @@ CREATE TABLE dv_batch (
 	UNIQUE (loaded_at)
 );
 
+CREATE TABLE dv_contract (
+	item TEXT NOT NULL, 
+	definition TEXT NOT NULL, 
+	PRIMARY KEY (item)
+);
+
 CREATE TABLE dv_load_audit (
 	batch_id BIGINT NOT NULL, 
 	entity TEXT NOT NULL, 

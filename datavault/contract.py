@@ -1,0 +1,133 @@
+"""The key contract: what in a model decides the bytes and the meaning of stored history.
+
+A database schema does not show everything that stored rows depend on: the hash algorithm, the
+parts and types of a business key, a link's hubs and a payload column's declared type are not
+visible in column types. The contract names each of these as one item, so that a migration can
+record it in the database (table ``dv_contract``) and a model change can be judged against it:
+additive and widening changes go ahead, changes that would break every key or lose data are
+refused with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from datavault import model as m
+
+# Declared types a stored value can be converted to without losing anything.
+WIDENINGS: dict[str, frozenset[str]] = {
+    "integer": frozenset({"decimal", "text"}),
+    "decimal": frozenset({"text"}),
+    "float": frozenset({"text"}),
+    "date": frozenset({"timestamp", "text"}),
+    "timestamp": frozenset({"text"}),
+    "boolean": frozenset({"text"}),
+    "uuid": frozenset({"text"}),
+    "text": frozenset(),
+}
+
+REHASH = ("A rehash is a separate, deliberate operation: build it as a new vault (or a new "
+          "hub under a new name) and load it from the sources, and keep this one as it is.")
+
+
+def contract(model: m.Model) -> dict[str, str]:
+    """The contract items of a model: item name -> definition."""
+    naming = model.settings.naming
+    items = {
+        "hash": model.settings.hash,
+        "naming": f"hub={naming.hub} link={naming.link} satellite={naming.satellite}",
+    }
+    for hub in model.hubs.values():
+        items[f"hub {hub.name}"] = ", ".join(f"{c.name} {c.type}" for c in hub.key)
+    for link in model.links.values():
+        items[f"link {link.name}"] = ", ".join(f"{r.role}={r.hub}" for r in link.roles)
+    for sat in model.satellites.values():
+        items[f"satellite {sat.name}"] = f"{sat.parent_kind} {sat.parent}"
+        for column in sat.payload:
+            items[f"satellite {sat.name}.{column.name}"] = column.type
+    return items
+
+
+@dataclass(frozen=True)
+class Change:
+    """One item whose definition differs between the stored contract and the model."""
+
+    item: str
+    before: str | None  # None: new in the model
+    after: str | None  # None: no longer in the model
+    kind: str  # added | removed | widened | breaking
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "added":
+            return f"{self.item}: added ({self.after})"
+        if self.kind == "removed":
+            return f"{self.item}: no longer in the model (kept in the database)"
+        text = f"{self.item}: {self.before} -> {self.after}"
+        return f"{text}: {self.reason}" if self.reason else text
+
+
+def compare(stored: dict[str, str], wanted: dict[str, str]) -> list[Change]:
+    """Every difference between a stored contract and a model's, each classified."""
+    changes = []
+    for item in sorted(set(stored) | set(wanted)):
+        before, after = stored.get(item), wanted.get(item)
+        if before == after:
+            continue
+        if before is None:
+            changes.append(Change(item, None, after, "added"))
+        elif after is None:
+            changes.append(Change(item, before, None, "removed"))
+        else:
+            changes.append(_changed(item, before, after))
+    return changes
+
+
+def _changed(item: str, before: str, after: str) -> Change:
+    kind, _, rest = item.partition(" ")
+    if item == "hash":
+        return Change(item, before, after, "breaking", (
+            f"every hash key and hash diff in the vault is {before}; under {after} no stored "
+            "key would match a newly computed one, so every hub would get each key a second "
+            "time and every satellite a new version of every row. " + REHASH))
+    if item == "naming":
+        return Change(item, before, after, "breaking", (
+            "every table of the vault is named by these patterns; new patterns would start "
+            "empty tables beside the ones that hold the history. Rename the tables in a "
+            "migration of your own if that is what you mean"))
+    if kind == "hub":
+        return Change(item, before, after, "breaking", (
+            f"hub {rest}'s hash keys are computed from its business key parts, their order and "
+            "their types (the canonical text), so every stored key, and every link and "
+            "satellite row that points at it, would stop matching the keys new batches give. "
+            + REHASH))
+    if kind == "link":
+        return Change(item, before, after, "breaking", (
+            f"link {rest}'s keys are computed from its hubs' business keys in this order, so "
+            "every stored link key would stop matching. " + REHASH))
+    if kind == "satellite" and "." not in rest:
+        return Change(item, before, after, "breaking", (
+            f"the rows of satellite {rest} hang off the keys of its parent; they cannot be "
+            "moved to another parent. Declare a new satellite for the new parent"))
+    if after in WIDENINGS.get(before, frozenset()):
+        return Change(item, before, after, "widened")
+    return Change(item, before, after, "breaking", (
+        f"a {before} column cannot become {after} without losing or rejecting stored "
+        f"values; only widening is allowed ({_widenings_text(before)}). Add a new column "
+        "for the new type instead"))
+
+
+def _widenings_text(type_name: str) -> str:
+    targets = sorted(WIDENINGS.get(type_name, ()))
+    if not targets:
+        return f"{type_name} is the widest type"
+    return f"{type_name} can become {' or '.join(targets)}"
+
+
+def record(stored: dict[str, str], wanted: dict[str, str], dropping: bool) -> dict[str, str]:
+    """The contract to store after a migration: the model's, plus the items of anything the
+    migration keeps in the database although the model no longer has it."""
+    if dropping:
+        return dict(wanted)
+    kept = {item: value for item, value in stored.items() if item not in wanted}
+    return {**kept, **wanted}

@@ -1,0 +1,349 @@
+"""Alembic with the model as its target metadata, and the rules that protect history.
+
+A project's ``migrations/env.py`` calls :func:`run_environment`, so ``datavault migrate ...`` and
+the plain ``alembic`` command run the same environment. The hooks here:
+
+- keep what the model no longer has: a table or column that is only in the database is left
+  alone unless the user asks to drop it (``--drop-removed``, or ``alembic -x drop_removed=true``);
+- judge every change of the key contract (:mod:`datavault.contract`) and refuse, with the reason,
+  one that would break stored keys or lose data once the vault holds data;
+- record the model's contract in ``dv_contract`` as the last step of a migration's upgrade, and
+  the previous one as the first step of its downgrade (``op.record_contract``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata, renderers
+from alembic.migration import MigrationContext
+from alembic.operations import MigrateOperation, Operations, ops
+from alembic.util import CommandError
+from sqlalchemy.dialects import postgresql
+
+from datavault import contract as dv_contract
+from datavault import database, schema
+from datavault import model as m
+from datavault.diagnostics import DatavaultError
+
+STATE = "datavault"  # key of the shared state in alembic's Config.attributes
+
+
+class SchemaRefused(DatavaultError, CommandError):
+    """A model change that would break stored keys or lose data (alembic prints it as FAILED)."""
+
+
+# ---- the contract in the database ---------------------------------------------------------
+def read_contract(connection: sa.Connection) -> dict[str, str] | None:
+    """The stored contract, or None when the database has no contract table."""
+    if not sa.inspect(connection).has_table(schema.CONTRACT_TABLE):
+        return None
+    table = _contract_table()
+    return {item: value for item, value in connection.execute(
+        sa.select(table.c.item, table.c.definition))}
+
+
+def holds_data(connection: sa.Connection) -> bool:
+    """Whether any batch was ever loaded into this vault."""
+    if not sa.inspect(connection).has_table(schema.BATCH_TABLE):
+        return False
+    return connection.exec_driver_sql(
+        f"SELECT 1 FROM {schema.BATCH_TABLE} LIMIT 1").first() is not None
+
+
+def _contract_table() -> sa.Table:
+    md = sa.MetaData()
+    schema.contract_table(md)
+    return md.tables[schema.CONTRACT_TABLE]
+
+
+def refuse_if_breaking(changes: list[dv_contract.Change], connection: sa.Connection | None,
+                       doing: str) -> None:
+    breaking = [c for c in changes if c.kind == "breaking"]
+    if breaking and (connection is None or holds_data(connection)):
+        lines = "\n".join(f"  - {c}" for c in breaking)
+        raise SchemaRefused(
+            f"{doing} refused: the vault holds loaded data, and {len(breaking)} "
+            f"change{'s' if len(breaking) != 1 else ''} would break it:\n{lines}")
+
+
+@Operations.register_operation("record_contract")
+class RecordContractOp(MigrateOperation):
+    """Store the key contract that the schema matches after this step."""
+
+    def __init__(self, contract: dict[str, str]):
+        self.contract = dict(contract)
+
+    @classmethod
+    def record_contract(cls, operations: Operations, contract: dict[str, str]) -> None:
+        """``op.record_contract({...})`` in a migration script."""
+        operations.invoke(cls(contract))
+
+
+@Operations.implementation_for(RecordContractOp)
+def _record_contract(operations: Operations, operation: RecordContractOp) -> None:
+    table = _contract_table()
+    context = operations.get_context()
+    if not context.as_sql:
+        connection = operations.get_bind()
+        stored = read_contract(connection) or {}
+        changes = dv_contract.compare(stored, operation.contract)
+        refuse_if_breaking(changes, connection, "this migration step")
+    operations.execute(table.delete())
+    if operation.contract:
+        operations.bulk_insert(table, [{"item": k, "definition": v}
+                                       for k, v in sorted(operation.contract.items())])
+
+
+@renderers.dispatch_for(RecordContractOp)
+def _render_record_contract(_autogen_context: Any, op: RecordContractOp) -> list[str]:
+    items = [f"    {k!r}: {v!r}," for k, v in sorted(op.contract.items())]
+    return ["op.record_contract({", *items, "})"]
+
+
+class CastingAlterColumnOp(ops.AlterColumnOp):
+    """A change of a column's type that also tells PostgreSQL how to convert stored values
+    (it converts text to a number only when told to)."""
+
+
+@renderers.dispatch_for(CastingAlterColumnOp)
+def _render_casting_alter(autogen_context: Any, op: CastingAlterColumnOp) -> str:
+    text = renderers.dispatch(ops.AlterColumnOp)(autogen_context, op)
+    using = f'"{op.column_name}"::{op.modify_type.compile(dialect=postgresql.dialect())}'
+    return f"{text[:-1]},\n{' ' * 11}postgresql_using={using!r})"
+
+
+def _with_casts(operations: list[Any]) -> None:
+    for op in operations:
+        if isinstance(op, ops.ModifyTableOps):
+            _with_casts(op.ops)
+        elif isinstance(op, ops.AlterColumnOp) and op.modify_type is not None:
+            op.__class__ = CastingAlterColumnOp
+
+
+# ---- what is ours, and what is kept -------------------------------------------------------
+def _pattern(template: str) -> re.Pattern[str]:
+    head, _, tail = template.partition("{name}")
+    return re.compile(re.escape(head) + ".+" + re.escape(tail) + "$")
+
+
+def vault_table_patterns(model: m.Model) -> list[re.Pattern[str]]:
+    """Names a table of this vault can have, whether or not the model still declares it."""
+    naming = model.settings.naming
+    patterns = [_pattern(p) for p in (naming.hub, naming.link, naming.satellite, naming.stage)]
+    return patterns + [_pattern(naming.satellite + "__obs")]
+
+
+@dataclass
+class Hooks:
+    """Autogenerate's filters and rewriters for one model; what they found is kept here."""
+
+    model: m.Model
+    drop_removed: bool = False
+    kept: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    changes: list[dv_contract.Change] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    allow_empty: bool = False
+
+    def include_object(self, obj: Any, name: str | None, type_: str, reflected: bool,
+                       compare_to: Any) -> bool:
+        if not (reflected and compare_to is None):
+            return True
+        if type_ == "table":
+            ours = any(p.match(name or "") for p in vault_table_patterns(self.model))
+            where = f"table {name}"
+        elif type_ == "column":
+            ours = True
+            where = f"column {obj.table.name}.{name}"
+        else:  # indexes and constraints that someone added by hand are theirs
+            return False
+        if ours and self.drop_removed:
+            self.dropped.append(where)
+            return True
+        if ours:
+            self.kept.append(where)
+        return False
+
+    def process_revision_directives(self, context: MigrationContext, _revision: Any,
+                                    directives: list[Any]) -> None:
+        script = directives[0]
+        connection = context.connection
+        stored = (read_contract(connection) if connection is not None else None) or {}
+        wanted = dv_contract.contract(self.model)
+        self.changes = dv_contract.compare(stored, wanted)
+        refuse_if_breaking(self.changes, connection, "this model change")
+        after = dv_contract.record(stored, wanted, self.drop_removed)
+        upgrade, downgrade = script.upgrade_ops, script.downgrade_ops
+        _with_casts(upgrade.ops)
+        _with_casts(downgrade.ops)
+        self.summary = describe(upgrade.ops)
+        if after != stored:
+            # first when the table exists already (so a refusal comes before any change);
+            # last when this step creates it
+            if stored:
+                upgrade.ops.insert(0, RecordContractOp(after))
+                downgrade.ops.insert(0, RecordContractOp(stored))
+            else:
+                upgrade.ops.append(RecordContractOp(after))
+        if upgrade.is_empty() and not self.allow_empty:
+            directives[:] = []
+
+    def configure_options(self) -> dict[str, Any]:
+        return {
+            "target_metadata": schema.build_metadata(self.model),
+            "include_object": self.include_object,
+            "process_revision_directives": self.process_revision_directives,
+            "render_as_batch": True,  # SQLite needs batch mode to alter; PostgreSQL ignores it
+            "compare_type": True,
+        }
+
+
+_DESCRIPTIONS: dict[type, Any] = {
+    ops.CreateTableOp: lambda op: f"add table {op.table_name}",
+    ops.DropTableOp: lambda op: f"DROP table {op.table_name}",
+    ops.AddColumnOp: lambda op: f"add column {op.table_name}.{op.column.name}",
+    ops.DropColumnOp: lambda op: f"DROP column {op.table_name}.{op.column_name}",
+    ops.AlterColumnOp: lambda op: f"alter column {op.table_name}.{op.column_name}",
+    ops.CreateIndexOp: lambda op: f"add index {op.index_name} ({op.table_name})",
+    ops.DropIndexOp: lambda op: f"DROP index {op.index_name} ({op.table_name})",
+}
+
+
+def describe(operations: list[Any]) -> list[str]:
+    """One line per schema change of a migration, for people."""
+    lines: list[str] = []
+    for op in operations:
+        if isinstance(op, ops.ModifyTableOps):
+            lines += describe(op.ops)
+        elif not isinstance(op, RecordContractOp):
+            kind = next((k for k in _DESCRIPTIONS if isinstance(op, k)), None)
+            lines.append(_DESCRIPTIONS[kind](op) if kind else type(op).__name__)
+    return lines
+
+
+# ---- the environment that env.py runs -----------------------------------------------------
+@dataclass
+class EnvironmentState:
+    """What ``datavault migrate`` hands the environment through alembic's Config."""
+
+    model: m.Model
+    url: str
+    hooks: Hooks
+    applied: list[str] = field(default_factory=list)
+
+
+def run_environment() -> None:
+    """Run the migrations of a project: called by its ``migrations/env.py``."""
+    from alembic import context
+
+    config = context.config
+    state: EnvironmentState | None = config.attributes.get(STATE)
+    if state is None:  # the plain alembic command
+        state = _state_from_alembic_command(config, context.get_x_argument(as_dictionary=True))
+    options = state.hooks.configure_options()
+
+    def on_version_apply(*, step: Any, **_kw: Any) -> None:
+        state.applied.append(_step_text(step))
+
+    if context.is_offline_mode():
+        context.configure(url=database.with_driver(state.url), literal_binds=True,
+                          on_version_apply=on_version_apply, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = sa.create_engine(database.with_driver(state.url), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, on_version_apply=on_version_apply,
+                              transaction_per_migration=True, **options)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+def _step_text(step: Any) -> str:
+    """``base -> 1a2b3c (first model)`` for one applied migration step."""
+    script = step.up_revision
+    doc = f" ({script.doc})" if script is not None and script.doc else ""
+    before = ", ".join(step.source_revision_ids) or "base"
+    after = ", ".join(step.destination_revision_ids) or "base"
+    return f"{before} -> {after}{doc}" if step.is_upgrade else f"{before}{doc} -> {after}"
+
+
+def _state_from_alembic_command(config: Any, x: dict[str, str]) -> EnvironmentState:
+    from logging.config import fileConfig
+
+    from datavault.metadata import load_project
+
+    if config.config_file_name and Path(config.config_file_name).exists():
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
+    root = Path(config.config_file_name or ".").resolve().parent
+    project = load_project(root)
+    url = database.resolve_url(root, project.model.settings, x.get("url"), x.get("profile"))
+    drop = x.get("drop_removed", "").lower() in ("1", "true", "yes")
+    # alembic's own commands expect the directives kept (check reads them; revision writes
+    # an empty script when nothing differs, as alembic users know it)
+    hooks = Hooks(project.model, drop_removed=drop, allow_empty=True)
+    return EnvironmentState(project.model, url, hooks)
+
+
+# ---- does a database match a model? -------------------------------------------------------
+@dataclass
+class Comparison:
+    """A database against a model."""
+
+    differences: list[str]  # what a migration would change; refused contract changes first
+    kept: list[str]  # tables and columns only the database has (no difference: they are kept)
+
+
+def compare_database(connection: sa.Connection, model: m.Model) -> Comparison:
+    """What a migration would have to change for the database to match the model, and what
+    the database keeps that the model no longer has. A contract change that a migration would
+    refuse starts with ``refused:``."""
+    hooks = Hooks(model)
+    context = MigrationContext.configure(connection, opts={
+        "compare_type": True, "include_object": hooks.include_object})
+    lines = [_diff_text(d) for d in compare_metadata(context, schema.metadata_for(model))]
+    stored = read_contract(connection)
+    if stored is not None:
+        loaded = holds_data(connection)
+        for change in dv_contract.compare(stored, dv_contract.contract(model)):
+            if change.kind == "breaking" and loaded:
+                lines.insert(0, f"refused: contract {change}")
+            elif change.kind != "removed":
+                lines.append(f"contract {change}")
+    return Comparison(lines, hooks.kept)
+
+
+def _diff_text(diff: Any) -> str:
+    if isinstance(diff, list):  # column modifications come as a list of one
+        return "; ".join(_diff_text(d) for d in diff)
+    kind = diff[0]
+    if kind == "add_table":
+        return f"table {diff[1].name} is missing"
+    if kind == "add_column":
+        return f"column {diff[2]}.{diff[3].name} is missing"
+    if kind == "add_index":
+        return f"index {diff[1].name} is missing"
+    if kind == "modify_type":
+        return f"column {diff[2]}.{diff[3]} is {diff[5]}, the model has {diff[6]}"
+    if kind == "modify_nullable":
+        return f"column {diff[2]}.{diff[3]} differs in NOT NULL"
+    return " ".join(str(part) for part in diff if not isinstance(part, dict))
+
+
+def environment_ready(migrations: Path) -> bool:
+    """Whether a migrations folder holds an Alembic environment."""
+    return (migrations / "env.py").is_file()
+
+
+def versions_of(migrations: Path) -> list[Path]:
+    """The migration files of a migrations folder."""
+    folder = migrations / "versions"
+    return sorted(folder.glob("*.py")) if folder.is_dir() else []

@@ -92,6 +92,7 @@ def main(ctx: click.Context, project: Path, url: str | None, profile: str | None
       datavault init my_vault      write a small working project to edit
       datavault -p my_vault validate
       datavault -p my_vault load crm_customers my_vault/data/crm_customers_2026-01-01.csv
+      datavault -p my_vault migrate --help    after a change of the model
     """
     ctx.obj = {"project": project, "url": url, "profile": profile}
 
@@ -295,7 +296,7 @@ def migrate_history(obj: dict) -> None:
         _say(f"{revision}  (revises {revises})  {message}")
 
 
-@migrate.command("check")
+@migrate.command("check", short_help="Does the database match the model? Exit 1 if not.")
 @click.pass_obj
 def migrate_check(obj: dict) -> None:
     """Exit 1, listing each difference, when the database does not match the migrations and

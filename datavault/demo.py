@@ -50,7 +50,8 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
     session = api.open_session(target, url=url)
     results = []
     try:
-        say(f"Example project written to {target}; the vault is {target / 'vault.sqlite'}.")
+        say(f"Example project written to {target}; the vault is {target / 'vault.sqlite'}, "
+            "its tables made by the project's first migration (migrations/).")
         for number, (source, path, story) in enumerate(STEPS, 1):
             result = session.loader.load(source, open_input(str(target / path)))
             results.append(result)

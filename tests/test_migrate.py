@@ -8,6 +8,7 @@ earlier answer of `datavault query` / `history` is unchanged.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -19,9 +20,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from datavault import api
 from datavault.cli import main
-from tests.conftest import migrated
+from datavault.inputs import open_input
+from tests.conftest import migrated, write_project
+from tests.test_history import EXAMPLES
 
 V1_BATCHES = [
     ("crm_customers", "crm_customers_2026-01-01.csv"),
@@ -432,6 +438,10 @@ def test_a_project_without_migrations_gets_its_environment_and_first_revision(
     dv(project, db_url, "migrate", "upgrade")
     check_is_clean(project, db_url)
     assert "first model" in dv(project, db_url, "migrate", "history").stdout
+    assert "nothing to migrate" in dv(project, db_url, "migrate", "revision", "-m", "x").stdout
+    assert "wrote" in dv(project, db_url, "migrate", "revision", "-m", "by hand",
+                         "--empty").stdout
+    assert len(versions(project)) == 2
 
 
 # ---- the plain alembic command ------------------------------------------------------------
@@ -455,3 +465,65 @@ def test_the_plain_alembic_command_works_on_the_same_folder(example_project: Pat
     assert "No new upgrade operations detected" in run("check").stdout
     check_is_clean(project, db_url)
     assert "(head)" in run("current").stdout
+
+
+# ---- property: a new column that is empty leaves every hash diff as it was ---------------
+FEED_V1 = {
+    "config/datavault.yml": "hash: md5\n",
+    "models/sources/feed.yml": (
+        "record_source: test.feed\nbatch: delta\napplied_at: day\n"
+        "columns:\n  k: text\n  day: date\n  v: text\n  d: decimal\n  n: integer\n"),
+    "models/hubs/thing.yml": "business_key:\n  k: text\nsources:\n  feed:\n",
+    "models/satellites/thing_state.yml": "parent: thing\nsource: feed\npayload: [v, d, n]\n",
+}
+FEED_V2 = {
+    **FEED_V1,
+    "models/sources/feed.yml": FEED_V1["models/sources/feed.yml"] + "  w: text\n",
+    "models/satellites/thing_state.yml": "parent: thing\nsource: feed\npayload: [v, d, n, w]\n",
+}
+cell_text = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=6)
+payload_rows = st.lists(st.tuples(
+    st.sampled_from(["A", "B", "C"]),
+    st.one_of(st.none(), cell_text.filter(lambda t: t.strip() == t and t)),
+    st.one_of(st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=3,
+                                     min_value=-10**6, max_value=10**6)),
+    st.one_of(st.none(), st.integers(-2**40, 2**40)),
+), min_size=1, max_size=6)
+
+
+@pytest.fixture
+def feeds(make_db_url, tmp_path: Path):
+    sessions = []
+    for name, files in (("v1", FEED_V1), ("v2", FEED_V2)):
+        root = write_project(tmp_path / name, files)
+        sessions.append(api.open_session(root, url=migrated(root, make_db_url())))
+    yield sessions
+    for session in sessions:
+        session.close()
+
+
+def _stage_hash_diffs(session, path: Path) -> list[bytes]:
+    session.loader.stage("feed", open_input(str(path)))
+    with session.engine.connect() as connection:
+        return [bytes(h) for h, in connection.exec_driver_sql(
+            "SELECT dv_hd_thing_state FROM stg_feed ORDER BY dv_row")]
+
+
+@settings(max_examples=max(EXAMPLES // 5, 20), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=payload_rows)
+def test_property_an_empty_new_column_leaves_every_hash_diff_as_it_was(feeds, tmp_path: Path,
+                                                                       rows) -> None:
+    v1, v2 = feeds
+    before, after = tmp_path / "v1.csv", tmp_path / "v2.csv"
+    with before.open("w", newline="", encoding="utf-8") as b, \
+            after.open("w", newline="", encoding="utf-8") as a:
+        old, new = csv.writer(b), csv.writer(a)
+        old.writerow(["k", "day", "v", "d", "n"])
+        new.writerow(["k", "day", "v", "d", "n", "w"])
+        for key, v, d, n in rows:
+            cells = [key, "2026-01-01", "" if v is None else v, "" if d is None else str(d),
+                     "" if n is None else str(n)]
+            old.writerow(cells)
+            new.writerow([*cells, ""])
+    assert _stage_hash_diffs(v1, before) == _stage_hash_diffs(v2, after)

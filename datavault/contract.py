@@ -57,6 +57,11 @@ class Change:
     after: str | None  # None: no longer in the model
     kind: str  # added | removed | widened | breaking
     reason: str = ""
+    always: bool = False  # breaking even in a vault without data: the tables cannot follow
+
+    def refused(self, holds_data: bool) -> bool:
+        """Whether a migration must refuse this change."""
+        return self.kind == "breaking" and (self.always or holds_data)
 
     def __str__(self) -> str:
         if self.kind == "added":
@@ -94,7 +99,7 @@ def _changed(item: str, before: str, after: str) -> Change:
         return Change(item, before, after, "breaking", (
             "every table of the vault is named by these patterns; new patterns would start "
             "empty tables beside the ones that hold the history. Rename the tables in a "
-            "migration of your own if that is what you mean"))
+            "migration of your own if that is what you mean"), always=True)
     if kind == "hub":
         return Change(item, before, after, "breaking", (
             f"hub {rest}'s hash keys are computed from its business key parts, their order and "
@@ -104,17 +109,24 @@ def _changed(item: str, before: str, after: str) -> Change:
     if kind == "link":
         return Change(item, before, after, "breaking", (
             f"link {rest}'s keys are computed from its hubs' business keys in this order, so "
-            "every stored link key would stop matching. " + REHASH))
+            "every stored link key would stop matching. " + REHASH + _RECREATE.format(
+                kind="link", name=rest)), always=True)
     if kind == "satellite" and "." not in rest:
         return Change(item, before, after, "breaking", (
             f"the rows of satellite {rest} hang off the keys of its parent; they cannot be "
-            "moved to another parent. Declare a new satellite for the new parent"))
+            "moved to another parent. Declare a new satellite for the new parent"
+            + _RECREATE.format(kind="satellite", name=rest)), always=True)
     if after in WIDENINGS.get(before, frozenset()):
         return Change(item, before, after, "widened")
     return Change(item, before, after, "breaking", (
         f"a {before} column cannot become {after} without losing or rejecting stored "
         f"values; only widening is allowed ({_widenings_text(before)}). Add a new column "
         "for the new type instead"))
+
+
+_RECREATE = (" (its table is keyed by the old definition: to start it over, remove the {kind} "
+             "from the YAML, `datavault migrate revision --drop-removed` and upgrade, then "
+             "declare {name} anew)")
 
 
 def _widenings_text(type_name: str) -> str:

@@ -63,12 +63,14 @@ def _contract_table() -> sa.Table:
 
 def refuse_if_breaking(changes: list[dv_contract.Change], connection: sa.Connection | None,
                        doing: str) -> None:
-    breaking = [c for c in changes if c.kind == "breaking"]
-    if breaking and (connection is None or holds_data(connection)):
+    loaded = connection is None or holds_data(connection)
+    breaking = [c for c in changes if c.refused(loaded)]
+    if breaking:
         lines = "\n".join(f"  - {c}" for c in breaking)
+        why = "the vault holds loaded data, and " if loaded else ""
         raise SchemaRefused(
-            f"{doing} refused: the vault holds loaded data, and {len(breaking)} "
-            f"change{'s' if len(breaking) != 1 else ''} would break it:\n{lines}")
+            f"{doing} refused: {why}{len(breaking)} "
+            f"change{'s' if len(breaking) != 1 else ''} would break the vault:\n{lines}")
 
 
 @Operations.register_operation("record_contract")
@@ -158,6 +160,8 @@ class Hooks:
             ours = any(p.match(name or "") for p in vault_table_patterns(self.model))
             where = f"table {name}"
         elif type_ == "column":
+            if obj.table.name in self._stage_tables():
+                return True  # a staging table holds the latest batch only: no history to keep
             ours = True
             where = f"column {obj.table.name}.{name}"
         else:  # indexes and constraints that someone added by hand are theirs
@@ -168,6 +172,9 @@ class Hooks:
         if ours:
             self.kept.append(where)
         return False
+
+    def _stage_tables(self) -> set[str]:
+        return {self.model.stage_table(s) for s in self.model.sources}
 
     def process_revision_directives(self, context: MigrationContext, _revision: Any,
                                     directives: list[Any]) -> None:
@@ -181,7 +188,7 @@ class Hooks:
         upgrade, downgrade = script.upgrade_ops, script.downgrade_ops
         _with_casts(upgrade.ops)
         _with_casts(downgrade.ops)
-        self.summary = describe(upgrade.ops)
+        self.summary = describe(upgrade.ops, self._stage_tables())
         if after != stored:
             # first when the table exists already (so a refusal comes before any change);
             # last when this step creates it
@@ -214,12 +221,14 @@ _DESCRIPTIONS: dict[type, Any] = {
 }
 
 
-def describe(operations: list[Any]) -> list[str]:
+def describe(operations: list[Any], staging: set[str] = frozenset()) -> list[str]:
     """One line per schema change of a migration, for people."""
     lines: list[str] = []
     for op in operations:
         if isinstance(op, ops.ModifyTableOps):
-            lines += describe(op.ops)
+            lines += describe(op.ops, staging)
+        elif isinstance(op, ops.DropColumnOp) and op.table_name in staging:
+            lines.append(f"drop column {op.table_name}.{op.column_name} (staging: no history)")
         elif not isinstance(op, RecordContractOp):
             kind = next((k for k in _DESCRIPTIONS if isinstance(op, k)), None)
             lines.append(_DESCRIPTIONS[kind](op) if kind else type(op).__name__)
@@ -314,7 +323,7 @@ def compare_database(connection: sa.Connection, model: m.Model) -> Comparison:
     if stored is not None:
         loaded = holds_data(connection)
         for change in dv_contract.compare(stored, dv_contract.contract(model)):
-            if change.kind == "breaking" and loaded:
+            if change.refused(loaded):
                 lines.insert(0, f"refused: contract {change}")
             elif change.kind != "removed":
                 lines.append(f"contract {change}")
@@ -329,6 +338,8 @@ def _diff_text(diff: Any) -> str:
         return f"table {diff[1].name} is missing"
     if kind == "add_column":
         return f"column {diff[2]}.{diff[3].name} is missing"
+    if kind == "remove_column":
+        return f"staging column {diff[2]}.{diff[3].name} is no longer in the model"
     if kind == "add_index":
         return f"index {diff[1].name} is missing"
     if kind == "modify_type":

@@ -356,6 +356,16 @@ def test_before_any_load_a_business_key_may_still_change(example_project: Path,
     assert [r["customer_number"] for r in rows] == [17]
 
 
+def test_a_link_cannot_change_its_hubs_even_before_any_load(example_project: Path,
+                                                            db_url: str) -> None:
+    """Its table is keyed by the old roles; the message says how to start it over."""
+    project, url = example_project, migrated(example_project, db_url)
+    _break(project, "link hub order")
+    refused = dv(project, url, "migrate", "revision", "-m", "reorder", ok=False)
+    assert refused.exit_code == 1 and "holds loaded data" not in refused.output
+    assert "link order_customer" in refused.output and "--drop-removed" in refused.output
+
+
 def test_a_step_made_on_an_empty_database_is_refused_where_data_is_loaded(
     example_project: Path, make_db_url
 ) -> None:
@@ -409,6 +419,35 @@ def test_drop_removed_drops_a_column_only_when_asked(example_project: Path, db_u
     assert "DROP column sat_customer_details.city" in made
     dv(project, url, "migrate", "upgrade")
     assert "city" not in columns(url, "sat_customer_details")
+    assert "kept" not in check_is_clean(project, url)
+
+
+def test_a_removed_satellite_keeps_its_tables_and_answers(example_project: Path,
+                                                          db_url: str) -> None:
+    project, url = example_project, migrated(example_project, db_url)
+    dv(project, url, "load", "shop_orders", str(project / "data" / V1_BATCHES[4][1]))
+    rows = count(url, "sat_order_status")
+    (project / "models" / "satellites" / "order_status.yml").unlink()
+    check = dv(project, url, "migrate", "check", ok=False).stdout
+    assert "kept table sat_order_status " in check and "kept table sat_order_status__obs" in check
+    assert "staging column stg_shop_orders.dv_hd_order_status is no longer" in check
+    made = dv(project, url, "migrate", "revision", "-m", "order_status leaves").stdout
+    assert made.count("kept table") == 2
+    assert "drop column stg_shop_orders.dv_hd_order_status (staging: no history)" in made
+    assert "DROP" not in made
+    dv(project, url, "migrate", "upgrade")
+    check = check_is_clean(project, url)
+    assert "kept table sat_order_status " in check and "kept table sat_order_status__obs" in check
+    dv(project, url, "load", "shop_orders", str(project / "data" / V1_BATCHES[4][1]))
+    assert count(url, "sat_order_status") == rows
+
+    made = dv(project, url, "migrate", "revision", "-m", "drop", "--drop-removed").stdout
+    assert "DROP table sat_order_status" in made and "DROP table sat_order_status__obs" in made
+    assert "hub_" not in made and "link_" not in made
+    dv(project, url, "migrate", "upgrade")
+    engine = sa.create_engine(url)
+    assert "sat_order_status" not in sa.inspect(engine).get_table_names()
+    engine.dispose()
     assert "kept" not in check_is_clean(project, url)
 
 

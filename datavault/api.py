@@ -136,7 +136,7 @@ def load(project_dir: Path | str, source: str, input_spec: str, *, url: str | No
 
 
 def _session_call(project_dir, url, profile, work):
-    session = open_session(project_dir, url, profile, check=False)
+    session = open_session(project_dir, url, profile)
     try:
         with session.engine.connect() as connection:
             return work(session.project.model, connection)

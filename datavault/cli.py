@@ -232,8 +232,10 @@ def migrate_revision(obj: dict, message: str, drop_removed: bool, empty: bool) -
     if result.environment_written:
         _say("wrote the Alembic environment: alembic.ini, migrations/")
     for line in result.kept:
-        _say(f"kept {line}: the model no longer has it; its history stays in the database "
-             "and queryable (`revision --drop-removed` drops it)")
+        rows = "its history stays in the database" + (
+            " and `datavault query` shows it" if line.startswith("column") else "")
+        _say(f"kept {line}: the model no longer has it; {rows} "
+             "(`revision --drop-removed` drops it)")
     for line in result.dropped:
         _say(f"dropping {line}: its history will be lost")
     if result.path is None:

@@ -14,17 +14,22 @@ from dataclasses import dataclass
 
 from datavault import model as m
 
-# Declared types a stored value can be converted to without losing anything.
+# Declared types a stored value converts to exactly, with the same text on every engine.
 WIDENINGS: dict[str, frozenset[str]] = {
     "integer": frozenset({"decimal", "text"}),
+    "uuid": frozenset({"text"}),
+    "date": frozenset({"text"}),
+}
+# Wider in meaning, but the engines convert stored values to other text than the canonical
+# one, each in its own way (SQLite's CAST turns '2026-03-02' into 2026 as a timestamp).
+NOT_PORTABLE: dict[str, frozenset[str]] = {
     "decimal": frozenset({"text"}),
     "float": frozenset({"text"}),
-    "date": frozenset({"timestamp", "text"}),
-    "timestamp": frozenset({"text"}),
     "boolean": frozenset({"text"}),
-    "uuid": frozenset({"text"}),
-    "text": frozenset(),
+    "timestamp": frozenset({"text"}),
+    "date": frozenset({"timestamp"}),
 }
+STAGING = "staging table"  # the definition of a source's item: only its table is recorded
 
 REHASH = ("A rehash is a separate, deliberate operation: build it as a new vault (or a new "
           "hub under a new name) and load it from the sources, and keep this one as it is.")
@@ -37,6 +42,8 @@ def contract(model: m.Model) -> dict[str, str]:
         "hash": model.settings.hash,
         "naming": f"hub={naming.hub} link={naming.link} satellite={naming.satellite}",
     }
+    for source in model.sources.values():
+        items[f"source {source.name}"] = STAGING
     for hub in model.hubs.values():
         items[f"hub {hub.name}"] = ", ".join(f"{c.name} {c.type}" for c in hub.key)
     for link in model.links.values():
@@ -118,6 +125,12 @@ def _changed(item: str, before: str, after: str) -> Change:
             + _RECREATE.format(kind="satellite", name=rest)), always=True)
     if after in WIDENINGS.get(before, frozenset()):
         return Change(item, before, after, "widened")
+    if after in NOT_PORTABLE.get(before, frozenset()):
+        return Change(item, before, after, "breaking", (
+            f"converting stored {before} values to {after} would change their text, and "
+            f"differently on SQLite and PostgreSQL, so earlier answers would change; only "
+            f"exact widenings are allowed ({_widenings_text(before)}). Add a new column "
+            "for the new type instead"))
     return Change(item, before, after, "breaking", (
         f"a {before} column cannot become {after} without losing or rejecting stored "
         f"values; only widening is allowed ({_widenings_text(before)}). Add a new column "
@@ -132,7 +145,7 @@ _RECREATE = (" (its table is keyed by the old definition: to start it over, remo
 def _widenings_text(type_name: str) -> str:
     targets = sorted(WIDENINGS.get(type_name, ()))
     if not targets:
-        return f"{type_name} is the widest type"
+        return f"{type_name} cannot widen"
     return f"{type_name} can become {' or '.join(targets)}"
 
 
@@ -141,5 +154,24 @@ def record(stored: dict[str, str], wanted: dict[str, str], dropping: bool) -> di
     migration keeps in the database although the model no longer has it."""
     if dropping:
         return dict(wanted)
-    kept = {item: value for item, value in stored.items() if item not in wanted}
+    kept = {item: value for item, value in stored.items()
+            if item not in wanted and not item.startswith("source ")}  # staging is dropped
     return {**kept, **wanted}
+
+
+def owned_tables(stored: dict[str, str], naming: m.Naming) -> dict[str, str]:
+    """The tables a stored contract says the vault made: table name -> "history" or
+    "staging". Any other table in the database is someone else's and is never touched."""
+    owned = {}
+    for item in stored:
+        kind, _, name = item.partition(" ")
+        if kind == "hub":
+            owned[naming.hub_table(name)] = "history"
+        elif kind == "link":
+            owned[naming.link_table(name)] = "history"
+        elif kind == "satellite" and "." not in name:
+            owned[naming.sat_table(name)] = "history"
+            owned[naming.sat_log_table(name)] = "history"
+        elif kind == "source":
+            owned[naming.stage_table(name)] = "staging"
+    return owned

@@ -13,7 +13,6 @@ the plain ``alembic`` command run the same environment. The hooks here:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +79,9 @@ class RecordContractOp(MigrateOperation):
     def __init__(self, contract: dict[str, str]):
         self.contract = dict(contract)
 
+    def to_diff_tuple(self) -> tuple[str, int]:
+        return ("record_contract", len(self.contract))
+
     @classmethod
     def record_contract(cls, operations: Operations, contract: dict[str, str]) -> None:
         """``op.record_contract({...})`` in a migration script."""
@@ -127,25 +129,23 @@ def _with_casts(operations: list[Any]) -> None:
             op.__class__ = CastingAlterColumnOp
 
 
+def _empty_staging_first(operations: list[Any], staging: set[str]) -> None:
+    """Empty a staging table before its columns change: it holds only the latest batch, and a
+    new NOT NULL hash column cannot be added to rows that lack it."""
+    for position in range(len(operations) - 1, -1, -1):
+        op = operations[position]
+        if isinstance(op, ops.ModifyTableOps) and op.table_name in staging:
+            operations.insert(position, ops.ExecuteSQLOp(f"DELETE FROM {op.table_name}"))
+
+
 # ---- what is ours, and what is kept -------------------------------------------------------
-def _pattern(template: str) -> re.Pattern[str]:
-    head, _, tail = template.partition("{name}")
-    return re.compile(re.escape(head) + ".+" + re.escape(tail) + "$")
-
-
-def vault_table_patterns(model: m.Model) -> list[re.Pattern[str]]:
-    """Names a table of this vault can have, whether or not the model still declares it."""
-    naming = model.settings.naming
-    patterns = [_pattern(p) for p in (naming.hub, naming.link, naming.satellite, naming.stage)]
-    return patterns + [_pattern(naming.satellite + "__obs")]
-
-
 @dataclass
 class Hooks:
     """Autogenerate's filters and rewriters for one model; what they found is kept here."""
 
     model: m.Model
     drop_removed: bool = False
+    stored: dict[str, str] = field(default_factory=dict)  # the database's contract
     kept: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     changes: list[dv_contract.Change] = field(default_factory=list)
@@ -157,11 +157,15 @@ class Hooks:
         if not (reflected and compare_to is None):
             return True
         if type_ == "table":
-            ours = any(p.match(name or "") for p in vault_table_patterns(self.model))
+            owner = dv_contract.owned_tables(self.stored, self.model.settings.naming).get(
+                name or "")
+            if owner == "staging":
+                return True  # a staging table holds the latest batch only: no history to keep
+            ours = owner is not None
             where = f"table {name}"
         elif type_ == "column":
             if obj.table.name in self._stage_tables():
-                return True  # a staging table holds the latest batch only: no history to keep
+                return True
             ours = True
             where = f"column {obj.table.name}.{name}"
         else:  # indexes and constraints that someone added by hand are theirs
@@ -174,7 +178,9 @@ class Hooks:
         return False
 
     def _stage_tables(self) -> set[str]:
-        return {self.model.stage_table(s) for s in self.model.sources}
+        owned = dv_contract.owned_tables(self.stored, self.model.settings.naming)
+        return {self.model.stage_table(s) for s in self.model.sources} | {
+            t for t, kind in owned.items() if kind == "staging"}
 
     def process_revision_directives(self, context: MigrationContext, _revision: Any,
                                     directives: list[Any]) -> None:
@@ -186,8 +192,9 @@ class Hooks:
         refuse_if_breaking(self.changes, connection, "this model change")
         after = dv_contract.record(stored, wanted, self.drop_removed)
         upgrade, downgrade = script.upgrade_ops, script.downgrade_ops
-        _with_casts(upgrade.ops)
-        _with_casts(downgrade.ops)
+        for container in (upgrade, downgrade):
+            _with_casts(container.ops)
+            _empty_staging_first(container.ops, self._stage_tables())
         self.summary = describe(upgrade.ops, self._stage_tables())
         if after != stored:
             # first when the table exists already (so a refusal comes before any change);
@@ -229,6 +236,10 @@ def describe(operations: list[Any], staging: set[str] = frozenset()) -> list[str
             lines += describe(op.ops, staging)
         elif isinstance(op, ops.DropColumnOp) and op.table_name in staging:
             lines.append(f"drop column {op.table_name}.{op.column_name} (staging: no history)")
+        elif isinstance(op, ops.DropTableOp) and op.table_name in staging:
+            lines.append(f"drop table {op.table_name} (staging: no history)")
+        elif isinstance(op, ops.ExecuteSQLOp):
+            lines.append(f"empty {str(op.sqltext).split()[-1]} (staging: the latest batch only)")
         elif not isinstance(op, RecordContractOp):
             kind = next((k for k in _DESCRIPTIONS if isinstance(op, k)), None)
             lines.append(_DESCRIPTIONS[kind](op) if kind else type(op).__name__)
@@ -268,6 +279,8 @@ def run_environment() -> None:
     engine = sa.create_engine(database.with_driver(state.url), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
+            state.hooks.stored = read_contract(connection) or {}
+            connection.rollback()  # end the read's transaction: alembic begins its own
             context.configure(connection=connection, on_version_apply=on_version_apply,
                               transaction_per_migration=True, **options)
             with context.begin_transaction():
@@ -315,7 +328,7 @@ def compare_database(connection: sa.Connection, model: m.Model) -> Comparison:
     """What a migration would have to change for the database to match the model, and what
     the database keeps that the model no longer has. A contract change that a migration would
     refuse starts with ``refused:``."""
-    hooks = Hooks(model)
+    hooks = Hooks(model, stored=read_contract(connection) or {})
     context = MigrationContext.configure(connection, opts={
         "compare_type": True, "include_object": hooks.include_object})
     lines = [_diff_text(d) for d in compare_metadata(context, schema.metadata_for(model))]

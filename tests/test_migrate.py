@@ -287,6 +287,8 @@ BREAKING = {
                      "satellite order_status.status"),
     "timestamp to date": ("models/sources/shop_orders.yml", "ordered_at: timestamp",
                           "ordered_at: date", "satellite order_status.ordered_at"),
+    "decimal to text": ("models/sources/shop_orders.yml", "amount: decimal",
+                        "amount: text", "satellite order_status.amount"),
 }
 
 
@@ -332,6 +334,8 @@ def test_a_change_that_would_break_loaded_data_is_refused(
         assert "rehash" in reason and "every" in reason
     elif change in ("decimal to integer", "text to uuid", "timestamp to date"):
         assert "only widening is allowed" in reason
+    elif change == "decimal to text":  # wider, but the engines would write other text
+        assert "differently on SQLite and PostgreSQL" in reason
 
     checked = dv(project, url, "migrate", "check", ok=False)
     assert checked.exit_code == 1 and f"contract {item}" in checked.stdout
@@ -389,19 +393,36 @@ def test_a_step_made_on_an_empty_database_is_refused_where_data_is_loaded(
     engine.dispose()
 
 
-def test_a_widening_is_not_undone_once_data_is_loaded(example_project: Path,
-                                                     db_url: str) -> None:
-    project, url = example_project, migrated(example_project, db_url)
-    edit(project, "models/sources/shop_orders.yml", "ordered_at: timestamp",
-         "ordered_at: text")
-    dv(project, url, "migrate", "revision", "-m", "ordered_at as text")
+def test_a_widening_is_not_undone_once_data_is_loaded(tmp_path: Path, db_url: str) -> None:
+    project = write_project(tmp_path / "feed", FEED_V1)
+    url = migrated(project, db_url)
+    edit(project, "models/sources/feed.yml", "n: integer", "n: decimal")
+    dv(project, url, "migrate", "revision", "-m", "n widens")
     dv(project, url, "migrate", "upgrade")
-    dv(project, url, "load", "shop_orders", str(project / "data" / V1_BATCHES[4][1]))
+    batch = tmp_path / "feed.csv"
+    batch.write_text("k,day,v,d,n\nA,2026-01-01,x,1.5,2.25\n", encoding="utf-8")
+    dv(project, url, "load", "feed", str(batch))
     refused = dv(project, url, "migrate", "downgrade", "-1", ok=False)
     assert refused.exit_code == 1
-    assert "satellite order_status.ordered_at: text -> timestamp" in refused.output
-    assert count(url, "sat_order_status") > 0
+    assert "satellite thing_state.n: decimal -> integer" in refused.output
+    assert count(url, "sat_thing_state") == 1
     check_is_clean(project, url)
+
+
+def test_a_new_satellite_on_a_loaded_source_migrates_and_loads(example_project: Path,
+                                                              db_url: str) -> None:
+    """Its hash diff is a new NOT NULL staging column: the migration empties staging first."""
+    project, url = example_project, migrated(example_project, db_url)
+    dv(project, url, "load", "shop_orders", str(project / "data" / V1_BATCHES[4][1]))
+    (project / "models" / "satellites" / "order_placed.yml").write_text(
+        "parent: order\nsource: shop_orders\npayload: [ordered_at]\n", encoding="utf-8")
+    made = dv(project, url, "migrate", "revision", "-m", "order placed").stdout
+    assert "empty stg_shop_orders" in made
+    assert "add column stg_shop_orders.dv_hd_order_placed" in made
+    dv(project, url, "migrate", "upgrade")
+    check_is_clean(project, url)
+    dv(project, url, "load", "shop_orders", str(project / "data" / V1_BATCHES[4][1]))
+    assert count(url, "sat_order_placed") == 2
 
 
 # ---- removed columns: kept, or dropped when asked ----------------------------------------
@@ -451,6 +472,31 @@ def test_a_removed_satellite_keeps_its_tables_and_answers(example_project: Path,
     assert "kept" not in check_is_clean(project, url)
 
 
+def test_a_removed_source_drops_only_its_staging_and_foreign_tables_stay(
+    example_project: Path, db_url: str
+) -> None:
+    project, url = example_project, migrated(example_project, db_url)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:  # someone else's tables, named like the vault's
+        connection.exec_driver_sql("CREATE TABLE hub_notes (note TEXT)")
+        connection.exec_driver_sql("CREATE TABLE sat_scratch (x TEXT)")
+    dv(project, url, "load", "crm_customers", str(project / "data" / V1_BATCHES[0][1]))
+    for relative in ("sources/crm_customers.yml", "satellites/customer_details.yml"):
+        (project / "models" / relative).unlink()
+    edit(project, "models/hubs/customer.yml",
+         "  crm_customers:\n    customer_number: customer_id\n", "")
+    made = dv(project, url, "migrate", "revision", "-m", "crm leaves", "--drop-removed").stdout
+    assert "drop table stg_crm_customers (staging: no history)" in made
+    assert "DROP table sat_customer_details" in made
+    assert "hub_notes" not in made and "sat_scratch" not in made
+    dv(project, url, "migrate", "upgrade")
+    names = sa.inspect(engine).get_table_names()
+    assert {"hub_notes", "sat_scratch"} <= set(names) and "stg_crm_customers" not in names
+    engine.dispose()
+    check = check_is_clean(project, url)
+    assert "hub_notes" not in check and "sat_scratch" not in check
+
+
 # ---- loads and the schema ----------------------------------------------------------------
 def test_a_load_into_a_database_without_the_vault_says_what_to_run(example_project: Path,
                                                                   db_url: str) -> None:
@@ -498,6 +544,10 @@ def test_the_plain_alembic_command_works_on_the_same_folder(example_project: Pat
 
     run("upgrade", "head")
     add_phone(project)
+    pending = subprocess.run([str(alembic), "check"], cwd=project, env=env,
+                             capture_output=True, text=True)
+    assert pending.returncode != 0 and "Traceback" not in pending.stderr, pending.stderr
+    assert "New upgrade operations detected" in pending.stdout + pending.stderr
     run("revision", "--autogenerate", "-m", "phone")
     assert any(name.endswith("_phone.py") for name in versions(project))
     run("upgrade", "head")

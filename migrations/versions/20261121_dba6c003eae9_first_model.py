@@ -187,6 +187,8 @@ def upgrade() -> None:
         'satellite order_status.amount': 'decimal',
         'satellite order_status.ordered_at': 'timestamp',
         'satellite order_status.status': 'text',
+        'source crm_customers': 'staging table',
+        'source shop_orders': 'staging table',
     })
     # ### end Alembic commands ###
 

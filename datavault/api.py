@@ -257,10 +257,10 @@ def write_migration_environment(project_dir: Path | str) -> bool:
 
 
 def _migration(project_dir: Path | str, url: str | None, profile: str | None,
-               drop_removed: bool = False, allow_empty: bool = False,
-               need_environment: bool = True):
+               drop_removed: bool = False, allow_empty: bool = False):
+    """The project, alembic's Config for it, and the state its env.py will run with."""
     project = validate(project_dir)
-    if need_environment and not migrate.environment_ready(project.root / MIGRATIONS):
+    if not migrate.environment_ready(project.root / MIGRATIONS):
         raise DatavaultError(
             f"{project.root / MIGRATIONS} has no Alembic environment; "
             "`datavault migrate revision -m MESSAGE` writes one with the first migration")
@@ -363,11 +363,12 @@ def _revision_text(revisions: str | Sequence[str] | None) -> str:
 def migrate_check(project_dir: Path | str, *, url: str | None = None,
                   profile: str | None = None) -> Check:
     """Compare the database with the project's migrations and its model."""
-    project, config, state = _migration(project_dir, url, profile, need_environment=False)
+    project = validate(project_dir)
     heads = []
     if migrate.environment_ready(project.root / MIGRATIONS):
         heads = list(_alembic(lambda: _script_directory(project.root).get_heads()))
-    engine, _ = database.connect(state.url)
+    engine, _ = database.connect(
+        database.resolve_url(project.root, project.model.settings, url, profile))
     try:
         with engine.connect() as connection:
             current = list(MigrationContext.configure(connection).get_current_heads())

@@ -3,8 +3,9 @@
 A project's ``migrations/env.py`` calls :func:`run_environment`, so ``datavault migrate ...`` and
 the plain ``alembic`` command run the same environment. The hooks here:
 
-- keep what the model no longer has: a table or column that is only in the database is left
-  alone unless the user asks to drop it (``--drop-removed``, or ``alembic -x drop_removed=true``);
+- keep what the model no longer has: a table the vault made (named in ``dv_contract``) or a
+  column of one is left alone unless the user asks to drop it (``--drop-removed``, or
+  ``alembic -x drop_removed=true``); staging follows the model; other tables are never touched;
 - judge every change of the key contract (:mod:`datavault.contract`) and refuse, with the reason,
   one that would break stored keys or lose data once the vault holds data;
 - record the model's contract in ``dv_contract`` as the last step of a migration's upgrade, and

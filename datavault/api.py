@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from datavault import database, migrate, query, schema
+from datavault import database, marts, migrate, query, schema
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import get_dialect
 from datavault.inputs import open_input
@@ -100,6 +100,15 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
         write(f"stage/{source.name}.sql", renderer.stage(source).text)
     for source, entity, rendered in renderer.all_loads():
         write(f"load/{source.name}/{entity}.sql", rendered.text)
+    if project.model.marts:
+        mart_md = marts.metadata(project.model)
+        ddl = [f"-- Tables of the marts ({dialect_name}), made by `datavault marts build`.\n"]
+        for table in sorted(mart_md.tables.values(), key=lambda t: t.name):
+            ddl.append(str(CreateTable(table).compile(dialect=sa_dialect)).strip() + ";\n")
+        write("marts/ddl.sql", "\n".join(ddl))
+        for mart in sorted(project.model.marts.values(), key=lambda x: x.name):
+            write(f"marts/{mart.name}.sql", renderer.mart(mart).text)
+            write(f"marts/{mart.name}_views.sql", renderer.mart_views(mart).text)
     return written
 
 
@@ -131,6 +140,32 @@ def load(project_dir: Path | str, source: str, input_spec: str, *, url: str | No
     try:
         kwargs = {"progress": progress} if progress else {}
         return session.loader.load(source, batch, applied_at=applied_at, only=only, **kwargs)
+    finally:
+        session.close()
+
+
+def build_marts(project_dir: Path | str, names: Sequence[str] = (), *, full: bool = False,
+                url: str | None = None, profile: str | None = None,
+                today: dt.date | None = None,
+                progress=None) -> tuple[list[marts.MartResult], list[str]]:
+    """Refresh the marts named (default: all) after loads, or rebuild them with ``full``.
+
+    Returns what each did, and the marts dropped because the model no longer declares them.
+    ``today`` ends the spines that have no ``to:`` (default: the current UTC date).
+    """
+    session = open_session(project_dir, url, profile)
+    try:
+        builder = marts.MartBuilder(session.project.model, session.engine,
+                                    session.loader.renderer)
+        chosen = builder.select(list(names))
+        dropped = builder.drop_stale() if not names else []
+        results = []
+        for mart in chosen:
+            result = builder.build(mart, full=full, today=today)
+            if progress:
+                progress(result)
+            results.append(result)
+        return results, dropped
     finally:
         session.close()
 
@@ -320,23 +355,40 @@ def migrate_revision(project_dir: Path | str, message: str, *, url: str | None =
         kept=hooks.kept, dropped=hooks.dropped, environment_written=wrote)
 
 
+class Steps(list):
+    """The migration steps run (as text), and the mart views dropped before them."""
+
+    views_dropped: list[str]
+
+
+def _steps(state: migrate.EnvironmentState) -> Steps:
+    steps = Steps(state.applied)
+    steps.views_dropped = state.views_dropped
+    return steps
+
+
 def migrate_upgrade(project_dir: Path | str, revision: str = "head", *, url: str | None = None,
-                    profile: str | None = None) -> list[str]:
-    """Apply migrations up to ``revision`` (default: the latest); returns the steps run."""
+                    profile: str | None = None) -> Steps:
+    """Apply migrations up to ``revision`` (default: the latest); returns the steps run.
+
+    The views of built marts are dropped first when a step will run (`marts build` makes
+    them again)."""
     project, config, state = _migration(project_dir, url, profile)
     if not migrate.versions_of(project.root / MIGRATIONS):
         raise DatavaultError("there are no migrations yet: `datavault migrate revision -m "
                              "MESSAGE` writes the first one from the model")
+    state.migrating = True
     _alembic(command.upgrade, config, revision)
-    return state.applied
+    return _steps(state)
 
 
 def migrate_downgrade(project_dir: Path | str, revision: str, *, url: str | None = None,
-                      profile: str | None = None) -> list[str]:
+                      profile: str | None = None) -> Steps:
     """Undo migrations down to ``revision`` (``-1`` for one step, ``base`` for all)."""
     _, config, state = _migration(project_dir, url, profile)
+    state.migrating = True
     _alembic(command.downgrade, config, revision)
-    return state.applied
+    return _steps(state)
 
 
 def _script_directory(root: Path) -> ScriptDirectory:

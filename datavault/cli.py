@@ -258,6 +258,13 @@ def migrate_upgrade(obj: dict, revision: str) -> None:
         _say(f"applied {step}")
     if not steps:
         _say("already up to date")
+    _views_dropped(steps)
+
+
+def _views_dropped(steps: api.Steps) -> None:
+    if steps.views_dropped:
+        _say(f"dropped {len(steps.views_dropped)} mart views so the tables under them could "
+             "change; `datavault marts build` makes them again")
 
 
 @migrate.command("downgrade", context_settings={"ignore_unknown_options": True})
@@ -274,6 +281,7 @@ def migrate_downgrade(obj: dict, revision: str) -> None:
         _say(f"undid {step}")
     if not steps:
         _say("nothing to undo")
+    _views_dropped(steps)
 
 
 @migrate.command("current")
@@ -351,6 +359,63 @@ def demo(directory: Path) -> None:
 
 
 FORMATS = click.Choice(["table", "csv", "json"])
+
+
+@main.group()
+def marts() -> None:
+    """Point-in-time marts for analysts: PIT and bridge tables with views over them.
+
+    \b
+    Declared in models/marts/NAME.yml; each mart gets a table (pit_NAME or bridge_NAME)
+    and three views: NAME_current, NAME_history (valid_from, valid_to) and NAME_snapshot
+    (one row per key and snapshot of its spine). Run `datavault marts build` after loads.
+    """
+
+
+@marts.command("build")
+@click.argument("names", nargs=-1, metavar="[MART]...")
+@click.option("--full", is_flag=True,
+              help="Rebuild from scratch instead of refreshing what batches changed.")
+@click.option("--today", type=Timestamp(),
+              help="The day that ends spines without to: (default: today, UTC).")
+@click.pass_obj
+def marts_build(obj: dict, names: tuple[str, ...], full: bool, today) -> None:
+    """Build or refresh marts (default: all), after loads.
+
+    A refresh rewrites only the keys that batches loaded since the last build touched, from
+    the earliest applied time they changed, so a late or correcting batch reaches back to
+    the snapshots it changes and a batch that changes nothing rewrites nothing. A mart whose
+    definition changed is rebuilt; marts no longer declared are dropped.
+
+    \b
+    datavault marts build
+    datavault marts build customers --full
+    """
+    def report(r) -> None:
+        if r.full:
+            what = (f"built in full ({r.reason}): {r.touched:,} "
+                    f"{'keys' if r.kind == 'pit' else 'paths'} x {r.snapshots:,} snapshots, "
+                    f"{r.rows_inserted:,} rows")
+        elif r.touched == 0:
+            what = "up to date: no batch since the last build changed it" + (
+                f"; {r.snapshots_removed:,} snapshots dropped" if r.snapshots_removed else "")
+        else:
+            since = "the first snapshot" if r.since is None or r.since.year == 1 else \
+                _cell(r.since)
+            what = (f"refreshed {r.touched:,} {'keys' if r.kind == 'pit' else 'paths'} from "
+                    f"{since} on: {r.rows_deleted:,} rows replaced by {r.rows_inserted:,}")
+            if r.snapshots_added or r.snapshots_removed:
+                what += (f" ({r.snapshots_added:,} snapshots added, "
+                         f"{r.snapshots_removed:,} dropped)")
+        batches = (f"batches {r.after_batch + 1}-{r.upto_batch}" if r.upto_batch > r.after_batch
+                   else "no new batch")
+        _say(f"{r.kind} {r.mart}: {what}; {batches}; {r.seconds:.2f} s")
+
+    day = today.date() if today else None
+    _, dropped = api.build_marts(obj["project"], names, full=full, url=obj["url"],
+                                 profile=obj["profile"], today=day, progress=report)
+    for name in dropped:
+        _say(f"dropped mart {name}: it is no longer in models/marts/")
 
 
 @main.command("query")

@@ -26,7 +26,7 @@ from alembic.util import CommandError
 from sqlalchemy.dialects import postgresql
 
 from datavault import contract as dv_contract
-from datavault import database, schema
+from datavault import database, marts, schema
 from datavault import model as m
 from datavault.diagnostics import DatavaultError
 
@@ -256,6 +256,8 @@ class EnvironmentState:
     url: str
     hooks: Hooks
     applied: list[str] = field(default_factory=list)
+    migrating: bool = False  # upgrade or downgrade (not revision or check)
+    views_dropped: list[str] = field(default_factory=list)
 
 
 def run_environment() -> None:
@@ -281,6 +283,12 @@ def run_environment() -> None:
     try:
         with engine.connect() as connection:
             state.hooks.stored = read_contract(connection) or {}
+            if state.migrating and _pending(config, connection):
+                # views over the vault's tables block their changes (PostgreSQL refuses to
+                # alter a column a view reads; SQLite's table copies trip over them):
+                # `datavault marts build` makes them again
+                state.views_dropped = marts.drop_views(connection)
+                connection.commit()
             connection.rollback()  # end the read's transaction: alembic begins its own
             context.configure(connection=connection, on_version_apply=on_version_apply,
                               transaction_per_migration=True, **options)
@@ -288,6 +296,14 @@ def run_environment() -> None:
                 context.run_migrations()
     finally:
         engine.dispose()
+
+
+def _pending(config: Any, connection: sa.Connection) -> bool:
+    """Whether the database is not at the migrations' heads (so a step will run)."""
+    from alembic.script import ScriptDirectory
+
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    return current != set(ScriptDirectory.from_config(config).get_heads())
 
 
 def _step_text(step: Any) -> str:
@@ -313,7 +329,9 @@ def _state_from_alembic_command(config: Any, x: dict[str, str]) -> EnvironmentSt
     # alembic's own commands expect the directives kept (check reads them; revision writes
     # an empty script when nothing differs, as alembic users know it)
     hooks = Hooks(project.model, drop_removed=drop, allow_empty=True)
-    return EnvironmentState(project.model, url, hooks)
+    command = getattr(getattr(config, "cmd_opts", None), "cmd", None)
+    migrating = bool(command) and getattr(command[0], "__name__", "") in ("upgrade", "downgrade")
+    return EnvironmentState(project.model, url, hooks, migrating=migrating)
 
 
 # ---- does a database match a model? -------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 COLUMN_TYPES = ("text", "integer", "decimal", "date", "timestamp", "boolean", "uuid", "float")
@@ -9,6 +10,8 @@ KEY_TYPES = tuple(t for t in COLUMN_TYPES if t != "float")
 HASH_ALGORITHMS = ("md5", "sha256")
 NULL_KEY_POLICIES = ("reject", "zero_key")
 BATCH_KINDS = ("snapshot", "delta")
+MART_KINDS = ("pit", "bridge")
+SPINE_STEPS = ("day", "week", "month")
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,49 @@ class Satellite:
 
 
 @dataclass(frozen=True)
+class Spine:
+    """The snapshot times of a mart, in applied time (a date means its midnight, UTC).
+
+    Exactly one form is set: explicit ``dates``; a calendar range (``every`` step from
+    ``start`` to ``end``); or a retention ``ladder`` of (step, count) reaching back from
+    ``end``. ``end`` None means the day the mart is built.
+    """
+
+    dates: tuple[dt.datetime, ...] = ()
+    every: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    ladder: tuple[tuple[str, int | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class Mart:
+    """A point-in-time mart: a PIT over a hub or link and some of its satellites, or a
+    bridge along a hub-link-hub path; both at the snapshots of a spine."""
+
+    name: str
+    kind: str  # "pit" or "bridge"
+    spine: Spine
+    parent: str = ""  # pit: the hub or link whose keys it follows
+    parent_kind: str = ""  # "hub" or "link"
+    satellites: tuple[str, ...] = ()  # pit: pointed at; bridge: what makes a step live
+    path: tuple[str, ...] = ()  # bridge: hub, link, hub[, link, hub ...]
+    description: str = ""
+
+    @property
+    def table(self) -> str:
+        """The mart's table: ``pit_NAME`` or ``bridge_NAME``."""
+        return f"{self.kind}_{self.name}"
+
+    def view(self, which: str) -> str:
+        """One of the mart's views for people: ``NAME_current``, ``_history``, ``_snapshot``."""
+        return f"{self.name}_{which}"
+
+
+MART_VIEWS = ("current", "history", "snapshot")
+
+
+@dataclass(frozen=True)
 class Naming:
     """Table name patterns; ``{name}`` is the entity's name."""
 
@@ -181,6 +227,7 @@ class Model:
     hubs: dict[str, Hub]
     links: dict[str, Link]
     satellites: dict[str, Satellite]
+    marts: dict[str, Mart] = field(default_factory=dict)
 
     # ---- naming -------------------------------------------------------------------------
     def hub_table(self, hub: str) -> str:
@@ -197,6 +244,14 @@ class Model:
 
     def stage_table(self, source: str) -> str:
         return self.settings.naming.stage_table(source)
+
+    def parent_table(self, parent: str) -> str:
+        """The table of a hub or a link."""
+        return self.hub_table(parent) if parent in self.hubs else self.link_table(parent)
+
+    def parent_key(self, parent: str) -> str:
+        """The hash key column of a hub or a link."""
+        return hub_key_column(parent) if parent in self.hubs else link_key_column(parent)
 
     def entity_kind(self, name: str) -> str | None:
         groups = (("hub", self.hubs), ("link", self.links), ("satellite", self.satellites))

@@ -18,6 +18,8 @@ from datavault import schema
 from datavault.dialects import Dialect
 from datavault.resources import templates_dir
 
+#: the time of a ghost pointer: earlier than any applied or load time the vault holds
+GHOST_TEXT = "0001-01-01 00:00:00.000000"
 STATEMENT_END = re.compile(r";[ \t]*\n")
 TAG = re.compile(r"^-- dv:(\w+)$", re.M)
 
@@ -224,3 +226,142 @@ class Renderer:
             for entity in self.model.entities_of(source.name):
                 result.append((source, entity, self.load(source, entity)))
         return result
+
+    # ---- marts --------------------------------------------------------------------------
+    def _mart_common(self, mart: m.Mart) -> dict:
+        d = self.dialect
+        return {
+            "mart": mart.name,
+            "table": mart.table,
+            "mart_literal": d.text_literal(mart.name),
+            "ghost_key": d.zero_key(self.model.settings.hash),
+            "deleted": d.zero_key(self.model.settings.hash),
+            "ghost_ts": d.timestamp_literal(GHOST_TEXT),
+            "since_all": d.timestamp_param("since_all"),
+        }
+
+    def _sat_context(self, name: str, index: int) -> dict:
+        sat = self.model.satellites[name]
+        return {"name": name, "n": index, "table": self.model.sat_table(name),
+                "key": schema.sat_key_column(sat), "parent": sat.parent,
+                "payload": [c.name for c in sat.payload]}
+
+    def mart(self, mart: m.Mart) -> Rendered:
+        """The refresh of a PIT or bridge table: the keys touched by batches after
+        ``:after_batch`` (every key when ``:refresh_all`` is 1, from ``:since_all``) are
+        rewritten from their earliest changed applied time on."""
+        key = ("mart", mart.name)
+        if key not in self._rendered:
+            if mart.kind == "pit":
+                text = self._render("pit.sql.j2", self._pit_context(mart))
+            else:
+                text = self._render("bridge.sql.j2", self._bridge_context(mart))
+            self._rendered[key] = Rendered(f"mart_{mart.name}", text)
+        return self._rendered[key]
+
+    def mart_views(self, mart: m.Mart) -> Rendered:
+        """The views for people over a mart: current, history and snapshot."""
+        key = ("views", mart.name)
+        if key not in self._rendered:
+            if mart.kind == "pit":
+                context = self._pit_context(mart)
+                context.update(self._pit_labels(mart, context["sats"]))
+                text = self._render("pit_views.sql.j2", context)
+            else:
+                context = self._bridge_context(mart)
+                text = self._render("bridge_views.sql.j2", context)
+            self._rendered[key] = Rendered(f"views_{mart.name}", text)
+        return self._rendered[key]
+
+    def _pit_context(self, mart: m.Mart) -> dict:
+        context = self._mart_common(mart)
+        context.update({
+            "parent_table": self.model.parent_table(mart.parent),
+            "pk": self.model.parent_key(mart.parent),
+            "sats": [self._sat_context(s, i) for i, s in enumerate(mart.satellites, 1)],
+            "views": {v: mart.view(v) for v in m.MART_VIEWS},
+        })
+        pk = context["pk"]
+        context["key_labels"] = self._key_joins(mart.parent, "k")[1]
+        context["key_joins"] = {
+            alias: self._key_joins(mart.parent, expr)[0]
+            for alias, expr in (("pit", f"k.{pk}"), ("parent", f"p.{pk}"), ("hk", "k.hk"))}
+        return context
+
+    def _key_joins(self, parent: str, key_expr: str) -> tuple[list[str], list[str]]:
+        """JOIN clauses from a hash key expression to the business key, and its labels."""
+        pk = self.model.parent_key(parent)
+        if parent in self.model.hubs:
+            table = self.model.hub_table(parent)
+            return ([f"JOIN {table} h ON h.{pk} = {key_expr}"],
+                    [f"h.{c.name} AS {c.name}" for c in self.model.hubs[parent].key])
+        link = self.model.links[parent]
+        joins = [f"JOIN {self.model.link_table(parent)} l ON l.{pk} = {key_expr}"]
+        labels = []
+        for role in link.roles:
+            joins.append(f"JOIN {self.model.hub_table(role.hub)} h_{role.role} "
+                         f"ON h_{role.role}.{schema.hub_key_column(role.hub)} = "
+                         f"l.{schema.role_key_column(role.role)}")
+            labels += [f"h_{role.role}.{c.name} AS {role.role}_{c.name}"
+                       for c in self.model.hubs[role.hub].key]
+        return joins, labels
+
+    def _pit_labels(self, mart: m.Mart, sats: list[dict]) -> dict:
+        """Friendly payload column names: the column's own, or ``SATELLITE_COLUMN`` where two
+        satellites (or a key part) share it."""
+        taken = {label.rsplit(" AS ", 1)[1] for label in self._key_joins(mart.parent, "k")[1]}
+        taken |= {"snapshot_at", "valid_from", "valid_to"}
+        counts: dict[str, int] = {}
+        for sat in sats:
+            for column in sat["payload"]:
+                counts[column] = counts.get(column, 0) + 1
+        for sat in sats:
+            sat["labels"] = [
+                (column, column if counts[column] == 1 and column not in taken
+                 else f"{sat['name']}_{column}") for column in sat["payload"]]
+        return {}
+
+    def _bridge_context(self, mart: m.Mart) -> dict:
+        context = self._mart_common(mart)
+        path = mart.path
+        elements = []
+        for n, name in enumerate(path):
+            kind = "hub" if n % 2 == 0 else "link"
+            elements.append({
+                "n": n, "name": name, "kind": kind, "column": f"{name}_hk",
+                "table": self.model.hub_table(name) if kind == "hub"
+                else self.model.link_table(name),
+                "key": schema.hub_key_column(name) if kind == "hub"
+                else schema.link_key_column(name),
+                "required": [],
+            })
+        links = []
+        for n in range(1, len(path), 2):
+            link = self.model.links[path[n]]
+            role_of = {r.hub: schema.role_key_column(r.role) for r in link.roles}
+            links.append({"n": n, "alias": f"l{n}", "table": self.model.link_table(link.name),
+                          "key": schema.link_key_column(link.name),
+                          "left": role_of[path[n - 1]], "right": role_of[path[n + 1]]})
+        required = []
+        for i, name in enumerate(mart.satellites, 1):
+            sat = self._sat_context(name, i)
+            sat["element"] = path.index(sat["parent"])
+            elements[sat["element"]]["required"].append(sat)
+            required.append(sat)
+        key_labels = []
+        hub_columns = [(e, c) for e in elements if e["kind"] == "hub"
+                       for c in self.model.hubs[e["name"]].key]
+        counts: dict[str, int] = {}
+        for _, column in hub_columns:
+            counts[column.name] = counts.get(column.name, 0) + 1
+        for element, column in hub_columns:
+            label = column.name if counts[column.name] == 1 and column.name not in (
+                "snapshot_at", "valid_from", "valid_to") else f"{element['name']}_{column.name}"
+            key_labels.append((element["n"], column.name, label))
+        context.update({
+            "elements": elements, "links": links, "required": required,
+            "link_elements": [e for e in elements if e["kind"] == "link"],
+            "key_labels": key_labels,
+            "views": {v: mart.view(v) for v in m.MART_VIEWS},
+        })
+        return context

@@ -589,7 +589,7 @@ def test_generate_twice_gives_the_same_bytes(project: Path, tmp_path: Path,
     assert outputs[0] == outputs[1]
     assert {"ddl.sql", "stage/crm_customers.sql", "stage/shop_orders.sql",
             "load/shop_orders/order_customer.sql"} <= set(outputs[0])
-    assert len(outputs[0]) == 2 + 2 + 4 + 1
+    assert len(outputs[0]) == 2 + 2 + 4 + 1 + 1 + 2 * 3  # ... and the marts: ddl, sql, views
 
 
 def test_a_row_with_too_few_or_too_many_fields_is_quarantined(

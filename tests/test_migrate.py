@@ -449,6 +449,8 @@ def test_a_removed_satellite_keeps_its_tables_and_answers(example_project: Path,
     dv(project, url, "load", "shop_orders", str(project / "data" / V1_BATCHES[4][1]))
     rows = count(url, "sat_order_status")
     (project / "models" / "satellites" / "order_status.yml").unlink()
+    for mart in ("orders", "customer_orders"):  # the marts built on it go with it
+        (project / "models" / "marts" / f"{mart}.yml").unlink()
     check = dv(project, url, "migrate", "check", ok=False).stdout
     assert "kept table sat_order_status " in check and "kept table sat_order_status__obs" in check
     assert "staging column stg_shop_orders.dv_hd_order_status is no longer" in check
@@ -481,7 +483,8 @@ def test_a_removed_source_drops_only_its_staging_and_foreign_tables_stay(
         connection.exec_driver_sql("CREATE TABLE hub_notes (note TEXT)")
         connection.exec_driver_sql("CREATE TABLE sat_scratch (x TEXT)")
     dv(project, url, "load", "crm_customers", str(project / "data" / V1_BATCHES[0][1]))
-    for relative in ("sources/crm_customers.yml", "satellites/customer_details.yml"):
+    for relative in ("sources/crm_customers.yml", "satellites/customer_details.yml",
+                     "marts/customers.yml", "marts/customer_orders.yml"):
         (project / "models" / relative).unlink()
     edit(project, "models/hubs/customer.yml",
          "  crm_customers:\n    customer_number: customer_id\n", "")

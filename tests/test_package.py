@@ -27,7 +27,9 @@ ALLOWED = {
     "render": {"model", "schema", "dialects", "resources"},
     "loader": {"model", "schema", "values", "diagnostics", "dialects", "inputs", "render"},
     "contract": {"model"},
-    "migrate": {"contract", "database", "schema", "model", "diagnostics", "metadata"},
+    "migrate": {"contract", "database", "schema", "model", "diagnostics", "metadata", "marts"},
+    "marts": {"model", "schema", "values", "diagnostics", "render"},
+    "query": {"hashing", "schema", "values", "model", "diagnostics"},
 }
 
 

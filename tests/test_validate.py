@@ -260,13 +260,15 @@ def test_files_that_would_not_be_read(example_project: Path) -> None:
         "models/hubs/extra:1:1: folder models/hubs/extra/ is not read "
         "(model files go directly in models/hubs/)",
         "models/product.yml:1:1: model file outside a kind folder, it is not read "
-        "(move it to models/sources/, models/hubs/, models/links/ or models/satellites/)",
+        "(move it to models/sources/, models/hubs/, models/links/, models/satellites/ "
+        "or models/marts/)",
         "models/satelites:1:1: unknown folder models/satelites/, its files are not read "
         "(did you mean 'satellites'?)",
     ]
 
 
 def test_double_underscore_in_an_entity_name(example_project: Path) -> None:
+    shutil.rmtree(example_project / "models/marts")  # they name the satellite
     (example_project / SAT).rename(example_project / "models/satellites/customer__details.yml")
     assert problems(example_project) == [
         "models/satellites/customer__details.yml:1:1: name 'customer__details' contains __ "
@@ -288,6 +290,7 @@ def test_two_entities_with_one_table_name(example_project: Path) -> None:
 def test_names_too_long_for_the_database(example_project: Path) -> None:
     long_link, role = "customer_placed_order_in_the_web_shop_v2", "ordering_customer_account"
     relative = f"models/links/{long_link}.yml"
+    shutil.rmtree(example_project / "models/marts")  # they name the link
     (example_project / LINK).rename(example_project / relative)
     edit(example_project, relative, "[order, customer]", f"[order, {role}: customer]")
     edit(example_project, relative, "customer: customer_ref", f"{role}: customer_ref")

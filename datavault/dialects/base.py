@@ -29,6 +29,10 @@ class Dialect:
     def zero_key(self, algorithm: str) -> str:
         return self.binary_literal(zero_key(algorithm))
 
+    def timestamp_literal(self, text: str) -> str:
+        """A timestamp constant, from its stored text (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
+        return self.text_literal(text)
+
     # ---- hashing (SEMANTICS.md section 1) -----------------------------------------------
     def hash_key(self, parts: Sequence[tuple[str, str]], algorithm: str) -> str:
         """SQL for the hash key of (expression, type) parts; the zero key when all missing."""

@@ -115,6 +115,9 @@ class PostgresDialect(Dialect):
     def lock_table(self, table: str) -> str | None:
         return f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"
 
+    def timestamp_literal(self, text: str) -> str:
+        return f"TIMESTAMP '{text}'"
+
     def timestamp_param(self, name: str) -> str:
         return f"CAST(:{name} AS timestamp)"
 

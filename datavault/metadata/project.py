@@ -15,12 +15,14 @@ from typing import Any
 
 from datavault import model as m
 from datavault.diagnostics import DatavaultError, Problems, closest, did_you_mean
+from datavault.metadata.marts import read_mart
 from datavault.metadata.yamlfile import LList, LMap, read_yaml
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_NAME = 40
 MAX_IDENTIFIER = 63  # PostgreSQL cuts longer names, and SQLAlchemy refuses such index names
 KINDS = ("sources", "hubs", "links", "satellites")
+FOLDERS = KINDS + ("marts",)
 KIND_OF = {"sources": "source", "hubs": "hub", "links": "link", "satellites": "satellite"}
 REQUIRED_KEYS = {
     "sources": "columns:",
@@ -218,8 +220,65 @@ def load_project(root: Path | str) -> Project:
         if sat is not None and first:
             sats[name] = sat
     _check_table_names(known, problems)
+    model = m.Model(known.settings, sources, hubs, links, sats)
+    broken = {n for kind in ("hubs", "links", "satellites") for n in known.files[kind]
+              if n not in hubs and n not in links and n not in sats}
+    marts = _read_marts(root, model, broken, problems)
     problems.raise_if_any()
-    return Project(root, m.Model(known.settings, sources, hubs, links, sats))
+    return Project(root, m.Model(known.settings, sources, hubs, links, sats, marts))
+
+
+def _read_marts(root: Path, model: m.Model, broken: set[str],
+                problems: Problems) -> dict[str, m.Mart]:
+    """The marts of ``models/marts/``, checked against the valid parts of ``model``."""
+    vault_tables = set(schema_names(model))
+    marts: dict[str, m.Mart] = {}
+    for file in model_files(root, "marts"):
+        shown = file.relative_to(root).as_posix()
+        doc = Doc(shown, problems)
+        name = file.stem
+        if not doc.name(name, (1, 1), "file name"):
+            continue
+        if "__" in name:
+            doc.at((1, 1), f"name {name!r} contains __", "use a single _")
+            continue
+        before = len(problems.items)
+        data = read_yaml(file, shown, problems)
+        if data is None:
+            if len(problems.items) == before:
+                doc.at((1, 1), "the file is empty", "a mart needs pit: or bridge:, and spine:")
+            continue
+        data = doc.mapping(data, (1, 1), "the file")
+        if data is None:
+            continue
+        mart = read_mart(name, doc, data, model, broken)
+        if mart is None:
+            continue
+        names = [mart.table] + [mart.view(v) for v in m.MART_VIEWS]
+        clash = next((n for n in names if n in vault_tables), None)
+        if clash:
+            doc.at((1, 1), f"mart {name!r} would make {clash!r}, which is a table of the vault",
+                   "rename the mart file")
+            continue
+        for other in marts.values():
+            if {mart.table, *(mart.view(v) for v in m.MART_VIEWS)} & {
+                    other.table, *(other.view(v) for v in m.MART_VIEWS)}:
+                doc.at((1, 1), f"mart {name!r} and mart {other.name!r} would share a table or "
+                       "view name", "rename one of them")
+                break
+        else:
+            marts[name] = mart
+    return marts
+
+
+def schema_names(model: m.Model) -> list[str]:
+    """Every table name of the vault itself (stages, hubs, links, satellites and logs)."""
+    names = [model.stage_table(s) for s in model.sources]
+    names += [model.hub_table(h) for h in model.hubs]
+    names += [model.link_table(lk) for lk in model.links]
+    for sat in model.satellites:
+        names += [model.sat_table(sat), model.sat_log_table(sat)]
+    return names
 
 
 def _check_layout(root: Path, problems: Problems) -> None:
@@ -229,9 +288,9 @@ def _check_layout(root: Path, problems: Problems) -> None:
         shown = path.relative_to(root).as_posix()
         if path.name.startswith("."):
             continue
-        if path.is_dir() and path.name not in KINDS:
+        if path.is_dir() and path.name not in FOLDERS:
             problems.add(shown, 1, 1, f"unknown folder {shown}/, its files are not read",
-                         did_you_mean(path.name, KINDS))
+                         did_you_mean(path.name, FOLDERS))
         elif path.is_dir():
             for inner in sorted(path.iterdir()):
                 if inner.is_dir() and not inner.name.startswith("."):
@@ -240,8 +299,8 @@ def _check_layout(root: Path, problems: Problems) -> None:
                                  f"model files go directly in {shown}/")
         elif path.suffix in (".yml", ".yaml"):
             problems.add(shown, 1, 1, "model file outside a kind folder, it is not read",
-                         "move it to models/sources/, models/hubs/, models/links/ "
-                         "or models/satellites/")
+                         "move it to models/sources/, models/hubs/, models/links/, "
+                         "models/satellites/ or models/marts/")
 
 
 def _note_sources(known: Known, name: str, data: LMap) -> None:

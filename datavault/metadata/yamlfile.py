@@ -86,6 +86,15 @@ def _make_loader(path: str, problems: Problems) -> type[yaml.SafeLoader]:
             result.item_locs.append(_loc(child))
         return result
 
+    def construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+        # A date-shaped text that is no date (2026-02-30) stays text, for the check that
+        # reads it to report with its place, instead of failing the whole file.
+        try:
+            return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+        except ValueError:
+            return loader.construct_scalar(node)
+
+    Loader.add_constructor("tag:yaml.org,2002:timestamp", construct_timestamp)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     return Loader

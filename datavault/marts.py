@@ -1,0 +1,338 @@
+"""Point-in-time marts: snapshot spines, PIT and bridge tables, and the views over them.
+
+Marts are derived from the vault and can always be rebuilt from it, so they are owned by
+`datavault marts build`, not by migrations: their tables and views are created, refreshed and
+replaced here, and a change of a mart's definition rebuilds it. What a mart last saw is kept
+in ``dv_mart`` (its definition and the last batch it took in) and its snapshots in
+``dv_mart_spine``; a refresh rewrites only the keys that batches since then touched, from the
+earliest applied time that changed (SEMANTICS.md section 4).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from datavault import model as m
+from datavault import schema, values
+from datavault.diagnostics import DatavaultError, did_you_mean
+from datavault.render import GHOST_TEXT, Renderer
+
+MART_TABLE = "dv_mart"
+SPINE_TABLE = "dv_mart_spine"
+MAX_SNAPSHOTS = 100_000
+GHOST_TIME = dt.datetime(1, 1, 1)
+#: bumped when the SQL that fills a mart changes meaning, so stored marts are rebuilt
+FORMAT = 1
+
+
+# ---- spines -------------------------------------------------------------------------------
+def snapshots(spine: m.Spine, today: dt.date) -> list[dt.datetime]:
+    """The snapshot times of a spine, oldest first; ``today`` ends a spine without ``to``."""
+    if spine.dates:
+        return sorted(spine.dates)
+    end = spine.end or today
+    days: list[dt.date] = []
+    if spine.every:
+        assert spine.start is not None
+        n = 0
+        while (day := _shift(spine.start, spine.every, n)) <= end:
+            days.append(day)
+            n += 1
+            _check_size(len(days))
+    else:
+        span_end = end + dt.timedelta(days=1)  # exclusive
+        for step, count in spine.ladder:
+            span_start = spine.start if count is None else _shift(span_end, step, -count)
+            assert span_start is not None
+            if spine.start and span_start < spine.start:
+                span_start = spine.start
+            day = span_start
+            while day < span_end:
+                if _aligned(day, step):
+                    days.append(day)
+                    _check_size(len(days))
+                day += dt.timedelta(days=1)
+            span_end = span_start
+            if spine.start and span_end <= spine.start:
+                break
+    return sorted(dt.datetime(d.year, d.month, d.day) for d in set(days))
+
+
+def _check_size(count: int) -> None:
+    if count > MAX_SNAPSHOTS:
+        raise DatavaultError(f"the spine has more than {MAX_SNAPSHOTS:,} snapshots; "
+                             "check its from: date and step")
+
+
+def _shift(day: dt.date, step: str, n: int) -> dt.date:
+    """``day`` moved by ``n`` steps; a month step keeps the day of the month where it can."""
+    if step == "day":
+        return day + dt.timedelta(days=n)
+    if step == "week":
+        return day + dt.timedelta(weeks=n)
+    month = day.month - 1 + n
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _aligned(day: dt.date, step: str) -> bool:
+    """Ladder snapshots fall on calendar boundaries (every day, Mondays, first days of
+    months), so most of them stay put as the days go by."""
+    return step == "day" or (step == "week" and day.weekday() == 0) or (
+        step == "month" and day.day == 1)
+
+
+# ---- tables -------------------------------------------------------------------------------
+def bookkeeping(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    """``dv_mart`` (one row per built mart) and ``dv_mart_spine`` (its snapshots)."""
+    marts = sa.Table(
+        MART_TABLE, md,
+        sa.Column("mart", sa.Text(), primary_key=True),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("definition", sa.Text(), nullable=False),
+        sa.Column("last_batch_id", sa.BigInteger(), nullable=False),
+        sa.Column("built_at", sa.DateTime(), nullable=False),
+        sa.Column("refreshed_at", sa.DateTime(), nullable=False),
+        comment="the marts built by `datavault marts build`, and the last batch each took in",
+    )
+    spine = sa.Table(
+        SPINE_TABLE, md,
+        sa.Column("mart", sa.Text(), primary_key=True),
+        sa.Column("snapshot_ts", sa.DateTime(), primary_key=True),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        comment="the snapshot times of each mart, numbered from 1",
+    )
+    return marts, spine
+
+
+def mart_table(model: m.Model, mart: m.Mart, md: sa.MetaData) -> sa.Table:
+    """The PIT or bridge table of a mart."""
+    if mart.kind == "pit":
+        columns = [sa.Column(model.parent_key(mart.parent), schema.hash_type(), primary_key=True),
+                   sa.Column("snapshot_ts", sa.DateTime(), primary_key=True)]
+        for sat in mart.satellites:
+            columns += [sa.Column(f"{sat}_hk", schema.hash_type(), nullable=False),
+                        sa.Column(f"{sat}_applied_ts", sa.DateTime(), nullable=False),
+                        sa.Column(f"{sat}_load_ts", sa.DateTime(), nullable=False)]
+        comment = f"PIT of {mart.parent_kind} {mart.parent}: " + ", ".join(mart.satellites)
+    else:
+        columns = [sa.Column(f"{name}_hk", schema.hash_type(), nullable=False,
+                             primary_key=n % 2 == 1) for n, name in enumerate(mart.path)]
+        columns.append(sa.Column("snapshot_ts", sa.DateTime(), primary_key=True))
+        comment = "bridge " + " -> ".join(mart.path)
+    return sa.Table(mart.table, md, *columns, comment=comment)
+
+
+def metadata(model: m.Model) -> sa.MetaData:
+    """The tables of every mart of a model, and the marts' bookkeeping."""
+    md = sa.MetaData()
+    bookkeeping(md)
+    for mart in sorted(model.marts.values(), key=lambda x: x.name):
+        mart_table(model, mart, md)
+    return md
+
+
+def definition(model: m.Model, mart: m.Mart) -> str:
+    """What a mart's rows depend on: a change rebuilds it."""
+    return json.dumps({
+        "format": FORMAT, "kind": mart.kind, "parent": mart.parent,
+        "satellites": list(mart.satellites), "path": list(mart.path),
+        "hash": model.settings.hash,
+        "tables": [model.sat_table(s) for s in mart.satellites]
+        + [model.parent_table(p) for p in (mart.path or (mart.parent,))],
+    }, sort_keys=True)
+
+
+def drop_views(connection: sa.Connection) -> list[str]:
+    """Drop the views of every built mart (a migration may change the tables under them;
+    the next `marts build` creates them again). Returns the views dropped."""
+    if MART_TABLE not in sa.inspect(connection).get_table_names():
+        return []
+    names = [r[0] for r in connection.execute(sa.text(f"SELECT mart FROM {MART_TABLE}"))]
+    existing = set(sa.inspect(connection).get_view_names())
+    dropped = []
+    for name in names:
+        for which in m.MART_VIEWS:
+            view = f"{name}_{which}"
+            if view in existing:
+                connection.exec_driver_sql(f"DROP VIEW {view}")
+                dropped.append(view)
+    return dropped
+
+
+# ---- building -----------------------------------------------------------------------------
+@dataclass
+class MartResult:
+    """What one mart build or refresh did."""
+
+    mart: str
+    kind: str
+    full: bool
+    reason: str
+    snapshots: int
+    snapshots_added: int
+    snapshots_removed: int
+    touched: int
+    since: dt.datetime | None
+    rows_deleted: int
+    rows_inserted: int
+    after_batch: int
+    upto_batch: int
+    seconds: float
+
+
+class MartBuilder:
+    """Builds and refreshes the marts of one model in one database."""
+
+    def __init__(self, model: m.Model, engine: sa.Engine, renderer: Renderer):
+        self.model = model
+        self.engine = engine
+        self.renderer = renderer
+        self.md = metadata(model)
+        self.marts_table, self.spine_table = (self.md.tables[MART_TABLE],
+                                              self.md.tables[SPINE_TABLE])
+
+    def select(self, names: Sequence[str]) -> list[m.Mart]:
+        """The marts named (all when none), checking each name."""
+        if not self.model.marts:
+            raise DatavaultError("the project has no marts; declare them in models/marts/ "
+                                 "(see README: Marts for analysts)")
+        for name in names:
+            if name not in self.model.marts:
+                raise DatavaultError(f"unknown mart {name!r}; "
+                                     + (did_you_mean(name, self.model.marts)
+                                        or f"the marts are {', '.join(sorted(self.model.marts))}"))
+        chosen = names or sorted(self.model.marts)
+        return [self.model.marts[n] for n in chosen]
+
+    def build(self, mart: m.Mart, full: bool = False, today: dt.date | None = None,
+              upto_batch: int | None = None) -> MartResult:
+        """Refresh one mart (rebuild it with ``full``, or when its definition changed)."""
+        started = time.perf_counter()
+        spine = snapshots(mart.spine, today or values.utcnow().date())
+        wanted = definition(self.model, mart)
+        table = self.md.tables[mart.table]
+        rendered = self.renderer.mart(mart)
+        views = self.renderer.mart_views(mart)
+        with self.engine.begin() as connection:
+            self.md.create_all(connection, tables=[self.marts_table, self.spine_table])
+            lock = self.renderer.dialect.lock_table(MART_TABLE)
+            if lock:  # two builds of one mart must not interleave
+                connection.exec_driver_sql(lock)
+            # A write first: SQLite then holds the write lock, and the DDL below is part of
+            # this transaction (its driver begins one only at the first write).
+            connection.execute(self.marts_table.update().where(
+                self.marts_table.c.mart == mart.name).values(
+                    refreshed_at=self.marts_table.c.refreshed_at))
+            upto = self._watermark(connection) if upto_batch is None else upto_batch
+            stored = connection.execute(sa.select(self.marts_table).where(
+                self.marts_table.c.mart == mart.name)).one_or_none()
+            exists = sa.inspect(connection).has_table(table.name)
+            reason = ("--full" if full else "first build" if stored is None
+                      else "its table was missing" if not exists
+                      else "its definition changed" if stored.definition != wanted else "")
+            rebuild = bool(reason)
+            old_spine = [] if rebuild else [r[0] for r in connection.execute(
+                sa.select(self.spine_table.c.snapshot_ts)
+                .where(self.spine_table.c.mart == mart.name))]
+            old_spine = [values.to_utc(t) if isinstance(t, dt.datetime)
+                         else dt.datetime.fromisoformat(t) for t in old_spine]
+            added = sorted(set(spine) - set(old_spine))
+            removed = sorted(set(old_spine) - set(spine))
+            for statement in views.statements():
+                if statement.sql.startswith("DROP VIEW"):
+                    connection.exec_driver_sql(statement.sql)
+            if rebuild:
+                table.drop(connection, checkfirst=True)
+                table.create(connection)
+            self._write_spine(connection, mart, spine, changed=rebuild or added or removed)
+            if removed and not rebuild:
+                connection.execute(table.delete().where(table.c.snapshot_ts.not_in(
+                    sa.select(self.spine_table.c.snapshot_ts)
+                    .where(self.spine_table.c.mart == mart.name))))
+            after = -1 if rebuild else stored.last_batch_id
+            params = {
+                "after_batch": after,
+                "refresh_all": 1 if (rebuild or added) else 0,
+                "since_all": GHOST_TEXT if rebuild or not added
+                else values.timestamp_text(added[0]),
+            }
+            touched, since, deleted, inserted = 0, None, 0, 0
+            for statement in rendered.statements():
+                result = connection.execute(sa.text(statement.sql), params)
+                if statement.tag == "touched":
+                    touched, since = result.one()
+                elif statement.tag == "deleted":
+                    deleted += max(result.rowcount, 0)
+                elif statement.tag == "inserted":
+                    inserted += max(result.rowcount, 0)
+            for statement in views.statements():
+                if not statement.sql.startswith("DROP VIEW"):
+                    connection.exec_driver_sql(statement.sql)
+            now = values.utcnow()
+            if stored is None:
+                connection.execute(self.marts_table.insert().values(
+                    mart=mart.name, kind=mart.kind, definition=wanted, last_batch_id=upto,
+                    built_at=now, refreshed_at=now))
+            else:
+                changes = {"definition": wanted, "last_batch_id": upto, "refreshed_at": now}
+                if rebuild:
+                    changes["built_at"] = now
+                connection.execute(self.marts_table.update().where(
+                    self.marts_table.c.mart == mart.name).values(**changes))
+        if isinstance(since, str):
+            since = dt.datetime.fromisoformat(since)
+        return MartResult(
+            mart.name, mart.kind, rebuild, reason, len(spine), len(added) if not rebuild else 0,
+            len(removed), touched or 0, since if touched else None, deleted, inserted,
+            max(after, 0), upto, time.perf_counter() - started)
+
+    def _watermark(self, connection: sa.Connection) -> int:
+        """The last batch whose loads are over, with none before it still under way: rows of
+        later batches may not all be written yet, so the next refresh looks at them again."""
+        batches = schema.metadata_for(self.model).tables[schema.BATCH_TABLE]
+        running = connection.execute(sa.select(sa.func.min(batches.c.batch_id)).where(
+            batches.c.status.in_(("staging", "staged")))).scalar()
+        if running is not None:
+            return running - 1
+        return connection.execute(sa.select(sa.func.max(batches.c.batch_id))).scalar() or 0
+
+    def _write_spine(self, connection: sa.Connection, mart: m.Mart,
+                     spine: list[dt.datetime], changed: bool) -> None:
+        if not changed:
+            return
+        connection.execute(self.spine_table.delete().where(
+            self.spine_table.c.mart == mart.name))
+        connection.execute(self.spine_table.insert(), [
+            {"mart": mart.name, "snapshot_ts": t, "position": i}
+            for i, t in enumerate(spine, 1)])
+
+    def drop_stale(self) -> list[str]:
+        """Drop the tables and views of marts that the model no longer declares."""
+        dropped = []
+        with self.engine.begin() as connection:
+            if not sa.inspect(connection).has_table(MART_TABLE):
+                return []
+            names = [r[0] for r in connection.execute(sa.select(self.marts_table.c.mart))]
+            for name in names:
+                if name in self.model.marts:
+                    continue
+                kind = connection.execute(sa.select(self.marts_table.c.kind).where(
+                    self.marts_table.c.mart == name)).scalar_one()
+                views = set(sa.inspect(connection).get_view_names())
+                for which in m.MART_VIEWS:
+                    if f"{name}_{which}" in views:
+                        connection.exec_driver_sql(f"DROP VIEW {name}_{which}")
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {kind}_{name}")
+                for table in (self.spine_table, self.marts_table):
+                    connection.execute(table.delete().where(table.c.mart == name))
+                dropped.append(name)
+        return dropped

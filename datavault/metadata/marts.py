@@ -1,0 +1,290 @@
+"""Validation of ``models/marts/*.yml``: PIT and bridge marts and their snapshot spines.
+
+Marts are read after every hub, link and satellite, so a mart is checked against the valid
+parts of the model only (a broken satellite file is reported once, in that file).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from datavault import model as m
+from datavault.diagnostics import did_you_mean
+from datavault.metadata.yamlfile import LList, LMap
+
+SPINE_HINT = ("give dates: [2026-01-31, ...], or every: day|week|month with from: (and to:), "
+              "or ladder: [{every: day, for: 30}, {every: week, for: 52}, {every: month}]")
+
+
+def read_mart(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str]) -> m.Mart | None:
+    """A mart from its file, or None after reporting its problems to ``doc``.
+
+    ``broken`` names hubs, links and satellites whose own files have problems: references to
+    them are not reported again.
+    """
+    doc.keys(data, ("description", "pit", "bridge", "satellites", "require", "spine"),
+             ("spine",))
+    description = doc.description(data)
+    if ("pit" in data) == ("bridge" in data):
+        doc.at((data.line, data.col), "a mart needs exactly one of pit: or bridge:",
+               "pit: HUB_OR_LINK follows one key over time; "
+               "bridge: [HUB, LINK, HUB] follows a path between hubs")
+        return None
+    spine = _spine(doc, data)
+    if "pit" in data:
+        mart = _pit(name, doc, data, model, broken, description, spine)
+    else:
+        mart = _bridge(name, doc, data, model, broken, description, spine)
+    return mart if spine is not None else None
+
+
+# ---- PIT ----------------------------------------------------------------------------------
+def _pit(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str], description: str,
+         spine: m.Spine | None) -> m.Mart | None:
+    if "require" in data:
+        doc.at(data.key_at("require"), "require: is for bridges",
+               "a PIT lists the satellites it points at under satellites:")
+    parent = doc.word(data["pit"], data.value_at("pit"), "pit")
+    if parent is None:
+        return None
+    if parent in model.hubs:
+        kind = "hub"
+    elif parent in model.links:
+        kind = "link"
+    else:
+        if parent not in broken:
+            hint = ("a PIT follows a hub or a link" if parent in model.satellites else
+                    did_you_mean(parent, list(model.hubs) + list(model.links))
+                    or "a PIT follows a hub or a link")
+            doc.at(data.value_at("pit"), f"unknown hub or link {parent!r}", hint)
+        return None
+    own = sorted(s.name for s in model.satellites.values() if s.parent == parent)
+    if "satellites" in data:
+        chosen = _satellite_list(doc, data, "satellites", model, broken, {parent})
+        if chosen is None:
+            return None
+    else:
+        chosen = tuple(own)
+        if not chosen:
+            doc.at(data.value_at("pit"), f"{kind} {parent!r} has no satellites to point at",
+                   "a PIT points at satellite rows; add a satellite whose parent is "
+                   f"{parent}")
+            return None
+    if spine is None:
+        return None
+    return m.Mart(name, "pit", spine, parent=parent, parent_kind=kind, satellites=chosen,
+                  description=description)
+
+
+def _satellite_list(doc: Any, data: LMap, key: str, model: m.Model, broken: set[str],
+                    parents: set[str]) -> tuple[str, ...] | None:
+    """The satellites listed under ``key``, each of a parent in ``parents``."""
+    value = data[key]
+    if not isinstance(value, LList) or not value:
+        doc.at(data.value_at(key), f"{key} must be a list of satellites",
+               f"for example {key}: [{next(iter(sorted(model.satellites)), 'details')}]")
+        return None
+    result: list[str] = []
+    ok = True
+    for index, item in enumerate(value):
+        where = value.item_at(index)
+        if not isinstance(item, str) or item not in model.satellites:
+            ok = False
+            if item not in broken:
+                doc.at(where, f"unknown satellite {item!r}",
+                       did_you_mean(str(item), model.satellites) or "see models/satellites/")
+            continue
+        sat = model.satellites[item]
+        if sat.parent not in parents:
+            ok = False
+            doc.at(where, f"satellite {item!r} describes {sat.parent_kind} {sat.parent}, "
+                   f"not {' or '.join(sorted(parents))}")
+            continue
+        if item in result:
+            ok = False
+            doc.at(where, f"satellite {item!r} is listed twice")
+            continue
+        result.append(item)
+    return tuple(result) if ok else None
+
+
+# ---- bridge -------------------------------------------------------------------------------
+def _bridge(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str],
+            description: str, spine: m.Spine | None) -> m.Mart | None:
+    if "satellites" in data:
+        doc.at(data.key_at("satellites"), "satellites: is for PITs",
+               "a bridge lists the satellites that make each step live under require:")
+    path = data["bridge"]
+    where = data.value_at("bridge")
+    shape_hint = "write the path as [HUB, LINK, HUB], or longer: [HUB, LINK, HUB, LINK, HUB]"
+    if not isinstance(path, LList) or len(path) < 3 or len(path) % 2 == 0:
+        doc.at(where, "bridge must be a path of hubs joined by links", shape_hint)
+        return None
+    ok = True
+    for index, item in enumerate(path):
+        want, group = ("hub", model.hubs) if index % 2 == 0 else ("link", model.links)
+        if not isinstance(item, str) or item not in group:
+            ok = False
+            if item not in broken:
+                other = model.entity_kind(str(item))
+                hint = (f"{item!r} is a {other}; {shape_hint}" if other else
+                        did_you_mean(str(item), group) or shape_hint)
+                doc.at(path.item_at(index), f"step {index + 1} of the path must be a {want}; "
+                       f"unknown {want} {item!r}", hint)
+        elif item in path[:index]:
+            ok = False
+            doc.at(path.item_at(index), f"{want} {item!r} appears twice in the path",
+                   "each hub and link appears once; a path goes from one hub to another")
+    if not ok:
+        return None
+    for index in range(1, len(path), 2):
+        link = model.links[path[index]]
+        hubs = [r.hub for r in link.roles]
+        for neighbour in (path[index - 1], path[index + 1]):
+            count = hubs.count(neighbour)
+            if count != 1:
+                ok = False
+                doc.at(path.item_at(index),
+                       f"link {link.name!r} joins {', '.join(hubs)}; " + (
+                           f"it does not join {neighbour!r}" if count == 0 else
+                           f"it joins {neighbour!r} in {count} roles, so the path is ambiguous"),
+                       "a bridge step goes hub, link, hub through hubs the link joins once")
+    if not ok:
+        return None
+    on_path = set(path)
+    if "require" in data:
+        required = _satellite_list(doc, data, "require", model, broken, on_path)
+        if required is None:
+            return None
+    else:
+        required = tuple(sorted(s.name for s in model.satellites.values()
+                                if s.parent in on_path))
+    if spine is None:
+        return None
+    return m.Mart(name, "bridge", spine, parent=path[0], parent_kind="hub",
+                  satellites=required, path=tuple(path), description=description)
+
+
+# ---- spine --------------------------------------------------------------------------------
+def _spine(doc: Any, data: LMap) -> m.Spine | None:
+    spec = doc.mapping(data.get("spine"), data.value_at("spine"), "spine")
+    if spec is None:
+        return None
+    doc.keys(spec, ("dates", "every", "from", "to", "ladder"))
+    forms = [k for k in ("dates", "every", "ladder") if k in spec]
+    if len(forms) != 1:
+        doc.at(data.value_at("spine"), "a spine needs exactly one of dates:, every: or ladder:",
+               SPINE_HINT)
+        return None
+    start = _date(doc, spec, "from")
+    end = _date(doc, spec, "to")
+    if start is False or end is False:
+        return None
+    if start and end and start > end:
+        doc.at(spec.value_at("from"), f"from: {start} is after to: {end}")
+        return None
+    if "dates" in spec:
+        for key in ("from", "to"):
+            if key in spec:
+                doc.at(spec.key_at(key), f"{key}: has no use with dates:",
+                       "the dates are the snapshots")
+        return _dates(doc, spec)
+    if "every" in spec:
+        step = _step(doc, spec, "every")
+        if step is None:
+            return None
+        if start is None:
+            doc.at(data.value_at("spine"), "every: needs from:, the first snapshot's date",
+                   "to: is optional; without it the spine runs to the day of the build")
+            return None
+        return m.Spine(every=step, start=start, end=end)
+    ladder = spec["ladder"]
+    if not isinstance(ladder, LList) or not ladder:
+        doc.at(spec.value_at("ladder"), "ladder must be a list of steps", SPINE_HINT)
+        return None
+    steps: list[tuple[str, int | None]] = []
+    for index, item in enumerate(ladder):
+        rung = doc.mapping(item, ladder.item_at(index), f"step {index + 1} of the ladder")
+        if rung is None:
+            return None
+        doc.keys(rung, ("every", "for"), ("every",))
+        step = _step(doc, rung, "every")
+        count = rung.get("for")
+        last = index == len(ladder) - 1
+        if count is None and not (last and start is not None):
+            doc.at(rung.key_at("every") if "every" in rung else ladder.item_at(index),
+                   f"step {index + 1} of the ladder needs for: (how many {step or 'step'}s)",
+                   "only the last step may leave it out, and then the spine needs from:")
+            return None
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)
+                                  or count < 1):
+            doc.at(rung.value_at("for"), f"for: must be a whole number of at least 1, "
+                   f"not {count!r}")
+            return None
+        if step is None:
+            return None
+        steps.append((step, count))
+    return m.Spine(start=start, end=end, ladder=tuple(steps))
+
+
+def _step(doc: Any, spec: LMap, key: str) -> str | None:
+    value = spec.get(key)
+    if value not in m.SPINE_STEPS:
+        doc.at(spec.value_at(key), f"unknown step {value!r}",
+               did_you_mean(str(value), m.SPINE_STEPS) or "use day, week or month")
+        return None
+    return value
+
+
+def _date(doc: Any, spec: LMap, key: str) -> dt.date | None | bool:
+    """The date under ``key`` (None when absent; False after reporting a bad one)."""
+    if key not in spec:
+        return None
+    value = spec[key]
+    if isinstance(value, dt.datetime):
+        doc.at(spec.value_at(key), f"{key}: must be a date, not a timestamp",
+               "spines step by whole days; write YYYY-MM-DD")
+        return False
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        doc.at(spec.value_at(key), f"{key}: {value!r} is not a date", "write YYYY-MM-DD")
+        return False
+
+
+def _dates(doc: Any, spec: LMap) -> m.Spine | None:
+    value = spec["dates"]
+    if not isinstance(value, LList) or not value:
+        doc.at(spec.value_at("dates"), "dates must be a list of dates or timestamps",
+               "for example dates: [2026-01-31, 2026-02-28]")
+        return None
+    result: list[dt.datetime] = []
+    for index, item in enumerate(value):
+        stamp = _timestamp(item)
+        if stamp is None:
+            doc.at(value.item_at(index), f"{item!r} is not a date or a timestamp",
+                   "write YYYY-MM-DD or YYYY-MM-DD HH:MM:SS (UTC unless it has an offset)")
+            return None
+        if stamp in result:
+            doc.at(value.item_at(index), f"{item} is listed twice")
+            return None
+        result.append(stamp)
+    return m.Spine(dates=tuple(sorted(result)))
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        stamp = value
+    elif isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    else:
+        try:
+            stamp = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return stamp

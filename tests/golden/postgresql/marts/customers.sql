@@ -1,0 +1,60 @@
+-- PIT customers (pit_customers): for each key of hub_customer and each snapshot of the
+-- mart's spine (dv_mart_spine), a pointer (key, applied_ts, load_ts) to the row of each
+-- satellite that gives its state at that snapshot as known now; the ghost pointer (zero key,
+-- earliest time) where there is no state yet or the state is a deletion.
+-- Only the keys touched by batches after :after_batch are rewritten, each from its earliest
+-- changed applied time on (every key from :since_all when :refresh_all is 1).
+DROP TABLE IF EXISTS dv_touched;
+
+CREATE TEMPORARY TABLE dv_touched AS
+SELECT t.hk, MIN(t.since) AS since
+FROM (
+    SELECT p.customer_hk AS hk, CAST(:since_all AS timestamp) AS since FROM hub_customer p WHERE :refresh_all = 1
+    UNION ALL
+    SELECT p.customer_hk, TIMESTAMP '0001-01-01 00:00:00.000000' FROM hub_customer p WHERE p.batch_id > :after_batch
+    UNION ALL
+    SELECT s.customer_hk, MIN(s.applied_ts) FROM sat_customer_details s
+    WHERE s.batch_id > :after_batch GROUP BY s.customer_hk
+) t
+WHERE t.hk IN (SELECT p.customer_hk FROM hub_customer p)
+GROUP BY t.hk;
+
+ANALYZE dv_touched;
+
+-- dv:touched
+SELECT COUNT(*), MIN(since) FROM dv_touched;
+
+-- dv:deleted
+DELETE FROM pit_customers
+WHERE EXISTS (SELECT 1 FROM dv_touched t
+              WHERE t.hk = pit_customers.customer_hk AND pit_customers.snapshot_ts >= t.since);
+
+DROP TABLE IF EXISTS dv_iv_1;
+
+-- customer_details as known now: per key and applied time the latest-loaded row, valid until
+-- the key's next applied time.
+CREATE TEMPORARY TABLE dv_iv_1 AS
+SELECT x.hk, x.applied_ts, x.load_ts, x.hash_diff,
+       LEAD(x.applied_ts) OVER (PARTITION BY x.hk ORDER BY x.applied_ts) AS valid_to
+FROM (
+    SELECT s.customer_hk AS hk, s.applied_ts, s.load_ts, s.hash_diff,
+           ROW_NUMBER() OVER (PARTITION BY s.customer_hk, s.applied_ts ORDER BY s.load_ts DESC) AS dv_pick
+    FROM sat_customer_details s
+    WHERE s.customer_hk IN (SELECT hk FROM dv_touched)
+) x
+WHERE x.dv_pick = 1;
+
+ANALYZE dv_iv_1;
+
+-- dv:inserted
+INSERT INTO pit_customers (customer_hk, snapshot_ts, customer_details_hk, customer_details_applied_ts, customer_details_load_ts)
+SELECT t.hk, sp.snapshot_ts,
+       COALESCE(i1.hk, '\x00000000000000000000000000000000'::bytea), COALESCE(i1.applied_ts, TIMESTAMP '0001-01-01 00:00:00.000000'), COALESCE(i1.load_ts, TIMESTAMP '0001-01-01 00:00:00.000000')
+FROM dv_touched t
+JOIN dv_mart_spine sp ON sp.mart = 'customers' AND sp.snapshot_ts >= t.since
+LEFT JOIN dv_iv_1 i1 ON i1.hk = t.hk AND i1.applied_ts <= sp.snapshot_ts AND (i1.valid_to IS NULL OR sp.snapshot_ts < i1.valid_to) AND i1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+;
+
+DROP TABLE dv_iv_1;
+
+DROP TABLE dv_touched;

@@ -1,0 +1,64 @@
+-- Views for people over PIT customers: business key columns and payload columns by name.
+DROP VIEW IF EXISTS customers_snapshot;
+
+DROP VIEW IF EXISTS customers_current;
+
+DROP VIEW IF EXISTS customers_history;
+
+-- Each key at each snapshot of the spine, as known now (NULL payload: no state, or deleted).
+CREATE VIEW customers_snapshot AS
+SELECT k.snapshot_ts AS snapshot_at, h.customer_number AS customer_number, s1.name AS name, s1.email AS email, s1.city AS city
+FROM pit_customers k
+JOIN hub_customer h ON h.customer_hk = k.customer_hk
+LEFT JOIN sat_customer_details s1 ON s1.customer_hk = k.customer_details_hk
+    AND s1.applied_ts = k.customer_details_applied_ts AND s1.load_ts = k.customer_details_load_ts
+;
+
+-- Each key's latest state (greatest applied time, then load time), as known now; keys with
+-- no state, or only deletions, are left out.
+CREATE VIEW customers_current AS
+SELECT h.customer_number AS customer_number, c1.name AS name, c1.email AS email, c1.city AS city
+FROM hub_customer p
+JOIN hub_customer h ON h.customer_hk = p.customer_hk
+LEFT JOIN (
+    SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.customer_hk ORDER BY x.applied_ts DESC, x.load_ts DESC) AS dv_rank
+    FROM sat_customer_details x
+) c1 ON c1.customer_hk = p.customer_hk AND c1.dv_rank = 1 AND c1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+WHERE c1.customer_hk IS NOT NULL;
+
+-- Each key's states along applied time as known now: valid from an applied time at which one
+-- of the satellites changed, to the next such time (NULL: still valid).
+CREATE VIEW customers_history AS
+WITH
+v1 AS (
+    SELECT x.hk, x.applied_ts, x.load_ts FROM (
+        SELECT y.customer_hk AS hk, y.applied_ts, y.load_ts,
+               ROW_NUMBER() OVER (PARTITION BY y.customer_hk, y.applied_ts ORDER BY y.load_ts DESC) AS dv_pick
+        FROM sat_customer_details y
+    ) x WHERE x.dv_pick = 1
+),
+points AS (
+    SELECT hk, applied_ts FROM v1
+),
+marked AS (
+    SELECT p.hk, p.applied_ts, v1.applied_ts AS a1, v1.load_ts AS l1
+    FROM points p
+    LEFT JOIN v1 ON v1.hk = p.hk AND v1.applied_ts = p.applied_ts
+),
+grouped AS (
+    SELECT m.*, COUNT(m.a1) OVER (PARTITION BY m.hk ORDER BY m.applied_ts) AS g1
+    FROM marked m
+),
+filled AS (
+    SELECT g.hk, g.applied_ts,
+           MAX(g.a1) OVER (PARTITION BY g.hk, g.g1) AS a1,
+           MAX(g.l1) OVER (PARTITION BY g.hk, g.g1) AS l1
+    FROM grouped g
+)
+SELECT h.customer_number AS customer_number, k.applied_ts AS valid_from,
+       LEAD(k.applied_ts) OVER (PARTITION BY k.hk ORDER BY k.applied_ts) AS valid_to, s1.name AS name, s1.email AS email, s1.city AS city
+FROM filled k
+JOIN hub_customer h ON h.customer_hk = k.hk
+LEFT JOIN sat_customer_details s1 ON s1.customer_hk = k.hk
+    AND s1.applied_ts = k.a1 AND s1.load_ts = k.l1
+;

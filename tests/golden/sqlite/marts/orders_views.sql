@@ -1,0 +1,64 @@
+-- Views for people over PIT orders: business key columns and payload columns by name.
+DROP VIEW IF EXISTS orders_snapshot;
+
+DROP VIEW IF EXISTS orders_current;
+
+DROP VIEW IF EXISTS orders_history;
+
+-- Each key at each snapshot of the spine, as known now (NULL payload: no state, or deleted).
+CREATE VIEW orders_snapshot AS
+SELECT k.snapshot_ts AS snapshot_at, h.order_number AS order_number, s1.status AS status, s1.amount AS amount, s1.ordered_at AS ordered_at
+FROM pit_orders k
+JOIN hub_order h ON h.order_hk = k.order_hk
+LEFT JOIN sat_order_status s1 ON s1.order_hk = k.order_status_hk
+    AND s1.applied_ts = k.order_status_applied_ts AND s1.load_ts = k.order_status_load_ts
+;
+
+-- Each key's latest state (greatest applied time, then load time), as known now; keys with
+-- no state, or only deletions, are left out.
+CREATE VIEW orders_current AS
+SELECT h.order_number AS order_number, c1.status AS status, c1.amount AS amount, c1.ordered_at AS ordered_at
+FROM hub_order p
+JOIN hub_order h ON h.order_hk = p.order_hk
+LEFT JOIN (
+    SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.order_hk ORDER BY x.applied_ts DESC, x.load_ts DESC) AS dv_rank
+    FROM sat_order_status x
+) c1 ON c1.order_hk = p.order_hk AND c1.dv_rank = 1 AND c1.hash_diff <> X'00000000000000000000000000000000'
+WHERE c1.order_hk IS NOT NULL;
+
+-- Each key's states along applied time as known now: valid from an applied time at which one
+-- of the satellites changed, to the next such time (NULL: still valid).
+CREATE VIEW orders_history AS
+WITH
+v1 AS (
+    SELECT x.hk, x.applied_ts, x.load_ts FROM (
+        SELECT y.order_hk AS hk, y.applied_ts, y.load_ts,
+               ROW_NUMBER() OVER (PARTITION BY y.order_hk, y.applied_ts ORDER BY y.load_ts DESC) AS dv_pick
+        FROM sat_order_status y
+    ) x WHERE x.dv_pick = 1
+),
+points AS (
+    SELECT hk, applied_ts FROM v1
+),
+marked AS (
+    SELECT p.hk, p.applied_ts, v1.applied_ts AS a1, v1.load_ts AS l1
+    FROM points p
+    LEFT JOIN v1 ON v1.hk = p.hk AND v1.applied_ts = p.applied_ts
+),
+grouped AS (
+    SELECT m.*, COUNT(m.a1) OVER (PARTITION BY m.hk ORDER BY m.applied_ts) AS g1
+    FROM marked m
+),
+filled AS (
+    SELECT g.hk, g.applied_ts,
+           MAX(g.a1) OVER (PARTITION BY g.hk, g.g1) AS a1,
+           MAX(g.l1) OVER (PARTITION BY g.hk, g.g1) AS l1
+    FROM grouped g
+)
+SELECT h.order_number AS order_number, k.applied_ts AS valid_from,
+       LEAD(k.applied_ts) OVER (PARTITION BY k.hk ORDER BY k.applied_ts) AS valid_to, s1.status AS status, s1.amount AS amount, s1.ordered_at AS ordered_at
+FROM filled k
+JOIN hub_order h ON h.order_hk = k.hk
+LEFT JOIN sat_order_status s1 ON s1.order_hk = k.hk
+    AND s1.applied_ts = k.a1 AND s1.load_ts = k.l1
+;

@@ -1,0 +1,403 @@
+"""PIT and bridge marts keep SEMANTICS.md section 4, on SQLite and PostgreSQL.
+
+The property: after any sequence of batches (late ones, corrections and full snapshots that
+delete keys) and refreshes (with the spine growing and shrinking as its last day moves), every
+incrementally refreshed mart equals the same mart rebuilt from scratch; every PIT pointer is
+the row `datavault query` answers for that key and snapshot, or the ghost where it answers
+nothing or a deletion; and every bridge row is a path whose hub and link are live then.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datavault import api, marts, query
+from datavault.diagnostics import DatavaultError
+from datavault.inputs import open_input
+from tests.conftest import migrated, write_project
+
+EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100")) // 4
+DAY0 = dt.datetime(2026, 1, 1)
+GHOST = dt.datetime(1, 1, 1)
+PERSONS = ["A", "B", "C"]
+TEAMS = ["T1", "T2"]
+
+_SPINE = "spine:\n  every: day\n  from: 2026-01-01\n"  # to: the build's today
+PROJECT = {
+    "models/sources/people.yml": """
+batch: snapshot
+applied_at: day
+columns: {k: text, v: text, day: timestamp}
+""",
+    "models/sources/roster.yml": """
+applied_at: day
+columns: {k: text, g: text, w: text, day: timestamp}
+""",
+    "models/hubs/person.yml": "business_key: {k: text}\nsources:\n  people:\n  roster:\n",
+    "models/hubs/team.yml": "business_key: {g: text}\nsources:\n  roster:\n",
+    "models/links/membership.yml": """
+hubs: [person, team]
+sources:
+  roster: {person: k, team: g}
+""",
+    "models/satellites/person_state.yml": "parent: person\nsource: people\npayload: [v]\n",
+    "models/satellites/membership_state.yml":
+        "parent: membership\nsource: roster\npayload: [w]\n",
+    "models/marts/people.yml": "pit: person\n" + _SPINE,
+    "models/marts/people_full.yml": "pit: person\n" + _SPINE,
+    "models/marts/members.yml":
+        "pit: membership\nspine:\n  dates: [2026-01-02, 2026-01-04 12:00:00, 2026-01-06]\n",
+    "models/marts/members_full.yml":
+        "pit: membership\nspine:\n  dates: [2026-01-02, 2026-01-04 12:00:00, 2026-01-06]\n",
+    "models/marts/teams.yml": "bridge: [person, membership, team]\n" + _SPINE,
+    "models/marts/teams_full.yml": "bridge: [person, membership, team]\n" + _SPINE,
+    # only the person must be live: a link row counts from the first snapshot
+    "models/marts/crew.yml": "bridge: [team, membership, person]\nrequire: [person_state]\n"
+                             + _SPINE,
+    "models/marts/crew_full.yml":
+        "bridge: [team, membership, person]\nrequire: [person_state]\n" + _SPINE,
+}
+PAIRS = [("people", "people_full"), ("members", "members_full"), ("teams", "teams_full"),
+         ("crew", "crew_full")]
+
+
+class Vault:
+    """The project above on one database, with its marts."""
+
+    def __init__(self, root: Path, url: str):
+        write_project(root, PROJECT)
+        self.root = root
+        self.session = api.open_session(root, url=migrated(root, url))
+        self.model = self.session.project.model
+        self.builder = marts.MartBuilder(self.model, self.session.engine,
+                                         self.session.loader.renderer)
+        self.md = marts.metadata(self.model)
+        self.batches = 0
+
+    def load(self, source: str, rows: list[dict]) -> None:
+        self.batches += 1
+        path = self.root / f"batch_{self.batches}.csv"
+        columns = [c.name for c in self.model.sources[source].columns]
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        result = self.session.loader.load(source, open_input(str(path)))
+        assert result.ok, [e.message for e in result.entities]
+
+    def build(self, name: str, today: dt.date, full: bool = False) -> marts.MartResult:
+        return self.builder.build(self.model.marts[name], full=full, today=today)
+
+    def rows(self, mart: str) -> list[tuple]:
+        table = self.md.tables[self.model.marts[mart].table]
+        with self.session.engine.connect() as connection:
+            rows = connection.execute(sa.select(table)).all()
+        return sorted(tuple(_ts(v) for v in r) for r in rows)
+
+    def select(self, sql: str, at: dt.datetime | None = None,
+               column: str = "snapshot_at") -> list[dict]:
+        """Rows of a query, those at snapshot ``at`` only if given."""
+        with self.session.engine.connect() as connection:
+            rows = [{k: _ts(v) for k, v in r._mapping.items()}
+                    for r in connection.exec_driver_sql(sql)]
+        return [r for r in rows if at is None or r[column] == at]
+
+    def state(self, entity: str, at: dt.datetime) -> dict:
+        """query's answer at ``at`` as known now, by key: (applied, loaded) or 'deleted'."""
+        with self.session.engine.connect() as connection:
+            answer = query.state(connection, self.model, entity, at=at,
+                                 known_at=dt.datetime(9999, 1, 1))
+        result = {}
+        for r in answer.records():
+            key = r.get("k") or (r["person.k"], r["team.g"])
+            result[key] = "deleted" if r.get("deleted") else (r["applied"], r["loaded"])
+        return result
+
+
+def _ts(value):
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == " ":
+        return dt.datetime.fromisoformat(value)
+    return value
+
+
+@pytest.fixture
+def vault(tmp_path: Path, db_url: str):
+    v = Vault(tmp_path / "project", db_url)
+    yield v
+    v.session.close()
+
+
+# ---- checks -------------------------------------------------------------------------------
+def check_marts(vault: Vault, today: dt.date, roster_pairs: set[tuple[str, str]]) -> None:
+    for mart, full in PAIRS:
+        vault.build(mart, today)
+        vault.build(full, today, full=True)
+        assert vault.rows(mart) == vault.rows(full), f"{mart} differs from a full rebuild"
+    spine = marts.snapshots(vault.model.marts["people"].spine, today)
+    for at in spine:
+        expected = vault.state("person_state", at)
+        got = {r["k"]: (r["person_state_applied_ts"], r["person_state_load_ts"])
+               for r in vault.select(
+                   "SELECT h.k, p.* FROM pit_people p JOIN hub_person h "
+                   "ON h.person_hk = p.person_hk", at, "snapshot_ts")}
+        assert len(got) == len(vault.select("SELECT k FROM hub_person"))
+        for key in got:
+            want = expected.get(key, "deleted")
+            assert got[key] == ((GHOST, GHOST) if want == "deleted" else want), (
+                f"people: key {key} at {at}")
+        snapshot = {r["k"]: r["v"] for r in vault.select(
+            "SELECT * FROM people_snapshot", at)}
+        assert set(snapshot) == set(got)
+        states = _payloads(vault, at)
+        assert {k: v for k, v in snapshot.items() if v is not None} == states, (
+            f"people_snapshot at {at} is not query's answer")
+        live_person = {k for k, v in expected.items() if v != "deleted"}
+        live_member = {k for k, v in vault.state("membership_state", at).items()
+                       if v != "deleted"}
+        want_paths = {(k, g) for k, g in roster_pairs if k in live_person
+                      and (k, g) in live_member}
+        got_paths = {(r["k"], r["g"]) for r in vault.select(
+            "SELECT * FROM teams_snapshot", at)}
+        assert got_paths == want_paths, f"teams bridge at {at}"
+        got_crew = {(r["k"], r["g"]) for r in vault.select("SELECT * FROM crew_snapshot", at)}
+        assert got_crew == {(k, g) for k, g in roster_pairs if k in live_person}, (
+            f"crew bridge at {at}")
+    for at in marts.snapshots(vault.model.marts["members"].spine, today):
+        expected = vault.state("membership_state", at)
+        for r in vault.select(
+                "SELECT hp.k, ht.g, p.* FROM pit_members p "
+                "JOIN link_membership l ON l.membership_hk = p.membership_hk "
+                "JOIN hub_person hp ON hp.person_hk = l.person_hk "
+                "JOIN hub_team ht ON ht.team_hk = l.team_hk", at, "snapshot_ts"):
+            want = expected.get((r["k"], r["g"]), "deleted")
+            assert (r["membership_state_applied_ts"], r["membership_state_load_ts"]) == (
+                (GHOST, GHOST) if want == "deleted" else want), f"members {r['k']} at {at}"
+    _check_history_and_current(vault)
+
+
+def _payloads(vault: Vault, at: dt.datetime) -> dict:
+    with vault.session.engine.connect() as connection:
+        answer = query.state(connection, vault.model, "person_state", at=at)
+    return {r["k"]: r["v"] for r in answer.records() if not r["deleted"]}
+
+
+def _check_history_and_current(vault: Vault) -> None:
+    """Each history span holds query's answer at its start, and ends where the next begins;
+    the current view is query's answer at the end of time."""
+    history = vault.select("SELECT * FROM people_history")
+    by_key: dict[str, list[dict]] = {}
+    for r in history:
+        by_key.setdefault(r["k"], []).append(r)
+    for key, spans in by_key.items():
+        spans.sort(key=lambda r: r["valid_from"])
+        for span, after in zip(spans, spans[1:] + [None]):
+            assert span["valid_to"] == (after["valid_from"] if after else None)
+            assert _payloads(vault, span["valid_from"]).get(key) == span["v"], (
+                f"people_history {key} from {span['valid_from']}")
+    current = {r["k"]: r["v"] for r in vault.select("SELECT * FROM people_current")}
+    assert current == _payloads(vault, dt.datetime(9999, 1, 1))
+
+
+# ---- the property -------------------------------------------------------------------------
+people_batch = st.tuples(
+    st.just("people"), st.integers(0, 5),
+    st.dictionaries(st.sampled_from(PERSONS), st.sampled_from(["x", "y"]), max_size=3))
+roster_batch = st.tuples(
+    st.just("roster"), st.integers(0, 5),
+    st.lists(st.tuples(st.sampled_from(PERSONS), st.sampled_from(TEAMS),
+                       st.sampled_from(["p", "q"]), st.integers(0, 5)), max_size=5))
+build_step = st.tuples(st.just("build"), st.integers(0, 7), st.just(None))
+steps = st.lists(st.one_of(people_batch, roster_batch, build_step), min_size=1, max_size=9)
+
+
+@settings(max_examples=max(EXAMPLES, 5), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(plan=steps)
+def test_refreshed_marts_equal_a_rebuild_and_query(vault: Vault, plan) -> None:
+    with vault.session.engine.begin() as connection:  # a fresh vault per example
+        for table in list(api.schema.build_metadata(vault.model).tables) + list(
+                vault.md.tables):
+            if sa.inspect(connection).has_table(table):
+                connection.exec_driver_sql(f"DELETE FROM {table}")
+    pairs: set[tuple[str, str]] = set()
+    today = DAY0.date()
+    for kind, day, body in plan + [("build", 6, None)]:
+        if kind == "people":
+            stamp = (DAY0 + dt.timedelta(days=day)).isoformat()
+            vault.load("people", [{"k": k, "v": v, "day": stamp} for k, v in body.items()])
+        elif kind == "roster":
+            seen, rows = set(), []
+            for k, g, w, d in body:
+                if (k, g, d) not in seen:
+                    seen.add((k, g, d))
+                    rows.append({"k": k, "g": g, "w": w,
+                                 "day": (DAY0 + dt.timedelta(days=d)).isoformat()})
+                    pairs.add((k, g))
+            vault.load("roster", rows)
+        else:
+            today = (DAY0 + dt.timedelta(days=day)).date()
+            for mart, _ in PAIRS:
+                vault.build(mart, today)
+    check_marts(vault, today, pairs)
+
+
+# ---- refreshes, step by step ---------------------------------------------------------------
+def test_a_late_batch_refreshes_earlier_snapshots_and_an_empty_one_nothing(vault: Vault) -> None:
+    today = dt.date(2026, 1, 7)
+    day = lambda d: (DAY0 + dt.timedelta(days=d)).isoformat()  # noqa: E731
+    vault.load("people", [{"k": "A", "v": "x", "day": day(1)}, {"k": "B", "v": "x", "day": day(1)}])
+    vault.load("people", [{"k": "A", "v": "y", "day": day(4)}, {"k": "B", "v": "x", "day": day(4)}])
+    first = vault.build("people", today)
+    assert (first.full, first.touched, first.rows_inserted) == (True, 2, 2 * 7)
+    again = vault.build("people", today)
+    assert (again.full, again.touched, again.rows_deleted, again.rows_inserted) == (
+        False, 0, 0, 0)
+    before = vault.rows("people")
+    vault.load("roster", [])  # an empty batch of another source changes no mart
+    empty = vault.build("people", today)
+    assert (empty.touched, empty.rows_deleted, empty.rows_inserted) == (0, 0, 0)
+    assert vault.rows("people") == before
+    # a late extract for day 2 in which B is gone: A is unchanged there, B deleted from day 2
+    # to day 4; only B's snapshots from day 2 on are rewritten
+    vault.load("people", [{"k": "A", "v": "x", "day": day(2)}])
+    late = vault.build("people", today)
+    assert (late.touched, late.since) == (1, DAY0 + dt.timedelta(days=2))
+    assert late.rows_deleted == late.rows_inserted == 5  # days 2..6
+    check_marts(vault, today, set())
+    answer = {(r["k"], r["snapshot_at"].day): r["v"] for r in vault.select(
+        "SELECT * FROM people_snapshot")}
+    assert [answer["B", d] for d in range(1, 8)] == [None, "x", None, None, "x", "x", "x"]
+    # the spine grows by a day: only that snapshot is added, for every key
+    grown = vault.build("people", dt.date(2026, 1, 8))
+    assert (grown.snapshots_added, grown.rows_deleted, grown.rows_inserted) == (1, 0, 2)
+    shrunk = vault.build("people", dt.date(2026, 1, 5))
+    assert (shrunk.snapshots_removed, shrunk.touched) == (3, 0)
+    assert len(vault.rows("people")) == 2 * 5
+
+
+def test_a_changed_definition_rebuilds_and_a_removed_mart_is_dropped(tmp_path: Path,
+                                                                     db_url: str) -> None:
+    root = write_project(tmp_path / "p", {k: v for k, v in PROJECT.items()
+                                          if "_full" not in k})
+    migrated(root, db_url)
+    first, dropped = api.build_marts(root, url=db_url, today=dt.date(2026, 1, 3))
+    assert [r.reason for r in first] == ["first build"] * 4 and dropped == []
+    (root / "models/marts/people.yml").write_text(
+        "pit: person\nspine:\n  dates: [2026-01-02]\n", encoding="utf-8")
+    (root / "models/marts/teams.yml").unlink()
+    second, dropped = api.build_marts(root, url=db_url, today=dt.date(2026, 1, 3))
+    assert dropped == ["teams"]
+    assert {r.mart: (r.full, r.reason) for r in second} == {  # a spine change: a refresh
+        "crew": (False, ""), "members": (False, ""), "people": (False, "")}
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        assert not inspector.has_table("bridge_teams")
+        assert "teams_snapshot" not in inspector.get_view_names()
+        assert "people_snapshot" in inspector.get_view_names()
+    engine.dispose()
+    (root / "models/marts/people.yml").write_text(
+        "pit: person\nsatellites: [person_state]\nspine:\n  dates: [2026-01-02]\n",
+        encoding="utf-8")
+    third, _ = api.build_marts(root, ["people"], url=db_url)
+    assert (third[0].full, third[0].reason) == (False, "")  # the same satellites as before
+    (root / "models/hubs/person.yml").write_text(
+        PROJECT["models/hubs/person.yml"], encoding="utf-8")
+    full, _ = api.build_marts(root, ["people"], url=db_url, full=True)
+    assert (full[0].full, full[0].reason) == (True, "--full")
+
+
+# ---- spines -------------------------------------------------------------------------------
+def _spine(**kwargs) -> list[str]:
+    from datavault import model as m
+
+    return [f"{t:%Y-%m-%d}" for t in marts.snapshots(m.Spine(**kwargs), dt.date(2026, 3, 10))]
+
+
+def test_spines() -> None:
+    assert _spine(every="month", start=dt.date(2026, 1, 31), end=dt.date(2026, 5, 1)) == [
+        "2026-01-31", "2026-02-28", "2026-03-31", "2026-04-30"]
+    assert _spine(every="week", start=dt.date(2026, 2, 20)) == [
+        "2026-02-20", "2026-02-27", "2026-03-06"]
+    assert _spine(every="day", start=dt.date(2026, 3, 8)) == [
+        "2026-03-08", "2026-03-09", "2026-03-10"]
+    # a ladder reaches back from today: 3 days, then the Mondays of 2 weeks, then the first
+    # days of months back to from:
+    assert _spine(ladder=(("day", 3), ("week", 2), ("month", None)),
+                  start=dt.date(2025, 12, 15)) == [
+        "2026-01-01", "2026-02-01", "2026-02-23", "2026-03-02", "2026-03-08", "2026-03-09",
+        "2026-03-10"]
+
+
+# ---- validation ---------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "message"), [
+    ("pit: person\n", "missing required key 'spine'"),
+    ("pit: persn\n" + _SPINE, "unknown hub or link 'persn'"),
+    ("pit: person_state\n" + _SPINE, "unknown hub or link 'person_state'"),
+    ("pit: person\nsatellites: [membership_state]\n" + _SPINE,
+     "satellite 'membership_state' describes link membership, not person"),
+    ("pit: team\n" + _SPINE, "hub 'team' has no satellites to point at"),
+    ("pit: person\nbridge: [person, membership, team]\n" + _SPINE,
+     "a mart needs exactly one of pit: or bridge:"),
+    ("bridge: [person, team]\n" + _SPINE, "bridge must be a path of hubs joined by links"),
+    ("bridge: [person, person_state, team]\n" + _SPINE, "step 2 of the path must be a link"),
+    ("bridge: [person, membership, person]\n" + _SPINE, "hub 'person' appears twice"),
+    ("pit: person\nspine:\n  every: fortnight\n  from: 2026-01-01\n", "unknown step 'fortnight'"),
+    ("pit: person\nspine:\n  every: day\n", "every: needs from:"),
+    ("pit: person\nspine:\n  every: day\n  from: 2026-02-30\n", "is not a date"),
+    ("pit: person\nspine:\n  every: day\n  from: 2026-03-01\n  to: 2026-02-01\n",
+     "is after to:"),
+    ("pit: person\nspine:\n  ladder: [{every: day, for: 3}, {every: week}]\n",
+     "step 2 of the ladder needs for:"),
+    ("pit: person\nspine:\n  dates: [2026-01-01, 2026-01-01]\n", "is listed twice"),
+    ("pit: person\nspine:\n  dates: [2026-01-01]\n  every: day\n", "exactly one of dates:"),
+])
+def test_broken_marts_are_reported_with_their_place(tmp_path: Path, text: str,
+                                                    message: str) -> None:
+    files = {k: v for k, v in PROJECT.items() if "/marts/" not in k}
+    files["models/marts/broken.yml"] = text
+    root = write_project(tmp_path / "p", files)
+    with pytest.raises(DatavaultError) as caught:
+        api.validate(root)
+    assert message in str(caught.value)
+    assert "models/marts/broken.yml:" in str(caught.value)
+
+
+def test_a_migration_under_built_marts_drops_their_views_and_build_makes_them_again(
+        tmp_path: Path, db_url: str) -> None:
+    files = {k: v for k, v in PROJECT.items() if "_full" not in k}
+    files["models/sources/people.yml"] = files["models/sources/people.yml"].replace(
+        "v: text,", "v: text, n: integer,")
+    files["models/satellites/person_state.yml"] = "parent: person\nsource: people\n" \
+                                                  "payload: [v, n]\n"
+    root = write_project(tmp_path / "p", files)
+    migrated(root, db_url)
+    (root / "b1.csv").write_text("k,v,n,day\nA,x,7,2026-01-02\n", encoding="utf-8")
+    api.load(root, "people", str(root / "b1.csv"), url=db_url)
+    api.build_marts(root, url=db_url, today=dt.date(2026, 1, 3))
+    quiet = api.migrate_upgrade(root, url=db_url)  # nothing to apply: the views stay
+    assert list(quiet) == [] and quiet.views_dropped == []
+    source = root / "models/sources/people.yml"
+    source.write_text(source.read_text().replace("n: integer", "n: decimal"), encoding="utf-8")
+    api.migrate_revision(root, "n takes fractions", url=db_url)
+    steps = api.migrate_upgrade(root, url=db_url)
+    assert len(steps) == 1
+    assert sorted(steps.views_dropped) == sorted(
+        f"{mart}_{which}" for mart in ("crew", "members", "people", "teams")
+        for which in ("current", "history", "snapshot"))
+    results, _ = api.build_marts(root, url=db_url, today=dt.date(2026, 1, 3))
+    assert all(not r.full and r.touched == 0 for r in results)
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT k, v, n FROM people_snapshot WHERE v IS NOT NULL").all()
+    engine.dispose()
+    assert [(k, v, float(n)) for k, v, n in rows] == [("A", "x", 7.0), ("A", "x", 7.0)]

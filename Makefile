@@ -22,8 +22,9 @@ test: $(STAMP)  ## lint, then every test on SQLite and PostgreSQL
 lint: $(STAMP)
 	$(BIN)/ruff check datavault tests bench
 
-bench: $(STAMP)  ## load figures against the database's own floor
+bench: $(STAMP)  ## load and mart figures against the database's own floor
 	$(BIN)/python bench/load_bench.py --rows 1000000 --engines postgresql,sqlite
+	$(BIN)/python bench/mart_bench.py --orders 200000 --engines postgresql,sqlite
 
 golden: $(STAMP)  ## rewrite tests/golden after an intended change of the generated SQL
 	DATAVAULT_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_generate.py -q

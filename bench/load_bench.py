@@ -110,8 +110,9 @@ def postgres_info() -> str:
         return f"unavailable ({str(exc).strip().splitlines()[0]})"
 
 
-def print_machine(engines: list[str], rows: int, seed: int) -> None:
-    print("datavault load benchmark")
+def print_machine(engines: list[str], rows: int, seed: int, title: str = "load",
+                  batch: str = "") -> None:
+    print(f"datavault {title} benchmark")
     print(f"  cpu:        {cpu_model()}")
     print(f"  cores:      {os.cpu_count()}")
     print(f"  ram:        {ram_gib()}")
@@ -120,7 +121,7 @@ def print_machine(engines: list[str], rows: int, seed: int) -> None:
     print(f"  sqlite:     {sqlite3.sqlite_version}")
     if "postgresql" in engines:
         print(f"  postgresql: {postgres_info()}")
-    print(f"  batch:      {rows:,} rows of source {SOURCE} (seed {seed})")
+    print(f"  batch:      {batch or f'{rows:,} rows of source {SOURCE}'} (seed {seed})")
     print()
 
 

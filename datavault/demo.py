@@ -88,6 +88,16 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
             "March (March is still March), the corrected January address replaced the typo from "
             "its load time on, and the earlier answer can still be reproduced with known_at. "
             "Rejected rows are in the dv_quarantine table with their reasons.")
+        built, _ = api.build_marts(target, url=url)
+        say(f"6. The marts of models/marts/ are built: {', '.join(r.mart for r in built)}, "
+            "each a table and three views (_current, _history, _snapshot) for plain SQL.")
+        with session.engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT snapshot_at, customer_number, email, city FROM customers_snapshot "
+                "WHERE customer_number = 'C002' ORDER BY snapshot_at").all()
+        table("customers_snapshot, customer C002: the start of each month, as known now",
+              ["snapshot_at", "customer", "email", "city"],
+              [[_day(dt.datetime.fromisoformat(str(r[0]))), *r[1:]] for r in rows])
     finally:
         session.close()
     return results

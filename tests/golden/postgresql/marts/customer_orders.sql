@@ -46,15 +46,16 @@ FROM (
 ) c
 GROUP BY c.e0, c.e1, c.e2;
 
+CREATE INDEX dv_cand_key ON dv_cand (e1);
+
 ANALYZE dv_cand;
 
 -- dv:touched
 SELECT COUNT(*), MIN(since) FROM dv_cand;
 
 -- dv:deleted
-DELETE FROM bridge_customer_orders
-WHERE EXISTS (SELECT 1 FROM dv_cand c
-              WHERE c.e1 = bridge_customer_orders.order_customer_hk AND bridge_customer_orders.snapshot_ts >= c.since);
+DELETE FROM bridge_customer_orders USING dv_cand c
+WHERE c.e1 = bridge_customer_orders.order_customer_hk AND bridge_customer_orders.snapshot_ts >= c.since;
 
 DROP TABLE IF EXISTS dv_iv_1;
 
@@ -70,6 +71,8 @@ FROM (
     WHERE s.customer_hk IN (SELECT c.e0 FROM dv_cand c)
 ) x
 WHERE x.dv_pick = 1;
+
+CREATE INDEX dv_iv_1_hk ON dv_iv_1 (hk, applied_ts);
 
 ANALYZE dv_iv_1;
 
@@ -87,6 +90,8 @@ FROM (
     WHERE s.order_hk IN (SELECT c.e2 FROM dv_cand c)
 ) x
 WHERE x.dv_pick = 1;
+
+CREATE INDEX dv_iv_2_hk ON dv_iv_2 (hk, applied_ts);
 
 ANALYZE dv_iv_2;
 

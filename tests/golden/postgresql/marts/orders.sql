@@ -19,15 +19,16 @@ FROM (
 WHERE t.hk IN (SELECT p.order_hk FROM hub_order p)
 GROUP BY t.hk;
 
+CREATE INDEX dv_touched_hk ON dv_touched (hk);
+
 ANALYZE dv_touched;
 
 -- dv:touched
 SELECT COUNT(*), MIN(since) FROM dv_touched;
 
 -- dv:deleted
-DELETE FROM pit_orders
-WHERE EXISTS (SELECT 1 FROM dv_touched t
-              WHERE t.hk = pit_orders.order_hk AND pit_orders.snapshot_ts >= t.since);
+DELETE FROM pit_orders USING dv_touched t
+WHERE t.hk = pit_orders.order_hk AND pit_orders.snapshot_ts >= t.since;
 
 DROP TABLE IF EXISTS dv_iv_1;
 
@@ -43,6 +44,8 @@ FROM (
     WHERE s.order_hk IN (SELECT hk FROM dv_touched)
 ) x
 WHERE x.dv_pick = 1;
+
+CREATE INDEX dv_iv_1_hk ON dv_iv_1 (hk, applied_ts);
 
 ANALYZE dv_iv_1;
 

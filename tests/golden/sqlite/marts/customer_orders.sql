@@ -44,12 +44,15 @@ FROM (
 ) c
 GROUP BY c.e0, c.e1, c.e2;
 
+CREATE INDEX dv_cand_key ON dv_cand (e1);
+
 -- dv:touched
 SELECT COUNT(*), MIN(since) FROM dv_cand;
 
 -- dv:deleted
 DELETE FROM bridge_customer_orders
-WHERE EXISTS (SELECT 1 FROM dv_cand c
+WHERE order_customer_hk IN (SELECT c.e1 FROM dv_cand c)
+  AND EXISTS (SELECT 1 FROM dv_cand c
               WHERE c.e1 = bridge_customer_orders.order_customer_hk AND bridge_customer_orders.snapshot_ts >= c.since);
 
 DROP TABLE IF EXISTS dv_iv_1;
@@ -67,6 +70,8 @@ FROM (
 ) x
 WHERE x.dv_pick = 1;
 
+CREATE INDEX dv_iv_1_hk ON dv_iv_1 (hk, applied_ts);
+
 DROP TABLE IF EXISTS dv_iv_2;
 
 -- order_status as known now: per key and applied time the latest-loaded row, valid until
@@ -81,6 +86,8 @@ FROM (
     WHERE s.order_hk IN (SELECT c.e2 FROM dv_cand c)
 ) x
 WHERE x.dv_pick = 1;
+
+CREATE INDEX dv_iv_2_hk ON dv_iv_2 (hk, applied_ts);
 
 -- dv:inserted
 INSERT INTO bridge_customer_orders (snapshot_ts, customer_hk, order_customer_hk, order_hk)

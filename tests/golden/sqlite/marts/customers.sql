@@ -19,13 +19,15 @@ FROM (
 WHERE t.hk IN (SELECT p.customer_hk FROM hub_customer p)
 GROUP BY t.hk;
 
+CREATE INDEX dv_touched_hk ON dv_touched (hk);
+
 -- dv:touched
 SELECT COUNT(*), MIN(since) FROM dv_touched;
 
 -- dv:deleted
 DELETE FROM pit_customers
-WHERE EXISTS (SELECT 1 FROM dv_touched t
-              WHERE t.hk = pit_customers.customer_hk AND pit_customers.snapshot_ts >= t.since);
+WHERE customer_hk IN (SELECT hk FROM dv_touched)
+  AND snapshot_ts >= (SELECT t.since FROM dv_touched t WHERE t.hk = pit_customers.customer_hk);
 
 DROP TABLE IF EXISTS dv_iv_1;
 
@@ -41,6 +43,8 @@ FROM (
     WHERE s.customer_hk IN (SELECT hk FROM dv_touched)
 ) x
 WHERE x.dv_pick = 1;
+
+CREATE INDEX dv_iv_1_hk ON dv_iv_1 (hk, applied_ts);
 
 -- dv:inserted
 INSERT INTO pit_customers (customer_hk, snapshot_ts, customer_details_hk, customer_details_applied_ts, customer_details_load_ts)

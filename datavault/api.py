@@ -157,8 +157,10 @@ def build_marts(project_dir: Path | str, names: Sequence[str] = (), *, full: boo
     try:
         builder = marts.MartBuilder(session.project.model, session.engine,
                                     session.loader.renderer)
-        chosen = builder.select(list(names))
         dropped = builder.drop_stale() if not names else []
+        if dropped and not session.project.model.marts:
+            return [], dropped
+        chosen = builder.select(list(names))
         results = []
         for mart in chosen:
             result = builder.build(mart, full=full, today=today)
@@ -377,7 +379,7 @@ def migrate_upgrade(project_dir: Path | str, revision: str = "head", *, url: str
     if not migrate.versions_of(project.root / MIGRATIONS):
         raise DatavaultError("there are no migrations yet: `datavault migrate revision -m "
                              "MESSAGE` writes the first one from the model")
-    state.migrating = True
+    state.migrating = "upgrade"
     _alembic(command.upgrade, config, revision)
     return _steps(state)
 
@@ -386,7 +388,7 @@ def migrate_downgrade(project_dir: Path | str, revision: str, *, url: str | None
                       profile: str | None = None) -> Steps:
     """Undo migrations down to ``revision`` (``-1`` for one step, ``base`` for all)."""
     _, config, state = _migration(project_dir, url, profile)
-    state.migrating = True
+    state.migrating = "downgrade"
     _alembic(command.downgrade, config, revision)
     return _steps(state)
 

@@ -261,6 +261,10 @@ def migrate_upgrade(obj: dict, revision: str) -> None:
     _views_dropped(steps)
 
 
+def _count(number: int, unit: str) -> str:
+    return f"{number:,} {unit}{'' if number == 1 else 's'}"
+
+
 def _views_dropped(steps: api.Steps) -> None:
     if steps.views_dropped:
         _say(f"dropped {len(steps.views_dropped)} mart views so the tables under them could "
@@ -385,31 +389,36 @@ def marts_build(obj: dict, names: tuple[str, ...], full: bool, today) -> None:
     A refresh rewrites only the keys that batches loaded since the last build touched, from
     the earliest applied time they changed, so a late or correcting batch reaches back to
     the snapshots it changes and a batch that changes nothing rewrites nothing. A mart whose
-    definition changed is rebuilt; marts no longer declared are dropped.
+    definition changed is rebuilt; without MART names, marts no longer declared in
+    models/marts/ are dropped.
 
     \b
     datavault marts build
     datavault marts build customers --full
     """
     def report(r) -> None:
+        unit = "key" if r.kind == "pit" else "path"
         if r.full:
-            what = (f"built in full ({r.reason}): {r.touched:,} "
-                    f"{'keys' if r.kind == 'pit' else 'paths'} x {r.snapshots:,} snapshots, "
-                    f"{r.rows_inserted:,} rows")
+            what = (f"built in full ({r.reason}): {_count(r.touched, unit)} x "
+                    f"{_count(r.snapshots, 'snapshot')}, {_count(r.rows_inserted, 'row')}")
         elif r.touched == 0:
             what = "up to date: no batch since the last build changed it" + (
-                f"; {r.snapshots_removed:,} snapshots dropped" if r.snapshots_removed else "")
+                f"; {r.snapshots_removed:,} snapshots dropped ({r.rows_deleted:,} rows)"
+                if r.snapshots_removed else "")
         else:
             since = "the first snapshot" if r.since is None or r.since.year == 1 else \
                 _cell(r.since)
-            what = (f"refreshed {r.touched:,} {'keys' if r.kind == 'pit' else 'paths'} from "
-                    f"{since} on: {r.rows_deleted:,} rows replaced by {r.rows_inserted:,}")
+            what = (f"refreshed {_count(r.touched, unit)} from "
+                    f"{since} on: {r.rows_deleted:,} rows deleted, {r.rows_inserted:,} written")
             if r.snapshots_added or r.snapshots_removed:
                 what += (f" ({r.snapshots_added:,} snapshots added, "
                          f"{r.snapshots_removed:,} dropped)")
         batches = (f"batches {r.after_batch + 1}-{r.upto_batch}" if r.upto_batch > r.after_batch
                    else "no new batch")
         _say(f"{r.kind} {r.mart}: {what}; {batches}; {r.seconds:.2f} s")
+        if r.held_by is not None:
+            _say(f"  batch {r.held_by} is still staging or loading (or stopped while it was): "
+                 "its rows and later ones are read again by every build until it ends")
 
     day = today.date() if today else None
     _, dropped = api.build_marts(obj["project"], names, full=full, url=obj["url"],

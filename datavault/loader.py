@@ -82,12 +82,18 @@ class Loader:
         source = self._source(source_name)
         entities = self._entities(source, only)
         result = self.stage(source_name, batch, applied_at, progress)
-        for entity in entities:
-            entity_result = self.load_entity(source, entity, result)
-            result.entities.append(entity_result)
-            progress("entity", result=entity_result)
+        batches = self.metadata.tables[schema.BATCH_TABLE]
+        try:
+            for entity in entities:
+                entity_result = self.load_entity(source, entity, result)
+                result.entities.append(entity_result)
+                progress("entity", result=entity_result)
+        except BaseException:  # interrupted: the batch is over, not still loading
+            with self.engine.begin() as connection:
+                connection.execute(batches.update().where(
+                    batches.c.batch_id == result.batch_id).values(status="failed"))
+            raise
         with self.engine.begin() as connection:
-            batches = self.metadata.tables[schema.BATCH_TABLE]
             connection.execute(
                 batches.update().where(batches.c.batch_id == result.batch_id)
                 .values(status="loaded" if result.ok else "failed")

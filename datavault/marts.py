@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,6 +36,14 @@ FORMAT = 1
 # ---- spines -------------------------------------------------------------------------------
 def snapshots(spine: m.Spine, today: dt.date) -> list[dt.datetime]:
     """The snapshot times of a spine, oldest first; ``today`` ends a spine without ``to``."""
+    try:
+        return _snapshots(spine, today)
+    except (ValueError, OverflowError):
+        raise DatavaultError("the spine reaches outside the calendar (years 1 to 9999); "
+                             "check its from:, to: and the ladder's for:") from None
+
+
+def _snapshots(spine: m.Spine, today: dt.date) -> list[dt.datetime]:
     if spine.dates:
         return sorted(spine.dates)
     end = spine.end or today
@@ -63,6 +72,13 @@ def snapshots(spine: m.Spine, today: dt.date) -> list[dt.datetime]:
             if spine.start and span_end <= spine.start:
                 break
     return sorted(dt.datetime(d.year, d.month, d.day) for d in set(days))
+
+
+def _timestamp(value: Any) -> Any:
+    """A timestamp read back from either engine (SQLite may give its stored text)."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value
 
 
 def _check_size(count: int) -> None:
@@ -99,6 +115,7 @@ def bookkeeping(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("kind", sa.Text(), nullable=False),
         sa.Column("definition", sa.Text(), nullable=False),
         sa.Column("last_batch_id", sa.BigInteger(), nullable=False),
+        sa.Column("last_loaded_at", sa.DateTime()),
         sa.Column("built_at", sa.DateTime(), nullable=False),
         sa.Column("refreshed_at", sa.DateTime(), nullable=False),
         comment="the marts built by `datavault marts build`, and the last batch each took in",
@@ -186,6 +203,7 @@ class MartResult:
     rows_inserted: int
     after_batch: int
     upto_batch: int
+    held_by: int | None  # the first batch still staging or loading, if any
     seconds: float
 
 
@@ -213,11 +231,14 @@ class MartBuilder:
         chosen = names or sorted(self.model.marts)
         return [self.model.marts[n] for n in chosen]
 
-    def build(self, mart: m.Mart, full: bool = False, today: dt.date | None = None,
-              upto_batch: int | None = None) -> MartResult:
-        """Refresh one mart (rebuild it with ``full``, or when its definition changed)."""
+    def build(self, mart: m.Mart, full: bool = False, today: dt.date | None = None) -> MartResult:
+        """Refresh one mart; rebuild it with ``full``, or when its definition changed or the
+        vault's batches are not the ones it was built from."""
         started = time.perf_counter()
-        spine = snapshots(mart.spine, today or values.utcnow().date())
+        try:
+            spine = snapshots(mart.spine, today or values.utcnow().date())
+        except DatavaultError as exc:
+            raise DatavaultError(f"mart {mart.name}: {exc}") from None
         wanted = definition(self.model, mart)
         table = self.md.tables[mart.table]
         rendered = self.renderer.mart(mart)
@@ -232,40 +253,39 @@ class MartBuilder:
             connection.execute(self.marts_table.update().where(
                 self.marts_table.c.mart == mart.name).values(
                     refreshed_at=self.marts_table.c.refreshed_at))
-            upto = self._watermark(connection) if upto_batch is None else upto_batch
             stored = connection.execute(sa.select(self.marts_table).where(
                 self.marts_table.c.mart == mart.name)).one_or_none()
-            exists = sa.inspect(connection).has_table(table.name)
-            reason = ("--full" if full else "first build" if stored is None
-                      else "its table was missing" if not exists
-                      else "its definition changed" if stored.definition != wanted else "")
+            reason = self._rebuild_reason(connection, mart, stored, wanted, full)
             rebuild = bool(reason)
-            old_spine = [] if rebuild else [r[0] for r in connection.execute(
+            watermark, held_by = self._watermark(connection)
+            after = -1 if rebuild else stored.last_batch_id
+            upto = max(watermark, after, 0)
+            old_spine = [] if rebuild else [_timestamp(r[0]) for r in connection.execute(
                 sa.select(self.spine_table.c.snapshot_ts)
                 .where(self.spine_table.c.mart == mart.name))]
-            old_spine = [values.to_utc(t) if isinstance(t, dt.datetime)
-                         else dt.datetime.fromisoformat(t) for t in old_spine]
             added = sorted(set(spine) - set(old_spine))
             removed = sorted(set(old_spine) - set(spine))
             for statement in views.statements():
                 if statement.sql.startswith("DROP VIEW"):
                     connection.exec_driver_sql(statement.sql)
             if rebuild:
+                if stored is not None and stored.kind != mart.kind:  # pit became bridge
+                    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {stored.kind}_{mart.name}")
                 table.drop(connection, checkfirst=True)
                 table.create(connection)
             self._write_spine(connection, mart, spine, changed=rebuild or added or removed)
+            deleted = 0
             if removed and not rebuild:
-                connection.execute(table.delete().where(table.c.snapshot_ts.not_in(
+                deleted = connection.execute(table.delete().where(table.c.snapshot_ts.not_in(
                     sa.select(self.spine_table.c.snapshot_ts)
-                    .where(self.spine_table.c.mart == mart.name))))
-            after = -1 if rebuild else stored.last_batch_id
+                    .where(self.spine_table.c.mart == mart.name)))).rowcount
             params = {
                 "after_batch": after,
                 "refresh_all": 1 if (rebuild or added) else 0,
                 "since_all": GHOST_TEXT if rebuild or not added
                 else values.timestamp_text(added[0]),
             }
-            touched, since, deleted, inserted = 0, None, 0, 0
+            touched, since, inserted = 0, None, 0
             for statement in rendered.statements():
                 result = connection.execute(sa.text(statement.sql), params)
                 if statement.tag == "touched":
@@ -277,33 +297,59 @@ class MartBuilder:
             for statement in views.statements():
                 if not statement.sql.startswith("DROP VIEW"):
                     connection.exec_driver_sql(statement.sql)
-            now = values.utcnow()
-            if stored is None:
-                connection.execute(self.marts_table.insert().values(
-                    mart=mart.name, kind=mart.kind, definition=wanted, last_batch_id=upto,
-                    built_at=now, refreshed_at=now))
-            else:
-                changes = {"definition": wanted, "last_batch_id": upto, "refreshed_at": now}
-                if rebuild:
-                    changes["built_at"] = now
-                connection.execute(self.marts_table.update().where(
-                    self.marts_table.c.mart == mart.name).values(**changes))
-        if isinstance(since, str):
-            since = dt.datetime.fromisoformat(since)
+            self._record(connection, mart, stored, wanted, upto, rebuild)
         return MartResult(
-            mart.name, mart.kind, rebuild, reason, len(spine), len(added) if not rebuild else 0,
-            len(removed), touched or 0, since if touched else None, deleted, inserted,
-            max(after, 0), upto, time.perf_counter() - started)
+            mart.name, mart.kind, rebuild, reason, len(spine), 0 if rebuild else len(added),
+            len(removed), touched or 0, _timestamp(since) if touched else None, deleted,
+            inserted, max(after, 0), upto, held_by, time.perf_counter() - started)
 
-    def _watermark(self, connection: sa.Connection) -> int:
-        """The last batch whose loads are over, with none before it still under way: rows of
-        later batches may not all be written yet, so the next refresh looks at them again."""
+    def _rebuild_reason(self, connection: sa.Connection, mart: m.Mart, stored: Any,
+                        wanted: str, full: bool) -> str:
+        """Why the mart must be built from scratch ('' when a refresh will do)."""
+        if full:
+            return "--full"
+        if stored is None:
+            return "first build"
+        if stored.definition != wanted or stored.kind != mart.kind:
+            return "its definition changed"
+        if not sa.inspect(connection).has_table(mart.table):
+            return "its table was missing"
+        if stored.last_batch_id > 0:
+            batches = schema.metadata_for(self.model).tables[schema.BATCH_TABLE]
+            loaded_at = connection.execute(sa.select(batches.c.loaded_at).where(
+                batches.c.batch_id == stored.last_batch_id)).scalar()
+            if loaded_at is None or _timestamp(loaded_at) != _timestamp(stored.last_loaded_at):
+                return "the vault's batches are not the ones it was built from"
+        return ""
+
+    def _record(self, connection: sa.Connection, mart: m.Mart, stored: Any, wanted: str,
+                upto: int, rebuild: bool) -> None:
+        batches = schema.metadata_for(self.model).tables[schema.BATCH_TABLE]
+        loaded_at = connection.execute(sa.select(batches.c.loaded_at).where(
+            batches.c.batch_id == upto)).scalar()
+        now = values.utcnow()
+        changes = {"kind": mart.kind, "definition": wanted, "last_batch_id": upto,
+                   "last_loaded_at": loaded_at, "refreshed_at": now}
+        if stored is None:
+            connection.execute(self.marts_table.insert().values(
+                mart=mart.name, built_at=now, **changes))
+            return
+        if rebuild:
+            changes["built_at"] = now
+        connection.execute(self.marts_table.update().where(
+            self.marts_table.c.mart == mart.name).values(**changes))
+
+    def _watermark(self, connection: sa.Connection) -> tuple[int, int | None]:
+        """The last batch whose loads are over with none before it still under way, and the
+        first batch still under way (its rows and later ones are looked at again next time,
+        as they may not all be written yet)."""
         batches = schema.metadata_for(self.model).tables[schema.BATCH_TABLE]
         running = connection.execute(sa.select(sa.func.min(batches.c.batch_id)).where(
             batches.c.status.in_(("staging", "staged")))).scalar()
         if running is not None:
-            return running - 1
-        return connection.execute(sa.select(sa.func.max(batches.c.batch_id))).scalar() or 0
+            return running - 1, running
+        last = connection.execute(sa.select(sa.func.max(batches.c.batch_id))).scalar()
+        return last or 0, None
 
     def _write_spine(self, connection: sa.Connection, mart: m.Mart,
                      spine: list[dt.datetime], changed: bool) -> None:
@@ -311,9 +357,10 @@ class MartBuilder:
             return
         connection.execute(self.spine_table.delete().where(
             self.spine_table.c.mart == mart.name))
-        connection.execute(self.spine_table.insert(), [
-            {"mart": mart.name, "snapshot_ts": t, "position": i}
-            for i, t in enumerate(spine, 1)])
+        if spine:  # a spine may be empty, e.g. every month from a date still to come
+            connection.execute(self.spine_table.insert(), [
+                {"mart": mart.name, "snapshot_ts": t, "position": i}
+                for i, t in enumerate(spine, 1)])
 
     def drop_stale(self) -> list[str]:
         """Drop the tables and views of marts that the model no longer declares."""

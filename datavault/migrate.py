@@ -256,7 +256,7 @@ class EnvironmentState:
     url: str
     hooks: Hooks
     applied: list[str] = field(default_factory=list)
-    migrating: bool = False  # upgrade or downgrade (not revision or check)
+    migrating: str = ""  # "upgrade" or "downgrade" ("" for revision and check)
     views_dropped: list[str] = field(default_factory=list)
 
 
@@ -283,7 +283,7 @@ def run_environment() -> None:
     try:
         with engine.connect() as connection:
             state.hooks.stored = read_contract(connection) or {}
-            if state.migrating and _pending(config, connection):
+            if state.migrating and _pending(config, connection, state.migrating):
                 # views over the vault's tables block their changes (PostgreSQL refuses to
                 # alter a column a view reads; SQLite's table copies trip over them):
                 # `datavault marts build` makes them again
@@ -298,11 +298,13 @@ def run_environment() -> None:
         engine.dispose()
 
 
-def _pending(config: Any, connection: sa.Connection) -> bool:
-    """Whether the database is not at the migrations' heads (so a step will run)."""
+def _pending(config: Any, connection: sa.Connection, direction: str) -> bool:
+    """Whether a step may run: an upgrade below the heads, or a downgrade above the base."""
     from alembic.script import ScriptDirectory
 
     current = set(MigrationContext.configure(connection).get_current_heads())
+    if direction == "downgrade":
+        return bool(current)
     return current != set(ScriptDirectory.from_config(config).get_heads())
 
 
@@ -330,8 +332,9 @@ def _state_from_alembic_command(config: Any, x: dict[str, str]) -> EnvironmentSt
     # an empty script when nothing differs, as alembic users know it)
     hooks = Hooks(project.model, drop_removed=drop, allow_empty=True)
     command = getattr(getattr(config, "cmd_opts", None), "cmd", None)
-    migrating = bool(command) and getattr(command[0], "__name__", "") in ("upgrade", "downgrade")
-    return EnvironmentState(project.model, url, hooks, migrating=migrating)
+    name = getattr(command[0], "__name__", "") if command else ""
+    return EnvironmentState(project.model, url, hooks,
+                            migrating=name if name in ("upgrade", "downgrade") else "")
 
 
 # ---- does a database match a model? -------------------------------------------------------

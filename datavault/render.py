@@ -238,6 +238,7 @@ class Renderer:
             "deleted": d.zero_key(self.model.settings.hash),
             "ghost_ts": d.timestamp_literal(GHOST_TEXT),
             "since_all": d.timestamp_param("since_all"),
+            "now": d.utc_now(),
         }
 
     def _sat_context(self, name: str, index: int) -> dict:

@@ -203,7 +203,7 @@ def _check_history_and_current(vault: Vault) -> None:
             assert _payloads(vault, span["valid_from"]).get(key) == span["v"], (
                 f"people_history {key} from {span['valid_from']}")
     current = {r["k"]: r["v"] for r in vault.select("SELECT * FROM people_current")}
-    assert current == _payloads(vault, dt.datetime(9999, 1, 1))
+    assert current == _payloads(vault, dt.datetime.now(dt.UTC).replace(tzinfo=None))
 
 
 # ---- the property -------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def test_a_late_batch_refreshes_earlier_snapshots_and_an_empty_one_nothing(vault
     grown = vault.build("people", dt.date(2026, 1, 8))
     assert (grown.snapshots_added, grown.rows_deleted, grown.rows_inserted) == (1, 0, 2)
     shrunk = vault.build("people", dt.date(2026, 1, 5))
-    assert (shrunk.snapshots_removed, shrunk.touched) == (3, 0)
+    assert (shrunk.snapshots_removed, shrunk.touched, shrunk.rows_deleted) == (3, 0, 2 * 3)
     assert len(vault.rows("people")) == 2 * 5
 
 
@@ -341,7 +341,8 @@ def test_spines() -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ("pit: person\n", "missing required key 'spine'"),
     ("pit: persn\n" + _SPINE, "unknown hub or link 'persn'"),
-    ("pit: person_state\n" + _SPINE, "unknown hub or link 'person_state'"),
+    ("pit: person_state\n" + _SPINE,
+     "pit must name a hub or a link; 'person_state' is a satellite"),
     ("pit: person\nsatellites: [membership_state]\n" + _SPINE,
      "satellite 'membership_state' describes link membership, not person"),
     ("pit: team\n" + _SPINE, "hub 'team' has no satellites to point at"),
@@ -359,6 +360,12 @@ def test_spines() -> None:
      "step 2 of the ladder needs for:"),
     ("pit: person\nspine:\n  dates: [2026-01-01, 2026-01-01]\n", "is listed twice"),
     ("pit: person\nspine:\n  dates: [2026-01-01]\n  every: day\n", "exactly one of dates:"),
+    ("pit: person\nsatellites: [[person_state]]\n" + _SPINE,
+     "item 1 of satellites must be a name, not a list"),
+    ("bridge: [person, {a: 1}, team]\n" + _SPINE, "step 2 of the path must be a name"),
+    ("pit: person\nspine:\n  every: [day]\n  from: 2026-01-01\n",
+     "every must be a name, not a list"),
+    ("pit: person\nspine:\n  ladder: [{evry: day, for: 3}]\n", "unknown key 'evry'"),
 ])
 def test_broken_marts_are_reported_with_their_place(tmp_path: Path, text: str,
                                                     message: str) -> None:
@@ -369,6 +376,7 @@ def test_broken_marts_are_reported_with_their_place(tmp_path: Path, text: str,
         api.validate(root)
     assert message in str(caught.value)
     assert "models/marts/broken.yml:" in str(caught.value)
+    assert len(caught.value.problems) == 1, str(caught.value)  # one problem, said once
 
 
 def test_a_migration_under_built_marts_drops_their_views_and_build_makes_them_again(
@@ -395,9 +403,107 @@ def test_a_migration_under_built_marts_drops_their_views_and_build_makes_them_ag
         for which in ("current", "history", "snapshot"))
     results, _ = api.build_marts(root, url=db_url, today=dt.date(2026, 1, 3))
     assert all(not r.full and r.touched == 0 for r in results)
+
     engine = sa.create_engine(db_url)
     with engine.connect() as connection:
         rows = connection.exec_driver_sql(
             "SELECT k, v, n FROM people_snapshot WHERE v IS NOT NULL").all()
     engine.dispose()
     assert [(k, v, float(n)) for k, v, n in rows] == [("A", "x", 7.0), ("A", "x", 7.0)]
+
+
+# ---- the command ----------------------------------------------------------------------------
+def _cli(project: Path, url: str, *args: str, code: int = 0) -> str:
+    from click.testing import CliRunner
+
+    from datavault.cli import main
+
+    result = CliRunner().invoke(main, ["-p", str(project), "--url", url, *args])
+    assert "Traceback" not in result.output, result.output
+    assert result.exit_code == code, f"{args}: {result.output}{result.exception!r}"
+    return result.output
+
+
+def test_marts_build_says_what_it_refreshed(example_project: Path, db_url: str) -> None:
+    url = migrated(example_project, db_url)
+    data = example_project / "data"
+    for name in ("crm_customers_2026-01-01.csv", "crm_customers_2026-03-01.csv"):
+        _cli(example_project, url, "load", "crm_customers", str(data / name))
+    first = _cli(example_project, url, "marts", "build").splitlines()
+    assert [line.split(":")[0] for line in first] == [
+        "bridge customer_orders", "pit customers", "pit orders"]
+    assert "pit customers: built in full (first build): 4 keys x 4 snapshots, 16 rows; " \
+           "batches 1-2;" in first[1]
+    _cli(example_project, url, "load", "crm_customers", str(data / "crm_customers_2026-02-01.csv"))
+    late = _cli(example_project, url, "marts", "build", "customers")
+    # Bob's February e-mail (and March restored after it) and Carol's fixed one: two keys,
+    # at the snapshots of 1 March and 1 April
+    assert "pit customers: refreshed 2 keys from 2026-02-01 06:00:00 on: 4 rows deleted, " \
+           "4 written; batches 3-3;" in late
+    idle = _cli(example_project, url, "marts", "build", "customers")
+    assert "pit customers: up to date: no batch since the last build changed it; " \
+           "no new batch;" in idle
+    assert "pit customers: built in full (--full)" in _cli(
+        example_project, url, "marts", "build", "customers", "--full")
+    wrong = _cli(example_project, url, "marts", "build", "customer", code=1)
+    assert wrong.strip() == "error: unknown mart 'customer'; did you mean 'customers'?"
+    assert "Build or refresh marts" in _cli(example_project, url, "marts", "build", "--help")
+    for mart in example_project.glob("models/marts/*.yml"):
+        mart.unlink()
+    assert sorted(_cli(example_project, url, "marts", "build").splitlines()) == [
+        f"dropped mart {name}: it is no longer in models/marts/"
+        for name in ("customer_orders", "customers", "orders")]
+    none = _cli(example_project, url, "marts", "build", code=1)
+    assert "the project has no marts; declare them in models/marts/" in none
+
+
+def test_what_a_review_found(tmp_path: Path, db_url: str) -> None:
+    """Recreated vaults, future states, empty and overflowing spines, removed and changed
+    marts, a batch stuck while loading, and a downgrade under built marts."""
+    files = {k: v for k, v in PROJECT.items() if "_full" not in k}
+    files["models/marts/later.yml"] = "pit: person\nspine: {every: month, from: 2027-01-01}\n"
+    root = write_project(tmp_path / "p", files)
+    migrated(root, db_url)
+    engine = sa.create_engine(db_url)
+    (root / "b1.csv").write_text("k,v,day\nA,x,2026-01-02\nB,x,2026-01-02\n", encoding="utf-8")
+    (root / "b2.csv").write_text("k,v,day\nA,y,2099-01-01\nB,x,2099-01-01\n", encoding="utf-8")
+    for name in ("b1", "b2"):
+        api.load(root, "people", str(root / f"{name}.csv"), url=db_url)
+    results, _ = api.build_marts(root, url=db_url, today=dt.date(2026, 1, 3))
+    later = next(r for r in results if r.mart == "later")
+    assert (later.snapshots, later.rows_inserted) == (0, 0)  # a spine still to come: empty
+    with engine.connect() as connection:  # the current state is today's, not 2099's
+        assert connection.exec_driver_sql("SELECT k, v FROM people_current ORDER BY k").all() \
+            == [("A", "x"), ("B", "x")]
+    # a batch left 'staged' holds the watermark back, says so, and never moves it back
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE dv_batch SET status = 'staged' WHERE batch_id = 1")
+    held, _ = api.build_marts(root, ["people"], url=db_url, today=dt.date(2026, 1, 3))
+    assert (held[0].held_by, held[0].upto_batch, held[0].full) == (1, 2, False)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE dv_batch SET status = 'loaded' WHERE batch_id = 1")
+    # the vault is made again from scratch: batch ids start over, so the marts are rebuilt
+    api.migrate_downgrade(root, "base", url=db_url)
+    api.migrate_upgrade(root, url=db_url)
+    api.load(root, "people", str(root / "b1.csv"), url=db_url)
+    again, _ = api.build_marts(root, ["people"], url=db_url, today=dt.date(2026, 1, 3))
+    assert again[0].reason == "the vault's batches are not the ones it was built from"
+    # a PIT that becomes a bridge leaves no table behind; a removed mart goes with its views
+    (root / "models/marts/people.yml").write_text(
+        "bridge: [person, membership, team]\nspine: {dates: [2026-01-02]}\n", encoding="utf-8")
+    changed, _ = api.build_marts(root, ["people"], url=db_url)
+    assert changed[0].reason == "its definition changed"
+    for mart in (root / "models/marts").glob("*.yml"):
+        mart.unlink()
+    results, dropped = api.build_marts(root, url=db_url)
+    assert results == [] and sorted(dropped) == ["crew", "later", "members", "people", "teams"]
+    with engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        left = [t for t in inspector.get_table_names() if t.startswith(("pit_", "bridge_"))]
+        assert left == [] and inspector.get_view_names() == []
+    engine.dispose()
+    # a spine that runs off the calendar is one line, not a traceback
+    (root / "models/marts/far.yml").write_text(
+        "pit: person\nspine: {ladder: [{every: month, for: 100000}]}\n", encoding="utf-8")
+    with pytest.raises(DatavaultError, match="mart far: the spine reaches outside the calendar"):
+        api.build_marts(root, url=db_url)

@@ -29,6 +29,10 @@ class Dialect:
     def zero_key(self, algorithm: str) -> str:
         return self.binary_literal(zero_key(algorithm))
 
+    def utc_now(self) -> str:
+        """SQL for the current time as the vault stores timestamps (naive UTC), for views."""
+        raise NotImplementedError
+
     def timestamp_literal(self, text: str) -> str:
         """A timestamp constant, from its stored text (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
         return self.text_literal(text)

@@ -115,6 +115,9 @@ class PostgresDialect(Dialect):
     def lock_table(self, table: str) -> str | None:
         return f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"
 
+    def utc_now(self) -> str:
+        return "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')"
+
     def timestamp_literal(self, text: str) -> str:
         return f"TIMESTAMP '{text}'"
 

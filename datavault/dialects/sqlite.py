@@ -32,6 +32,10 @@ class SQLiteDialect(Dialect):
     def binary_literal(self, data: bytes) -> str:
         return f"X'{data.hex()}'"
 
+    def utc_now(self) -> str:
+        # stored timestamps are text that sorts as it compares: the same form, to the ms
+        return "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+
     def sqlalchemy_dialect(self) -> sa.Dialect:
         from sqlalchemy.dialects import sqlite
 

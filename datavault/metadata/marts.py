@@ -31,7 +31,7 @@ def read_mart(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str])
                "pit: HUB_OR_LINK follows one key over time; "
                "bridge: [HUB, LINK, HUB] follows a path between hubs")
         return None
-    spine = _spine(doc, data)
+    spine = _spine(doc, data) if "spine" in data else None
     if "pit" in data:
         mart = _pit(name, doc, data, model, broken, description, spine)
     else:
@@ -53,11 +53,14 @@ def _pit(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str], desc
     elif parent in model.links:
         kind = "link"
     else:
-        if parent not in broken:
-            hint = ("a PIT follows a hub or a link" if parent in model.satellites else
-                    did_you_mean(parent, list(model.hubs) + list(model.links))
-                    or "a PIT follows a hub or a link")
-            doc.at(data.value_at("pit"), f"unknown hub or link {parent!r}", hint)
+        if parent in model.satellites:
+            doc.at(data.value_at("pit"), f"pit must name a hub or a link; {parent!r} is a "
+                   "satellite", f"write pit: {model.satellites[parent].parent} and list "
+                   f"{parent} under satellites:")
+        elif parent not in broken:
+            doc.at(data.value_at("pit"), f"unknown hub or link {parent!r}",
+                   did_you_mean(parent, list(model.hubs) + list(model.links))
+                   or "a PIT follows a hub or a link")
         return None
     own = sorted(s.name for s in model.satellites.values() if s.parent == parent)
     if "satellites" in data:
@@ -89,7 +92,10 @@ def _satellite_list(doc: Any, data: LMap, key: str, model: m.Model, broken: set[
     ok = True
     for index, item in enumerate(value):
         where = value.item_at(index)
-        if not isinstance(item, str) or item not in model.satellites:
+        if doc.word(item, where, f"item {index + 1} of {key}") is None:
+            ok = False
+            continue
+        if item not in model.satellites:
             ok = False
             if item not in broken:
                 doc.at(where, f"unknown satellite {item!r}",
@@ -124,7 +130,10 @@ def _bridge(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str],
     ok = True
     for index, item in enumerate(path):
         want, group = ("hub", model.hubs) if index % 2 == 0 else ("link", model.links)
-        if not isinstance(item, str) or item not in group:
+        if doc.word(item, path.item_at(index), f"step {index + 1} of the path") is None:
+            ok = False
+            continue
+        if item not in group:
             ok = False
             if item not in broken:
                 other = model.entity_kind(str(item))
@@ -229,7 +238,11 @@ def _spine(doc: Any, data: LMap) -> m.Spine | None:
 
 
 def _step(doc: Any, spec: LMap, key: str) -> str | None:
-    value = spec.get(key)
+    if key not in spec:
+        return None  # reported as a missing key
+    value = doc.word(spec[key], spec.value_at(key), key)
+    if value is None:
+        return None
     if value not in m.SPINE_STEPS:
         doc.at(spec.value_at(key), f"unknown step {value!r}",
                did_you_mean(str(value), m.SPINE_STEPS) or "use day, week or month")

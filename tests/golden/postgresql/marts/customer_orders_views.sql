@@ -13,7 +13,7 @@ JOIN hub_customer h0 ON h0.customer_hk = b.customer_hk
 JOIN hub_order h2 ON h2.order_hk = b.order_hk
 ;
 
--- The paths live at their latest states, as known now.
+-- The paths live now (their states at the current time), as known now.
 CREATE VIEW customer_orders_current AS
 WITH
 live1 AS (
@@ -21,6 +21,7 @@ live1 AS (
         SELECT y.customer_hk AS hk, y.hash_diff,
                ROW_NUMBER() OVER (PARTITION BY y.customer_hk ORDER BY y.applied_ts DESC, y.load_ts DESC) AS dv_rank
         FROM sat_customer_details y
+        WHERE y.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')
     ) x WHERE x.dv_rank = 1 AND x.hash_diff <> '\x00000000000000000000000000000000'::bytea
 ),
 live2 AS (
@@ -28,6 +29,7 @@ live2 AS (
         SELECT y.order_hk AS hk, y.hash_diff,
                ROW_NUMBER() OVER (PARTITION BY y.order_hk ORDER BY y.applied_ts DESC, y.load_ts DESC) AS dv_rank
         FROM sat_order_status y
+        WHERE y.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')
     ) x WHERE x.dv_rank = 1 AND x.hash_diff <> '\x00000000000000000000000000000000'::bytea
 ),
 paths AS (

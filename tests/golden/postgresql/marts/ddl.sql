@@ -13,6 +13,7 @@ CREATE TABLE dv_mart (
 	kind TEXT NOT NULL, 
 	definition TEXT NOT NULL, 
 	last_batch_id BIGINT NOT NULL, 
+	last_loaded_at TIMESTAMP WITHOUT TIME ZONE, 
 	built_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
 	refreshed_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
 	PRIMARY KEY (mart)

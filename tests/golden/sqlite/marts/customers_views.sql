@@ -14,8 +14,8 @@ LEFT JOIN sat_customer_details s1 ON s1.customer_hk = k.customer_details_hk
     AND s1.applied_ts = k.customer_details_applied_ts AND s1.load_ts = k.customer_details_load_ts
 ;
 
--- Each key's latest state (greatest applied time, then load time), as known now; keys with
--- no state, or only deletions, are left out.
+-- Each key's state now (its row with the greatest applied time up to now, then load time),
+-- as known now; keys with no state now, or a deletion, are left out.
 CREATE VIEW customers_current AS
 SELECT h.customer_number AS customer_number, c1.name AS name, c1.email AS email, c1.city AS city
 FROM hub_customer p
@@ -23,6 +23,7 @@ JOIN hub_customer h ON h.customer_hk = p.customer_hk
 LEFT JOIN (
     SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.customer_hk ORDER BY x.applied_ts DESC, x.load_ts DESC) AS dv_rank
     FROM sat_customer_details x
+    WHERE x.applied_ts <= strftime('%Y-%m-%d %H:%M:%f', 'now')
 ) c1 ON c1.customer_hk = p.customer_hk AND c1.dv_rank = 1 AND c1.hash_diff <> X'00000000000000000000000000000000'
 WHERE c1.customer_hk IS NOT NULL;
 

@@ -13,6 +13,7 @@ CREATE TABLE dv_mart (
 	kind TEXT NOT NULL, 
 	definition TEXT NOT NULL, 
 	last_batch_id BIGINT NOT NULL, 
+	last_loaded_at DATETIME, 
 	built_at DATETIME NOT NULL, 
 	refreshed_at DATETIME NOT NULL, 
 	PRIMARY KEY (mart)

@@ -14,8 +14,8 @@ LEFT JOIN sat_order_status s1 ON s1.order_hk = k.order_status_hk
     AND s1.applied_ts = k.order_status_applied_ts AND s1.load_ts = k.order_status_load_ts
 ;
 
--- Each key's latest state (greatest applied time, then load time), as known now; keys with
--- no state, or only deletions, are left out.
+-- Each key's state now (its row with the greatest applied time up to now, then load time),
+-- as known now; keys with no state now, or a deletion, are left out.
 CREATE VIEW orders_current AS
 SELECT h.order_number AS order_number, c1.status AS status, c1.amount AS amount, c1.ordered_at AS ordered_at
 FROM hub_order p
@@ -23,6 +23,7 @@ JOIN hub_order h ON h.order_hk = p.order_hk
 LEFT JOIN (
     SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.order_hk ORDER BY x.applied_ts DESC, x.load_ts DESC) AS dv_rank
     FROM sat_order_status x
+    WHERE x.applied_ts <= strftime('%Y-%m-%d %H:%M:%f', 'now')
 ) c1 ON c1.order_hk = p.order_hk AND c1.dv_rank = 1 AND c1.hash_diff <> X'00000000000000000000000000000000'
 WHERE c1.order_hk IS NOT NULL;
 

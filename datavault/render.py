@@ -20,6 +20,8 @@ from datavault.resources import templates_dir
 
 #: the time of a ghost pointer: earlier than any applied or load time the vault holds
 GHOST_TEXT = "0001-01-01 00:00:00.000000"
+#: the end of an open span, inside views (shown as NULL)
+FAR_TEXT = "9999-12-31 00:00:00.000000"
 STATEMENT_END = re.compile(r";[ \t]*\n")
 TAG = re.compile(r"^-- dv:(\w+)$", re.M)
 
@@ -359,7 +361,12 @@ class Renderer:
             label = column.name if counts[column.name] == 1 and column.name not in (
                 "snapshot_at", "valid_from", "valid_to") else f"{element['name']}_{column.name}"
             key_labels.append((element["n"], column.name, label))
+        live = [e for e in elements if e["required"]]
+        d = self.dialect
         context.update({
+            "far_ts": d.timestamp_literal(FAR_TEXT),
+            "greatest": d.greatest([f"i{e['n']}.valid_from" for e in live]) if live else "",
+            "least": d.least([f"i{e['n']}.valid_to" for e in live]) if live else "",
             "elements": elements, "links": links, "required": required,
             "link_elements": [e for e in elements if e["kind"] == "link"],
             "key_labels": key_labels,

@@ -181,6 +181,31 @@ def check_marts(vault: Vault, today: dt.date, roster_pairs: set[tuple[str, str]]
             assert (r["membership_state_applied_ts"], r["membership_state_load_ts"]) == (
                 (GHOST, GHOST) if want == "deleted" else want), f"members {r['k']} at {at}"
     _check_history_and_current(vault)
+    _check_bridge_history(vault, spine)
+
+
+def _check_bridge_history(vault: Vault, spine: list[dt.datetime]) -> None:
+    """Each span of teams_history starts where its path turns live and ends where it stops
+    (along applied time, as query answers); at every snapshot, the paths of teams_snapshot
+    are the paths with a span there."""
+    tick = dt.timedelta(microseconds=1)
+
+    def live(k: str, g: str, at: dt.datetime) -> bool:
+        person = vault.state("person_state", at).get(k)
+        member = vault.state("membership_state", at).get((k, g))
+        return person not in (None, "deleted") and member not in (None, "deleted")
+
+    spans = vault.select("SELECT * FROM teams_history")
+    for span in spans:
+        k, g, start, end = span["k"], span["g"], span["valid_from"], span["valid_to"]
+        assert live(k, g, start) and not live(k, g, start - tick), f"teams span {span}"
+        if end is not None:
+            assert live(k, g, end - tick) and not live(k, g, end), f"teams span {span}"
+    for at in spine:
+        inside = {(r["k"], r["g"]) for r in spans
+                  if r["valid_from"] <= at and (r["valid_to"] is None or at < r["valid_to"])}
+        assert inside == {(r["k"], r["g"]) for r in vault.select(
+            "SELECT * FROM teams_snapshot", at)}, f"teams_history at {at}"
 
 
 def _payloads(vault: Vault, at: dt.datetime) -> dict:

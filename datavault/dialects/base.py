@@ -33,6 +33,14 @@ class Dialect:
         """SQL for the current time as the vault stores timestamps (naive UTC), for views."""
         raise NotImplementedError
 
+    def greatest(self, exprs: Sequence[str]) -> str:
+        """SQL for the greatest of non-NULL expressions."""
+        return exprs[0] if len(exprs) == 1 else f"GREATEST({', '.join(exprs)})"
+
+    def least(self, exprs: Sequence[str]) -> str:
+        """SQL for the least of non-NULL expressions."""
+        return exprs[0] if len(exprs) == 1 else f"LEAST({', '.join(exprs)})"
+
     def timestamp_literal(self, text: str) -> str:
         """A timestamp constant, from its stored text (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
         return self.text_literal(text)

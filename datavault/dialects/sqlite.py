@@ -32,6 +32,12 @@ class SQLiteDialect(Dialect):
     def binary_literal(self, data: bytes) -> str:
         return f"X'{data.hex()}'"
 
+    def greatest(self, exprs: Sequence[str]) -> str:
+        return exprs[0] if len(exprs) == 1 else f"MAX({', '.join(exprs)})"  # the scalar max
+
+    def least(self, exprs: Sequence[str]) -> str:
+        return exprs[0] if len(exprs) == 1 else f"MIN({', '.join(exprs)})"
+
     def utc_now(self) -> str:
         # stored timestamps are text that sorts as it compares: the same form, to the ms
         return "strftime('%Y-%m-%d %H:%M:%f', 'now')"

@@ -45,26 +45,94 @@ WHERE 1 = 1
   AND (p.e2 IN (SELECT hk FROM live2))
 ;
 
--- Each path's spans of presence along the spine: from the first snapshot of a run of
--- snapshots at which it is live to the first snapshot after the run (NULL: live at the last).
+-- Each path's spans of life along applied time, as known now: from an applied time at which
+-- every hub and link on it is live to the next at which one of them is not (NULL: still live).
 CREATE VIEW customer_orders_history AS
-WITH spine AS (
-    SELECT snapshot_ts, position FROM dv_mart_spine WHERE mart = 'customer_orders'
+WITH
+r1 AS (
+    SELECT x.hk, x.applied_ts, CASE WHEN x.hash_diff <> '\x00000000000000000000000000000000'::bytea THEN 1 ELSE 0 END AS live
+    FROM (
+        SELECT y.customer_hk AS hk, y.applied_ts, y.hash_diff,
+               ROW_NUMBER() OVER (PARTITION BY y.customer_hk, y.applied_ts ORDER BY y.load_ts DESC) AS dv_pick
+        FROM sat_customer_details y
+    ) x WHERE x.dv_pick = 1
 ),
-runs AS (
-    SELECT b.*, s.position - ROW_NUMBER() OVER (
-               PARTITION BY b.order_customer_hk ORDER BY b.snapshot_ts) AS dv_run,
-           s.position
-    FROM bridge_customer_orders b JOIN spine s ON s.snapshot_ts = b.snapshot_ts
+r2 AS (
+    SELECT x.hk, x.applied_ts, CASE WHEN x.hash_diff <> '\x00000000000000000000000000000000'::bytea THEN 1 ELSE 0 END AS live
+    FROM (
+        SELECT y.order_hk AS hk, y.applied_ts, y.hash_diff,
+               ROW_NUMBER() OVER (PARTITION BY y.order_hk, y.applied_ts ORDER BY y.load_ts DESC) AS dv_pick
+        FROM sat_order_status y
+    ) x WHERE x.dv_pick = 1
 ),
-spans AS (
-    SELECT r.customer_hk AS e0, r.order_customer_hk AS e1, r.order_hk AS e2, MIN(r.snapshot_ts) AS valid_from, MAX(r.position) AS last_position
-    FROM runs r
-    GROUP BY r.customer_hk, r.order_customer_hk, r.order_hk, r.dv_run
+-- customer: live where one of its required satellites holds a state that is not a deletion
+m0 AS (
+    SELECT p.hk, p.applied_ts, r1.live AS v1
+    FROM (SELECT hk, applied_ts FROM r1) p
+    LEFT JOIN r1 ON r1.hk = p.hk AND r1.applied_ts = p.applied_ts
+),
+g0 AS (
+    SELECT m.*, COUNT(m.v1) OVER (PARTITION BY m.hk ORDER BY m.applied_ts) AS c1
+    FROM m0 m
+),
+f0 AS (
+    SELECT g.hk, g.applied_ts,
+           CASE WHEN MAX(g.v1) OVER (PARTITION BY g.hk, g.c1) = 1 THEN 1 ELSE 0 END AS live
+    FROM g0 g
+),
+b0 AS (
+    SELECT f.hk, f.applied_ts, f.live, LAG(f.live) OVER (PARTITION BY f.hk ORDER BY f.applied_ts) AS dv_prev
+    FROM f0 f
+),
+i0 AS (
+    SELECT x.hk, x.applied_ts AS valid_from, COALESCE(x.dv_next, TIMESTAMP '9999-12-31 00:00:00.000000') AS valid_to
+    FROM (
+        SELECT b.hk, b.applied_ts, b.live,
+               LEAD(b.applied_ts) OVER (PARTITION BY b.hk ORDER BY b.applied_ts) AS dv_next
+        FROM b0 b
+        WHERE b.dv_prev IS NULL OR b.dv_prev <> b.live
+    ) x WHERE x.live = 1
+),
+-- order: live where one of its required satellites holds a state that is not a deletion
+m2 AS (
+    SELECT p.hk, p.applied_ts, r2.live AS v2
+    FROM (SELECT hk, applied_ts FROM r2) p
+    LEFT JOIN r2 ON r2.hk = p.hk AND r2.applied_ts = p.applied_ts
+),
+g2 AS (
+    SELECT m.*, COUNT(m.v2) OVER (PARTITION BY m.hk ORDER BY m.applied_ts) AS c2
+    FROM m2 m
+),
+f2 AS (
+    SELECT g.hk, g.applied_ts,
+           CASE WHEN MAX(g.v2) OVER (PARTITION BY g.hk, g.c2) = 1 THEN 1 ELSE 0 END AS live
+    FROM g2 g
+),
+b2 AS (
+    SELECT f.hk, f.applied_ts, f.live, LAG(f.live) OVER (PARTITION BY f.hk ORDER BY f.applied_ts) AS dv_prev
+    FROM f2 f
+),
+i2 AS (
+    SELECT x.hk, x.applied_ts AS valid_from, COALESCE(x.dv_next, TIMESTAMP '9999-12-31 00:00:00.000000') AS valid_to
+    FROM (
+        SELECT b.hk, b.applied_ts, b.live,
+               LEAD(b.applied_ts) OVER (PARTITION BY b.hk ORDER BY b.applied_ts) AS dv_next
+        FROM b2 b
+        WHERE b.dv_prev IS NULL OR b.dv_prev <> b.live
+    ) x WHERE x.live = 1
+),
+paths AS (
+    SELECT l1.customer_hk AS e0, l1.order_customer_hk AS e1, l1.order_hk AS e2
+    FROM link_order_customer l1
 )
-SELECT h0.customer_number AS customer_number, h2.order_number AS order_number, p.valid_from, n.snapshot_ts AS valid_to
-FROM spans p
+SELECT h0.customer_number AS customer_number, h2.order_number AS order_number, p.valid_from, NULLIF(p.valid_to, TIMESTAMP '9999-12-31 00:00:00.000000') AS valid_to
+FROM (
+    SELECT p.*, GREATEST(i0.valid_from, i2.valid_from) AS valid_from, LEAST(i0.valid_to, i2.valid_to) AS valid_to
+    FROM paths p
+    JOIN i0 ON i0.hk = p.e0
+    JOIN i2 ON i2.hk = p.e2
+) p
 JOIN hub_customer h0 ON h0.customer_hk = p.e0
 JOIN hub_order h2 ON h2.order_hk = p.e2
-LEFT JOIN spine n ON n.position = p.last_position + 1
+WHERE p.valid_from < p.valid_to
 ;

@@ -106,8 +106,9 @@ def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
     """Write a small, working example project into DIRECTORY (new or empty), and bring its
     database up to the project's first migration.
 
-    It holds two sources, two hubs, a link, two satellites, sample batches, and its Alembic
-    environment (alembic.ini, migrations/) with the migration that creates the tables. The
+    It holds two sources, two hubs, a link, two satellites, three marts, sample batches, and
+    its Alembic environment (alembic.ini, migrations/) with the migration that creates the
+    tables. The
     database is the one `datavault` uses: --url or DATAVAULT_URL, else vault.sqlite inside.
     """
     api.init_project(directory)
@@ -126,6 +127,7 @@ def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
         f"  datavault -p {directory} validate\n"
         f"  datavault -p {directory} load crm_customers "
         f"{directory / 'data' / 'crm_customers_2026-01-01.csv'}\n"
+        f"  datavault -p {directory} marts build\n"
         f"After a model change: datavault -p {directory} migrate --help")
 
 

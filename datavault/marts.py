@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -114,6 +115,7 @@ def bookkeeping(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
         sa.Column("mart", sa.Text(), primary_key=True),
         sa.Column("kind", sa.Text(), nullable=False),
         sa.Column("definition", sa.Text(), nullable=False),
+        sa.Column("views_digest", sa.Text()),  # of the views' SQL, to know when to remake them
         sa.Column("last_batch_id", sa.BigInteger(), nullable=False),
         sa.Column("last_loaded_at", sa.DateTime()),
         sa.Column("built_at", sa.DateTime(), nullable=False),
@@ -265,9 +267,16 @@ class MartBuilder:
                 .where(self.spine_table.c.mart == mart.name))]
             added = sorted(set(spine) - set(old_spine))
             removed = sorted(set(old_spine) - set(spine))
-            for statement in views.statements():
-                if statement.sql.startswith("DROP VIEW"):
-                    connection.exec_driver_sql(statement.sql)
+            # Views are made again only when they changed or are missing: a DROP VIEW would
+            # lock out their readers for the whole build, and fail under views built on them.
+            digest = hashlib.sha256(views.text.encode()).hexdigest()
+            present = set(sa.inspect(connection).get_view_names())
+            remake = rebuild or stored.views_digest != digest or any(
+                mart.view(v) not in present for v in m.MART_VIEWS)
+            if remake:
+                for statement in views.statements():
+                    if statement.sql.startswith("DROP VIEW"):
+                        connection.exec_driver_sql(statement.sql)
             if rebuild:
                 if stored is not None and stored.kind != mart.kind:  # pit became bridge
                     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {stored.kind}_{mart.name}")
@@ -294,10 +303,11 @@ class MartBuilder:
                     deleted += max(result.rowcount, 0)
                 elif statement.tag == "inserted":
                     inserted += max(result.rowcount, 0)
-            for statement in views.statements():
-                if not statement.sql.startswith("DROP VIEW"):
-                    connection.exec_driver_sql(statement.sql)
-            self._record(connection, mart, stored, wanted, upto, rebuild)
+            if remake:
+                for statement in views.statements():
+                    if not statement.sql.startswith("DROP VIEW"):
+                        connection.exec_driver_sql(statement.sql)
+            self._record(connection, mart, stored, wanted, digest, upto, rebuild)
         return MartResult(
             mart.name, mart.kind, rebuild, reason, len(spine), 0 if rebuild else len(added),
             len(removed), touched or 0, _timestamp(since) if touched else None, deleted,
@@ -323,12 +333,13 @@ class MartBuilder:
         return ""
 
     def _record(self, connection: sa.Connection, mart: m.Mart, stored: Any, wanted: str,
-                upto: int, rebuild: bool) -> None:
+                digest: str, upto: int, rebuild: bool) -> None:
         batches = schema.metadata_for(self.model).tables[schema.BATCH_TABLE]
         loaded_at = connection.execute(sa.select(batches.c.loaded_at).where(
             batches.c.batch_id == upto)).scalar()
         now = values.utcnow()
-        changes = {"kind": mart.kind, "definition": wanted, "last_batch_id": upto,
+        changes = {"kind": mart.kind, "definition": wanted, "views_digest": digest,
+                   "last_batch_id": upto,
                    "last_loaded_at": loaded_at, "refreshed_at": now}
         if stored is None:
             connection.execute(self.marts_table.insert().values(

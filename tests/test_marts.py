@@ -51,8 +51,13 @@ sources:
     "models/satellites/person_state.yml": "parent: person\nsource: people\npayload: [v]\n",
     "models/satellites/membership_state.yml":
         "parent: membership\nsource: roster\npayload: [w]\n",
-    "models/marts/people.yml": "pit: person\n" + _SPINE,
-    "models/marts/people_full.yml": "pit: person\n" + _SPINE,
+    "models/satellites/person_note.yml":
+        "parent: person\nsource: roster\npayload: {note: w}\n",
+    "models/marts/people.yml": "pit: person\nsatellites: [person_state]\n" + _SPINE,
+    "models/marts/people_full.yml": "pit: person\nsatellites: [person_state]\n" + _SPINE,
+    # two satellites from two sources, one of them a full snapshot that deletes
+    "models/marts/both.yml": "pit: person\n" + _SPINE,
+    "models/marts/both_full.yml": "pit: person\n" + _SPINE,
     "models/marts/members.yml":
         "pit: membership\nspine:\n  dates: [2026-01-02, 2026-01-04 12:00:00, 2026-01-06]\n",
     "models/marts/members_full.yml":
@@ -65,8 +70,8 @@ sources:
     "models/marts/crew_full.yml":
         "bridge: [team, membership, person]\nrequire: [person_state]\n" + _SPINE,
 }
-PAIRS = [("people", "people_full"), ("members", "members_full"), ("teams", "teams_full"),
-         ("crew", "crew_full")]
+PAIRS = [("people", "people_full"), ("both", "both_full"), ("members", "members_full"),
+         ("teams", "teams_full"), ("crew", "crew_full")]
 
 
 class Vault:
@@ -160,9 +165,11 @@ def check_marts(vault: Vault, today: dt.date, roster_pairs: set[tuple[str, str]]
         assert {k: v for k, v in snapshot.items() if v is not None} == states, (
             f"people_snapshot at {at} is not query's answer")
         live_person = {k for k, v in expected.items() if v != "deleted"}
+        noted = {k for k, v in vault.state("person_note", at).items() if v != "deleted"}
         live_member = {k for k, v in vault.state("membership_state", at).items()
                        if v != "deleted"}
-        want_paths = {(k, g) for k, g in roster_pairs if k in live_person
+        # teams requires every satellite on its path: a person is live through either one
+        want_paths = {(k, g) for k, g in roster_pairs if k in live_person | noted
                       and (k, g) in live_member}
         got_paths = {(r["k"], r["g"]) for r in vault.select(
             "SELECT * FROM teams_snapshot", at)}
@@ -191,9 +198,10 @@ def _check_bridge_history(vault: Vault, spine: list[dt.datetime]) -> None:
     tick = dt.timedelta(microseconds=1)
 
     def live(k: str, g: str, at: dt.datetime) -> bool:
-        person = vault.state("person_state", at).get(k)
+        person = [vault.state(sat, at).get(k) for sat in ("person_state", "person_note")]
         member = vault.state("membership_state", at).get((k, g))
-        return person not in (None, "deleted") and member not in (None, "deleted")
+        return any(p not in (None, "deleted") for p in person) and member not in (
+            None, "deleted")
 
     spans = vault.select("SELECT * FROM teams_history")
     for span in spans:
@@ -218,6 +226,10 @@ def _check_history_and_current(vault: Vault) -> None:
     """Each history span holds query's answer at its start, and ends where the next begins;
     the current view is query's answer at the end of time."""
     history = vault.select("SELECT * FROM people_history")
+    with vault.session.engine.connect() as connection:
+        rows = query.history(connection, vault.model, "person_state").records()
+    assert {(r["k"], r["valid_from"]) for r in history} == {
+        (r["k"], r["applied"]) for r in rows}, "people_history lacks or adds a span"
     by_key: dict[str, list[dict]] = {}
     for r in history:
         by_key.setdefault(r["k"], []).append(r)
@@ -314,14 +326,15 @@ def test_a_changed_definition_rebuilds_and_a_removed_mart_is_dropped(tmp_path: P
                                           if "_full" not in k})
     migrated(root, db_url)
     first, dropped = api.build_marts(root, url=db_url, today=dt.date(2026, 1, 3))
-    assert [r.reason for r in first] == ["first build"] * 4 and dropped == []
+    assert [r.reason for r in first] == ["first build"] * 5 and dropped == []
     (root / "models/marts/people.yml").write_text(
-        "pit: person\nspine:\n  dates: [2026-01-02]\n", encoding="utf-8")
+        "pit: person\nsatellites: [person_state]\nspine:\n  dates: [2026-01-02]\n",
+        encoding="utf-8")
     (root / "models/marts/teams.yml").unlink()
     second, dropped = api.build_marts(root, url=db_url, today=dt.date(2026, 1, 3))
     assert dropped == ["teams"]
     assert {r.mart: (r.full, r.reason) for r in second} == {  # a spine change: a refresh
-        "crew": (False, ""), "members": (False, ""), "people": (False, "")}
+        "both": (False, ""), "crew": (False, ""), "members": (False, ""), "people": (False, "")}
     engine = sa.create_engine(db_url)
     with engine.connect() as connection:
         inspector = sa.inspect(connection)
@@ -329,13 +342,10 @@ def test_a_changed_definition_rebuilds_and_a_removed_mart_is_dropped(tmp_path: P
         assert "teams_snapshot" not in inspector.get_view_names()
         assert "people_snapshot" in inspector.get_view_names()
     engine.dispose()
-    (root / "models/marts/people.yml").write_text(
-        "pit: person\nsatellites: [person_state]\nspine:\n  dates: [2026-01-02]\n",
-        encoding="utf-8")
+    (root / "models/marts/people.yml").write_text(  # the default: both of its satellites
+        "pit: person\nspine:\n  dates: [2026-01-02]\n", encoding="utf-8")
     third, _ = api.build_marts(root, ["people"], url=db_url)
-    assert (third[0].full, third[0].reason) == (False, "")  # the same satellites as before
-    (root / "models/hubs/person.yml").write_text(
-        PROJECT["models/hubs/person.yml"], encoding="utf-8")
+    assert (third[0].full, third[0].reason) == (True, "its definition changed")
     full, _ = api.build_marts(root, ["people"], url=db_url, full=True)
     assert (full[0].full, full[0].reason) == (True, "--full")
 
@@ -424,7 +434,7 @@ def test_a_migration_under_built_marts_drops_their_views_and_build_makes_them_ag
     steps = api.migrate_upgrade(root, url=db_url)
     assert len(steps) == 1
     assert sorted(steps.views_dropped) == sorted(
-        f"{mart}_{which}" for mart in ("crew", "members", "people", "teams")
+        f"{mart}_{which}" for mart in ("both", "crew", "members", "people", "teams")
         for which in ("current", "history", "snapshot"))
     results, _ = api.build_marts(root, url=db_url, today=dt.date(2026, 1, 3))
     assert all(not r.full and r.touched == 0 for r in results)
@@ -507,6 +517,27 @@ def test_what_a_review_found(tmp_path: Path, db_url: str) -> None:
     assert (held[0].held_by, held[0].upto_batch, held[0].full) == (1, 2, False)
     with engine.begin() as connection:
         connection.exec_driver_sql("UPDATE dv_batch SET status = 'loaded' WHERE batch_id = 1")
+    # a batch still loading is taken in as far as it got, and read again once it is over
+    (root / "b3.csv").write_text("k,v,day\nA,z,2026-01-03\nB,x,2026-01-03\n", encoding="utf-8")
+    api.load(root, "people", str(root / "b3.csv"), url=db_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE dv_batch SET status = 'staged' WHERE batch_id = 3")
+    during, _ = api.build_marts(root, ["people"], url=db_url, today=dt.date(2026, 1, 3))
+    assert (during[0].held_by, during[0].upto_batch, during[0].touched) == (3, 2, 1)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE dv_batch SET status = 'loaded' WHERE batch_id = 3")
+    after, _ = api.build_marts(root, ["people"], url=db_url, today=dt.date(2026, 1, 3))
+    assert (after[0].held_by, after[0].upto_batch, after[0].touched) == (None, 3, 1)
+    idle, _ = api.build_marts(root, ["people"], url=db_url, today=dt.date(2026, 1, 3))
+    assert (idle[0].after_batch, idle[0].touched) == (3, 0)
+    # a view someone built over a mart's view survives refreshes that leave the views alone
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE VIEW my_report AS SELECT k FROM people_current")
+    api.load(root, "people", str(root / "b1.csv"), url=db_url)
+    api.build_marts(root, url=db_url, today=dt.date(2026, 1, 3))
+    with engine.begin() as connection:
+        assert len(connection.exec_driver_sql("SELECT * FROM my_report").all()) == 2
+        connection.exec_driver_sql("DROP VIEW my_report")
     # the vault is made again from scratch: batch ids start over, so the marts are rebuilt
     api.migrate_downgrade(root, "base", url=db_url)
     api.migrate_upgrade(root, url=db_url)
@@ -521,7 +552,8 @@ def test_what_a_review_found(tmp_path: Path, db_url: str) -> None:
     for mart in (root / "models/marts").glob("*.yml"):
         mart.unlink()
     results, dropped = api.build_marts(root, url=db_url)
-    assert results == [] and sorted(dropped) == ["crew", "later", "members", "people", "teams"]
+    assert results == [] and sorted(dropped) == [
+        "both", "crew", "later", "members", "people", "teams"]
     with engine.connect() as connection:
         inspector = sa.inspect(connection)
         left = [t for t in inspector.get_table_names() if t.startswith(("pit_", "bridge_"))]

@@ -12,6 +12,7 @@ CREATE TABLE dv_mart (
 	mart TEXT NOT NULL, 
 	kind TEXT NOT NULL, 
 	definition TEXT NOT NULL, 
+	views_digest TEXT, 
 	last_batch_id BIGINT NOT NULL, 
 	last_loaded_at TIMESTAMP WITHOUT TIME ZONE, 
 	built_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 

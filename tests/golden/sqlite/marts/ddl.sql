@@ -12,6 +12,7 @@ CREATE TABLE dv_mart (
 	mart TEXT NOT NULL, 
 	kind TEXT NOT NULL, 
 	definition TEXT NOT NULL, 
+	views_digest TEXT, 
 	last_batch_id BIGINT NOT NULL, 
 	last_loaded_at DATETIME, 
 	built_at DATETIME NOT NULL, 

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from load_bench import Row, copy_table_ddl, make_target, print_machine, print_table
+from load_bench import Row, floor_insert_select, make_target, print_machine, print_table
 
 from datavault import api, marts
 from datavault.inputs import open_input
@@ -75,21 +75,6 @@ def write_batches(folder: Path, orders: int, seed: int) -> list[Path]:
     return paths
 
 
-def floor_copy(engine: sa.Engine, engine_name: str, table: str) -> tuple[int, float]:
-    """INSERT ... SELECT of every row of ``table`` into an empty copy with its keys."""
-    copy = f"floor_{table}"
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {copy}")
-        connection.exec_driver_sql(copy_table_ddl(connection, engine_name, table, copy))
-    with engine.begin() as connection:
-        started = time.perf_counter()
-        count = connection.exec_driver_sql(f"INSERT INTO {copy} SELECT * FROM {table}").rowcount
-        seconds = time.perf_counter() - started
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f"DROP TABLE {copy}")
-    return count, seconds
-
-
 def pit_rows(engine: sa.Engine, table: str) -> list[tuple]:
     with engine.connect() as connection:
         return sorted(tuple(bytes(v) if isinstance(v, memoryview) else v for v in r)
@@ -116,7 +101,9 @@ def bench_engine(engine_name: str, batches: list[Path], workdir: Path, timeout: 
               f"order rows in {time.perf_counter() - started:.1f}s (not counted)")
         rows: list[Row] = []
         full = builder.build(mart, full=True)
-        floor_rows, floor_seconds = floor_copy(session.engine, engine_name, mart.table)
+        floor_rows, floor_seconds = floor_insert_select(  # the same rows, no PIT logic
+            session.engine, engine_name, mart.table,
+            f"INSERT INTO {{table}} SELECT * FROM {mart.table}")
         rows.append(Row("PIT full build", full.rows_inserted, full.seconds, floor_rows,
                         floor_seconds, "INSERT ... SELECT of the same PIT rows"))
         late = session.loader.load("shop_orders", open_input(str(batches[2])))

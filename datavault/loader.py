@@ -60,11 +60,6 @@ def _noop(*_args: object, **_kwargs: object) -> None:
     pass
 
 
-def ensure_schema(engine: sa.Engine, model: m.Model) -> None:
-    """Create the tables the model needs that the database does not have yet."""
-    schema.build_metadata(model).create_all(engine)
-
-
 class Loader:
     """Loads batches of one model into one database."""
 

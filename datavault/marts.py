@@ -170,20 +170,20 @@ def definition(model: m.Model, mart: m.Mart) -> str:
     }, sort_keys=True)
 
 
-def drop_views(connection: sa.Connection) -> list[str]:
-    """Drop the views of every built mart (a migration may change the tables under them;
-    the next `marts build` creates them again). Returns the views dropped."""
-    if MART_TABLE not in sa.inspect(connection).get_table_names():
+def drop_views(connection: sa.Connection, marts: Sequence[str] | None = None) -> list[str]:
+    """Drop the views of the built marts named (default: all; a migration may change the
+    tables under them, and the next `marts build` creates them again). Returns the views
+    dropped."""
+    inspector = sa.inspect(connection)
+    if MART_TABLE not in inspector.get_table_names():
         return []
-    names = [r[0] for r in connection.execute(sa.text(f"SELECT mart FROM {MART_TABLE}"))]
-    existing = set(sa.inspect(connection).get_view_names())
-    dropped = []
-    for name in names:
-        for which in m.MART_VIEWS:
-            view = f"{name}_{which}"
-            if view in existing:
-                connection.exec_driver_sql(f"DROP VIEW {view}")
-                dropped.append(view)
+    if marts is None:
+        marts = [r[0] for r in connection.execute(sa.text(f"SELECT mart FROM {MART_TABLE}"))]
+    existing = set(inspector.get_view_names())
+    dropped = [f"{name}_{which}" for name in marts for which in m.MART_VIEWS
+               if f"{name}_{which}" in existing]
+    for view in dropped:
+        connection.exec_driver_sql(f"DROP VIEW {view}")
     return dropped
 
 
@@ -379,16 +379,12 @@ class MartBuilder:
         with self.engine.begin() as connection:
             if not sa.inspect(connection).has_table(MART_TABLE):
                 return []
-            names = [r[0] for r in connection.execute(sa.select(self.marts_table.c.mart))]
-            for name in names:
+            built = connection.execute(
+                sa.select(self.marts_table.c.mart, self.marts_table.c.kind)).all()
+            for name, kind in built:
                 if name in self.model.marts:
                     continue
-                kind = connection.execute(sa.select(self.marts_table.c.kind).where(
-                    self.marts_table.c.mart == name)).scalar_one()
-                views = set(sa.inspect(connection).get_view_names())
-                for which in m.MART_VIEWS:
-                    if f"{name}_{which}" in views:
-                        connection.exec_driver_sql(f"DROP VIEW {name}_{which}")
+                drop_views(connection, [name])
                 connection.exec_driver_sql(f"DROP TABLE IF EXISTS {kind}_{name}")
                 for table in (self.spine_table, self.marts_table):
                     connection.execute(table.delete().where(table.c.mart == name))

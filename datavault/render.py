@@ -8,6 +8,7 @@ never connects to a database.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,9 +268,7 @@ class Renderer:
         key = ("views", mart.name)
         if key not in self._rendered:
             if mart.kind == "pit":
-                context = self._pit_context(mart)
-                context.update(self._pit_labels(mart, context["sats"]))
-                text = self._render("pit_views.sql.j2", context)
+                text = self._render("pit_views.sql.j2", self._pit_context(mart))
             else:
                 context = self._bridge_context(mart)
                 text = self._render("bridge_views.sql.j2", context)
@@ -289,6 +288,11 @@ class Renderer:
         context["key_joins"] = {
             alias: self._key_joins(mart.parent, expr)[0]
             for alias, expr in (("pit", f"k.{pk}"), ("parent", f"p.{pk}"), ("hk", "k.hk"))}
+        keys = {label.rsplit(" AS ", 1)[1] for label in context["key_labels"]}
+        payload = [(sat["name"], column) for sat in context["sats"] for column in sat["payload"]]
+        labels = iter(_friendly(payload, taken=keys))
+        for sat in context["sats"]:
+            sat["labels"] = [(column, next(labels)) for column in sat["payload"]]
         return context
 
     def _key_joins(self, parent: str, key_expr: str) -> tuple[list[str], list[str]]:
@@ -308,21 +312,6 @@ class Renderer:
             labels += [f"h_{role.role}.{c.name} AS {role.role}_{c.name}"
                        for c in self.model.hubs[role.hub].key]
         return joins, labels
-
-    def _pit_labels(self, mart: m.Mart, sats: list[dict]) -> dict:
-        """Friendly payload column names: the column's own, or ``SATELLITE_COLUMN`` where two
-        satellites (or a key part) share it."""
-        taken = {label.rsplit(" AS ", 1)[1] for label in self._key_joins(mart.parent, "k")[1]}
-        taken |= {"snapshot_at", "valid_from", "valid_to"}
-        counts: dict[str, int] = {}
-        for sat in sats:
-            for column in sat["payload"]:
-                counts[column] = counts.get(column, 0) + 1
-        for sat in sats:
-            sat["labels"] = [
-                (column, column if counts[column] == 1 and column not in taken
-                 else f"{sat['name']}_{column}") for column in sat["payload"]]
-        return {}
 
     def _bridge_context(self, mart: m.Mart) -> dict:
         context = self._mart_common(mart)
@@ -351,16 +340,10 @@ class Renderer:
             sat["element"] = path.index(sat["parent"])
             elements[sat["element"]]["required"].append(sat)
             required.append(sat)
-        key_labels = []
-        hub_columns = [(e, c) for e in elements if e["kind"] == "hub"
+        hub_columns = [(e, c.name) for e in elements if e["kind"] == "hub"
                        for c in self.model.hubs[e["name"]].key]
-        counts: dict[str, int] = {}
-        for _, column in hub_columns:
-            counts[column.name] = counts.get(column.name, 0) + 1
-        for element, column in hub_columns:
-            label = column.name if counts[column.name] == 1 and column.name not in (
-                "snapshot_at", "valid_from", "valid_to") else f"{element['name']}_{column.name}"
-            key_labels.append((element["n"], column.name, label))
+        key_labels = [(e["n"], column, label) for (e, column), label in zip(
+            hub_columns, _friendly([(e["name"], column) for e, column in hub_columns]))]
         live = [e for e in elements if e["required"]]
         d = self.dialect
         context.update({
@@ -373,3 +356,16 @@ class Renderer:
             "views": {v: mart.view(v) for v in m.MART_VIEWS},
         })
         return context
+
+
+#: the columns the views add themselves
+VIEW_COLUMNS = frozenset({"snapshot_at", "valid_from", "valid_to"})
+
+
+def _friendly(columns: list[tuple[str, str]], taken: set[str] = frozenset()) -> list[str]:
+    """View labels of (owner, column) pairs: the column's own name, or ``OWNER_COLUMN`` where
+    two owners share it or the view already has a column of that name."""
+    counts = Counter(column for _, column in columns)
+    taken = set(taken) | VIEW_COLUMNS
+    return [column if counts[column] == 1 and column not in taken else f"{owner}_{column}"
+            for owner, column in columns]

@@ -75,7 +75,8 @@ def float_text(value: float) -> str:
 
     The digits are the shortest round-trip digits (Python's ``repr``); the layout is the one
     PostgreSQL prints (fixed notation for decimal exponents from -4 to 14, else ``d.ddde+XX``),
-    so that both engines give the same text.
+    so that both engines give the same text. A zero is ``0`` whatever its sign: -0.0 equals
+    0.0, and SQLite keeps no sign on a stored zero.
     """
     if math.isnan(value):
         return "NaN"
@@ -84,7 +85,7 @@ def float_text(value: float) -> str:
     sign, digits, exponent = Decimal(repr(value)).as_tuple()
     prefix = "-" if sign else ""
     if value == 0:
-        return prefix + "0"
+        return "0"
     text = "".join(map(str, digits)).rstrip("0") or "0"
     # decimal exponent of the first significant digit
     assert isinstance(exponent, int)

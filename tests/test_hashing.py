@@ -27,6 +27,7 @@ EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100"))
     (0, "integer", "0"),
     (Decimal("12.500"), "decimal", "12.5"),
     (Decimal("-0.000"), "decimal", "0"),
+    (-0.0, "float", "0"),  # SQLite keeps no sign on a stored zero
     (Decimal("1E+3"), "decimal", "1000"),
     (Decimal("100"), "decimal", "100"),
     (Decimal("0.0001000"), "decimal", "0.0001"),

@@ -19,6 +19,6 @@ SELECT
     l.email,
     l.city,
     l.extracted_at,
-    CASE WHEN replace(replace(NULLIF(translate(btrim(l.customer_id, E' \t\r\n\f\x0B'), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), ''), '\', '\\'), '|', '\|') IS NULL THEN '\x00000000000000000000000000000000'::bytea ELSE decode(md5(convert_to(replace(replace(NULLIF(translate(btrim(l.customer_id, E' \t\r\n\f\x0B'), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex') END,
-    decode(md5(convert_to(concat_ws('|', CASE WHEN l.city IS NOT NULL THEN 'city=' || replace(replace(l.city, '\', '\\'), '|', '\|') END, CASE WHEN l.email IS NOT NULL THEN 'email=' || replace(replace(l.email, '\', '\\'), '|', '\|') END, CASE WHEN l.name IS NOT NULL THEN 'name=' || replace(replace(l.name, '\', '\\'), '|', '\|') END), 'UTF8')), 'hex')
+    COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.customer_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea),
+    decode(md5(convert_to(concat_ws('|', 'city=' || replace(replace(l.city, '\', '\\'), '|', '\|'), 'email=' || replace(replace(l.email, '\', '\\'), '|', '\|'), 'name=' || replace(replace(l.name, '\', '\\'), '|', '\|')), 'UTF8')), 'hex')
 FROM dv_land_crm_customers l;

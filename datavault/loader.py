@@ -49,6 +49,8 @@ class LoadResult:
     rows_staged: int = 0
     rows_quarantined: int = 0
     stage_seconds: float = 0.0
+    #: how the batch was read: "copy" (the database read a plain CSV file) or "parser"
+    read_by: str = "parser"
     entities: list[EntityResult] = field(default_factory=list)
 
     @property
@@ -69,6 +71,8 @@ class Loader:
         self.dialect = dialect
         self.renderer = renderer
         self.metadata = schema.metadata_for(model)
+        #: let the database read plain CSV files itself where the dialect can (COPY)
+        self.copy_plain_csv = True
 
     # ---- public -------------------------------------------------------------------------
     def load(self, source_name: str, batch: BatchInput, applied_at: dt.datetime | None = None,
@@ -111,8 +115,7 @@ class Loader:
         progress("batch", batch_id=result.batch_id, loaded_at=result.loaded_at)
         started = time.perf_counter()
         try:
-            self._stage(source, result, chunks, positions, batch.typed, applied_at, header,
-                        progress)
+            self._stage(source, result, batch, chunks, positions, applied_at, header, progress)
         except BaseException:
             with self.engine.begin() as connection:
                 batches = self.metadata.tables[schema.BATCH_TABLE]
@@ -206,63 +209,27 @@ class Loader:
             ))
         return LoadResult(batch_id, source.name, loaded_at)
 
-    def _stage(self, source: m.Source, result: LoadResult, chunks, positions: list[int],
-               typed: bool, applied_at: dt.datetime | None, header: list[str],
+    def _stage(self, source: m.Source, result: LoadResult, batch: BatchInput, chunks,
+               positions: list[int], applied_at: dt.datetime | None, header: list[str],
                progress: Progress) -> None:
         land = schema.landing_table(source)
-        columns = ["dv_row", "dv_applied_at"] + [c.name for c in source.columns]
-        types = ["integer", "timestamp"] + [c.type for c in source.columns]
-        convert = values.coerce if typed else values.parse
-        col_types = [c.type for c in source.columns]
-        names = [c.name for c in source.columns]
-        applied_index = names.index(source.applied_at) if source.applied_at else None
-        quarantine = self.metadata.tables[schema.QUARANTINE_TABLE]
-        row_number = 0
+        parse = _RowParser(source, positions, header, batch.typed, result.batch_id)
         with self.engine.connect() as connection:
             with connection.begin():
                 land.drop(connection, checkfirst=True)
                 land.create(connection)
-                for chunk in chunks:
-                    good: list[list[object]] = []
-                    bad: list[dict] = []
-                    for raw in chunk:
-                        row_number += 1
-                        parsed: list[object] = [row_number, None]
-                        problems = []
-                        if not typed and len(raw) != len(header):
-                            problems.append(f"the row has {len(raw)} fields, the header "
-                                            f"{len(header)}")
-                        for position, type_name, name in zip(positions, col_types, names):
-                            text = raw[position] if position < len(raw) else None
-                            try:
-                                parsed.append(convert(text, type_name))
-                            except values.ParseError as exc:
-                                problems.append(f"{name}: {exc}")
-                                parsed.append(None)
-                        if applied_index is not None and not problems:
-                            value = parsed[2 + applied_index]
-                            if value is None:
-                                problems.append(f"{source.applied_at}: the applied time is empty")
-                            elif not isinstance(value, dt.datetime):
-                                value = dt.datetime(value.year, value.month, value.day)
-                            parsed[1] = value
-                        if problems:
-                            bad.append({
-                                "batch_id": result.batch_id, "entity": "",
-                                "row_number": row_number, "source": source.name,
-                                "reason": "; ".join(problems),
-                                "data": json.dumps(dict(zip(header, map(_jsonable, raw))),
-                                                   ensure_ascii=False),
-                            })
-                        else:
-                            good.append(parsed)
-                    self.dialect.bulk_insert(connection, land.name, columns, types, good)
-                    if bad:
-                        connection.execute(quarantine.insert(), bad)
-                    result.rows_read = row_number
-                    result.rows_quarantined += len(bad)
-                    progress("read", rows=row_number)
-                rendered = self.renderer.stage(source)
+                raw = self._copy_plain_csv(connection, source, batch, header, progress)
+                if raw is not None:
+                    chunks.close()
+                    result.rows_read = raw[1]
+                    result.read_by = "copy"
+                    rendered = self.renderer.stage(source, raw_width=len(header),
+                                                   positions=positions)
+                else:
+                    for chunk in chunks:
+                        self._land(connection, land, parse, chunk, result)
+                        progress("read", rows=result.rows_read)
+                    rendered = self.renderer.stage(source)
                 stamp = values.timestamp_text(result.loaded_at)
                 params = {
                     "batch_id": result.batch_id,
@@ -270,8 +237,16 @@ class Loader:
                     "applied_at": values.timestamp_text(applied_at) if applied_at else stamp,
                 }
                 for statement in rendered.statements():
-                    connection.execute(sa.text(statement.sql), params)
+                    if statement.tag == "parse":  # rows SQL did not read: the parser's turn
+                        rows = connection.execute(sa.text(statement.sql)).fetchall()
+                        # an empty field of a plain CSV file is '' to the parser
+                        texts = [[r[0]] + ["" if v is None else v for v in r[1:]] for r in rows]
+                        self._land(connection, land, parse, texts, result, numbered=True)
+                    else:
+                        connection.execute(sa.text(statement.sql), params)
                 land.drop(connection)
+                if raw is not None:
+                    raw[0].drop(connection)
                 result.rows_staged = result.rows_read - result.rows_quarantined
                 stage = self.metadata.tables[self.model.stage_table(source.name)]
                 snapshot_at = connection.execute(
@@ -285,6 +260,54 @@ class Loader:
                         snapshot_at=snapshot_at or applied_at or result.loaded_at,
                     )
                 )
+
+    def _copy_plain_csv(self, connection: sa.Connection, source: m.Source, batch: BatchInput,
+                        header: list[str], progress: Progress) -> tuple[sa.Table, int] | None:
+        """Let the database read a plain CSV file itself (COPY) into a text table.
+
+        None when it cannot: no COPY on this engine, a file that is not plain, or one the
+        database refuses (a row with the wrong number of fields, a NUL byte, bad UTF-8). The
+        batch then goes through the parser, which names each bad row.
+        """
+        if not (self.copy_plain_csv and self.dialect.supports_copy and batch.plain_csv()):
+            return None
+        assert batch.path is not None
+        raw = schema.raw_table(source, len(header))
+        savepoint = connection.begin_nested()
+        try:
+            raw.create(connection)
+            with batch.path.open("rb") as handle:
+                handle.readline()  # the header (a plain file has no line break inside a field)
+                count = self.dialect.copy_csv(
+                    connection, raw.name, [f"c{i}" for i in range(len(header))], handle)
+        except (sa.exc.DBAPIError, connection.dialect.loaded_dbapi.Error):
+            savepoint.rollback()
+            return None
+        savepoint.commit()
+        progress("read", rows=count)
+        return raw, count
+
+    def _land(self, connection: sa.Connection, land: sa.Table, parse: _RowParser,
+              rows: list, result: LoadResult, numbered: bool = False) -> None:
+        """Parse source rows into the landing table; rows that do not parse are quarantined.
+        ``numbered``: each row starts with its row number (else rows are counted on)."""
+        good: list[list[object]] = []
+        bad: list[dict] = []
+        for raw in rows:
+            if numbered:
+                number, raw = raw[0], raw[1:]
+            else:
+                result.rows_read += 1
+                number = result.rows_read
+            parsed, problem = parse(number, raw)
+            if problem is None:
+                good.append(parsed)
+            else:
+                bad.append(problem)
+        self.dialect.bulk_insert(connection, land.name, parse.columns, parse.types, good)
+        if bad:
+            connection.execute(self.metadata.tables[schema.QUARANTINE_TABLE].insert(), bad)
+        result.rows_quarantined += len(bad)
 
     def _check_order(self, connection: sa.Connection, entity: str, batch: LoadResult) -> None:
         """A satellite must never receive a batch older than one it already holds."""
@@ -310,6 +333,53 @@ class Loader:
             rows_inserted=outcome.rows_inserted, rows_quarantined=outcome.rows_quarantined,
             finished_at=values.utcnow(), status=outcome.status, message=outcome.message or None,
         ))
+
+
+class _RowParser:
+    """One source row to its landing values (row number, applied time, typed columns), or to
+    its quarantine row with every problem it has."""
+
+    def __init__(self, source: m.Source, positions: list[int], header: list[str], typed: bool,
+                 batch_id: int) -> None:
+        self.source = source
+        self.positions = positions
+        self.header = header
+        self.typed = typed
+        self.batch_id = batch_id
+        self.convert = values.coerce if typed else values.parse
+        self.col_types = [c.type for c in source.columns]
+        self.names = [c.name for c in source.columns]
+        self.columns = ["dv_row", "dv_applied_at"] + self.names
+        self.types = ["integer", "timestamp"] + self.col_types
+        self.applied_index = (self.names.index(source.applied_at) if source.applied_at
+                              else None)
+
+    def __call__(self, number: int, raw) -> tuple[list[object], dict | None]:
+        parsed: list[object] = [number, None]
+        problems = []
+        if not self.typed and len(raw) != len(self.header):
+            problems.append(f"the row has {len(raw)} fields, the header {len(self.header)}")
+        for position, type_name, name in zip(self.positions, self.col_types, self.names):
+            text = raw[position] if position < len(raw) else None
+            try:
+                parsed.append(self.convert(text, type_name))
+            except values.ParseError as exc:
+                problems.append(f"{name}: {exc}")
+                parsed.append(None)
+        if self.applied_index is not None and not problems:
+            value = parsed[2 + self.applied_index]
+            if value is None:
+                problems.append(f"{self.source.applied_at}: the applied time is empty")
+            elif not isinstance(value, dt.datetime):
+                value = dt.datetime(value.year, value.month, value.day)
+            parsed[1] = value
+        if not problems:
+            return parsed, None
+        return parsed, {
+            "batch_id": self.batch_id, "entity": "", "row_number": number,
+            "source": self.source.name, "reason": "; ".join(problems),
+            "data": json.dumps(dict(zip(self.header, map(_jsonable, raw))), ensure_ascii=False),
+        }
 
 
 def _jsonable(value: object) -> object:

@@ -149,6 +149,17 @@ def landing_table(source: m.Source) -> sa.Table:
     )
 
 
+def raw_table(source: m.Source, width: int) -> sa.Table:
+    """The per-session temporary table a plain CSV batch is copied into as text, one column
+    per header field (``c0``, ``c1``, ...), numbered in file order."""
+    return sa.Table(
+        f"dv_raw_{source.name}", sa.MetaData(),
+        sa.Column("dv_row", sa.BigInteger(), sa.Identity(always=True), nullable=False),
+        *[sa.Column(f"c{i}", sa.Text()) for i in range(width)],
+        prefixes=["TEMPORARY"],
+    )
+
+
 def _system_columns(with_load_ts: bool = True) -> list[sa.Column]:
     columns = [sa.Column("load_ts", sa.DateTime(), nullable=False)] if with_load_ts else []
     return columns + [

@@ -78,6 +78,22 @@ class Dialect:
         """Insert typed Python rows into ``table`` as fast as the engine allows."""
         raise NotImplementedError
 
+    def text_check(self, expr: str, type_name: str) -> str | None:
+        """SQL that is true when the source text ``expr`` is in a form this engine reads as
+        ``type_name`` exactly as ``values.parse`` does (other texts go through the parser).
+        None: this engine lands typed values only."""
+        return None
+
+    def text_value(self, expr: str, type_name: str) -> str | None:
+        """The typed value of a source text that passed ``text_check``."""
+        return None
+
+    def copy_csv(self, connection: sa.Connection, table: str, columns: Sequence[str],
+                 handle: Any) -> int:
+        """Load CSV rows (no header) from a binary file object into ``table``; the row count.
+        Only for dialects with ``supports_copy``."""
+        raise NotImplementedError
+
     def landing_prefix(self) -> str:
         """The CREATE prefix of the per-session landing table."""
         return "CREATE TEMPORARY TABLE"

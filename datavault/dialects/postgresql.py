@@ -66,6 +66,57 @@ def canonical(expr: str, type_name: str) -> str:
     raise ValueError(f"unknown column type {type_name!r}")
 
 
+# Source texts SQL reads itself: a strict subset of what datavault.values.parse accepts, on
+# which PostgreSQL's cast gives the same value. Anything else goes through the parser.
+_PLAIN = {
+    "integer": r"^[+-]?[0-9]{1,18}$",
+    "decimal": r"^[+-]?[0-9]{1,200}(\.[0-9]{1,200})?$",
+    "float": r"^[+-]?[0-9]{1,15}(\.[0-9]{1,15})?$",  # correctly rounded by both
+    "date": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "timestamp": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?$",
+    "boolean": r"^(true|t|yes|y|1|false|f|no|n|0|TRUE|T|YES|Y|FALSE|F|NO|N|True|Yes|False|No)$",
+    "uuid": r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+}
+_CASTS = {"integer": "bigint", "decimal": "numeric", "float": "float8", "date": "date",
+          "timestamp": "timestamp", "boolean": "boolean", "uuid": "uuid"}
+
+
+def _valid_date(e: str) -> str:
+    """True when the YYYY-MM-DD at the start of ``e`` (digits already checked) is a date."""
+    year = f"substr({e}, 1, 4)::int"
+    leap = f"({year} % 4 = 0 AND ({year} % 100 <> 0 OR {year} % 400 = 0))"
+    last = (f"CASE substr({e}, 6, 2) WHEN '02' THEN CASE WHEN {leap} THEN '29' ELSE '28' END "
+            f"WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' "
+            f"ELSE '31' END")
+    return (f"substr({e}, 1, 4) <> '0000' AND substr({e}, 6, 2) BETWEEN '01' AND '12' "
+            f"AND substr({e}, 9, 2) BETWEEN '01' AND {last}")
+
+
+def text_check(e: str, type_name: str) -> str:
+    """SQL: true when source text ``e`` is empty or in a form of ``_PLAIN`` that is a value."""
+    if type_name == "text":
+        return "TRUE"
+    extra = "TRUE"
+    if type_name == "date":
+        extra = _valid_date(e)
+    elif type_name == "timestamp":
+        extra = (f"{_valid_date(e)} AND (length({e}) = 10 OR (substr({e}, 12, 2) <= '23' "
+                 f"AND substr({e}, 15, 2) <= '59' AND (length({e}) = 16 "
+                 f"OR substr({e}, 18, 2) <= '59')))")
+    # CASE: the checks that read digits run only on text the pattern let through
+    return (f"({e} IS NULL OR {e} = '' OR CASE WHEN {e} ~ '{_PLAIN[type_name]}' "
+            f"THEN {extra} ELSE FALSE END)")
+
+
+def text_value(e: str, type_name: str) -> str:
+    """SQL: the typed value of source text ``e`` that passed ``text_check``."""
+    if type_name == "text":
+        return f"NULLIF({e}, '')"
+    value = f"CAST(NULLIF({e}, '') AS {_CASTS[type_name]})"
+    # the parser keeps no trailing fraction zeros (a decimal is stored as its canonical text)
+    return f"trim_scale({value})" if type_name == "decimal" else value
+
+
 def escape(expr: str) -> str:
     return f"replace(replace({expr}, '\\', '\\\\'), '|', '\\|')"
 
@@ -137,6 +188,23 @@ class PostgresDialect(Dialect):
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET extra_float_digits = 1")
         dbapi_connection.autocommit = autocommit
+
+    def text_check(self, expr: str, type_name: str) -> str | None:
+        return text_check(expr, type_name)
+
+    def text_value(self, expr: str, type_name: str) -> str | None:
+        return text_value(expr, type_name)
+
+    def copy_csv(self, connection: sa.Connection, table: str, columns: Sequence[str],
+                 handle: Any) -> int:
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        with raw.cursor() as cursor:
+            cursor.copy_expert(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", handle,
+                size=1 << 20,
+            )
+            return cursor.rowcount
 
     def bulk_insert(self, connection: sa.Connection, table: str, columns: Sequence[str],
                     types: Sequence[str], rows: list[Sequence[object]]) -> None:

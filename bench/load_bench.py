@@ -1,30 +1,41 @@
-"""Load benchmark: rows/s of the toolkit's load of one N-row batch, against a floor.
+"""Load benchmark: the initial load, a 1% delta, a re-run and a late batch of the example
+source ``shop_orders``, each against a floor measured in the same run on the same database.
 
 Run from the repository root:
 
-    python bench/load_bench.py --rows 1000000 --engines sqlite,postgresql
+    python bench/load_bench.py --rows 1000000 --engines postgresql,sqlite
 
-For each engine it loads one generated batch of the example source ``crm_customers``
-(hub ``customer``, satellite ``customer_details``) into a fresh database, then measures
-in the same run and on the same database the floor of each step: the same rows written
-by the plainest statement the engine offers, without hashing or change detection.
-It then loads the same batch a second time (which must insert nothing).
+For each engine it writes the example project into a temporary folder, opens a fresh database
+(a SQLite file, or a new PostgreSQL database that is dropped at the end) and loads, each in a
+process of its own whose peak memory (RSS) is measured:
 
-This is not a test: it prints figures (and WARN lines when a result is not what the
-load must produce). See bench/README.md for what each figure means.
+1. the initial batch: N orders (``bench/generate.py``), feeding hubs ``order`` and
+   ``customer``, link ``order_customer`` and satellite ``order_status``; right after it, the
+   floors: PostgreSQL's ``COPY`` of the same file (SQLite: ``csv`` + ``executemany``), and
+   per entity a plain ``INSERT ... SELECT`` of the same staged rows into an empty table with
+   the entity's columns and indexes, with no change detection;
+2. a 1% delta in applied-time order: 20% new orders, 30% orders observed again unchanged,
+   50% changed;
+3. the same delta again, which must insert nothing;
+4. a late 1% batch: 50% rows that fall in the middle of the orders' histories, 30%
+   corrections of an applied time already loaded, 20% unchanged orders.
+
+This is not a test: it prints figures (and WARN lines when a load does not do what it must).
+See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import platform
-import random
 import re
 import secrets
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,45 +43,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import generate
 import sqlalchemy as sa
 
-from datavault import api
+from datavault import api, schema
 from datavault.inputs import open_input
 
-SOURCE = "crm_customers"
-HUB = "customer"
-SAT = "customer_details"
-STAGE_TABLE = "stg_crm_customers"
-HUB_TABLE = "hub_customer"
-SAT_TABLE = "sat_customer_details"
-RECORD_SOURCE = "crm.customers"
-EXTRACTED_AT = "2026-01-01T06:00:00"
+SOURCE = "shop_orders"
 PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-
-HUB_FLOOR_SQL = (
-    "INSERT INTO {table} (customer_hk, customer_number, load_ts, record_source, batch_id) "
-    f"SELECT dv_hk_customer, customer_id, dv_loaded_at, '{RECORD_SOURCE}', dv_batch_id "
-    f"FROM {STAGE_TABLE}"
-)
-SAT_FLOOR_SQL = (
-    "INSERT INTO {table} (customer_hk, applied_ts, load_ts, hash_diff, name, email, city, "
-    "record_source, batch_id) "
-    "SELECT dv_hk_customer, dv_applied_at, dv_loaded_at, dv_hd_customer_details, name, email, "
-    f"city, '{RECORD_SOURCE}', dv_batch_id FROM {STAGE_TABLE}"
-)
-FLOOR_COLUMNS_DDL = (
-    "customer_id text, name text, email text, city text, extracted_at timestamp"
-)
-
-FIRST = ["Alice", "Bob", "Carol", "Dan", "Eve", "Frank", "Grace", "Heidi", "Ivan", "Judy",
-         "Karl", "Lena", "Mallory", "Nils", "Olga", "Peggy", "Quinn", "Rupert", "Sybil",
-         "Trent", "Ursula", "Victor", "Wendy", "Xavier", "Yara", "Zoe"]
-LAST = ["Martin", "Stone", "Dyer", "Okafor", "Nguyen", "Silva", "Kowalski", "Müller",
-        "García", "Rossi", "Dubois", "Smith", "Tanaka", "Ivanova", "Haddad", "O'Brien",
-        "Johansson", "Novak", "Costa", "Schmidt"]
-CITIES = ["Lyon", "Leeds", "Porto", "Lagos", "Paris", "Berlin", "Madrid", "Oslo", "Kraków",
-          "Nairobi", "Osaka", "Lima", "Quebec", "Dublin", "Tunis", "Perth", "Gdańsk", "Cork",
-          "São Paulo", "Zürich"]
+SQL_TYPES = {"text": "text", "decimal": "numeric", "timestamp": "timestamp"}
 
 
 # ---- machine -------------------------------------------------------------------------------
@@ -110,7 +91,7 @@ def postgres_info() -> str:
         return f"unavailable ({str(exc).strip().splitlines()[0]})"
 
 
-def print_machine(engines: list[str], rows: int, seed: int, title: str = "load",
+def print_machine(engines: list[str], rows: int, seed: int | None, title: str = "load",
                   batch: str = "") -> None:
     print(f"datavault {title} benchmark")
     print(f"  cpu:        {cpu_model()}")
@@ -121,26 +102,9 @@ def print_machine(engines: list[str], rows: int, seed: int, title: str = "load",
     print(f"  sqlite:     {sqlite3.sqlite_version}")
     if "postgresql" in engines:
         print(f"  postgresql: {postgres_info()}")
-    print(f"  batch:      {batch or f'{rows:,} rows of source {SOURCE}'} (seed {seed})")
+    seeded = "" if seed is None else f" (seed {seed})"
+    print(f"  batch:      {batch or f'{rows:,} rows of source {SOURCE}'}{seeded}")
     print()
-
-
-# ---- input ---------------------------------------------------------------------------------
-def generate_csv(path: Path, rows: int, seed: int) -> None:
-    """N distinct customer ids, one extracted_at; the same file for a given (rows, seed)."""
-    rng = random.Random(seed)
-    ids = list(range(1, rows + 1))
-    rng.shuffle(ids)  # the source does not come sorted by key
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["customer_id", "name", "email", "city", "extracted_at"])
-        choice = rng.choice
-        for number in ids:
-            first, last = choice(FIRST), choice(LAST)
-            writer.writerow([
-                f"C{number:09d}", f"{first} {last}",
-                f"{first.lower()}.{number}@example.com", choice(CITIES), EXTRACTED_AT,
-            ])
 
 
 # ---- databases -----------------------------------------------------------------------------
@@ -191,7 +155,7 @@ def copy_table_ddl(connection: sa.Connection, engine_name: str, table: str, copy
 # ---- floors --------------------------------------------------------------------------------
 def floor_insert_select(engine: sa.Engine, engine_name: str, table: str,
                         insert_sql: str) -> tuple[int, float]:
-    """Time INSERT ... SELECT from the stage into an empty copy of ``table``.
+    """Time INSERT ... SELECT into an empty copy of ``table`` (same columns and indexes).
 
     Timed like EntityResult.seconds: from the start of the transaction to the end of the
     statement, commit excluded.
@@ -200,6 +164,12 @@ def floor_insert_select(engine: sa.Engine, engine_name: str, table: str,
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {copy}")
         connection.exec_driver_sql(copy_table_ddl(connection, engine_name, table, copy))
+        if engine_name == "sqlite":  # the indexes beyond the primary key
+            for (sql,) in connection.exec_driver_sql(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                    "AND sql IS NOT NULL", (table,)).fetchall():
+                connection.exec_driver_sql(
+                    re.sub(r"INDEX (\w+) ON \w+", rf"INDEX floor_\1 ON {copy}", sql))
     with engine.begin() as connection:
         started = time.perf_counter()
         count = connection.exec_driver_sql(insert_sql.format(table=copy)).rowcount
@@ -209,37 +179,75 @@ def floor_insert_select(engine: sa.Engine, engine_name: str, table: str,
     return count, seconds
 
 
-def floor_stage(engine: sa.Engine, engine_name: str, csv_path: Path) -> tuple[int, float]:
-    """Time the plainest load of the CSV into a table with the source's 5 typed columns.
+def entity_floor_sql(model, engine: sa.Engine, entity: str) -> str:
+    """INSERT ... SELECT of the staged rows into ``{table}`` with the entity's columns: one
+    row per key (a GROUP BY only where the batch repeats a key), no change detection."""
+    source = model.sources[SOURCE]
+    stage = model.stage_table(SOURCE)
+    rs = "'" + source.record_source + "'"
+    kind = model.entity_kind(entity)
+    if kind == "hub":
+        hub = model.hubs[entity]
+        feed = hub.feed(SOURCE)
+        key = schema.stage_hub_key(entity)
+        pairs = [(schema.hub_key_column(entity), key)]
+        pairs += [(part.name, column) for part, column in zip(hub.key, feed.columns)]
+    elif kind == "link":
+        link = model.links[entity]
+        key = schema.stage_link_key(entity)
+        pairs = [(schema.link_key_column(entity), key)]
+        pairs += [(schema.role_key_column(r.role), schema.stage_role_key(entity, r.role))
+                  for r in link.roles]
+    else:
+        sat = model.satellites[entity]
+        key = f"{schema.stage_hub_key(sat.parent)}, dv_applied_at"
+        pairs = [(schema.sat_key_column(sat), schema.stage_hub_key(sat.parent)),
+                 ("applied_ts", "dv_applied_at"),
+                 ("hash_diff", schema.stage_hash_diff(entity))]
+        pairs += [(c.name, c.source_column) for c in sat.payload]
+    pairs += [("load_ts", "dv_loaded_at"), ("record_source", rs), ("batch_id", "dv_batch_id")]
+    with engine.connect() as connection:
+        rows, keys = connection.exec_driver_sql(
+            f"SELECT COUNT(*), COUNT(*) - (SELECT COUNT(*) FROM (SELECT 1 FROM {stage} "
+            f"GROUP BY {key}) k) FROM {stage}").one()
+    target = ", ".join(t for t, _ in pairs)
+    key_columns = [k.strip() for k in key.split(",")]
+    if keys:  # repeated keys: one row each
+        chosen = ", ".join(s if s in key_columns else f"MIN({s})" for _, s in pairs)
+        return f"INSERT INTO {{table}} ({target}) SELECT {chosen} FROM {stage} GROUP BY {key}"
+    return f"INSERT INTO {{table}} ({target}) SELECT {', '.join(s for _, s in pairs)} FROM {stage}"
+
+
+def floor_stage(engine: sa.Engine, engine_name: str, csv_path: Path,
+                columns: list[tuple[str, str]]) -> tuple[int, float]:
+    """Time the plainest load of the CSV into a table with the source's typed columns.
 
     PostgreSQL: COPY ... FROM STDIN (FORMAT csv, HEADER) of the file.
     SQLite: csv.reader + one executemany INSERT, in one transaction.
-    Both include reading the file and the commit (as stage_seconds does).
+    Both include reading the file and the commit (as the stage figure does).
     """
     table = "floor_stage"
+    ddl = ", ".join(f"{name} {SQL_TYPES[type_name]}" for name, type_name in columns)
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-        connection.exec_driver_sql(f"CREATE TABLE {table} ({FLOOR_COLUMNS_DDL})")
+        connection.exec_driver_sql(f"CREATE TABLE {table} ({ddl})")
     raw = engine.raw_connection()
     try:
         dbapi = raw.driver_connection
         cursor = dbapi.cursor()
+        started = time.perf_counter()
         if engine_name == "postgresql":
-            started = time.perf_counter()
             with csv_path.open(encoding="utf-8") as handle:
                 cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER)", handle)
-            count = cursor.rowcount
-            dbapi.commit()
-            seconds = time.perf_counter() - started
         else:
-            started = time.perf_counter()
             with csv_path.open(newline="", encoding="utf-8") as handle:
                 reader = csv.reader(handle)
                 next(reader)
-                cursor.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?)", reader)
-            count = cursor.rowcount
-            dbapi.commit()
-            seconds = time.perf_counter() - started
+                marks = ", ".join("?" * len(columns))
+                cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", reader)
+        count = cursor.rowcount
+        dbapi.commit()
+        seconds = time.perf_counter() - started
         cursor.close()
     finally:
         raw.close()
@@ -248,6 +256,91 @@ def floor_stage(engine: sa.Engine, engine_name: str, csv_path: Path) -> tuple[in
     return count, seconds
 
 
+# ---- a load in a process of its own --------------------------------------------------------
+def child(project: str, url: str, csv_path: str) -> None:
+    """Load one batch and print what it did as JSON (run by ``run_load`` in a new process)."""
+    session = api.open_session(project, url=url)
+    statements: dict[str, list[tuple[float, int, str]]] = {}
+    pending: list[tuple[float, int, str]] = []
+    clock: list[float] = []
+
+    def before(*_args: object) -> None:
+        clock.append(time.perf_counter())
+
+    def after(_conn, cursor, statement, *_args: object) -> None:
+        pending.append((time.perf_counter() - clock.pop(), getattr(cursor, "rowcount", -1),
+                        " ".join(statement.split())[:70]))
+
+    def progress(event: str, **kwargs: object) -> None:
+        if event in ("staged", "entity"):
+            name = kwargs["result"].entity if event == "entity" else "stage"  # type: ignore
+            statements[name] = sorted(pending, reverse=True)[:3]
+            pending.clear()
+
+    sa.event.listen(session.engine, "before_cursor_execute", before)
+    sa.event.listen(session.engine, "after_cursor_execute", after)
+    started = time.perf_counter()
+    result = session.loader.load(SOURCE, open_input(csv_path), progress=progress)
+    total = time.perf_counter() - started
+    session.close()
+    print(json.dumps({
+        "total": total, "rows_read": result.rows_read, "rows_staged": result.rows_staged,
+        "rows_quarantined": result.rows_quarantined, "stage_seconds": result.stage_seconds,
+        "read_by": result.read_by, "batch_id": result.batch_id,
+        "entities": [e.__dict__ for e in result.entities], "statements": statements,
+    }))
+
+
+@dataclass
+class Loaded:
+    """One batch loaded in a process of its own: what ``child`` printed, and its peak RSS."""
+
+    data: dict
+    rss_mib: float
+
+    def entity(self, name: str) -> dict:
+        return next(e for e in self.data["entities"] if e["entity"] == name)
+
+    @property
+    def inserted(self) -> int:
+        return sum(e["rows_inserted"] for e in self.data["entities"])
+
+
+def run_load(project: Path, url: str, csv_path: Path) -> Loaded:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", str(project), url, str(csv_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)  # the child's own peak RSS (KiB on Linux)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"the load of {csv_path.name} failed (exit {process.returncode})")
+    return Loaded(json.loads(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024)
+
+
+def history_storage(engine: sa.Engine, engine_name: str, table: str) -> int | None:
+    """Bytes of a table with its indexes (None where the engine does not tell)."""
+    with engine.connect() as connection:
+        if engine_name == "postgresql":
+            return connection.exec_driver_sql(
+                f"SELECT pg_total_relation_size('{table}')").scalar()
+        try:
+            return connection.exec_driver_sql(
+                "SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name IN "
+                "(SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?)",
+                (table, table)).scalar()
+        except sa.exc.OperationalError:  # SQLite built without the dbstat table
+            return None
+
+
+def count(engine: sa.Engine, table: str) -> int:
+    with engine.connect() as connection:
+        return connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar()
+
+
+# ---- one engine ----------------------------------------------------------------------------
 # ---- one engine ----------------------------------------------------------------------------
 @dataclass
 class Row:
@@ -276,80 +369,7 @@ class Row:
         return self.seconds / self.floor_seconds
 
 
-class Timeline:
-    """Progress callback plus engine events: wall time of each entity load (audit row and
-    commit included) and the time of every SQL statement, grouped by step."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self.marks: list[tuple[str, float]] = []
-        self.pending: list[tuple[float, int, str]] = []
-        self.statements: dict[str, list[tuple[float, int, str]]] = {}
-        self.errors: list[tuple[float, str, str]] = []
-        self._started: list[float] = []
-
-    def __call__(self, event: str, **kwargs: object) -> None:
-        if event in ("staged", "entity"):
-            name = kwargs["result"].entity if event == "entity" else "stage"  # type: ignore
-            self.marks.append((name, time.perf_counter()))
-            self.statements[name] = self.pending
-            self.pending = []
-
-    def _before(self, *_args: object) -> None:
-        self._started.append(time.perf_counter())
-
-    def _after(self, _conn, cursor, statement, _params, _context, _many) -> None:
-        seconds = time.perf_counter() - self._started.pop()
-        self.pending.append((seconds, getattr(cursor, "rowcount", -1), statement))
-
-    def _error(self, context: sa.engine.ExceptionContext) -> None:
-        if self._started and context.statement:
-            seconds = time.perf_counter() - self._started.pop()
-            reason = str(context.original_exception).strip().splitlines()[0]
-            self.errors.append((seconds, context.statement, reason))
-
-    def __enter__(self) -> Timeline:
-        sa.event.listen(self.engine, "before_cursor_execute", self._before)
-        sa.event.listen(self.engine, "after_cursor_execute", self._after)
-        sa.event.listen(self.engine, "handle_error", self._error)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        sa.event.remove(self.engine, "before_cursor_execute", self._before)
-        sa.event.remove(self.engine, "after_cursor_execute", self._after)
-        sa.event.remove(self.engine, "handle_error", self._error)
-
-    def entity_wall(self) -> dict[str, float]:
-        return {name: at - self.marks[i - 1][1]
-                for i, (name, at) in enumerate(self.marks) if i > 0}
-
-    def slowest(self, step: str, limit: int = 3) -> list[tuple[float, int, str]]:
-        return sorted(self.statements.get(step, []), reverse=True)[:limit]
-
-
-def run_load(session: api.Session, csv_path: Path):
-    with Timeline(session.engine) as timeline:
-        started = time.perf_counter()
-        result = session.loader.load(SOURCE, open_input(str(csv_path)), progress=timeline)
-        total = time.perf_counter() - started
-    return result, total, timeline
-
-
-def statement_label(sql: str) -> str:
-    """The first words of a statement, enough to find it in the rendered SQL."""
-    text = " ".join(sql.split())
-    match = re.match(r"(CREATE TEMPORARY TABLE \w+|INSERT INTO \w+|DELETE FROM \w+|"
-                     r"DROP TABLE( IF EXISTS)? \w+|LOCK TABLE [\w, ]+?IN|SELECT|UPDATE \w+)",
-                     text)
-    return match.group(0) if match else text[:60]
-
-
-def count(engine: sa.Engine, table: str) -> int:
-    with engine.connect() as connection:
-        return connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar()
-
-
-def bench_engine(engine_name: str, csv_path: Path, rows: int, workdir: Path,
+def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
                  timeout: float) -> None:
     root = workdir / engine_name
     root.mkdir()
@@ -360,96 +380,102 @@ def bench_engine(engine_name: str, csv_path: Path, rows: int, workdir: Path,
     try:
         api.migrate_upgrade(project, url=target.url)
         session = api.open_session(project, url=target.url)
+        model = session.project.model
         engine = session.engine
+        entities = model.entities_of(SOURCE)
+        satellite = next(e for e in entities if model.entity_kind(e) == "satellite")
 
-        # 1st run, then the floors right after it, on the same database and stage
-        first, first_total, first_tl = run_load(session, csv_path)
-        by_entity = {e.entity: e for e in first.entities}
-        for e in first.entities:
-            if e.status != "ok":
-                warnings.append(f"1st run: {e.kind} {e.entity} failed after {e.seconds:.2f}s: "
-                                f"{e.message}")
-        if first.rows_read != rows or first.rows_staged != rows or first.rows_quarantined:
-            warnings.append(f"1st run: read {first.rows_read}, staged {first.rows_staged}, "
-                            f"quarantined {first.rows_quarantined} (expected {rows} staged)")
-        hub_n, hub_s = floor_insert_select(engine, engine_name, HUB_TABLE, HUB_FLOOR_SQL)
-        sat_n, sat_s = floor_insert_select(engine, engine_name, SAT_TABLE, SAT_FLOOR_SQL)
-        stage_n, stage_s = floor_stage(engine, engine_name, csv_path)
-        for what, n in (("hub floor", hub_n), ("satellite floor", sat_n),
-                        ("stage floor", stage_n)):
-            if n != rows:
-                warnings.append(f"{what} wrote {n} rows, expected {rows}")
-        counts_after_first = {t: count(engine, t) for t in (HUB_TABLE, SAT_TABLE)}
-        for table, n in counts_after_first.items():
-            if n != rows:
-                warnings.append(f"after the 1st run {table} holds {n} rows, expected {rows}")
+        initial = run_load(project, target.url, files["initial"])
+        keys = initial.data["rows_read"]
+        for e in initial.data["entities"]:
+            if e["status"] != "ok":
+                warnings.append(f"initial load: {e['kind']} {e['entity']} failed: {e['message']}")
+            elif model.entity_kind(e["entity"]) != "hub" and e["rows_inserted"] != keys:
+                warnings.append(f"initial load: {e['entity']} inserted {e['rows_inserted']:,} "
+                                f"rows, expected {keys:,}")
+        floors = {name: floor_insert_select(engine, engine_name, table_of(model, name),
+                                            entity_floor_sql(model, engine, name))
+                  for name in entities}
+        columns = [(c.name, c.type) for c in model.sources[SOURCE].columns]
+        stage_n, stage_s = floor_stage(engine, engine_name, files["initial"], columns)
 
-        # 2nd run of the same batch: must insert nothing
-        second, second_total, second_tl = run_load(session, csv_path)
-        for e in second.entities:
-            if e.status != "ok":
-                warnings.append(f"2nd run: {e.kind} {e.entity} failed after {e.seconds:.2f}s: "
-                                f"{e.message}")
-            elif e.rows_inserted:
-                warnings.append(f"2nd run: {e.kind} {e.entity} inserted {e.rows_inserted} rows "
-                                "(must insert nothing)")
-        for table, n in counts_after_first.items():
-            now = count(engine, table)
-            if now != n:
-                warnings.append(f"2nd run changed {table} from {n} to {now} rows")
-        second_by = {e.entity: e for e in second.entities}
+        delta = run_load(project, target.url, files["delta"])
+        again = run_load(project, target.url, files["delta"])
+        late = run_load(project, target.url, files["late"])
+        for label, loaded in (("1% delta", delta), ("the delta again", again),
+                              ("late batch", late)):
+            for e in loaded.data["entities"]:
+                if e["status"] != "ok":
+                    warnings.append(f"{label}: {e['entity']} failed: {e['message']}")
+        if again.inserted:
+            warnings.append(f"the delta loaded again inserted {again.inserted:,} rows "
+                            "(must insert nothing)")
 
-        hub, sat = by_entity[HUB], by_entity[SAT]
-        table = [
-            Row("stage (read, parse, hash)", first.rows_staged, first.stage_seconds,
-                stage_n, stage_s,
-                "COPY csv" if engine_name == "postgresql" else "csv + executemany"),
-            Row(f"hub {HUB}", hub.rows_inserted, hub.seconds, hub_n, hub_s,
-                "INSERT..SELECT stage", hub.status != "ok"),
-            Row(f"satellite {SAT}", sat.rows_inserted, sat.seconds, sat_n, sat_s,
-                "INSERT..SELECT stage", sat.status != "ok"),
-            Row("load total, 1st run", first.rows_read, first_total, rows,
-                stage_s + hub_s + sat_s, "sum of floors", not first.ok),
-            Row("2nd run: stage", second.rows_staged, second.stage_seconds,
-                first.rows_staged, first.stage_seconds, "1st run"),
-            Row(f"2nd run: hub {HUB}", second_by[HUB].rows_staged, second_by[HUB].seconds,
-                hub.rows_staged, hub.seconds, "1st run", second_by[HUB].status != "ok"),
-            Row(f"2nd run: satellite {SAT}", second_by[SAT].rows_staged, second_by[SAT].seconds,
-                sat.rows_staged, sat.seconds, "1st run", second_by[SAT].status != "ok"),
-            Row("2nd run: load total", second.rows_read, second_total, first.rows_read,
-                first_total, "1st run", not second.ok),
-        ]
+        first = initial.data
+        table = [Row("stage (COPY or parse, type, hash)", first["rows_staged"],
+                     first["stage_seconds"], stage_n, stage_s,
+                     "COPY csv" if engine_name == "postgresql" else "csv + executemany")]
+        for name in entities:
+            e = initial.entity(name)
+            n, seconds = floors[name]
+            table.append(Row(f"{e['kind']} {name}", e["rows_inserted"], e["seconds"], n,
+                             seconds, "INSERT..SELECT stage", e["status"] != "ok"))
+        table.append(Row("initial load, whole", keys, first["total"], keys,
+                         stage_s + sum(s for _, s in floors.values()), "sum of floors"))
+        table.append(Row("1% delta, in order", delta.data["rows_read"], delta.data["total"],
+                         keys, first["total"], "initial load; target 0.05x"))
+        table.append(Row("the same delta again", again.data["rows_read"], again.data["total"],
+                         keys, first["total"], "initial load; target 0.10x"))
+        table.append(Row("1% late batch", late.data["rows_read"], late.data["total"],
+                         delta.data["rows_read"], delta.data["total"],
+                         "1% delta in order; target 2x"))
         print_table(engine_name, table)
-        print(f"  inserted, 1st run: hub {hub.rows_inserted:,}, satellite "
-              f"{sat.rows_inserted:,}; 2nd run: hub {second_by[HUB].rows_inserted:,}, "
-              f"satellite {second_by[SAT].rows_inserted:,}")
-        for label, timeline in (("1st run", first_tl), ("2nd run", second_tl)):
-            print(f"  {label}, entity wall time incl. audit row + commit: "
-                  + ", ".join(f"{k} {v:.2f}s" for k, v in timeline.entity_wall().items()))
-        for label, timeline in (("1st run", first_tl), ("2nd run", second_tl)):
-            for step in ("stage", HUB, SAT):
+
+        print(f"  read by: {first['read_by']}; peak RSS of the loader process: initial "
+              f"{initial.rss_mib:.0f} MiB, delta {delta.rss_mib:.0f} MiB, late "
+              f"{late.rss_mib:.0f} MiB (target < 200 MiB)")
+        observations = sum(loaded.entity(satellite)["rows_staged"]
+                           for loaded in (initial, delta, again, late))
+        sat_table = model.sat_table(satellite)
+        log_table = model.sat_log_table(satellite)
+        log_bytes = history_storage(engine, engine_name, log_table)
+        sat_bytes = history_storage(engine, engine_name, sat_table)
+        log_rows, sat_rows = count(engine, log_table), count(engine, sat_table)
+        if log_bytes is None or sat_bytes is None:
+            print(f"  history rule: {log_rows:,} log rows for {observations:,} observations "
+                  "(this SQLite has no dbstat table to size them)")
+        else:
+            print(f"  history rule, beyond the satellite rows: {log_table} holds {log_rows:,} "
+                  f"rows, {log_bytes / 2**20:.1f} MiB with its index: "
+                  f"{log_bytes / observations:.1f} bytes per observation ({observations:,} "
+                  f"observations); the satellite itself: {sat_rows:,} rows, "
+                  f"{sat_bytes / 2**20:.1f} MiB ({sat_bytes / max(sat_rows, 1):.0f} bytes per "
+                  "row)")
+        for label, loaded in (("delta", delta), ("again", again), ("late", late)):
+            print(f"  {label}: stage {loaded.data['stage_seconds']:.2f}s, " + ", ".join(
+                f"{e['entity']} {e['seconds']:.2f}s ({e['rows_inserted']:,} inserted)"
+                for e in loaded.data["entities"]))
+        for label, loaded in (("initial", initial), ("late", late)):
+            for step, slowest in loaded.data["statements"].items():
                 print(f"  {label}, slowest statements of {step}: " + "; ".join(
-                    f"{statement_label(sql)} {sec:.2f}s ({rc:,} rows)"
-                    for sec, rc, sql in timeline.slowest(step)
-                ))
+                    f"{sql[:40]} {seconds:.2f}s ({rowcount:,} rows)"
+                    for seconds, rowcount, sql in slowest))
         for warning in warnings:
             print(f"  WARN {warning}")
-        shown: set[str] = set()
-        for label, timeline in (("1st run", first_tl), ("2nd run", second_tl)):
-            for seconds, sql, reason in timeline.errors:
-                if sql in shown:
-                    print(f"  WARN {label}: {statement_label(sql)} failed after {seconds:.2f}s "
-                          f"({reason}); the same statement as above")
-                    continue
-                shown.add(sql)
-                print(f"  WARN {label}: this statement failed after {seconds:.2f}s ({reason}):")
-                for line in sql.strip().splitlines():
-                    print(f"      {line}")
         print()
     finally:
         if session is not None:
             session.close()
         target.cleanup()
+
+
+def table_of(model, entity: str) -> str:
+    kind = model.entity_kind(entity)
+    if kind == "hub":
+        return model.hub_table(entity)
+    if kind == "link":
+        return model.link_table(entity)
+    return model.sat_table(entity)
 
 
 def fmt_rate(value: float | None) -> str:
@@ -480,36 +506,49 @@ def print_table(engine_name: str, rows: list[Row]) -> None:
 
 # ---- main ----------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(*sys.argv[2:])
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=100_000, help="rows in the batch")
+    parser.add_argument("--rows", type=int, default=100_000,
+                        help="rows (orders) of the initial batch; later batches are 1%%")
     parser.add_argument("--engines", default="sqlite,postgresql",
                         help="comma-separated: sqlite, postgresql")
-    parser.add_argument("--seed", type=int, default=20260101, help="seed of the generated batch")
     parser.add_argument("--workdir", default=None,
                         help="parent folder of the temporary folder (default: system temp)")
-    parser.add_argument("--statement-timeout", type=float, default=600, metavar="SECONDS",
+    parser.add_argument("--statement-timeout", type=float, default=1800, metavar="SECONDS",
                         help="PostgreSQL statement_timeout of the benchmark database, so a "
-                             "runaway statement fails its step (0: none; default 600)")
+                             "runaway statement fails its step (0: none; default 1800)")
     parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary folder (CSV, SQLite file, projects)")
+                        help="keep the temporary folder (CSV files, SQLite file, projects)")
     args = parser.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    if args.rows < 1:
-        parser.error("--rows must be at least 1")
+    if args.rows < 100:
+        parser.error("--rows must be at least 100")
 
-    print_machine(engines, args.rows, args.seed)
+    size = max(1, args.rows // 100)
+    batches = {
+        "initial": generate.Batch(0, args.rows),
+        "delta": generate.Batch(1, size, new=0.2, repeat=0.3),
+        "late": generate.Batch(2, size, late=0.5, correction=0.3, repeat=0.2),
+    }
+    print_machine(engines, args.rows, None, batch=(
+        f"{args.rows:,} orders of source {SOURCE}, then batches of {size:,} rows: in order "
+        "(20% new orders, 30% unchanged, 50% changed), the same again, late (50% "
+        "mid-history, 30% corrections, 20% unchanged)"))
     workdir = Path(tempfile.mkdtemp(prefix="dvbench_", dir=args.workdir))
     try:
-        csv_path = workdir / f"{SOURCE}.csv"
+        files = {}
         started = time.perf_counter()
-        generate_csv(csv_path, args.rows, args.seed)
-        seconds = time.perf_counter() - started
-        size = csv_path.stat().st_size / 1024 / 1024
-        print(f"generated {csv_path.name}: {args.rows:,} rows, {size:.1f} MiB "
-              f"in {seconds:.2f}s (not counted)")
+        for name, batch in batches.items():
+            files[name] = workdir / f"{name}.csv"
+            generate.write(files[name], args.rows, batch)
+        megabytes = files["initial"].stat().st_size / 2**20
+        print(f"generated the batches in {time.perf_counter() - started:.1f}s (not counted); "
+              f"the initial one is {megabytes:.0f} MiB")
         print()
         for engine_name in engines:
-            bench_engine(engine_name, csv_path, args.rows, workdir, args.statement_timeout)
+            bench_engine(engine_name, files, workdir, args.statement_timeout)
     finally:
         if args.keep:
             print(f"kept {workdir}")

@@ -266,6 +266,25 @@ def test_conflicting_observations_are_quarantined_not_picked(vault: Vault, tmp_p
     assert [r[0] for r in vault.satellite()] == ["B"]
 
 
+def test_a_conflict_leaves_the_rest_of_a_keys_timeline_exact(vault: Vault, tmp_path: Path) -> None:
+    """A key new to the satellite, with a conflict between two other observations of it: the
+    conflict is quarantined and the key's timeline is that of the rest (y on the 3rd is a
+    change from x, whatever the quarantined rows held)."""
+    path = tmp_path / "conflict_mid.csv"
+    path.write_text(
+        "k,day,v,w,seq\n"
+        "A,2026-01-01,x,1,1\n"
+        "A,2026-01-02,z,1,1\n"
+        "A,2026-01-02,y,1,1\n"  # conflicts with the row above
+        "A,2026-01-03,y,1,1\n",
+        encoding="utf-8",
+    )
+    result = vault.load(str(path))
+    sat = next(e for e in result.entities if e.entity == "thing_state")
+    assert (sat.rows_inserted, sat.rows_quarantined) == (2, 2)
+    assert sorted((r[1].day, r[3][0]) for r in vault.satellite()) == [(1, "x"), (3, "y")]
+
+
 def test_a_declared_sequence_orders_observations_of_one_batch(vault: Vault, tmp_path: Path) -> None:
     path = tmp_path / "sequenced.csv"
     path.write_text("k,day,v,w,seq\nA,2026-01-01,late,1,2\nA,2026-01-01,early,1,1\n",

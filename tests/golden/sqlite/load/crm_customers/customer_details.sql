@@ -16,7 +16,10 @@ WHERE s.dv_hk_customer = X'00000000000000000000000000000000'
       WHERE q.batch_id = s.dv_batch_id AND q.entity = 'customer_details' AND q.row_number = s.dv_row
   );
 
--- The batch's observations, one per key and applied time; conflicts are flagged.
+-- The batch's observations, one per key and applied time; conflicts are flagged. A key this
+-- satellite has never seen (no row, no logged observation, no conflict in the batch) is
+-- fresh: its timeline is the batch's alone, so a row goes in exactly where its hash diff
+-- differs from the one before it (dv_prev), and the rest is logged.
 CREATE TEMPORARY TABLE dv_obs AS
 WITH src AS (
     SELECT s.dv_batch_id, s.dv_row, s.dv_loaded_at, s.dv_hk_customer AS hk, s.dv_applied_at AS applied,
@@ -32,7 +35,18 @@ top AS (SELECT * FROM src WHERE dv_rank = 1),
 clash AS (SELECT hk, applied FROM top GROUP BY hk, applied HAVING COUNT(DISTINCT hd) > 1)
 SELECT t.*,
        ROW_NUMBER() OVER (PARTITION BY t.hk, t.applied ORDER BY t.dv_row) AS dv_dup,
-       CASE WHEN c.hk IS NULL THEN 0 ELSE 1 END AS dv_conflict
+       CASE WHEN c.hk IS NULL THEN 0 ELSE 1 END AS dv_conflict,
+       LAG(t.hd) OVER (PARTITION BY t.hk ORDER BY t.applied, t.dv_row) AS dv_prev,
+       CASE WHEN MAX(CASE WHEN c.hk IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY t.hk) = 0
+             AND NOT EXISTS (SELECT 1 FROM sat_customer_details x WHERE x.customer_hk = t.hk)
+             AND NOT EXISTS (SELECT 1 FROM sat_customer_details__obs x WHERE x.customer_hk = t.hk)
+             -- (a later snapshot loaded before would have deleted a key it lacked)
+             AND NOT EXISTS (SELECT 1 FROM dv_batch b
+                             WHERE b.source = 'crm_customers'
+                               AND b.snapshot_at >= (SELECT MIN(dv_applied_at) FROM stg_crm_customers)
+                               AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+                                                  WHERE a.entity = 'customer_details' AND a.status = 'ok'))
+            THEN 1 ELSE 0 END AS dv_fresh
 FROM top t
 LEFT JOIN clash c ON c.hk = t.hk AND c.applied = t.applied;
 
@@ -50,8 +64,8 @@ DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
 
 -- A full snapshot: every key this satellite holds that the batch lacks is deleted at the
 -- snapshot's time (a deletion is the reserved all-zero hash diff with no payload).
-INSERT INTO dv_obs (dv_batch_id, dv_row, dv_loaded_at, hk, applied, hd, dv_rank, dv_dup, dv_conflict)
-SELECT c.batch_id, NULL, c.loaded_at, k.hk, c.snapshot_at, X'00000000000000000000000000000000', 1, 1, 0
+INSERT INTO dv_obs (dv_batch_id, dv_row, dv_loaded_at, hk, applied, hd, dv_rank, dv_dup, dv_conflict, dv_fresh)
+SELECT c.batch_id, NULL, c.loaded_at, k.hk, c.snapshot_at, X'00000000000000000000000000000000', 1, 1, 0, 0
 FROM (
     SELECT t.customer_hk AS hk FROM sat_customer_details t
     EXCEPT
@@ -62,15 +76,29 @@ CROSS JOIN (
     WHERE batch_id = (SELECT MAX(batch_id) FROM dv_batch WHERE source = 'crm_customers')
 ) c;
 
--- Every observed applied time of each batch key from its earliest one in the batch onward:
+-- dv:inserted
+INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, name, email, city, record_source, batch_id)
+SELECT o.hk, o.applied, o.dv_loaded_at, o.hd, o.name, o.email, o.city, 'crm.customers', o.dv_batch_id
+FROM dv_obs o
+WHERE o.dv_fresh = 1 AND (o.dv_prev <> o.hd OR (o.dv_prev IS NULL AND o.hd <> X'00000000000000000000000000000000'));
+
+-- dv:logged
+INSERT INTO sat_customer_details__obs (customer_hk, applied_ts, load_ts, hash_diff)
+SELECT o.hk, o.applied, o.dv_loaded_at, o.hd
+FROM dv_obs o
+WHERE o.dv_fresh = 1 AND (o.dv_prev = o.hd OR (o.dv_prev IS NULL AND o.hd = X'00000000000000000000000000000000'));
+
+-- Every other key of the batch (one with a past): each observed applied time from the key's
+-- earliest one in the batch onward:
 -- the desired hash diff (latest-loaded observation), the one shown without a new row, and the
 -- latest earlier observation (to decide whether the log needs this one).
 CREATE TEMPORARY TABLE dv_timeline AS
 WITH first_seen AS (
-    SELECT hk, MIN(applied) AS first_applied FROM dv_obs GROUP BY hk
+    SELECT hk, MIN(applied) AS first_applied FROM dv_obs WHERE dv_fresh = 0 GROUP BY hk
 ),
 cand AS (
     SELECT o.hk, o.applied, o.dv_loaded_at AS load_ts, o.hd, 1 AS in_batch, 0 AS is_row FROM dv_obs o
+    WHERE o.dv_fresh = 0
     UNION ALL
     SELECT t.customer_hk, t.applied_ts, t.load_ts, t.hash_diff, 0, 1
     FROM sat_customer_details t JOIN first_seen f ON t.customer_hk = f.hk AND t.applied_ts >= f.first_applied

@@ -51,7 +51,9 @@ from datavault.inputs import open_input
 
 SOURCE = "shop_orders"
 PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-SQL_TYPES = {"text": "text", "decimal": "numeric", "timestamp": "timestamp"}
+SQL_TYPES = {"text": "text", "decimal": "numeric", "timestamp": "timestamp", "date": "date",
+             "integer": "bigint", "float": "double precision", "boolean": "boolean",
+             "uuid": "uuid"}
 
 
 # ---- machine -------------------------------------------------------------------------------
@@ -179,16 +181,16 @@ def floor_insert_select(engine: sa.Engine, engine_name: str, table: str,
     return count, seconds
 
 
-def entity_floor_sql(model, engine: sa.Engine, entity: str) -> str:
+def entity_floor_sql(model, engine: sa.Engine, entity: str, source_name: str = SOURCE) -> str:
     """INSERT ... SELECT of the staged rows into ``{table}`` with the entity's columns: one
     row per key (a GROUP BY only where the batch repeats a key), no change detection."""
-    source = model.sources[SOURCE]
-    stage = model.stage_table(SOURCE)
+    source = model.sources[source_name]
+    stage = model.stage_table(source_name)
     rs = "'" + source.record_source + "'"
     kind = model.entity_kind(entity)
     if kind == "hub":
         hub = model.hubs[entity]
-        feed = hub.feed(SOURCE)
+        feed = hub.feed(source_name)
         key = schema.stage_hub_key(entity)
         pairs = [(schema.hub_key_column(entity), key)]
         pairs += [(part.name, column) for part, column in zip(hub.key, feed.columns)]
@@ -200,8 +202,10 @@ def entity_floor_sql(model, engine: sa.Engine, entity: str) -> str:
                   for r in link.roles]
     else:
         sat = model.satellites[entity]
-        key = f"{schema.stage_hub_key(sat.parent)}, dv_applied_at"
-        pairs = [(schema.sat_key_column(sat), schema.stage_hub_key(sat.parent)),
+        parent_key = (schema.stage_hub_key(sat.parent) if sat.parent_kind == "hub"
+                      else schema.stage_link_key(sat.parent))
+        key = f"{parent_key}, dv_applied_at"
+        pairs = [(schema.sat_key_column(sat), parent_key),
                  ("applied_ts", "dv_applied_at"),
                  ("hash_diff", schema.stage_hash_diff(entity))]
         pairs += [(c.name, c.source_column) for c in sat.payload]

@@ -124,12 +124,21 @@ class Renderer:
         for sat in self.model.satellites_of(source.name):
             items = [(c.name, f"l.{c.source_column}", c.type) for c in sat.payload]
             hashes.append((schema.stage_hash_diff(sat.name), d.hash_diff(items, algorithm)))
+        # A link's role keys are its hubs' keys: each distinct hash is computed once, in a
+        # subquery the engine does not fold into the outer one (which would copy it back).
+        unique = list(dict.fromkeys(expr for _, expr in hashes))
+        computed: list[tuple[str, str]] = []
+        if len(unique) < len(hashes):
+            computed = [(f"dv_h{i}", expr) for i, expr in enumerate(unique)]
+            hashes = [(name, f"l.dv_h{unique.index(expr)}") for name, expr in hashes]
         text = self._render("stage.sql.j2", {
             "source": source.name,
             "stage": self.model.stage_table(source.name),
             "land": schema.landing_table(source).name,
             "columns": [c.name for c in source.columns],
             "hashes": hashes,
+            "computed": computed,
+            "fence": d.subquery_fence(),
             "batch_id_param": ":batch_id",
             "loaded_at_param": d.timestamp_param("loaded_at"),
             "applied_at_param": d.timestamp_param("applied_at"),

@@ -94,6 +94,10 @@ class Dialect:
         Only for dialects with ``supports_copy``."""
         raise NotImplementedError
 
+    def subquery_fence(self) -> str:
+        """A clause that keeps a subquery from being folded into the query around it."""
+        return "OFFSET 0"
+
     def landing_prefix(self) -> str:
         """The CREATE prefix of the per-session landing table."""
         return "CREATE TEMPORARY TABLE"

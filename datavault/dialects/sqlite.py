@@ -55,6 +55,9 @@ class SQLiteDialect(Dialect):
         args = ", ".join(f"'{name}', '{type_name}', {expr}" for name, expr, type_name in items)
         return f"dv_hash_diff('{algorithm}', {args})"
 
+    def subquery_fence(self) -> str:
+        return "LIMIT -1 OFFSET 0"  # SQLite folds no subquery that has a LIMIT
+
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
         return "json_object(" + ", ".join(f"'{k}', {e}" for k, e in pairs) + ")"
 

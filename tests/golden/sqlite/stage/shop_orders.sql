@@ -25,10 +25,18 @@ SELECT
     l.amount,
     l.ordered_at,
     l.changed_at,
-    dv_hash_key('md5', 'text', l.customer_ref),
-    dv_hash_key('md5', 'text', l.order_id),
-    dv_hash_key('md5', 'text', l.order_id, 'text', l.customer_ref),
-    dv_hash_key('md5', 'text', l.order_id),
-    dv_hash_key('md5', 'text', l.customer_ref),
-    dv_hash_diff('md5', 'status', 'text', l.status, 'amount', 'decimal', l.amount, 'ordered_at', 'timestamp', l.ordered_at)
-FROM dv_land_shop_orders l;
+    l.dv_h0,
+    l.dv_h1,
+    l.dv_h2,
+    l.dv_h1,
+    l.dv_h0,
+    l.dv_h3
+FROM (
+    SELECT l.*,
+           dv_hash_key('md5', 'text', l.customer_ref) AS dv_h0,
+           dv_hash_key('md5', 'text', l.order_id) AS dv_h1,
+           dv_hash_key('md5', 'text', l.order_id, 'text', l.customer_ref) AS dv_h2,
+           dv_hash_diff('md5', 'status', 'text', l.status, 'amount', 'decimal', l.amount, 'ordered_at', 'timestamp', l.ordered_at) AS dv_h3
+    FROM dv_land_shop_orders l
+    LIMIT -1 OFFSET 0
+) l;

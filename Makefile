@@ -22,8 +22,13 @@ test: $(STAMP)  ## lint, then every test on SQLite and PostgreSQL
 lint: $(STAMP)
 	$(BIN)/ruff check datavault tests bench
 
-bench: $(STAMP)  ## load and mart figures against the database's own floor
-	$(BIN)/python bench/load_bench.py --rows 1000000 --engines postgresql,sqlite
+BENCH_ROWS ?= 1000000 10000000
+
+bench: $(STAMP)  ## load, TPC-H and mart figures against the database's own floor (about an hour)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/load_bench.py --rows $(word 1,$(BENCH_ROWS)) --engines postgresql,sqlite
+	$(if $(word 2,$(BENCH_ROWS)),$(BIN)/python bench/load_bench.py --rows $(word 2,$(BENCH_ROWS)) --engines postgresql)
+	$(BIN)/python bench/tpch_bench.py --scale 0.1 --engines postgresql,sqlite
 	$(BIN)/python bench/mart_bench.py --orders 200000 --engines postgresql,sqlite
 
 golden: $(STAMP)  ## rewrite tests/golden after an intended change of the generated SQL

@@ -158,9 +158,24 @@ class Loader:
             outcome.message = str(exc)
             with self.engine.begin() as connection:
                 self._audit(connection, source, batch, outcome, started_at)
+        if outcome.status == "ok" and outcome.rows_inserted:
+            try:  # statistics only guide the planner: the load is done without them
+                with self.engine.begin() as connection:
+                    self.dialect.refresh_statistics(connection, self._table(entity),
+                                                    outcome.rows_inserted)
+            except sa.exc.DBAPIError:
+                pass
         return outcome
 
     # ---- steps --------------------------------------------------------------------------
+    def _table(self, entity: str) -> str:
+        kind = self.model.entity_kind(entity)
+        if kind == "hub":
+            return self.model.hub_table(entity)
+        if kind == "link":
+            return self.model.link_table(entity)
+        return self.model.sat_table(entity)
+
     def _source(self, name: str) -> m.Source:
         if name not in self.model.sources:
             raise DatavaultError(

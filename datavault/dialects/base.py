@@ -94,6 +94,10 @@ class Dialect:
         Only for dialects with ``supports_copy``."""
         raise NotImplementedError
 
+    def refresh_statistics(self, connection: sa.Connection, table: str, inserted: int) -> None:
+        """After ``inserted`` rows went into ``table``: bring the planner's statistics up to
+        date where they would mislead the next load (nothing by default)."""
+
     def subquery_fence(self) -> str:
         """A clause that keeps a subquery from being folded into the query around it."""
         return "OFFSET 0"

@@ -201,6 +201,16 @@ class PostgresDialect(Dialect):
             cursor.execute("SET jit = off")
         dbapi_connection.autocommit = autocommit
 
+    def refresh_statistics(self, connection: sa.Connection, table: str, inserted: int) -> None:
+        # Autovacuum analyzes a table only once a tenth of it changed, some time later: a big
+        # first load would leave the next batch planned for an empty table.
+        if inserted < 10_000:
+            return
+        known = connection.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (table,)).scalar()
+        if known is None or known < 0 or inserted > known / 10:
+            connection.exec_driver_sql(f"ANALYZE {table}")
+
     def text_check(self, expr: str, type_name: str) -> str | None:
         return text_check(expr, type_name)
 

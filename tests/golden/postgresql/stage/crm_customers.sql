@@ -1,6 +1,6 @@
 -- Stage source crm_customers: replace stg_crm_customers with the batch landed in dv_land_crm_customers,
 -- computing the hash keys and hash diffs of every hub, link and satellite it feeds.
-DELETE FROM stg_crm_customers;
+TRUNCATE stg_crm_customers;
 
 INSERT INTO stg_crm_customers (
     dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,
@@ -22,3 +22,5 @@ SELECT
     COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.customer_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea),
     decode(md5(convert_to(concat_ws('|', 'city=' || replace(replace(l.city, '\', '\\'), '|', '\|'), 'email=' || replace(replace(l.email, '\', '\\'), '|', '\|'), 'name=' || replace(replace(l.name, '\', '\\'), '|', '\|')), 'UTF8')), 'hex')
 FROM dv_land_crm_customers l;
+
+ANALYZE stg_crm_customers;

@@ -1,6 +1,6 @@
 -- Stage source shop_orders: replace stg_shop_orders with the batch landed in dv_land_shop_orders,
 -- computing the hash keys and hash diffs of every hub, link and satellite it feeds.
-DELETE FROM stg_shop_orders;
+TRUNCATE stg_shop_orders;
 
 INSERT INTO stg_shop_orders (
     dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,
@@ -40,3 +40,5 @@ FROM (
     FROM dv_land_shop_orders l
     OFFSET 0
 ) l;
+
+ANALYZE stg_shop_orders;

@@ -397,7 +397,7 @@ def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
             elif model.entity_kind(e["entity"]) != "hub" and e["rows_inserted"] != keys:
                 warnings.append(f"initial load: {e['entity']} inserted {e['rows_inserted']:,} "
                                 f"rows, expected {keys:,}")
-        floors = {name: floor_insert_select(engine, engine_name, table_of(model, name),
+        floors = {name: floor_insert_select(engine, engine_name, model.entity_table(name),
                                             entity_floor_sql(model, engine, name))
                   for name in entities}
         columns = [(c.name, c.type) for c in model.sources[SOURCE].columns]
@@ -472,14 +472,6 @@ def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
             session.close()
         target.cleanup()
 
-
-def table_of(model, entity: str) -> str:
-    kind = model.entity_kind(entity)
-    if kind == "hub":
-        return model.hub_table(entity)
-    if kind == "link":
-        return model.link_table(entity)
-    return model.sat_table(entity)
 
 
 def fmt_rate(value: float | None) -> str:

@@ -35,7 +35,6 @@ from load_bench import (
     make_target,
     print_machine,
     print_table,
-    table_of,
 )
 
 from datavault import api
@@ -82,7 +81,7 @@ def bench_engine(engine_name: str, data: Path, workdir: Path, timeout: float) ->
                             "COPY csv" if engine_name == "postgresql" else "csv + executemany"))
             for e in result.entities:
                 _, seconds = floor_insert_select(
-                    session.engine, engine_name, table_of(model, e.entity),
+                    session.engine, engine_name, model.entity_table(e.entity),
                     entity_floor_sql(model, session.engine, e.entity, table))
                 floor_total += seconds
                 rows.append(Row(f"{table}: {e.kind} {e.entity} ({e.rows_inserted:,} new)",

@@ -17,7 +17,7 @@ from datavault import model as m
 from datavault import schema, values
 from datavault.diagnostics import DatavaultError, did_you_mean
 from datavault.dialects import Dialect
-from datavault.inputs import BatchInput
+from datavault.inputs import CHUNK, BatchInput
 from datavault.render import Renderer
 
 Progress = Callable[..., None]
@@ -161,21 +161,13 @@ class Loader:
         if outcome.status == "ok" and outcome.rows_inserted:
             try:  # statistics only guide the planner: the load is done without them
                 with self.engine.begin() as connection:
-                    self.dialect.refresh_statistics(connection, self._table(entity),
+                    self.dialect.refresh_statistics(connection, self.model.entity_table(entity),
                                                     outcome.rows_inserted)
             except sa.exc.DBAPIError:
                 pass
         return outcome
 
     # ---- steps --------------------------------------------------------------------------
-    def _table(self, entity: str) -> str:
-        kind = self.model.entity_kind(entity)
-        if kind == "hub":
-            return self.model.hub_table(entity)
-        if kind == "link":
-            return self.model.link_table(entity)
-        return self.model.sat_table(entity)
-
     def _source(self, name: str) -> m.Source:
         if name not in self.model.sources:
             raise DatavaultError(
@@ -253,10 +245,13 @@ class Loader:
                 }
                 for statement in rendered.statements():
                     if statement.tag == "parse":  # rows SQL did not read: the parser's turn
-                        rows = connection.execute(sa.text(statement.sql)).fetchall()
-                        # an empty field of a plain CSV file is '' to the parser
-                        texts = [[r[0]] + ["" if v is None else v for v in r[1:]] for r in rows]
-                        self._land(connection, land, parse, texts, result, numbered=True)
+                        rows = connection.execute(sa.text(statement.sql).execution_options(
+                            stream_results=True, yield_per=CHUNK))
+                        for part in rows.partitions():
+                            # an empty field of a plain CSV file is '' to the parser
+                            texts = [[r[0]] + ["" if v is None else v for v in r[1:]]
+                                     for r in part]
+                            self._land(connection, land, parse, texts, result, numbered=True)
                     else:
                         connection.execute(sa.text(statement.sql), params)
                 land.drop(connection)

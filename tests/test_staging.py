@@ -163,6 +163,18 @@ def test_every_odd_text_is_staged_as_the_parser_does(session, tmp_path) -> None:
     same_by_both(session, tmp_path, rows, list(range(len(HEADER))))
 
 
+def test_more_rows_for_the_parser_than_one_chunk(session, tmp_path) -> None:
+    """Rows SQL does not read are fetched in chunks; every chunk lands or is quarantined."""
+    from datavault.inputs import CHUNK
+
+    base = {"k": "A", "at": "2026-01-01", "i": " 1", "d": "1", "f": "1", "dd": "2026-01-01",
+            "ts": "2026-01-01", "b": "true", "u": "12345678-1234-5678-1234-567812345678",
+            "t": "x"}
+    rows = [({**base, "k": f"K{n}", "i": " 1" if n % 7 else "x"}, "")
+            for n in range(CHUNK + CHUNK // 4)]
+    same_by_both(session, tmp_path, rows, list(range(len(HEADER))))
+
+
 def same_by_both(session, tmp_path, rows, order) -> None:
     header = [HEADER[i] for i in order] + ["extra"]  # any column order, a column not used
     path = tmp_path / "probe.csv"

@@ -47,7 +47,7 @@ import generate
 import sqlalchemy as sa
 
 from datavault import api, schema
-from datavault.inputs import open_input
+from datavault.load import open_input
 
 SOURCE = "shop_orders"
 PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from load_bench import Row, floor_insert_select, make_target, print_machine, print_table
 
 from datavault import api, marts
-from datavault.inputs import open_input
+from datavault.load import open_input
 
 START = dt.datetime(2026, 1, 1)
 MART = """description: Every order at the start of each week of the first quarter.

@@ -38,7 +38,7 @@ from load_bench import (
 )
 
 from datavault import api
-from datavault.inputs import open_input
+from datavault.load import open_input
 
 PROJECT = Path(__file__).resolve().parent / "tpch"
 TABLES = ["region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem"]

@@ -22,8 +22,8 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from datavault import database, marts, migrate, query, schema
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import get_dialect
-from datavault.inputs import open_input
-from datavault.loader import Loader, LoadResult, Progress
+from datavault.load import STATES, Batch, Loader, LoadResult, Progress, open_input
+from datavault.load.batches import UNDER_WAY
 from datavault.metadata import load_project
 from datavault.metadata.project import Project
 from datavault.render import Renderer
@@ -99,7 +99,8 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
     for source in sorted(project.model.sources.values(), key=lambda s: s.name):
         write(f"stage/{source.name}.sql", renderer.stage(source).text)
     for source, entity, rendered in renderer.all_loads():
-        write(f"load/{source.name}/{entity}.sql", rendered.text)
+        file = f"load/{source.name}/{entity}.sql"
+        write(file, rendered.script(dialect.run_hint(file, "batch_id", "N")))
     if project.model.marts:
         mart_md = marts.metadata(project.model)
         ddl = [f"-- Tables of the marts ({dialect_name}), made by `datavault marts build`.\n"]
@@ -133,15 +134,73 @@ def open_session(project_dir: Path | str = ".", url: str | None = None,
 def load(project_dir: Path | str, source: str, input_spec: str, *, url: str | None = None,
          profile: str | None = None, applied_at: dt.datetime | None = None,
          only: Sequence[str] = (), table: str | None = None, query: str | None = None,
-         progress: Progress | None = None) -> LoadResult:
-    """Stage one batch of ``source`` from a CSV file or a database, and load what it feeds."""
+         force: bool = False, progress: Progress | None = None) -> LoadResult:
+    """Stage one batch of ``source`` from a CSV file or a database, and load what it feeds.
+
+    A file identical to one already loaded for ``source`` is skipped unless ``force``.
+    """
     batch = open_input(input_spec, table=table, query=query, default_table=source)
     session = open_session(project_dir, url, profile)
     try:
         kwargs = {"progress": progress} if progress else {}
-        return session.loader.load(source, batch, applied_at=applied_at, only=only, **kwargs)
+        return session.loader.load(source, batch, applied_at=applied_at, only=only,
+                                   force=force, **kwargs)
     finally:
         session.close()
+
+
+def resume(project_dir: Path | str, batch_id: int, *, url: str | None = None,
+           profile: str | None = None, progress: Progress | None = None) -> LoadResult:
+    """Run the entity loads of a batch that have not succeeded, from its staged rows."""
+    session = open_session(project_dir, url, profile)
+    try:
+        kwargs = {"progress": progress} if progress else {}
+        return session.loader.resume(batch_id, **kwargs)
+    finally:
+        session.close()
+
+
+def batches(project_dir: Path | str, *, source: str | None = None,
+            status: str | None = None, limit: int | None = 50, url: str | None = None,
+            profile: str | None = None) -> list[BatchState]:
+    """The batches in the ledger, newest first, each with whether a load is working on it
+    now (a batch under way that no loader holds was interrupted)."""
+    session = open_session(project_dir, url, profile, check=False)
+    try:
+        model = session.project.model
+        if source is not None and source not in model.sources:
+            raise DatavaultError(f"unknown source {source!r}")
+        if status is not None and status not in STATES:
+            raise DatavaultError(f"unknown state {status!r}; the states are {', '.join(STATES)}")
+        loader = session.loader
+        listed = loader.ledger.listing(source, status, limit)
+        running: dict[str, bool] = {}
+        result = []
+        for batch in listed:
+            alive = None
+            if batch.status in UNDER_WAY:
+                if batch.source not in running:
+                    running[batch.source] = loader.is_running(batch.source)
+                alive = running[batch.source]
+            result.append(BatchState(batch, alive))
+        return result
+    finally:
+        session.close()
+
+
+@dataclass
+class BatchState:
+    """A batch of the ledger, and for one under way whether its loader is still at work."""
+
+    batch: Batch
+    running: bool | None  # None: not under way
+
+    @property
+    def state(self) -> str:
+        """The state for people: an interrupted batch says so."""
+        if self.running is False:
+            return f"{self.batch.status} (interrupted)"
+        return self.batch.status
 
 
 def build_marts(project_dir: Path | str, names: Sequence[str] = (), *, full: bool = False,

@@ -17,14 +17,15 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from datavault import api, values
+from datavault import api, query, values
 from datavault.diagnostics import DatavaultError, ModelError
-from datavault.loader import LoadResult
+from datavault.load import STATES, LoadResult
 
 console = Console()
 errors = Console(stderr=True)
 # piped or redirected output: wide enough that result tables keep their cells whole
 wide = console if console.is_terminal else Console(width=240)
+FORMATS = click.Choice(["table", "csv", "json"])
 
 
 class Timestamp(click.ParamType):
@@ -166,9 +167,21 @@ def generate(obj: dict, dialect: str, out: Path) -> None:
     console.print(f"wrote {len(written)} files to {out}")
 
 
-@main.command()
-@click.argument("source")
-@click.argument("input_spec", metavar="INPUT")
+EXIT_CODES = """\b
+Exit codes: 0 loaded (or skipped: an identical input was loaded before); 1 failed (nothing
+of the batch was loaded, or an error); 3 partly loaded (an entity load failed: its staged
+rows are kept, and `datavault load --resume BATCH` runs the loads that did not succeed)."""
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("source", required=False)
+@click.argument("input_spec", metavar="INPUT", required=False)
+@click.option("--resume", type=int, metavar="BATCH",
+              help="Run again the entity loads of BATCH that have not succeeded, from its "
+                   "staged rows (after a failure, a crash or a kill). No SOURCE or INPUT.")
+@click.option("--force", is_flag=True,
+              help="Load INPUT even when an identical file was already loaded for SOURCE "
+                   "(a new batch, which inserts nothing the vault holds).")
 @click.option("--applied-at", type=Timestamp(),
               help="Applied time of every row, for sources without an applied_at column "
                    "(default: the load time).")
@@ -177,22 +190,106 @@ def generate(obj: dict, dialect: str, out: Path) -> None:
 @click.option("--table", help="With a database URL as INPUT: the table to read "
                               "(default: the source's name).")
 @click.option("--query", help="With a database URL as INPUT: the query to read.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one JSON object on standard output.")
 @click.pass_obj
-def load(obj: dict, source: str, input_spec: str, applied_at: dt.datetime | None,
-         only: tuple[str, ...], table: str | None, query: str | None) -> None:
+def load(obj: dict, source: str | None, input_spec: str | None, resume: int | None,
+         force: bool, applied_at: dt.datetime | None, only: tuple[str, ...],
+         table: str | None, query: str | None, fmt: str) -> None:
     """Load one batch of SOURCE from INPUT into every entity it feeds.
 
     INPUT is a CSV file with a header row, or a database URL (with --table or --query).
     Rows that cannot be loaded go to the dv_quarantine table with the reason; every entity
-    load is audited in dv_load_audit. Loading the same batch again inserts nothing.
+    load is audited in dv_load_audit, every batch listed by `datavault batches`.
+
+    \b
+    Loads of one source wait for each other (they say so); a load first finishes any
+    earlier batch of its source that a stopped load left unfinished. A file identical to
+    one already loaded for SOURCE is skipped (--force loads it again, inserting nothing).
     """
-    with _progress() as report:
-        result = api.load(obj["project"], source, input_spec, url=obj["url"],
-                          profile=obj["profile"], applied_at=applied_at, only=only,
-                          table=table, query=query, progress=report)
-    _summary(result)
-    if not result.ok:
-        sys.exit(1)
+    if resume is not None:
+        if source or input_spec or only or applied_at or table or query or force:
+            raise click.UsageError("--resume BATCH takes no SOURCE, INPUT or other option")
+    elif not (source and input_spec):
+        raise click.UsageError("give SOURCE and INPUT, or --resume BATCH")
+    with _progress(quiet=fmt == "json") as report:
+        if resume is not None:
+            result = api.resume(obj["project"], resume, url=obj["url"], profile=obj["profile"],
+                                progress=report)
+        else:
+            assert source is not None and input_spec is not None
+            result = api.load(obj["project"], source, input_spec, url=obj["url"],
+                              profile=obj["profile"], applied_at=applied_at, only=only,
+                              table=table, query=query, force=force, progress=report)
+    if fmt == "json":
+        click.echo(json.dumps(_load_json(result), ensure_ascii=False, indent=2))
+    else:
+        for earlier in result.resumed:
+            _summary(earlier)
+        _summary(result)
+    sys.exit(_exit_code(result))
+
+
+def _exit_code(result: LoadResult) -> int:
+    if result.ok:
+        return 0
+    return 3 if result.status == "partly loaded" else 1
+
+
+def _stamp(value: dt.datetime | None) -> str | None:
+    """A load time at full precision: what --known-at takes back."""
+    return None if value is None else value.isoformat(sep=" ", timespec="microseconds")
+
+
+def _load_json(result: LoadResult) -> dict:
+    batch = result.batch
+    return {
+        "batch": batch.batch_id, "source": batch.source, "status": batch.status,
+        "skipped": result.skipped, "loaded_at": _stamp(batch.loaded_at),
+        "input": batch.input, "checksum": batch.checksum, "read_by": result.read_by or None,
+        "rows": {"read": batch.rows_read, "staged": batch.rows_staged,
+                 "quarantined": batch.rows_quarantined},
+        "message": batch.message,
+        "entities": [{"entity": e.entity, "kind": e.kind, "inserted": e.rows_inserted,
+                      "quarantined": e.rows_quarantined, "seconds": round(e.seconds, 3),
+                      "status": e.status, "message": e.message or None}
+                     for e in result.entities],
+        "resumed": [_load_json(r) for r in result.resumed],
+        "exit_code": _exit_code(result),
+    }
+
+
+@main.command("batches")
+@click.option("--source", help="Only this source's batches.")
+@click.option("--state", type=click.Choice(list(STATES)), help="Only batches in this state.")
+@click.option("--limit", type=int, default=50, show_default=True,
+              help="The newest this many batches (0: all).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_obj
+def batches_command(obj: dict, source: str | None, state: str | None, limit: int,
+                    fmt: str) -> None:
+    """The batch ledger, newest first: each batch's source, input and its checksum, state,
+    row counts and times.
+
+    \b
+    States: staging, staged, loading (work under way, or "(interrupted)" when no load is
+    at it: the next load of the source, or `load --resume BATCH`, finishes it); loaded;
+    partly loaded (an entity load failed: `load --resume BATCH`); failed (nothing of it
+    is left to load: see its message).
+    """
+    listed = api.batches(obj["project"], source=source, status=state, limit=limit or None,
+                         url=obj["url"], profile=obj["profile"])
+    columns = ["batch", "source", "state", "read", "staged", "quarantined", "loaded_at",
+               "started_at", "finished_at", "input", "bytes", "checksum", "message"]
+    rows = []
+    for item in listed:
+        b = item.batch
+        rows.append((b.batch_id, b.source, item.state, b.rows_read, b.rows_staged,
+                     b.rows_quarantined, _stamp(b.loaded_at), _stamp(b.started_at),
+                     _stamp(b.finished_at), b.input, b.input_bytes,
+                     b.checksum if fmt != "table" or not b.checksum else b.checksum[:12],
+                     b.message))
+    _emit(query.Answer(columns, rows), fmt, "batches")
 
 
 @main.group()
@@ -364,9 +461,6 @@ def demo(directory: Path) -> None:
     run_demo(directory, say, table)
 
 
-FORMATS = click.Choice(["table", "csv", "json"])
-
-
 @main.group()
 def marts() -> None:
     """Point-in-time marts for analysts: PIT and bridge tables with views over them.
@@ -519,27 +613,69 @@ def _emit(answer, fmt: str, title: str) -> None:  # type: ignore[no-untyped-def]
 
 # ---- output helpers --------------------------------------------------------------------
 class _progress:
-    """A live progress display on a terminal; silent otherwise."""
+    """What a load is doing: a live line on a terminal; without one (cron, CI, an
+    orchestrator's log), one timestamped line per phase and entity on standard error."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         self.bar = None
-        if errors.is_terminal:
+        if errors.is_terminal and not self.quiet:
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                                 TimeElapsedColumn(), console=errors, transient=True)
             self.bar.__enter__()
             self.task = self.bar.add_task("starting", total=None)
         return self.report
 
-    def report(self, event: str, **data: object) -> None:
-        if self.bar is None:
-            return
-        if event == "read":
-            self.bar.update(self.task, description=f"staging: {data['rows']:,} rows read")
+    def say(self, text: str, *, keep: bool = False) -> None:
+        """A step: the live line on a terminal (printed above it when ``keep``), else a
+        timestamped log line."""
+        if self.bar is not None:
+            if keep:
+                self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
+            self.bar.update(self.task, description=text)
+        elif not self.quiet:
+            stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+            errors.print(f"{stamp} {text}", markup=False, highlight=False, soft_wrap=True)
+
+    def report(self, event: str, **data) -> None:  # type: ignore[no-untyped-def]
+        batch = data.get("batch")
+        name = f"batch {batch.batch_id} of {batch.source}" if batch is not None else ""
+        if event == "waiting":
+            holder = data.get("holder")
+            by = (f" (batch {holder.batch_id} of {holder.source}, {holder.status} since "
+                  f"{holder.started_at:%H:%M:%S} UTC)" if holder and holder.started_at else "")
+            self.say(f"waiting for another load of {data['scope']} to finish{by}", keep=True)
+        elif event == "waited":
+            self.say("the other load is over; going on")
+        elif event == "skipped":
+            self.say(f"skipped: the same file was loaded as {name} at "
+                     f"{_stamp(batch.loaded_at)}; --force loads it again", keep=True)
+        elif event == "resuming":
+            self.say(f"resuming {name} ({batch.status}): its entity loads that have not "
+                     "succeeded", keep=True)
+        elif event == "abandoned":
+            self.say(f"{name} was interrupted while staging: nothing of it was loaded, "
+                     "marked failed", keep=True)
+        elif event == "batch":
+            self.say(f"{name}: staging {batch.input} (load time {_stamp(batch.loaded_at)})")
+        elif event == "read":
+            if self.bar is not None:
+                self.say(f"staging: {data['rows']:,} rows read")
         elif event == "staged":
-            self.bar.update(self.task, description="loading hubs, links and satellites")
+            self.say(f"{name}: staged {batch.rows_staged:,} rows, quarantined "
+                     f"{batch.rows_quarantined:,}, in {data['seconds']:.2f} s")
+        elif event == "entity-start":
+            self.say(f"{name}: loading {data['entity']}")
         elif event == "entity":
-            result = data["result"]
-            self.bar.update(self.task, description=f"loaded {result.entity}")  # type: ignore[attr-defined]
+            r = data["result"]
+            line = (f"{name}: {r.kind} {r.entity} {r.status}: {r.rows_inserted:,} inserted, "
+                    f"{r.rows_quarantined:,} quarantined, {r.seconds:.2f} s")
+            if r.message:
+                line += f" ({r.message})"
+            if self.bar is None:
+                self.say(line)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
@@ -547,11 +683,16 @@ class _progress:
 
 
 def _summary(result: LoadResult) -> None:
-    table = Table(title=f"batch {result.batch_id} of {result.source}: {result.rows_read:,} rows "
-                        f"read, {result.rows_staged:,} staged, {result.rows_quarantined:,} "
-                        f"quarantined while reading (loaded at "
-                        f"{result.loaded_at:%Y-%m-%d %H:%M:%S})",
-                  title_justify="left")
+    batch = result.batch
+    if result.skipped:
+        _say(f"skipped: {batch.input} is identical to batch {batch.batch_id} of {batch.source}, "
+             f"loaded at {_stamp(batch.loaded_at)}; nothing to do (--force loads it again)")
+        return
+    title = (f"batch {batch.batch_id} of {batch.source}: {batch.status}; "
+             f"{result.rows_read:,} rows read, {result.rows_staged:,} staged, "
+             f"{result.rows_quarantined:,} quarantined while reading; "
+             f"load time {_stamp(batch.loaded_at)}")
+    table = Table(title=title, title_justify="left")
     for column in ("entity", "kind", "inserted", "quarantined", "seconds", "status"):
         table.add_column(column, justify="right" if column in ("inserted", "quarantined",
                                                                 "seconds") else "left")
@@ -559,7 +700,9 @@ def _summary(result: LoadResult) -> None:
         status = e.status if not e.message else f"{e.status}: {e.message}"
         table.add_row(e.entity, e.kind, f"{e.rows_inserted:,}", f"{e.rows_quarantined:,}",
                       f"{e.seconds:.2f}", status)
-    console.print(table)
+    wide.print(table)
     if result.rows_quarantined or any(e.rows_quarantined for e in result.entities):
-        console.print(f"rejected rows and reasons: SELECT * FROM dv_quarantine "
-                      f"WHERE batch_id = {result.batch_id}")
+        _say(f"rejected rows and reasons: datavault quarantine --batch {batch.batch_id}")
+    if batch.status == "partly loaded":
+        _say(f"{batch.message}; when the cause is fixed: datavault load --resume "
+             f"{batch.batch_id}")

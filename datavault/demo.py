@@ -8,8 +8,7 @@ from pathlib import Path
 
 from datavault import api, query
 from datavault.diagnostics import DatavaultError
-from datavault.inputs import open_input
-from datavault.loader import LoadResult
+from datavault.load import LoadResult, open_input
 
 MARKER = ".datavault-demo"
 Say = Callable[[str], None]

@@ -247,14 +247,9 @@ class MartBuilder:
         views = self.renderer.mart_views(mart)
         with self.engine.begin() as connection:
             self.md.create_all(connection, tables=[self.marts_table, self.spine_table])
-            lock = self.renderer.dialect.lock_table(MART_TABLE)
-            if lock:  # two builds of one mart must not interleave
-                connection.exec_driver_sql(lock)
-            # A write first: SQLite then holds the write lock, and the DDL below is part of
-            # this transaction (its driver begins one only at the first write).
-            connection.execute(self.marts_table.update().where(
-                self.marts_table.c.mart == mart.name).values(
-                    refreshed_at=self.marts_table.c.refreshed_at))
+            # two builds must not interleave (on SQLite the DDL below is then part of this
+            # transaction too)
+            self.renderer.dialect.serialize_writers(connection, MART_TABLE)
             stored = connection.execute(sa.select(self.marts_table).where(
                 self.marts_table.c.mart == mart.name)).one_or_none()
             reason = self._rebuild_reason(connection, mart, stored, wanted, full)

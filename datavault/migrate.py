@@ -139,6 +139,42 @@ def _empty_staging_first(operations: list[Any], staging: set[str]) -> None:
             operations.insert(position, ops.ExecuteSQLOp(f"DELETE FROM {op.table_name}"))
 
 
+def stale_staging(connection: sa.Connection, model: m.Model) -> dict[str, list[str]]:
+    """Staging tables whose primary key is not the model's, with the key they have
+    (autogenerate compares no primary keys): a migration makes them again, as they hold no
+    history."""
+    inspector = sa.inspect(connection)
+    existing = set(inspector.get_table_names())
+    metadata = schema.metadata_for(model)
+    stale = {}
+    for source in sorted(model.sources):
+        name = model.stage_table(source)
+        if name in existing:
+            found = inspector.get_pk_constraint(name).get("constrained_columns") or []
+            wanted = [c.name for c in metadata.tables[name].primary_key.columns]
+            if list(found) != wanted:
+                stale[name] = list(found)
+    return stale
+
+
+def _remake_staging(connection: sa.Connection, model: m.Model, upgrade: Any,
+                    downgrade: Any) -> list[str]:
+    """Drop and create again each stale staging table (see ``stale_staging``)."""
+    stale = stale_staging(connection, model)
+    metadata = schema.metadata_for(model)
+    for name, old_key in stale.items():
+        new = metadata.tables[name]
+        old = sa.Table(name, sa.MetaData(), *[
+            sa.Column(c.name, c.type, nullable=c.nullable, autoincrement=False,
+                      primary_key=c.name in old_key) for c in new.columns])
+        for container in (upgrade, downgrade):
+            container.ops[:] = [op for op in container.ops if not (
+                isinstance(op, ops.ModifyTableOps) and op.table_name == name)]
+        upgrade.ops += [ops.DropTableOp.from_table(old), ops.CreateTableOp.from_table(new)]
+        downgrade.ops += [ops.DropTableOp.from_table(new), ops.CreateTableOp.from_table(old)]
+    return list(stale)
+
+
 # ---- what is ours, and what is kept -------------------------------------------------------
 @dataclass
 class Hooks:
@@ -193,10 +229,12 @@ class Hooks:
         refuse_if_breaking(self.changes, connection, "this model change")
         after = dv_contract.record(stored, wanted, self.drop_removed)
         upgrade, downgrade = script.upgrade_ops, script.downgrade_ops
+        remade = _remake_staging(connection, self.model, upgrade, downgrade) \
+            if connection is not None else []
         for container in (upgrade, downgrade):
             _with_casts(container.ops)
             _empty_staging_first(container.ops, self._stage_tables())
-        self.summary = describe(upgrade.ops, self._stage_tables())
+        self.summary = describe(upgrade.ops, self._stage_tables() | set(remade))
         if after != stored:
             # first when the table exists already (so a refusal comes before any change);
             # last when this step creates it
@@ -240,7 +278,7 @@ def describe(operations: list[Any], staging: set[str] = frozenset()) -> list[str
         elif isinstance(op, ops.DropTableOp) and op.table_name in staging:
             lines.append(f"drop table {op.table_name} (staging: no history)")
         elif isinstance(op, ops.ExecuteSQLOp):
-            lines.append(f"empty {str(op.sqltext).split()[-1]} (staging: the latest batch only)")
+            lines.append(f"empty {str(op.sqltext).split()[-1]} (staging: no history)")
         elif not isinstance(op, RecordContractOp):
             kind = next((k for k in _DESCRIPTIONS if isinstance(op, k)), None)
             lines.append(_DESCRIPTIONS[kind](op) if kind else type(op).__name__)
@@ -354,6 +392,8 @@ def compare_database(connection: sa.Connection, model: m.Model) -> Comparison:
     context = MigrationContext.configure(connection, opts={
         "compare_type": True, "include_object": hooks.include_object})
     lines = [_diff_text(d) for d in compare_metadata(context, schema.metadata_for(model))]
+    lines += [f"staging table {name} has another primary key than the model's"
+              for name in stale_staging(connection, model)]
     stored = read_contract(connection)
     if stored is not None:
         loaded = holds_data(connection)

@@ -23,6 +23,9 @@ from datavault.resources import templates_dir
 GHOST_TEXT = "0001-01-01 00:00:00.000000"
 #: the end of an open span, inside views (shown as NULL)
 FAR_TEXT = "9999-12-31 00:00:00.000000"
+#: the batch a load file reads when it is not rendered for one batch: a named parameter, which
+#: psql fills from ``-v batch_id=N`` and sqlite3 from ``.parameter set :batch_id N``
+BATCH_PARAM = ":batch_id"
 STATEMENT_END = re.compile(r";[ \t]*\n")
 TAG = re.compile(r"^-- dv:(\w+)$", re.M)
 
@@ -41,6 +44,11 @@ class Rendered:
 
     name: str
     text: str
+
+    def script(self, header: str = "") -> str:
+        """The text as a file that a SQL client runs in one transaction (``header``: comment
+        lines to put first)."""
+        return f"{header}BEGIN;\n\n{self.text}\nCOMMIT;\n"
 
     def statements(self) -> list[Statement]:
         result = []
@@ -76,9 +84,12 @@ class Renderer:
         text = template.render(**context)
         return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
-    def _common(self, source: m.Source, entity: str) -> dict:
+    def _common(self, source: m.Source, entity: str, batch_id: int | None) -> dict:
         d = self.dialect
+        batch = BATCH_PARAM if batch_id is None else str(int(batch_id))
         return {
+            "batch": batch,
+            "this_batch": f"s.dv_batch_id = {batch}",
             "source": source.name,
             "stage": self.model.stage_table(source.name),
             "record_source": d.text_literal(source.record_source),
@@ -139,7 +150,7 @@ class Renderer:
             "hashes": hashes,
             "computed": computed,
             "fence": d.subquery_fence(),
-            "batch_id_param": ":batch_id",
+            "batch_id_param": BATCH_PARAM,
             "loaded_at_param": d.timestamp_param("loaded_at"),
             "applied_at_param": d.timestamp_param("applied_at"),
             "raw": None if raw_width is None else self._raw(source, raw_width, positions or []),
@@ -171,29 +182,33 @@ class Renderer:
         }
 
     # ---- entity loads -------------------------------------------------------------------
-    def load(self, source: m.Source, entity: str) -> Rendered:
-        """The load of one hub, link or satellite from the batch staged for ``source``."""
-        key = ("load", source.name, entity)
+    def load(self, source: m.Source, entity: str, batch_id: int | None = None) -> Rendered:
+        """The load of one hub, link or satellite from one batch staged for ``source``:
+        batch ``batch_id``, or the batch named by the parameter ``:batch_id`` (the form
+        `generate` writes, which psql fills from ``-v batch_id=N``)."""
+        key = ("load", source.name, entity, batch_id)
         if key not in self._rendered:
-            self._rendered[key] = self._load(source, entity)
+            if len(self._rendered) > 512:
+                self._rendered.clear()
+            self._rendered[key] = self._load(source, entity, batch_id)
         return self._rendered[key]
 
-    def _load(self, source: m.Source, entity: str) -> Rendered:
+    def _load(self, source: m.Source, entity: str, batch_id: int | None) -> Rendered:
         kind = self.model.entity_kind(entity)
         if kind == "hub":
-            text = self._hub(source, self.model.hubs[entity])
+            text = self._hub(source, self.model.hubs[entity], batch_id)
         elif kind == "link":
-            text = self._link(source, self.model.links[entity])
+            text = self._link(source, self.model.links[entity], batch_id)
         elif kind == "satellite":
-            text = self._satellite(source, self.model.satellites[entity])
+            text = self._satellite(source, self.model.satellites[entity], batch_id)
         else:
             raise KeyError(entity)
         return Rendered(f"{source.name}__{entity}", text)
 
-    def _hub(self, source: m.Source, hub: m.Hub) -> str:
+    def _hub(self, source: m.Source, hub: m.Hub, batch_id: int | None) -> str:
         feed = hub.feed(source.name)
         assert feed is not None
-        context = self._common(source, hub.name)
+        context = self._common(source, hub.name, batch_id)
         context.update({
             "hub": hub.name,
             "table": self.model.hub_table(hub.name),
@@ -206,10 +221,10 @@ class Renderer:
         })
         return self._render("hub.sql.j2", context)
 
-    def _link(self, source: m.Source, link: m.Link) -> str:
+    def _link(self, source: m.Source, link: m.Link, batch_id: int | None) -> str:
         feed = link.feed(source.name)
         assert feed is not None
-        context = self._common(source, link.name)
+        context = self._common(source, link.name, batch_id)
         zero = context["zero_key"]
         missing = " OR ".join(
             f"s.{schema.stage_role_key(link.name, r.role)} = {zero}" for r in link.roles
@@ -231,8 +246,8 @@ class Renderer:
         })
         return self._render("link.sql.j2", context)
 
-    def _satellite(self, source: m.Source, sat: m.Satellite) -> str:
-        context = self._common(source, sat.name)
+    def _satellite(self, source: m.Source, sat: m.Satellite, batch_id: int | None) -> str:
+        context = self._common(source, sat.name, batch_id)
         if sat.parent_kind == "hub":
             stage_key = schema.stage_hub_key(sat.parent)
         else:

@@ -117,10 +117,12 @@ def build_metadata(model: m.Model) -> sa.MetaData:
 
 
 def stage_table(model: m.Model, source: m.Source, md: sa.MetaData) -> sa.Table:
-    """The staging table of a source: the latest staged batch with hash keys and hash diffs."""
+    """The staging table of a source: the rows of its batches that are staged and not yet
+    loaded by every entity they feed, with hash keys and hash diffs. Each batch reads only
+    its own rows (``dv_batch_id``), which are removed once all its entity loads succeeded."""
     columns = [
-        sa.Column("dv_batch_id", sa.BigInteger(), nullable=False),
-        sa.Column("dv_row", sa.BigInteger(), primary_key=True),
+        sa.Column("dv_batch_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("dv_row", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("dv_loaded_at", sa.DateTime(), nullable=False),
         sa.Column("dv_applied_at", sa.DateTime(), nullable=False),
         *[sa.Column(c.name, column_type(c.type)) for c in source.columns],
@@ -135,7 +137,7 @@ def stage_table(model: m.Model, source: m.Source, md: sa.MetaData) -> sa.Table:
     for sat in model.satellites_of(source.name):
         columns.append(sa.Column(stage_hash_diff(sat.name), hash_type(), nullable=False))
     return sa.Table(model.stage_table(source.name), md, *columns,
-                    comment=f"latest staged batch of source {source.name}")
+                    comment=f"staged batches of source {source.name} not yet fully loaded")
 
 
 def landing_table(source: m.Source) -> sa.Table:
@@ -192,6 +194,13 @@ def _bookkeeping(md: sa.MetaData) -> None:
         sa.Column("rows_staged", sa.BigInteger()),
         sa.Column("rows_quarantined", sa.BigInteger()),
         sa.Column("status", sa.Text(), nullable=False),
+        # the batch ledger: what the input was, what the batch loads, how it went
+        sa.Column("checksum", sa.Text()),
+        sa.Column("input_bytes", sa.BigInteger()),
+        sa.Column("entities", sa.Text()),
+        sa.Column("started_at", sa.DateTime()),
+        sa.Column("finished_at", sa.DateTime()),
+        sa.Column("message", sa.Text()),
         comment="one row per batch; loaded_at increases strictly from batch to batch",
     )
     sa.Table(

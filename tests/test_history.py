@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from datavault import api, query
-from datavault.inputs import open_input
+from datavault.load import open_input
 from tests.conftest import migrated, write_project
 from tests.reference import reference_state
 
@@ -323,8 +323,10 @@ def test_a_satellite_refuses_a_batch_older_than_one_it_holds(vault: Vault, tmp_p
     loader = vault.session.loader
     source = vault.session.project.model.sources["feed"]
     older = loader.stage("feed", open_input(_write_batch(tmp_path, 0, [("A", 0, "x", 1)])))
-    newer = loader.load("feed", open_input(_write_batch(tmp_path, 1, [("A", 1, "y", 1)])))
-    assert newer.ok
+    newer = loader.stage("feed", open_input(_write_batch(tmp_path, 1, [("A", 1, "y", 1)])))
+    for entity in ("thing", "thing_state"):
+        assert loader.load_entity(source, entity, newer).status == "ok"
+    assert loader.finish(newer.batch_id) == "loaded"
     outcome = loader.load_entity(source, "thing_state", older)
     assert outcome.status == "failed" and "already holds a batch" in outcome.message
     with vault.session.engine.connect() as connection:

@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from datavault import api
-from datavault.inputs import open_input
+from datavault.load import open_input
 from tests.conftest import migrated
 
 BATCHES = [

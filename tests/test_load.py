@@ -161,7 +161,9 @@ def test_loading_the_same_csv_again_inserts_nothing_anywhere(
         assert {"sat_customer_details__obs", "sat_order_status__obs"} <= set(before)
         assert len(before) == 7, sorted(before)  # 2 hubs, 1 link, 2 satellites, 2 logs
 
-        load(project, db_url, source, data(project, name))
+        skipped = load(project, db_url, source, data(project, name))
+        assert "skipped" in skipped.output and vault.last_batch() == first
+        load(project, db_url, source, data(project, name), "--force")
         second = vault.last_batch()
         assert second == first + 1
         after = vault.snapshot()
@@ -183,7 +185,7 @@ def test_a_batch_sent_again_after_another_source_inserts_nothing(
     load(project, db_url, "crm_customers", data(project, CRM["mar"]))
     load(project, db_url, "shop_orders", data(project, ORDERS))
     before = vault.snapshot()
-    load(project, db_url, "crm_customers", data(project, CRM["mar"]))
+    load(project, db_url, "crm_customers", data(project, CRM["mar"]), "--force")
     assert vault.snapshot() == before
     assert all(row[2] == 0 for row in vault.audit(vault.last_batch()).values())
 
@@ -211,7 +213,7 @@ def test_a_value_that_does_not_parse_quarantines_the_whole_row(
     assert vault.count("link_order_customer") == 2
     summary = " ".join(result.stdout.split())
     assert "1 quarantined" in summary
-    assert "dv_quarantine" in summary
+    assert "datavault quarantine --batch" in summary
     shown = summary_rows(result.stdout)
     assert set(shown) == set(FEEDS["shop_orders"])
     assert all(cells[2] == "0" and cells[4] == "ok" for cells in shown.values()), shown
@@ -236,7 +238,7 @@ def test_a_row_without_business_key_is_quarantined_per_entity(
     assert vault.count("sat_customer_details") == 3
     assert vault.rows("SELECT rows_read, rows_staged, rows_quarantined FROM dv_batch") == [
         (4, 4, 0)]  # read and staged fine: only the entity loads reject it
-    assert "dv_quarantine" in result.stdout
+    assert "datavault quarantine --batch" in result.stdout
     shown = summary_rows(result.stdout)
     assert shown["customer"][:3] == ["hub", "3", "1"], result.stdout
     assert shown["customer_details"][:3] == ["satellite", "3", "1"], result.stdout

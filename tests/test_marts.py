@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from datavault import api, marts, query
 from datavault.diagnostics import DatavaultError
-from datavault.inputs import open_input
+from datavault.load import open_input
 from tests.conftest import migrated, write_project
 
 EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100")) // 4

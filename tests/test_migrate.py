@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from datavault import api
 from datavault.cli import main
-from datavault.inputs import open_input
+from datavault.load import open_input
 from tests.conftest import migrated, write_project
 from tests.test_history import EXAMPLES
 

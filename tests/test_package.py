@@ -25,7 +25,7 @@ ALLOWED = {
     "dialects": {"dialects", "hashing", "values", "diagnostics"},
     "schema": {"model", "dialects"},
     "render": {"model", "schema", "dialects", "resources"},
-    "loader": {"model", "schema", "values", "diagnostics", "dialects", "inputs", "render"},
+    "load": {"model", "schema", "values", "diagnostics", "dialects", "render", "database"},
     "contract": {"model"},
     "migrate": {"contract", "database", "schema", "model", "diagnostics", "metadata", "marts"},
     "marts": {"model", "schema", "values", "diagnostics", "render"},
@@ -97,7 +97,7 @@ def test_installed_wheel_works_from_an_unrelated_folder(wheel: Path, tmp_path: P
     where = subprocess.run([sys.executable, "-c", "import datavault; print(datavault.__file__)"],
                            cwd=elsewhere, env=env, capture_output=True, text=True).stdout
     assert where.startswith(str(target)), f"imported {where}, not the installed wheel"
-    assert "migration applied" in run("init", "vault")
+    assert "applied" in run("init", "vault")
     assert "ok:" in run("-p", "vault", "validate")
     assert "ok:" in run("-p", "vault", "migrate", "check")
     loaded = run("-p", "vault", "load", "crm_customers", "vault/data/crm_customers_2026-01-01.csv")

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datavault.inputs import open_input
+from datavault.load import open_input
 from tests.reference import reference_state
 from tests.test_history import DAY0, EXAMPLES, KEYS, PAYLOADS, Vault, _write_batch
 
@@ -107,13 +107,17 @@ def test_property_6_no_row_is_lost_silently(vault: Vault, rows, tmp_path_factory
         writer = csv.writer(handle)
         writer.writerow(["k", "day", "v", "w", "seq"])
         writer.writerows(rows)
-    result = vault.session.loader.load("feed", open_input(str(path)))
+    loader = vault.session.loader
+    batch = loader.stage("feed", open_input(str(path)))
+    with vault.session.engine.connect() as connection:
+        staged = {r[0] for r in connection.exec_driver_sql("SELECT dv_row FROM stg_feed")}
+    result = loader.resume(batch.batch_id)  # the entity loads, then the staged rows go
     assert result.rows_read == len(rows)
     assert result.rows_staged + result.rows_quarantined == len(rows)
     with vault.session.engine.connect() as connection:
         quarantined = connection.exec_driver_sql(
             "SELECT entity, row_number, reason FROM dv_quarantine").all()
-        staged = {r[0] for r in connection.exec_driver_sql("SELECT dv_row FROM stg_feed")}
+        assert connection.exec_driver_sql("SELECT COUNT(*) FROM stg_feed").scalar() == 0
     whole_rows = {n for entity, n, _ in quarantined if entity == ""}
     assert all(reason for _, _, reason in quarantined)
     assert whole_rows | staged == set(range(1, len(rows) + 1)) and not whole_rows & staged

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from datavault import api, query
-from datavault.inputs import open_input
+from datavault.load import open_input
 from tests.conftest import migrated, write_project
 from tests.reference import reference_state
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from datavault import api
-from datavault.inputs import open_input
+from datavault.load import open_input
 from tests.conftest import migrated, write_project
 
 EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100")) // 4
@@ -126,7 +126,8 @@ def staged(session, path: Path, copy: bool):
     result = session.loader.stage("probe", open_input(str(path)))
     with session.engine.connect() as connection:
         stage = connection.exec_driver_sql(
-            f"SELECT {', '.join(STAGE_COLUMNS)} FROM stg_probe ORDER BY dv_row").fetchall()
+            f"SELECT {', '.join(STAGE_COLUMNS)} FROM stg_probe WHERE dv_batch_id = %s "
+            "ORDER BY dv_row", (result.batch_id,)).fetchall()
         quarantine = connection.exec_driver_sql(
             "SELECT row_number, entity, reason, data FROM dv_quarantine WHERE batch_id = %s "
             "ORDER BY row_number", (result.batch_id,)).fetchall()
@@ -165,7 +166,7 @@ def test_every_odd_text_is_staged_as_the_parser_does(session, tmp_path) -> None:
 
 def test_more_rows_for_the_parser_than_one_chunk(session, tmp_path) -> None:
     """Rows SQL does not read are fetched in chunks; every chunk lands or is quarantined."""
-    from datavault.inputs import CHUNK
+    from datavault.load.inputs import CHUNK
 
     base = {"k": "A", "at": "2026-01-01", "i": " 1", "d": "1", "f": "1", "dd": "2026-01-01",
             "ts": "2026-01-01", "b": "true", "u": "12345678-1234-5678-1234-567812345678",

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from datavault.hashing import zero_key
+
+
+class LoadLock(Protocol):
+    """A lock held across transactions by one loader, released when its process ends."""
+
+    #: what the lock covers, for people: "source shop_orders" or "the database"
+    scope: str
+
+    def acquire(self, blocking: bool) -> bool:
+        """Take the lock: wait for it, or return False at once when another loader holds it."""
+
+    def release(self) -> None:
+        """Let the next loader in."""
 
 
 class Dialect:
@@ -58,9 +71,14 @@ class Dialect:
         """SQL for a JSON text object of (key, expression) pairs, for quarantine rows."""
         raise NotImplementedError
 
-    def lock_table(self, table: str) -> str | None:
-        """A statement that serialises writers of ``table`` for the transaction, if needed."""
-        return None
+    def serialize_writers(self, connection: sa.Connection, table: str) -> None:
+        """Make the rest of ``connection``'s transaction the only writer of ``table`` (for a
+        read-then-write such as numbering the next batch)."""
+
+    def load_lock(self, engine: sa.Engine, source: str) -> LoadLock:
+        """The lock a load of ``source`` holds from its batch's creation to its end, so that
+        loads of one source never interleave (see ``datavault.load``)."""
+        raise NotImplementedError
 
     # ---- connections --------------------------------------------------------------------
     def prepare_connection(self, dbapi_connection: Any) -> None:
@@ -101,6 +119,15 @@ class Dialect:
     def subquery_fence(self) -> str:
         """A clause that keeps a subquery from being folded into the query around it."""
         return "OFFSET 0"
+
+    def run_hint(self, file: str, parameter: str, value: str) -> str:
+        """Comment lines that say how this engine's own client runs a generated file with
+        a value for its named parameter."""
+        return ""
+
+    def empty_table(self, table: str) -> str:
+        """A statement that removes every row of ``table`` (in a transaction)."""
+        return f"DELETE FROM {table}"
 
     def landing_prefix(self) -> str:
         """The CREATE prefix of the per-session landing table."""

@@ -178,8 +178,17 @@ class PostgresDialect(Dialect):
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
         return "json_build_object(" + ", ".join(f"'{k}', {e}" for k, e in pairs) + ")::text"
 
-    def lock_table(self, table: str) -> str | None:
-        return f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"
+    def serialize_writers(self, connection: sa.Connection, table: str) -> None:
+        connection.exec_driver_sql(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+
+    def run_hint(self, file: str, parameter: str, value: str) -> str:
+        return f"-- Run with: psql -v ON_ERROR_STOP=1 -v {parameter}={value} -f {file}\n"
+
+    def empty_table(self, table: str) -> str:
+        return f"TRUNCATE {table}"  # frees the rows at once (DELETE leaves them to VACUUM)
+
+    def load_lock(self, engine: sa.Engine, source: str) -> _AdvisoryLock:
+        return _AdvisoryLock(engine, source)
 
     def utc_now(self) -> str:
         return "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')"
@@ -244,6 +253,50 @@ class PostgresDialect(Dialect):
             cursor.copy_expert(
                 f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer
             )
+
+
+class _AdvisoryLock:
+    """A session-level advisory lock per schema and source, on a connection of its own that
+    is kept open while the lock is held (the server releases it when that connection ends,
+    so a killed loader leaves no lock behind)."""
+
+    #: the first key of every advisory lock the toolkit takes ('dvlt')
+    CLASS_ID = 0x64766C74
+
+    def __init__(self, engine: sa.Engine, source: str):
+        self.engine = engine
+        self.source = source
+        self.scope = f"source {source}"
+        self.connection: sa.Connection | None = None
+
+    def acquire(self, blocking: bool) -> bool:
+        connection = self.engine.connect()
+        function = "pg_advisory_lock" if blocking else "pg_try_advisory_lock"
+        try:
+            got = connection.exec_driver_sql(
+                f"SELECT {function}(%(class)s, hashtext(current_schema() || '.' || %(source)s))",
+                {"class": self.CLASS_ID, "source": self.source}).scalar()
+            connection.commit()  # the lock outlives the transaction; a snapshot must not
+        except BaseException:
+            connection.close()
+            raise
+        if got is False:
+            connection.close()
+            return False
+        self.connection = connection
+        return True
+
+    def release(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            self.connection.exec_driver_sql(
+                "SELECT pg_advisory_unlock(%(class)s, hashtext(current_schema() || '.' || "
+                "%(source)s))", {"class": self.CLASS_ID, "source": self.source})
+            self.connection.commit()
+        finally:
+            self.connection.close()
+            self.connection = None
 
 
 def _copy_field(value: object, type_name: str) -> str:

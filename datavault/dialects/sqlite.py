@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import filelock
 import sqlalchemy as sa
 
 from datavault import hashing, values
@@ -55,6 +57,19 @@ class SQLiteDialect(Dialect):
         args = ", ".join(f"'{name}', '{type_name}', {expr}" for name, expr, type_name in items)
         return f"dv_hash_diff('{algorithm}', {args})"
 
+    def serialize_writers(self, connection: sa.Connection, table: str) -> None:
+        # SQLite has one writer at a time: take the write lock before the first read, so that
+        # the read sees what the write builds on (its driver begins only at the first write)
+        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def run_hint(self, file: str, parameter: str, value: str) -> str:
+        return (f"-- Run with: sqlite3 -cmd \".parameter set :{parameter} {value}\" VAULT "
+                f"\".read {file}\"\n")
+
+    def load_lock(self, engine: sa.Engine, source: str) -> _FileLock:
+        return _FileLock(engine.url.database)
+
     def subquery_fence(self) -> str:
         return "LIMIT -1 OFFSET 0"  # SQLite folds no subquery that has a LIMIT
 
@@ -79,6 +94,33 @@ class SQLiteDialect(Dialect):
         ]
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         connection.exec_driver_sql(sql, stored)
+
+
+class _FileLock:
+    """One load at a time per SQLite database (it has one writer at a time anyway, and a
+    load's transactions would otherwise wait on another's): a lock on a file beside it,
+    which the operating system releases when the loader's process ends."""
+
+    scope = "the database"
+
+    def __init__(self, database: str | None):
+        self._lock: filelock.BaseFileLock | threading.Lock
+        if database and database != ":memory:" and not database.startswith("file:"):
+            self._lock = filelock.FileLock(f"{database}.load-lock")
+        else:  # a database of this process alone
+            self._lock = threading.Lock()
+
+    def acquire(self, blocking: bool) -> bool:
+        if isinstance(self._lock, filelock.BaseFileLock):
+            try:
+                self._lock.acquire(timeout=-1 if blocking else 0)
+            except filelock.Timeout:
+                return False
+            return True
+        return self._lock.acquire(blocking)
+
+    def release(self) -> None:
+        self._lock.release()
 
 
 def _store(value: object, type_name: str) -> object:

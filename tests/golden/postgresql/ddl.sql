@@ -11,6 +11,12 @@ CREATE TABLE dv_batch (
 	rows_staged BIGINT, 
 	rows_quarantined BIGINT, 
 	status TEXT NOT NULL, 
+	checksum TEXT, 
+	input_bytes BIGINT, 
+	entities TEXT, 
+	started_at TIMESTAMP WITHOUT TIME ZONE, 
+	finished_at TIMESTAMP WITHOUT TIME ZONE, 
+	message TEXT, 
 	PRIMARY KEY (batch_id), 
 	UNIQUE (loaded_at)
 );
@@ -122,7 +128,7 @@ CREATE TABLE sat_order_status__obs (
 
 CREATE TABLE stg_crm_customers (
 	dv_batch_id BIGINT NOT NULL, 
-	dv_row BIGSERIAL NOT NULL, 
+	dv_row BIGINT NOT NULL, 
 	dv_loaded_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
 	dv_applied_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
 	customer_id TEXT, 
@@ -132,12 +138,12 @@ CREATE TABLE stg_crm_customers (
 	extracted_at TIMESTAMP WITHOUT TIME ZONE, 
 	dv_hk_customer BYTEA NOT NULL, 
 	dv_hd_customer_details BYTEA NOT NULL, 
-	PRIMARY KEY (dv_row)
+	PRIMARY KEY (dv_batch_id, dv_row)
 );
 
 CREATE TABLE stg_shop_orders (
 	dv_batch_id BIGINT NOT NULL, 
-	dv_row BIGSERIAL NOT NULL, 
+	dv_row BIGINT NOT NULL, 
 	dv_loaded_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
 	dv_applied_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
 	order_id TEXT, 
@@ -152,5 +158,5 @@ CREATE TABLE stg_shop_orders (
 	dv_hk_order_customer__order BYTEA NOT NULL, 
 	dv_hk_order_customer__customer BYTEA NOT NULL, 
 	dv_hd_order_status BYTEA NOT NULL, 
-	PRIMARY KEY (dv_row)
+	PRIMARY KEY (dv_batch_id, dv_row)
 );

@@ -11,6 +11,12 @@ CREATE TABLE dv_batch (
 	rows_staged BIGINT, 
 	rows_quarantined BIGINT, 
 	status TEXT NOT NULL, 
+	checksum TEXT, 
+	input_bytes BIGINT, 
+	entities TEXT, 
+	started_at DATETIME, 
+	finished_at DATETIME, 
+	message TEXT, 
 	PRIMARY KEY (batch_id), 
 	UNIQUE (loaded_at)
 );
@@ -132,7 +138,7 @@ CREATE TABLE stg_crm_customers (
 	extracted_at DATETIME, 
 	dv_hk_customer BLOB NOT NULL, 
 	dv_hd_customer_details BLOB NOT NULL, 
-	PRIMARY KEY (dv_row)
+	PRIMARY KEY (dv_batch_id, dv_row)
 );
 
 CREATE TABLE stg_shop_orders (
@@ -152,5 +158,5 @@ CREATE TABLE stg_shop_orders (
 	dv_hk_order_customer__order BLOB NOT NULL, 
 	dv_hk_order_customer__customer BLOB NOT NULL, 
 	dv_hd_order_status BLOB NOT NULL, 
-	PRIMARY KEY (dv_row)
+	PRIMARY KEY (dv_batch_id, dv_row)
 );

@@ -1,6 +1,5 @@
--- Stage source crm_customers: replace stg_crm_customers with the batch landed in dv_land_crm_customers,
--- computing the hash keys and hash diffs of every hub, link and satellite it feeds.
-TRUNCATE stg_crm_customers;
+-- Stage source crm_customers: add the batch landed in dv_land_crm_customers to stg_crm_customers as batch
+-- :batch_id, computing the hash keys and hash diffs of every hub, link and satellite it feeds.
 
 INSERT INTO stg_crm_customers (
     dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,

@@ -1,6 +1,5 @@
--- Stage source shop_orders: replace stg_shop_orders with the batch landed in dv_land_shop_orders,
--- computing the hash keys and hash diffs of every hub, link and satellite it feeds.
-DELETE FROM stg_shop_orders;
+-- Stage source shop_orders: add the batch landed in dv_land_shop_orders to stg_shop_orders as batch
+-- :batch_id, computing the hash keys and hash diffs of every hub, link and satellite it feeds.
 
 INSERT INTO stg_shop_orders (
     dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,

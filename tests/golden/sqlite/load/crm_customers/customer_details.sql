@@ -1,3 +1,6 @@
+-- Run with: sqlite3 -cmd ".parameter set :batch_id N" VAULT ".read load/crm_customers/customer_details.sql"
+BEGIN;
+
 -- Satellite customer_details (sat_customer_details) from source crm_customers.
 -- Keeps every property of SEMANTICS.md section 3: late batches, gaps filled later and
 -- corrections end up exactly as the reference says; a re-run inserts nothing.
@@ -10,7 +13,7 @@ DROP TABLE IF EXISTS dv_timeline;
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
 SELECT s.dv_batch_id, 'customer_details', s.dv_row, 'crm_customers', 'missing business key of hub customer', json_object('customer_id', s.customer_id, 'name', s.name, 'email', s.email, 'city', s.city, 'extracted_at', s.extracted_at)
 FROM stg_crm_customers s
-WHERE s.dv_hk_customer = X'00000000000000000000000000000000'
+WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_customer = X'00000000000000000000000000000000')
   AND NOT EXISTS (
       SELECT 1 FROM dv_quarantine q
       WHERE q.batch_id = s.dv_batch_id AND q.entity = 'customer_details' AND q.row_number = s.dv_row
@@ -29,7 +32,8 @@ WITH src AS (
            s.city AS city,
            1 AS dv_rank
     FROM stg_crm_customers s
-    WHERE s.dv_hk_customer <> X'00000000000000000000000000000000'
+    WHERE s.dv_batch_id = :batch_id
+      AND s.dv_hk_customer <> X'00000000000000000000000000000000'
 ),
 top AS (SELECT * FROM src WHERE dv_rank = 1),
 clash AS (SELECT hk, applied FROM top GROUP BY hk, applied HAVING COUNT(DISTINCT hd) > 1)
@@ -43,7 +47,7 @@ SELECT t.*,
              -- (a later snapshot loaded before would have deleted a key it lacked)
              AND NOT EXISTS (SELECT 1 FROM dv_batch b
                              WHERE b.source = 'crm_customers'
-                               AND b.snapshot_at >= (SELECT MIN(dv_applied_at) FROM stg_crm_customers)
+                               AND b.snapshot_at >= (SELECT MIN(x.dv_applied_at) FROM stg_crm_customers x WHERE x.dv_batch_id = :batch_id)
                                AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
                                                   WHERE a.entity = 'customer_details' AND a.status = 'ok'))
             THEN 1 ELSE 0 END AS dv_fresh
@@ -54,7 +58,7 @@ LEFT JOIN clash c ON c.hk = t.hk AND c.applied = t.applied;
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
 SELECT o.dv_batch_id, 'customer_details', o.dv_row, 'crm_customers', 'conflict: other rows of this batch give another customer_details payload for the same key and applied time; declare a sequence column on the source to order them', json_object('applied_at', o.applied, 'name', o.name, 'email', o.email, 'city', o.city)
 FROM dv_obs o
-WHERE o.dv_conflict = 1
+WHERE (o.dv_conflict = 1)
   AND NOT EXISTS (
       SELECT 1 FROM dv_quarantine q
       WHERE q.batch_id = o.dv_batch_id AND q.entity = 'customer_details' AND q.row_number = o.dv_row
@@ -69,12 +73,9 @@ SELECT c.batch_id, NULL, c.loaded_at, k.hk, c.snapshot_at, X'0000000000000000000
 FROM (
     SELECT t.customer_hk AS hk FROM sat_customer_details t
     EXCEPT
-    SELECT s.dv_hk_customer FROM stg_crm_customers s
+    SELECT s.dv_hk_customer FROM stg_crm_customers s WHERE s.dv_batch_id = :batch_id
 ) k
-CROSS JOIN (
-    SELECT batch_id, loaded_at, snapshot_at FROM dv_batch
-    WHERE batch_id = (SELECT MAX(batch_id) FROM dv_batch WHERE source = 'crm_customers')
-) c;
+CROSS JOIN (SELECT batch_id, loaded_at, snapshot_at FROM dv_batch WHERE batch_id = :batch_id) c;
 
 -- dv:inserted
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, name, email, city, record_source, batch_id)
@@ -183,3 +184,5 @@ WHERE t.in_batch = 1 AND t.shown = t.desired
 DROP TABLE dv_timeline;
 
 DROP TABLE dv_obs;
+
+COMMIT;

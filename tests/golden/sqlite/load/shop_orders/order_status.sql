@@ -1,3 +1,6 @@
+-- Run with: sqlite3 -cmd ".parameter set :batch_id N" VAULT ".read load/shop_orders/order_status.sql"
+BEGIN;
+
 -- Satellite order_status (sat_order_status) from source shop_orders.
 -- Keeps every property of SEMANTICS.md section 3: late batches, gaps filled later and
 -- corrections end up exactly as the reference says; a re-run inserts nothing.
@@ -10,7 +13,7 @@ DROP TABLE IF EXISTS dv_timeline;
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
 SELECT s.dv_batch_id, 'order_status', s.dv_row, 'shop_orders', 'missing business key of hub order', json_object('order_id', s.order_id, 'customer_ref', s.customer_ref, 'status', s.status, 'amount', s.amount, 'ordered_at', s.ordered_at, 'changed_at', s.changed_at)
 FROM stg_shop_orders s
-WHERE s.dv_hk_order = X'00000000000000000000000000000000'
+WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_order = X'00000000000000000000000000000000')
   AND NOT EXISTS (
       SELECT 1 FROM dv_quarantine q
       WHERE q.batch_id = s.dv_batch_id AND q.entity = 'order_status' AND q.row_number = s.dv_row
@@ -29,7 +32,8 @@ WITH src AS (
            s.ordered_at AS ordered_at,
            1 AS dv_rank
     FROM stg_shop_orders s
-    WHERE s.dv_hk_order <> X'00000000000000000000000000000000'
+    WHERE s.dv_batch_id = :batch_id
+      AND s.dv_hk_order <> X'00000000000000000000000000000000'
 ),
 top AS (SELECT * FROM src WHERE dv_rank = 1),
 clash AS (SELECT hk, applied FROM top GROUP BY hk, applied HAVING COUNT(DISTINCT hd) > 1)
@@ -48,7 +52,7 @@ LEFT JOIN clash c ON c.hk = t.hk AND c.applied = t.applied;
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
 SELECT o.dv_batch_id, 'order_status', o.dv_row, 'shop_orders', 'conflict: other rows of this batch give another order_status payload for the same key and applied time; declare a sequence column on the source to order them', json_object('applied_at', o.applied, 'status', o.status, 'amount', o.amount, 'ordered_at', o.ordered_at)
 FROM dv_obs o
-WHERE o.dv_conflict = 1
+WHERE (o.dv_conflict = 1)
   AND NOT EXISTS (
       SELECT 1 FROM dv_quarantine q
       WHERE q.batch_id = o.dv_batch_id AND q.entity = 'order_status' AND q.row_number = o.dv_row
@@ -153,3 +157,5 @@ WHERE t.in_batch = 1 AND t.shown = t.desired
 DROP TABLE dv_timeline;
 
 DROP TABLE dv_obs;
+
+COMMIT;

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ class BatchInput:
     path: Path | None = None
     url: str | None = None
     query: str | None = None
+    _scan: tuple[str, int, bool] | None = field(default=None, repr=False, compare=False)
 
     def chunks(self) -> Iterator[list[str] | list[list[object]]]:
         if self.kind == "csv":
@@ -35,17 +37,36 @@ class BatchInput:
         """True for a CSV file in the plainest form: no quote character, no carriage return,
         no blank line and no backslash-dot anywhere. Every CSV reader splits such a file the
         same way (lines, then commas), so a database may read it itself."""
-        if self.kind != "csv" or self.path is None:
-            return False
-        previous = b""
-        with self.path.open("rb") as handle:
-            while block := handle.read(1 << 22):
-                seam = previous + block[:1]
-                if (b'"' in block or b"\r" in block or b"\\." in block or b"\n\n" in block
-                        or seam in (b"\n\n", b"\\.")):
-                    return False
-                previous = block[-1:]
-        return True
+        return self.kind == "csv" and self._scanned()[2]
+
+    def fingerprint(self) -> tuple[str, int] | None:
+        """The SHA-256 of a file's bytes (hex) and its size, which tell a re-delivered file;
+        None for a database input, whose rows are read anew each time."""
+        if self.kind != "csv":
+            return None
+        checksum, size, _ = self._scanned()
+        return checksum, size
+
+    def _scanned(self) -> tuple[str, int, bool]:
+        """One pass over the file: its checksum, its size, and whether it is plain."""
+        if self._scan is None:
+            assert self.path is not None
+            digest = hashlib.sha256()
+            size = 0
+            plain = True
+            previous = b""
+            with self.path.open("rb") as handle:
+                while block := handle.read(1 << 22):
+                    digest.update(block)
+                    size += len(block)
+                    if plain:
+                        seam = previous + block[:1]
+                        if (b'"' in block or b"\r" in block or b"\\." in block
+                                or b"\n\n" in block or seam in (b"\n\n", b"\\.")):
+                            plain = False
+                        previous = block[-1:]
+            self._scan = (digest.hexdigest(), size, plain)
+        return self._scan
 
     @property
     def typed(self) -> bool:

@@ -1,0 +1,14 @@
+"""The load path: inputs, the batch ledger, staging, entity loads, and the loader over them.
+
+``inputs`` reads a batch's rows; ``batches`` keeps the ledger (``dv_batch``); ``staging``
+lands, types and hashes a batch into its source's staging table; ``entities`` runs one hub,
+link or satellite load of a staged batch; ``loader`` drives them under the source's lock.
+"""
+
+from datavault.load.batches import STATES, Batch, Ledger
+from datavault.load.entities import EntityResult
+from datavault.load.inputs import BatchInput, open_input
+from datavault.load.loader import Loader, LoadResult, Progress
+
+__all__ = ["STATES", "Batch", "BatchInput", "EntityResult", "Ledger", "LoadResult", "Loader",
+           "Progress", "open_input"]

@@ -1,0 +1,111 @@
+"""Entity loads: one hub, link or satellite loaded from one staged batch, in one transaction,
+with its audit row (``dv_load_audit``). A failed load leaves nothing of itself behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from datavault import model as m
+from datavault import schema, values
+from datavault.diagnostics import DatavaultError
+from datavault.dialects import Dialect
+from datavault.load.batches import Batch
+from datavault.render import Renderer
+
+
+@dataclass
+class EntityResult:
+    """What one entity load did (one audit row)."""
+
+    entity: str
+    kind: str
+    rows_staged: int
+    rows_inserted: int = 0
+    rows_quarantined: int = 0
+    seconds: float = 0.0
+    status: str = "ok"
+    message: str = ""
+
+
+class EntityLoads:
+    """Runs the load statements of entities against staged batches."""
+
+    def __init__(self, model: m.Model, engine: sa.Engine, dialect: Dialect, renderer: Renderer):
+        self.model = model
+        self.engine = engine
+        self.dialect = dialect
+        self.renderer = renderer
+        self.metadata = schema.metadata_for(model)
+
+    def run(self, source: m.Source, entity: str, batch: Batch) -> EntityResult:
+        """Load ``entity`` from the rows of ``batch``; its audit row says how it went."""
+        kind = self.model.entity_kind(entity) or "?"
+        outcome = EntityResult(entity, kind, batch.rows_staged or 0)
+        started_at = values.utcnow()
+        clock = time.perf_counter()
+        statements = self.renderer.load(source, entity, batch.batch_id).statements()
+        try:
+            with self.engine.begin() as connection:
+                if kind == "satellite":
+                    self._check_order(connection, entity, batch)
+                for statement in statements:
+                    count = connection.exec_driver_sql(statement.sql).rowcount
+                    if statement.tag == "inserted":
+                        outcome.rows_inserted += max(count, 0)
+                    elif statement.tag == "quarantined":
+                        outcome.rows_quarantined += max(count, 0)
+                outcome.seconds = time.perf_counter() - clock
+                self._audit(connection, source, batch, outcome, started_at)
+        except sa.exc.DBAPIError as exc:
+            outcome.status = "failed"
+            outcome.rows_inserted = outcome.rows_quarantined = 0
+            outcome.message = str(exc.orig or exc).strip().splitlines()[0]
+            outcome.seconds = time.perf_counter() - clock
+            with self.engine.begin() as connection:
+                self._audit(connection, source, batch, outcome, started_at)
+        except DatavaultError as exc:
+            outcome.status = "failed"
+            outcome.message = str(exc)
+            with self.engine.begin() as connection:
+                self._audit(connection, source, batch, outcome, started_at)
+        if outcome.status == "ok" and outcome.rows_inserted:
+            try:  # statistics only guide the planner: the load is done without them
+                with self.engine.begin() as connection:
+                    self.dialect.refresh_statistics(connection, self.model.entity_table(entity),
+                                                    outcome.rows_inserted)
+            except sa.exc.DBAPIError:
+                pass
+        return outcome
+
+    def _check_order(self, connection: sa.Connection, entity: str, batch: Batch) -> None:
+        """A satellite must never receive a batch older than one it already holds."""
+        audit = self.metadata.tables[schema.AUDIT_TABLE]
+        batches = self.metadata.tables[schema.BATCH_TABLE]
+        newest = connection.execute(
+            sa.select(sa.func.max(batches.c.loaded_at))
+            .select_from(audit.join(batches, audit.c.batch_id == batches.c.batch_id))
+            .where(audit.c.entity == entity, audit.c.status == "ok")
+        ).scalar()
+        if newest is not None and _timestamp(newest) > batch.loaded_at:
+            raise DatavaultError(
+                f"{entity} already holds a batch loaded at {newest}, after batch "
+                f"{batch.batch_id}; load the source again to give it a new load time"
+            )
+
+    def _audit(self, connection: sa.Connection, source: m.Source, batch: Batch,
+               outcome: EntityResult, started_at: dt.datetime) -> None:
+        audit = self.metadata.tables[schema.AUDIT_TABLE]
+        connection.execute(audit.insert().values(
+            batch_id=batch.batch_id, entity=outcome.entity, started_at=started_at,
+            source=source.name, kind=outcome.kind, rows_staged=outcome.rows_staged,
+            rows_inserted=outcome.rows_inserted, rows_quarantined=outcome.rows_quarantined,
+            finished_at=values.utcnow(), status=outcome.status, message=outcome.message or None,
+        ))
+
+
+def _timestamp(value: object) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))

@@ -1,0 +1,359 @@
+"""The loader: a batch from its input to every entity it feeds, resumable at any point.
+
+A load of a source holds that source's load lock (see ``Dialect.load_lock``) from the moment
+its batch is numbered to its end, so loads of one source never interleave; loads of other
+sources run at once. Under the lock it first finishes any earlier batch of the source that a
+stopped loader left unfinished (the vault's satellites take batches in load-time order), then
+skips an input identical to one already loaded, or stages it as a new batch and runs each
+entity load in its own transaction. The loader never reads YAML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from datavault import model as m
+from datavault import schema, values
+from datavault.diagnostics import DatavaultError, did_you_mean
+from datavault.dialects import Dialect
+from datavault.load.batches import (
+    FAILED,
+    LOADED,
+    LOADING,
+    PARTLY,
+    STAGING,
+    UNDER_WAY,
+    Batch,
+    Ledger,
+)
+from datavault.load.entities import EntityLoads, EntityResult
+from datavault.load.inputs import BatchInput
+from datavault.load.staging import Stager
+from datavault.render import Renderer
+
+Progress = Callable[..., None]
+
+
+def _noop(*_args: object, **_kwargs: object) -> None:
+    pass
+
+
+@dataclass
+class LoadResult:
+    """What a load (or a resume) did to one batch."""
+
+    batch: Batch
+    #: how the batch was read: "copy" (the database read a plain CSV file) or "parser"
+    read_by: str = ""
+    stage_seconds: float = 0.0
+    #: the entity loads run this time (a resume runs only those that had not succeeded)
+    entities: list[EntityResult] = field(default_factory=list)
+    #: the input was identical to this batch's, already loaded: nothing was done
+    skipped: bool = False
+    #: earlier batches of the source that were finished first
+    resumed: list[LoadResult] = field(default_factory=list)
+
+    @property
+    def batch_id(self) -> int:
+        return self.batch.batch_id
+
+    @property
+    def source(self) -> str:
+        return self.batch.source
+
+    @property
+    def loaded_at(self) -> dt.datetime:
+        return self.batch.loaded_at
+
+    @property
+    def status(self) -> str:
+        return self.batch.status
+
+    @property
+    def rows_read(self) -> int:
+        return self.batch.rows_read or 0
+
+    @property
+    def rows_staged(self) -> int:
+        return self.batch.rows_staged or 0
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.batch.rows_quarantined or 0
+
+    @property
+    def ok(self) -> bool:
+        """Every entity load of the batch succeeded (or the input was loaded before)."""
+        return self.skipped or self.batch.status == LOADED
+
+
+class Loader:
+    """Loads batches of one model into one database."""
+
+    def __init__(self, model: m.Model, engine: sa.Engine, dialect: Dialect, renderer: Renderer):
+        self.model = model
+        self.engine = engine
+        self.dialect = dialect
+        self.renderer = renderer
+        self.metadata = schema.metadata_for(model)
+        self.ledger = Ledger(engine, dialect, self.metadata)
+        self.stager = Stager(model, engine, dialect, renderer, self.ledger)
+        self.entity_loads = EntityLoads(model, engine, dialect, renderer)
+
+    @property
+    def copy_plain_csv(self) -> bool:
+        """Let the database read plain CSV files itself where the dialect can (COPY)."""
+        return self.stager.copy_plain_csv
+
+    @copy_plain_csv.setter
+    def copy_plain_csv(self, value: bool) -> None:
+        self.stager.copy_plain_csv = value
+
+    # ---- whole loads --------------------------------------------------------------------
+    def load(self, source_name: str, data: BatchInput, applied_at: dt.datetime | None = None,
+             only: Sequence[str] = (), progress: Progress = _noop,
+             force: bool = False) -> LoadResult:
+        """Stage ``data`` as a new batch of ``source_name`` and load every entity it feeds
+        (or ``only`` these). An input identical to one already loaded is skipped unless
+        ``force``; earlier batches of the source left unfinished are finished first."""
+        source = self._source(source_name)
+        entities = self._entities(source, only)
+        self._check_applied_at(source, applied_at)
+        fingerprint = None if force else data.fingerprint()
+        if fingerprint is not None:  # at once, without waiting for the lock
+            copy = self.ledger.loaded_copy(source.name, fingerprint[0], entities)
+            if copy is not None:
+                progress("skipped", batch=copy)
+                return LoadResult(copy, skipped=True)
+        with self._locked(source.name, progress):
+            resumed = self._finish_earlier(source, None, progress)
+            if fingerprint is not None:
+                copy = self.ledger.loaded_copy(source.name, fingerprint[0], entities)
+                if copy is not None:
+                    progress("skipped", batch=copy)
+                    return LoadResult(copy, skipped=True, resumed=resumed)
+            result = self._stage_new(source, data, applied_at, entities, progress)
+            result.resumed = resumed
+            self._run(source, result, progress)
+        return result
+
+    def resume(self, batch_id: int, progress: Progress = _noop) -> LoadResult:
+        """Run the entity loads of batch ``batch_id`` that have not succeeded, from its staged
+        rows (earlier unfinished batches of its source first)."""
+        batch = self._batch(batch_id)
+        source = self._source(batch.source)
+        with self._locked(source.name, progress):
+            batch = self._batch(batch_id)  # as it is now that no other loader works on it
+            if batch.status == LOADED:
+                return LoadResult(batch)
+            if batch.status == STAGING:
+                self._fail_interrupted_staging(batch)
+            if batch.status == FAILED:
+                raise DatavaultError(
+                    f"batch {batch_id} of {batch.source} cannot be resumed: it failed "
+                    f"({batch.message or 'no reason recorded'}), and nothing of it is staged; "
+                    "load its input again")
+            resumed = self._finish_earlier(source, batch_id, progress)
+            result = LoadResult(batch, resumed=resumed)
+            progress("resuming", batch=batch)
+            self._run(source, result, progress)
+        return result
+
+    # ---- steps, for orchestrators and tests ---------------------------------------------
+    def stage(self, source_name: str, data: BatchInput, applied_at: dt.datetime | None = None,
+              only: Sequence[str] = (), progress: Progress = _noop) -> LoadResult:
+        """Give ``data`` a batch id and load time and stage it (no entity loads): the
+        batch is ``staged``, and ``load_entity`` then ``finish`` (or ``resume``) load it."""
+        source = self._source(source_name)
+        entities = self._entities(source, only)
+        self._check_applied_at(source, applied_at)
+        with self._locked(source.name, progress):
+            return self._stage_new(source, data, applied_at, entities, progress)
+
+    def load_entity(self, source: m.Source, entity: str,
+                    batch: LoadResult | Batch) -> EntityResult:
+        """Run one entity's load against a staged batch, with its audit row."""
+        return self.entity_loads.run(source, entity,
+                                     batch.batch if isinstance(batch, LoadResult) else batch)
+
+    def finish(self, batch_id: int) -> str:
+        """After the entity loads of a staged batch: its state, and its staged rows removed
+        when every entity it feeds has been loaded."""
+        batch = self._batch(batch_id)
+        with self._locked(batch.source, _noop):
+            return self._close(self._source(batch.source), self._batch(batch_id), [])
+
+    def is_running(self, source: str) -> bool:
+        """Whether a load of ``source`` holds its lock now (its batches under way are being
+        worked on; when none does, they were interrupted)."""
+        lock = self.dialect.load_lock(self.engine, source)
+        if lock.acquire(blocking=False):
+            lock.release()
+            return False
+        return True
+
+    # ---- inside the lock ----------------------------------------------------------------
+    @contextmanager
+    def _locked(self, source: str, progress: Progress) -> Iterator[None]:
+        lock = self.dialect.load_lock(self.engine, source)
+        if not lock.acquire(blocking=False):
+            under_way = [b for b in self.ledger.unfinished() if b.status in UNDER_WAY]
+            holder = next((b for b in reversed(under_way) if b.source == source),
+                          under_way[-1] if under_way else None)
+            progress("waiting", scope=lock.scope, holder=holder)
+            lock.acquire(blocking=True)
+            progress("waited", scope=lock.scope)
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _finish_earlier(self, source: m.Source, before: int | None,
+                        progress: Progress) -> list[LoadResult]:
+        """Finish the batches of ``source`` (before batch ``before``) that a stopped loader
+        left unfinished, oldest first; refuse to go on while one cannot be finished."""
+        results = []
+        for batch in self.ledger.unfinished(source.name):
+            if before is not None and batch.batch_id >= before:
+                break
+            if batch.status == STAGING:
+                self._fail_interrupted_staging(batch)
+                progress("abandoned", batch=batch)
+                continue
+            progress("resuming", batch=batch)
+            result = LoadResult(batch)
+            self._run(source, result, progress)
+            results.append(result)
+            if batch.status != LOADED:
+                raise DatavaultError(
+                    f"batch {batch.batch_id} of {source.name} is {batch.status} "
+                    f"({batch.message}); later batches of {source.name} wait for it: fix the "
+                    f"cause, then `datavault load --resume {batch.batch_id}`")
+        return results
+
+    def _fail_interrupted_staging(self, batch: Batch) -> None:
+        batch.status = FAILED
+        batch.message = "interrupted while staging; nothing of it was loaded"
+        batch.finished_at = values.utcnow()
+        self.ledger.update(batch.batch_id, status=FAILED, message=batch.message,
+                           finished_at=batch.finished_at)
+
+    def _stage_new(self, source: m.Source, data: BatchInput, applied_at: dt.datetime | None,
+                   entities: Sequence[str], progress: Progress) -> LoadResult:
+        chunks = data.chunks()
+        header = next(chunks)
+        positions = self.stager.positions(source, header, data.description)
+        batch = self.ledger.create(source.name, data.description, entities, applied_at,
+                                   data.fingerprint())
+        progress("batch", batch=batch)
+        started = time.perf_counter()
+        try:
+            read_by = self.stager.stage(source, batch, data, chunks, header, positions,
+                                        progress)
+        except BaseException as exc:
+            chunks.close()
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            batch.status, batch.message = FAILED, f"staging failed: {reason}"
+            self.ledger.update(batch.batch_id, status=FAILED, message=batch.message,
+                               finished_at=values.utcnow())
+            raise
+        result = LoadResult(batch, read_by=read_by, stage_seconds=time.perf_counter() - started)
+        progress("staged", batch=batch, seconds=result.stage_seconds)
+        return result
+
+    def _run(self, source: m.Source, result: LoadResult, progress: Progress) -> None:
+        """Run the entity loads of a staged batch that have not succeeded, then close it."""
+        batch = result.batch
+        fed = self.model.entities_of(source.name)
+        wanted = [e for e in (batch.entities or fed) if e in fed]
+        done = self.ledger.succeeded(batch.batch_id)
+        batch.status = LOADING
+        self.ledger.update(batch.batch_id, status=LOADING)
+        try:
+            for entity in wanted:
+                if entity in done:
+                    continue
+                progress("entity-start", batch=batch, entity=entity)
+                outcome = self.entity_loads.run(source, entity, batch)
+                result.entities.append(outcome)
+                progress("entity", batch=batch, result=outcome)
+        except BaseException:  # interrupted: what succeeded stays, the rest can be resumed
+            batch.status, batch.message = PARTLY, "interrupted while loading"
+            self.ledger.update(batch.batch_id, status=PARTLY, message=batch.message)
+            raise
+        self._close(source, batch, wanted)
+
+    def _close(self, source: m.Source, batch: Batch, wanted: Sequence[str]) -> str:
+        """Mark a batch loaded (its staged rows removed, in the same transaction) when every
+        entity it loads has succeeded, else partly loaded with the first failure."""
+        fed = self.model.entities_of(source.name)
+        wanted = list(wanted) or [e for e in (batch.entities or fed) if e in fed]
+        done = self.ledger.succeeded(batch.batch_id)
+        missing = [e for e in wanted if e not in done]
+        now = values.utcnow()
+        if missing:
+            failure = self._last_failure(batch.batch_id, missing[0])
+            batch.status = PARTLY
+            batch.message = f"{missing[0]}: {failure}" if failure else f"{missing[0]} not loaded"
+            self.ledger.update(batch.batch_id, status=PARTLY, message=batch.message)
+            return batch.status
+        stage = self.metadata.tables[self.model.stage_table(source.name)]
+        with self.engine.begin() as connection:
+            others = connection.execute(sa.select(stage.c.dv_batch_id).where(
+                stage.c.dv_batch_id != batch.batch_id).limit(1)).first()
+            if others is None:
+                connection.exec_driver_sql(self.dialect.empty_table(stage.name))
+            else:
+                connection.execute(stage.delete().where(stage.c.dv_batch_id == batch.batch_id))
+            batch.status, batch.message, batch.finished_at = LOADED, None, now
+            self.ledger.update(batch.batch_id, connection, status=LOADED, message=None,
+                               finished_at=now)
+        return batch.status
+
+    def _last_failure(self, batch_id: int, entity: str) -> str | None:
+        audit = self.metadata.tables[schema.AUDIT_TABLE]
+        with self.engine.connect() as connection:
+            return connection.execute(
+                sa.select(audit.c.message).where(audit.c.batch_id == batch_id,
+                                                 audit.c.entity == entity)
+                .order_by(audit.c.started_at.desc()).limit(1)).scalar()
+
+    # ---- checks -------------------------------------------------------------------------
+    def _batch(self, batch_id: int) -> Batch:
+        batch = self.ledger.get(batch_id)
+        if batch is None:
+            raise DatavaultError(f"there is no batch {batch_id}; `datavault batches` lists them")
+        return batch
+
+    def _source(self, name: str) -> m.Source:
+        if name not in self.model.sources:
+            raise DatavaultError(
+                f"unknown source {name!r}; "
+                + (did_you_mean(name, self.model.sources) or "see models/sources/")
+            )
+        return self.model.sources[name]
+
+    def _entities(self, source: m.Source, only: Sequence[str]) -> list[str]:
+        fed = self.model.entities_of(source.name)
+        for name in only:
+            if name not in fed:
+                hint = did_you_mean(name, fed)
+                raise DatavaultError(
+                    f"--only {name}: source {source.name} does not feed {name!r}"
+                    + (f"; {hint}" if hint else f"; it feeds {', '.join(fed)}")
+                )
+        return [e for e in fed if not only or e in only]
+
+    @staticmethod
+    def _check_applied_at(source: m.Source, applied_at: dt.datetime | None) -> None:
+        if applied_at is not None and source.applied_at:
+            raise DatavaultError(
+                f"source {source.name} takes its applied time from column {source.applied_at}; "
+                "--applied-at is for sources without one"
+            )

@@ -241,18 +241,21 @@ def _session_call(project_dir, url, profile, work):
 
 
 def query_state(project_dir: Path | str, entity: str, keys: Sequence[str] = (), *,
-                at: dt.datetime | None = None, known_at: dt.datetime | None = None,
+                at: dt.datetime | None = None, known_at: dt.datetime | int | None = None,
                 url: str | None = None, profile: str | None = None) -> query.Answer:
-    """The state of keys of a satellite, hub or link at ``at`` as known at ``known_at``."""
+    """The state of keys of a satellite, hub or link at ``at`` as known at ``known_at`` (a
+    load time or a batch id; default: before the first batch that has not finished)."""
     return _session_call(project_dir, url, profile, lambda model, c: query.state(
         c, model, entity, list(keys) or None, at=at, known_at=known_at))
 
 
 def query_history(project_dir: Path | str, entity: str, keys: Sequence[str] = (), *,
-                  url: str | None = None, profile: str | None = None) -> query.Answer:
-    """Every version of keys of a satellite, hub or link, with both time axes."""
+                  known_at: dt.datetime | int | None = None, url: str | None = None,
+                  profile: str | None = None) -> query.Answer:
+    """Every version of keys of a satellite, hub or link, with both time axes, as known at
+    ``known_at`` (as in ``query_state``)."""
     return _session_call(project_dir, url, profile, lambda model, c: query.history(
-        c, model, entity, list(keys) or None))
+        c, model, entity, list(keys) or None, known_at=known_at))
 
 
 def quarantined(project_dir: Path | str, *, batch: int | None = None,

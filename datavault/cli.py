@@ -43,6 +43,26 @@ class Timestamp(click.ParamType):
                       "2026-02-01T06:00:00+01:00)", param, ctx)
 
 
+class KnownAt(Timestamp):
+    """A load time: a timestamp, a batch id (that batch's load time), or ``now``."""
+
+    name = "load time"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, (dt.datetime, int)):
+            return value
+        if value.strip().lower() == "now":
+            return values.utcnow()
+        if value.strip().isdigit():
+            return int(value)
+        return super().convert(value, param, ctx)
+
+
+KNOWN_AT_HELP = ("Load time: as the vault knew it then; a timestamp, a batch id (its load "
+                 "time) or now. Default: the latest load time up to which every batch has "
+                 "finished loading.")
+
+
 class DatavaultGroup(click.Group):
     """Turns every error a user can cause into one message and exit code 1."""
 
@@ -105,7 +125,7 @@ def main(ctx: click.Context, project: Path, url: str | None, profile: str | None
 @click.pass_obj
 def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
     """Write a small, working example project into DIRECTORY (new or empty), and bring its
-    database up to the project's first migration.
+    database up to the project's latest migration.
 
     It holds two sources, two hubs, a link, two satellites, three marts, sample batches, and
     its Alembic environment (alembic.ini, migrations/) with the migration that creates the
@@ -530,8 +550,7 @@ def marts_build(obj: dict, names: tuple[str, ...], full: bool, today) -> None:
                    "several parts are joined with |, as in 'A17|2026-01-01'.")
 @click.option("--at", type=Timestamp(), help="Applied time: the state as of then "
                                              "(default: now).")
-@click.option("--known-at", type=Timestamp(),
-              help="Load time: as the vault knew it then (default: now).")
+@click.option("--known-at", type=KnownAt(), help=KNOWN_AT_HELP)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_obj
 def query_command(obj: dict, entity: str, keys: tuple[str, ...], at, known_at, fmt: str) -> None:
@@ -543,20 +562,23 @@ def query_command(obj: dict, entity: str, keys: tuple[str, ...], at, known_at, f
     """
     answer = api.query_state(obj["project"], entity, keys, at=at, known_at=known_at,
                              url=obj["url"], profile=obj["profile"])
-    _emit(answer, fmt, f"{entity} as of {at or 'now'}, as known at {known_at or 'now'}")
+    known = (f"batch {known_at}" if isinstance(known_at, int) else known_at) or (
+        "the last finished batch" if answer.note else "now")
+    _emit(answer, fmt, f"{entity} as of {at or 'now'}, as known at {known}")
 
 
 @main.command("history")
 @click.argument("entity")
 @click.option("--key", "keys", multiple=True, metavar="VALUE",
               help="A business key (repeatable; default: every key).")
+@click.option("--known-at", type=KnownAt(), help=KNOWN_AT_HELP)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_obj
-def history_command(obj: dict, entity: str, keys: tuple[str, ...], fmt: str) -> None:
+def history_command(obj: dict, entity: str, keys: tuple[str, ...], known_at, fmt: str) -> None:
     """Every version of a key: when it was true (applied) and when the vault learned it
     (loaded, batch); `replaced` is when a later batch corrected that applied time."""
-    answer = api.query_history(obj["project"], entity, keys, url=obj["url"],
-                               profile=obj["profile"])
+    answer = api.query_history(obj["project"], entity, keys, known_at=known_at,
+                               url=obj["url"], profile=obj["profile"])
     _emit(answer, fmt, f"history of {entity}")
 
 
@@ -593,6 +615,8 @@ def _cell(value: object) -> object:
 
 
 def _emit(answer, fmt: str, title: str) -> None:  # type: ignore[no-untyped-def]
+    if getattr(answer, "note", ""):
+        errors.print(f"note: {answer.note}", markup=False, highlight=False, soft_wrap=True)
     rows = [[_cell(v) for v in row] for row in answer.rows]
     if fmt == "json":
         click.echo(json.dumps([dict(zip(answer.columns, r)) for r in rows], ensure_ascii=False,
@@ -687,6 +711,10 @@ def _summary(result: LoadResult) -> None:
     if result.skipped:
         _say(f"skipped: {batch.input} is identical to batch {batch.batch_id} of {batch.source}, "
              f"loaded at {_stamp(batch.loaded_at)}; nothing to do (--force loads it again)")
+        return
+    if not result.entities and batch.status == "loaded":
+        _say(f"batch {batch.batch_id} of {batch.source} is loaded: every entity load of it "
+             "succeeded; nothing to resume")
         return
     title = (f"batch {batch.batch_id} of {batch.source}: {batch.status}; "
              f"{result.rows_read:,} rows read, {result.rows_staged:,} staged, "

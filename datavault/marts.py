@@ -346,12 +346,12 @@ class MartBuilder:
             self.marts_table.c.mart == mart.name).values(**changes))
 
     def _watermark(self, connection: sa.Connection) -> tuple[int, int | None]:
-        """The last batch whose loads are over with none before it still under way, and the
-        first batch still under way (its rows and later ones are looked at again next time,
-        as they may not all be written yet)."""
+        """The last batch whose loads are over with none before it unfinished, and the first
+        unfinished batch (its rows and later ones are looked at again next time, as they may
+        not all be written yet)."""
         batches = schema.metadata_for(self.model).tables[schema.BATCH_TABLE]
         running = connection.execute(sa.select(sa.func.min(batches.c.batch_id)).where(
-            batches.c.status.in_(("staging", "staged")))).scalar()
+            batches.c.status.in_(schema.BATCH_UNFINISHED))).scalar()
         if running is not None:
             return running - 1, running
         last = connection.execute(sa.select(sa.func.max(batches.c.batch_id))).scalar()

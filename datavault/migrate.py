@@ -131,8 +131,9 @@ def _with_casts(operations: list[Any]) -> None:
 
 
 def _empty_staging_first(operations: list[Any], staging: set[str]) -> None:
-    """Empty a staging table before its columns change: it holds only the latest batch, and a
-    new NOT NULL hash column cannot be added to rows that lack it."""
+    """Empty a staging table before its columns change: it holds no history, only batches
+    not yet fully loaded (which then cannot be resumed: the loader says so, and their input is
+    loaded again), and a new NOT NULL hash column cannot be added to rows that lack it."""
     for position in range(len(operations) - 1, -1, -1):
         op = operations[position]
         if isinstance(op, ops.ModifyTableOps) and op.table_name in staging:

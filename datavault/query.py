@@ -24,10 +24,12 @@ _PART_SPLIT = re.compile(r"(?<!\\)((?:\\\\)*)\|")
 
 @dataclass
 class Answer:
-    """A small result table: column names and rows."""
+    """A small result table: column names and rows, and a note for people (such as the load
+    time it answers as known at, when a batch is still loading)."""
 
     columns: list[str]
     rows: list[tuple]
+    note: str = ""
 
     def records(self) -> list[dict]:
         return [dict(zip(self.columns, row)) for row in self.rows]
@@ -159,19 +161,64 @@ def _latest(vault: _Vault, sat: m.Satellite, keys: list[bytes] | None, at: dt.da
     ).where(*conditions).subquery()
 
 
+# ---- what is known ------------------------------------------------------------------------
+ONE_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@dataclass
+class Known:
+    """The load time an answer is given as known at, and why."""
+
+    at: dt.datetime
+    note: str = ""  # says so when it is not now
+
+
+def known_as_of(connection: sa.Connection, model: m.Model,
+             asked: dt.datetime | int | None) -> Known:
+    """The load time to answer as known at: the one asked (a time, or a batch id: that
+    batch's load time), else the latest up to which every batch has finished all its
+    entity loads, so that no answer shows part of a batch (else now)."""
+    batches = schema.metadata_for(model).tables[schema.BATCH_TABLE]
+    if isinstance(asked, int):
+        loaded_at = connection.execute(sa.select(batches.c.loaded_at).where(
+            batches.c.batch_id == asked)).scalar()
+        if loaded_at is None:
+            raise DatavaultError(f"there is no batch {asked}; `datavault batches` lists them")
+        return Known(_timestamp(loaded_at))
+    if asked is not None:
+        return Known(asked)
+    first = connection.execute(
+        sa.select(batches.c.batch_id, batches.c.source, batches.c.status, batches.c.loaded_at)
+        .where(batches.c.status.in_(schema.BATCH_UNFINISHED))
+        .order_by(batches.c.batch_id).limit(1)).first()
+    if first is None:
+        return Known(values.utcnow())
+    batch_id, source, status, loaded_at = first
+    at = _timestamp(loaded_at) - ONE_MICROSECOND
+    return Known(at, f"batch {batch_id} of {source} is {status}: answering as known before it "
+                     f"({at.isoformat(sep=' ', timespec='microseconds')}); --known-at "
+                     "now shows what is loaded so far")
+
+
+def _timestamp(value: object) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
 # ---- answers ------------------------------------------------------------------------------
 def state(connection: sa.Connection, model: m.Model, entity: str,
           keys: Sequence[str] | None = None, at: dt.datetime | None = None,
-          known_at: dt.datetime | None = None) -> Answer:
+          known_at: dt.datetime | int | None = None) -> Answer:
     """The state of ``keys`` (default: every key) of a satellite, or of a hub or link with all
     its satellites side by side, at applied time ``at`` as known at load time ``known_at``
-    (both default to now). Keys without any state are left out; a key that a full snapshot
-    no longer holds shows ``deleted`` true and no payload."""
+    (``at`` defaults to now, ``known_at`` to what ``known_as_of`` says; a batch id stands for
+    its load time). Keys without any state are left out; a key that a full snapshot no longer
+    holds shows ``deleted`` true and no payload."""
     vault = _Vault(model, connection)
     kind = vault.entity(entity)
     parent = vault.parent_of(entity)
     at = at or values.utcnow()
-    known_at = known_at or values.utcnow()
+    known = known_as_of(connection, model, known_at)
+    known_at = known.at
     hashed = [parse_key(model, parent, k) for k in keys] if keys else None
     source, parent_key, labels = vault.key_source(parent)
     sats = [model.satellites[entity]] if kind == "satellite" else vault.satellites_of(parent)
@@ -197,14 +244,17 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
         query = query.where(parent_key.in_(hashed))
     query = query.order_by(*labels)
     result = connection.execute(query)
-    return Answer(list(result.keys()), [tuple(r) for r in result])
+    return Answer(list(result.keys()), [tuple(r) for r in result], known.note)
 
 
 def history(connection: sa.Connection, model: m.Model, entity: str,
-            keys: Sequence[str] | None = None) -> Answer:
+            keys: Sequence[str] | None = None,
+            known_at: dt.datetime | int | None = None) -> Answer:
     """Every satellite row of ``keys`` (default: all): when it was true (applied), when the
     vault learned it (loaded, batch), and when a later batch replaced it for the same applied
-    time (replaced); for a hub or link, the rows of all its satellites."""
+    time (replaced); for a hub or link, the rows of all its satellites. Rows loaded after
+    ``known_at`` (default: as ``known_as_of`` says) are left out."""
+    known = known_as_of(connection, model, known_at)
     vault = _Vault(model, connection)
     kind = vault.entity(entity)
     parent = vault.parent_of(entity)
@@ -218,7 +268,8 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
         key = table.c[schema.sat_key_column(sat)]
         replaced = sa.func.lead(table.c.load_ts).over(
             partition_by=(key, table.c.applied_ts), order_by=table.c.load_ts)
-        inner = sa.select(table, replaced.label("replaced")).subquery()
+        inner = sa.select(table, replaced.label("replaced")).where(
+            table.c.load_ts <= known.at).subquery()
         ikey = inner.c[schema.sat_key_column(sat)]
         payload = [
             (inner.c[name] if owner is sat else sa.null()).label(
@@ -246,4 +297,4 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
         index = columns.index("satellite")
         columns.pop(index)
         rows = [r[:index] + r[index + 1:] for r in rows]
-    return Answer(columns, rows)
+    return Answer(columns, rows, known.note)

@@ -19,6 +19,11 @@ from datavault.model import (  # noqa: F401  (naming rules, re-exported)
 )
 
 BATCH_TABLE = "dv_batch"
+# The states of a batch in dv_batch (datavault.load.batches says what each means).
+BATCH_STAGING, BATCH_STAGED, BATCH_LOADING = "staging", "staged", "loading"
+BATCH_LOADED, BATCH_PARTLY, BATCH_FAILED = "loaded", "partly loaded", "failed"
+#: the vault may hold part of such a batch: readers answer as known before it
+BATCH_UNFINISHED = (BATCH_STAGING, BATCH_STAGED, BATCH_LOADING, BATCH_PARTLY)
 AUDIT_TABLE = "dv_load_audit"
 QUARANTINE_TABLE = "dv_quarantine"
 CONTRACT_TABLE = "dv_contract"

@@ -14,8 +14,9 @@ States, in order:
 - ``loaded``: every entity load succeeded; its staged rows are removed;
 - ``partly loaded``: an entity load failed; the staged rows are kept, and ``--resume`` runs
   the entity loads that have not succeeded;
-- ``failed``: nothing of it is left to load: staging failed or was interrupted, or the batch
-  was refused before any entity load.
+- ``failed``: nothing of it is left to load: staging failed or was interrupted, or its
+  staged rows were lost before its entity loads were done (a migration made the staging
+  table again), which ``--resume`` reports rather than loading too few rows.
 """
 
 from __future__ import annotations
@@ -29,19 +30,19 @@ import sqlalchemy as sa
 from datavault import schema, values
 from datavault.dialects import Dialect
 
-STAGING = "staging"
-STAGED = "staged"
-LOADING = "loading"
-LOADED = "loaded"
-PARTLY = "partly loaded"
-FAILED = "failed"
+STAGING = schema.BATCH_STAGING
+STAGED = schema.BATCH_STAGED
+LOADING = schema.BATCH_LOADING
+LOADED = schema.BATCH_LOADED
+PARTLY = schema.BATCH_PARTLY
+FAILED = schema.BATCH_FAILED
 STATES = (STAGING, STAGED, LOADING, LOADED, PARTLY, FAILED)
 #: work on the batch is under way (or was, when its loader was stopped)
 UNDER_WAY = (STAGING, STAGED, LOADING)
 #: its staged rows are kept and some entity loads have not succeeded
 RESUMABLE = (STAGED, LOADING, PARTLY)
 #: the vault may hold part of it: readers answer as known before it
-UNFINISHED = (STAGING, STAGED, LOADING, PARTLY)
+UNFINISHED = schema.BATCH_UNFINISHED
 ONE_MICROSECOND = dt.timedelta(microseconds=1)
 
 
@@ -188,14 +189,3 @@ class Ledger:
         with self.engine.connect() as connection:
             return {r[0] for r in connection.execute(
                 sa.select(a.c.entity).where(a.c.batch_id == batch_id, a.c.status == "ok"))}
-
-    def watermark(self, connection: sa.Connection) -> tuple[dt.datetime | None, Batch | None]:
-        """The latest load time up to which every batch has finished, and the first batch
-        that has not (None when every batch is over). Readers answer as known then."""
-        t = self.table
-        first = connection.execute(sa.select(t).where(t.c.status.in_(UNFINISHED))
-                                   .order_by(t.c.batch_id).limit(1)).first()
-        if first is None:
-            return None, None
-        batch = self._batch(first)
-        return batch.loaded_at - ONE_MICROSECOND, batch

@@ -273,6 +273,8 @@ class Loader:
         fed = self.model.entities_of(source.name)
         wanted = [e for e in (batch.entities or fed) if e in fed]
         done = self.ledger.succeeded(batch.batch_id)
+        if any(e not in done for e in wanted):
+            self._check_staged_rows(source, batch)
         batch.status = LOADING
         self.ledger.update(batch.batch_id, status=LOADING)
         try:
@@ -315,6 +317,25 @@ class Loader:
             self.ledger.update(batch.batch_id, connection, status=LOADED, message=None,
                                finished_at=now)
         return batch.status
+
+    def _check_staged_rows(self, source: m.Source, batch: Batch) -> None:
+        """Refuse to load a batch whose staged rows are not all there (a migration made its
+        staging table again): its loads would read too few rows, and a snapshot would
+        delete every key it lacks."""
+        stage = self.metadata.tables[self.model.stage_table(source.name)]
+        with self.engine.connect() as connection:
+            count = connection.execute(sa.select(sa.func.count()).select_from(stage).where(
+                stage.c.dv_batch_id == batch.batch_id)).scalar()
+        if count == (batch.rows_staged or 0):
+            return
+        batch.status, batch.finished_at = FAILED, values.utcnow()
+        batch.message = (f"its staged rows are gone ({count:,} of {batch.rows_staged or 0:,} "
+                         "left: a migration made the staging table again); nothing more of it "
+                         "is loaded")
+        self.ledger.update(batch.batch_id, status=FAILED, message=batch.message,
+                           finished_at=batch.finished_at)
+        raise DatavaultError(f"batch {batch.batch_id} of {source.name} cannot be finished: "
+                             f"{batch.message}; load its input again as a new batch")
 
     def _last_failure(self, batch_id: int, entity: str) -> str | None:
         audit = self.metadata.tables[schema.AUDIT_TABLE]

@@ -35,6 +35,7 @@ from load_bench import (
     make_target,
     print_machine,
     print_table,
+    staged_again,
 )
 
 from datavault import api
@@ -79,10 +80,13 @@ def bench_engine(engine_name: str, data: Path, workdir: Path, timeout: float) ->
             rows.append(Row(f"{table}: stage ({result.read_by})", result.rows_staged,
                             result.stage_seconds, n, seconds,
                             "COPY csv" if engine_name == "postgresql" else "csv + executemany"))
-            for e in result.entities:
-                _, seconds = floor_insert_select(
+            with staged_again(session, table, path):
+                floor_seconds = {e.entity: floor_insert_select(
                     session.engine, engine_name, model.entity_table(e.entity),
-                    entity_floor_sql(model, session.engine, e.entity, table))
+                    entity_floor_sql(model, session.engine, e.entity, table))[1]
+                    for e in result.entities}
+            for e in result.entities:
+                seconds = floor_seconds[e.entity]
                 floor_total += seconds
                 rows.append(Row(f"{table}: {e.kind} {e.entity} ({e.rows_inserted:,} new)",
                                 e.rows_staged, e.seconds, e.rows_staged, seconds,

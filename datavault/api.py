@@ -9,7 +9,9 @@ import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from alembic import command
@@ -261,7 +263,8 @@ def query_history(project_dir: Path | str, entity: str, keys: Sequence[str] = ()
 def quarantined(project_dir: Path | str, *, batch: int | None = None,
                 source: str | None = None, url: str | None = None,
                 profile: str | None = None) -> query.Answer:
-    """Rows that were not loaded, with the batch, source, entity, row number and reason."""
+    """Rows that were not loaded, with the batch, source, entity, row number, reason and
+    the row's values (``data``: a dict of column to value, or None)."""
     def work(model, connection):
         table = schema.build_metadata(model).tables[schema.QUARANTINE_TABLE]
         select = sa.select(table.c.batch_id.label("batch"), table.c.source,
@@ -275,8 +278,14 @@ def quarantined(project_dir: Path | str, *, batch: int | None = None,
             select = select.where(table.c.source == source)
         result = connection.execute(select.order_by(table.c.batch_id, table.c.row_number,
                                                     table.c.entity))
-        return query.Answer(list(result.keys()), [tuple(r) for r in result])
+        return query.Answer(list(result.keys()), [(*r[:-1], _row_data(r[-1])) for r in result])
     return _session_call(project_dir, url, profile, work)
+
+
+def _row_data(text: str | None) -> dict | None:
+    """A quarantined row's values as stored (JSON text), as a dict; a number with a fraction
+    is a Decimal, so none of its digits is lost."""
+    return None if text is None else json.loads(text, parse_float=Decimal)
 
 
 def export_quarantine(answer: query.Answer, model_dir: Path | str, out: Path | str) -> int:
@@ -299,7 +308,7 @@ def export_quarantine(answer: query.Answer, model_dir: Path | str, out: Path | s
             if (record["batch"], record["row"]) in seen:
                 continue  # one row can be rejected by several entities
             seen.add((record["batch"], record["row"]))
-            data = json.loads(record["data"] or "{}")
+            data = record["data"] or {}
             writer.writerow(["" if data.get(name) is None else _csv_text(data.get(name))
                              for name in header])
     return len(seen)
@@ -420,7 +429,8 @@ def migrate_revision(project_dir: Path | str, message: str, *, url: str | None =
 
 
 class Steps(list):
-    """The migration steps run (as text), and the mart views dropped before them."""
+    """The migration steps run (``migrate.Step``; ``str()`` of one is its line), and the mart
+    views dropped before them."""
 
     views_dropped: list[str]
 
@@ -461,19 +471,28 @@ def _script_directory(root: Path) -> ScriptDirectory:
     return ScriptDirectory.from_config(config)
 
 
-def migrate_history(project_dir: Path | str) -> list[tuple[str, str, str]]:
-    """Every migration of the project, newest first: (revision, revises, message)."""
+class Migration(NamedTuple):
+    """A migration of the project: its revision, the ones it revises (none: the first), and
+    its message."""
+
+    revision: str
+    revises: tuple[str, ...]
+    message: str
+
+
+def migrate_history(project_dir: Path | str) -> list[Migration]:
+    """Every migration of the project, newest first."""
     project = validate(project_dir)
     if not migrate.environment_ready(project.root / MIGRATIONS):
         return []
     scripts = _alembic(lambda: list(_script_directory(project.root).walk_revisions()))
-    return [(s.revision, _revision_text(s.down_revision), s.doc or "") for s in scripts]
+    return [Migration(s.revision, _revisions(s.down_revision), s.doc or "") for s in scripts]
 
 
-def _revision_text(revisions: str | Sequence[str] | None) -> str:
+def _revisions(revisions: str | Sequence[str] | None) -> tuple[str, ...]:
     if revisions is None:
-        return "(first)"
-    return revisions if isinstance(revisions, str) else ", ".join(revisions)
+        return ()
+    return (revisions,) if isinstance(revisions, str) else tuple(revisions)
 
 
 def migrate_check(project_dir: Path | str, *, url: str | None = None,

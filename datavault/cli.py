@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -23,9 +24,13 @@ from datavault.load import STATES, LoadResult
 
 console = Console()
 errors = Console(stderr=True)
-# piped or redirected output: wide enough that result tables keep their cells whole
-wide = console if console.is_terminal else Console(width=240)
+# piped or redirected output (cron, CI, a script): tables at their own width, so that a row
+# is one line, never wrapped, folded or cut at the 80 columns rich assumes without a terminal
+wide = Console(width=1_000_000)
 FORMATS = click.Choice(["table", "csv", "json"])
+JSON_HELP = "json: one JSON object on standard output, and nothing else there."
+text_or_json = click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+                            default="text", show_default=True, help=JSON_HELP)
 
 
 class Timestamp(click.ParamType):
@@ -73,7 +78,8 @@ class DatavaultGroup(click.Group):
             for problem in exc.problems:
                 errors.print(str(problem), markup=False, highlight=False, soft_wrap=True)
             count = len(exc.problems)
-            errors.print(f"{count} problem{'s' if count != 1 else ''} found", style="red")
+            errors.print(f"{count} problem{'s' if count != 1 else ''} found", style="red",
+                         soft_wrap=True)
             sys.exit(1)
         except DatavaultError as exc:
             _fail(ctx, f"error: {exc}")
@@ -91,7 +97,20 @@ def _fail(ctx: click.Context, message: str) -> None:
     sys.exit(1)
 
 
-@click.group(cls=DatavaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_CODES = """\b
+Exit codes:
+  0  success
+  1  failure: an error (one message on standard error), a load that failed,
+     problems found by validate, a database that does not match (migrate check)
+  2  a usage error: an unknown command or option, a missing argument
+  3  partly loaded: an entity load of the batch failed (load, load --resume)
+\b
+With --format json, standard output holds one JSON document or nothing: an error
+goes to standard error as one message, with exit code 1."""
+
+
+@click.group(cls=DatavaultGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog=EXIT_CODES)
 @click.option("--project", "-p", default=".", show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="The project folder (the one holding models/ and config/).")
@@ -152,20 +171,61 @@ def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
         f"After a model change: datavault -p {directory} migrate --help")
 
 
-def _say(text: str) -> None:
-    console.print(text, soft_wrap=True, markup=False, highlight=False)
+def _say(text: str, *, wrap: bool = False) -> None:
+    """A line on standard output, never wrapped when piped (``wrap``: prose, word-wrapped
+    to the width of a terminal)."""
+    console.print(text, soft_wrap=not (wrap and console.is_terminal), markup=False,
+                  highlight=False)
+
+
+def _table(table: Table, title: str = "") -> None:
+    """A table on standard output, under its title: fitted to a terminal; piped, at its own
+    width, so that each row is one line."""
+    if title:
+        _say(title)
+    (console if console.is_terminal else wide).print(table)
+
+
+def _json(value: object) -> None:
+    """One JSON document on standard output."""
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=_json_value))
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return _stamp(value)
+    if isinstance(value, (dt.date, Decimal, uuid.UUID, Path)):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 @main.command()
+@text_or_json
 @click.pass_obj
-def validate(obj: dict) -> None:
-    """Check every model file and cross-reference; list all problems as path:line:col."""
-    project = api.validate(obj["project"])
-    model = project.model
-    console.print(
-        f"ok: {len(model.sources)} sources, {len(model.hubs)} hubs, {len(model.links)} links, "
-        f"{len(model.satellites)} satellites"
-    )
+def validate(obj: dict, fmt: str) -> None:
+    """Check every model file and cross-reference; list all problems as path:line:col.
+
+    With --format json: {"ok", "problems": [{"path", "line", "column", "message",
+    "hint"}], and the counts of entities when ok}; exit 1 when there are problems.
+    """
+    try:
+        model = api.validate(obj["project"]).model
+    except ModelError as exc:
+        if fmt != "json":
+            raise
+        _json({"ok": False, "problems": [
+            {"path": p.path, "line": p.line, "column": p.col, "message": p.message,
+             "hint": p.hint or None} for p in exc.problems]})
+        sys.exit(1)
+    counts = {"sources": len(model.sources), "hubs": len(model.hubs),
+              "links": len(model.links), "satellites": len(model.satellites),
+              "marts": len(model.marts)}
+    if fmt == "json":
+        _json({"ok": True, "problems": [], **counts})
+    else:
+        _say("ok: " + ", ".join(_count(n, kind.removesuffix("s")) for kind, n in counts.items()))
 
 
 @main.command()
@@ -184,16 +244,16 @@ def generate(obj: dict, dialect: str, out: Path) -> None:
     The files are the same bytes on every run; a load file runs in any SQL client.
     """
     written = api.generate(obj["project"], dialect, out)
-    console.print(f"wrote {len(written)} files to {out}")
+    _say(f"wrote {len(written)} files to {out}")
 
 
-EXIT_CODES = """\b
+LOAD_EXIT_CODES = """\b
 Exit codes: 0 loaded (or skipped: an identical input was loaded before); 1 failed (nothing
 of the batch was loaded, or an error); 3 partly loaded (an entity load failed: its staged
 rows are kept, and `datavault load --resume BATCH` runs the loads that did not succeed)."""
 
 
-@main.command(epilog=EXIT_CODES)
+@main.command(epilog=LOAD_EXIT_CODES)
 @click.argument("source", required=False)
 @click.argument("input_spec", metavar="INPUT", required=False)
 @click.option("--resume", type=int, metavar="BATCH",
@@ -210,8 +270,7 @@ rows are kept, and `datavault load --resume BATCH` runs the loads that did not s
 @click.option("--table", help="With a database URL as INPUT: the table to read "
                               "(default: the source's name).")
 @click.option("--query", help="With a database URL as INPUT: the query to read.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="json: one JSON object on standard output.")
+@text_or_json
 @click.pass_obj
 def load(obj: dict, source: str | None, input_spec: str | None, resume: int | None,
          force: bool, applied_at: dt.datetime | None, only: tuple[str, ...],
@@ -242,7 +301,7 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
                               profile=obj["profile"], applied_at=applied_at, only=only,
                               table=table, query=query, force=force, progress=report)
     if fmt == "json":
-        click.echo(json.dumps(_load_json(result), ensure_ascii=False, indent=2))
+        _json(_load_json(result))
     else:
         for earlier in result.resumed:
             _summary(earlier)
@@ -338,16 +397,25 @@ def migrate() -> None:
                    "is lost). Without it they are kept.")
 @click.option("--empty", is_flag=True,
               help="Write a revision even when nothing differs, for a step written by hand.")
+@text_or_json
 @click.pass_obj
-def migrate_revision(obj: dict, message: str, drop_removed: bool, empty: bool) -> None:
+def migrate_revision(obj: dict, message: str, drop_removed: bool, empty: bool,
+                     fmt: str) -> None:
     """Write a migration from the difference between the model and the database.
 
     The database must be at the latest migration (`migrate upgrade`). Nothing is written
     when they already match, or when a change is refused.
+
+    \b
+    --format json: {"path" (null: nothing written), "changes", "contract", "kept",
+    "dropped", "environment_written"}.
     """
     result = api.migrate_revision(obj["project"], message, url=obj["url"],
                                   profile=obj["profile"], drop_removed=drop_removed,
                                   empty=empty)
+    if fmt == "json":
+        _json(dataclasses.asdict(result))
+        return
     if result.environment_written:
         _say("wrote the Alembic environment: alembic.ini, migrations/")
     for line in result.kept:
@@ -367,12 +435,21 @@ def migrate_revision(obj: dict, message: str, drop_removed: bool, empty: bool) -
     _say(f"wrote {result.path}\nreview it, then: datavault migrate upgrade")
 
 
-@migrate.command("upgrade")
+STEPS_JSON = """\b
+--format json: {"steps": [{"from", "to", "message"}], "views_dropped"};
+"from" and "to" are lists of revisions, [] for base."""
+
+
+@migrate.command("upgrade", epilog=STEPS_JSON)
 @click.argument("revision", default="head")
+@text_or_json
 @click.pass_obj
-def migrate_upgrade(obj: dict, revision: str) -> None:
+def migrate_upgrade(obj: dict, revision: str, fmt: str) -> None:
     """Apply migrations up to REVISION (default: head, the latest)."""
     steps = api.migrate_upgrade(obj["project"], revision, url=obj["url"], profile=obj["profile"])
+    if fmt == "json":
+        _json(_steps_json(steps))
+        return
     for step in steps:
         _say(f"applied {step}")
     if not steps:
@@ -384,22 +461,33 @@ def _count(number: int, unit: str) -> str:
     return f"{number:,} {unit}{'' if number == 1 else 's'}"
 
 
+def _steps_json(steps: api.Steps) -> dict:
+    return {"steps": [{"from": list(s.before), "to": list(s.after), "message": s.message}
+                      for s in steps],
+            "views_dropped": steps.views_dropped}
+
+
 def _views_dropped(steps: api.Steps) -> None:
     if steps.views_dropped:
         _say(f"dropped {len(steps.views_dropped)} mart views so the tables under them could "
              "change; `datavault marts build` makes them again")
 
 
-@migrate.command("downgrade", context_settings={"ignore_unknown_options": True})
+@migrate.command("downgrade", context_settings={"ignore_unknown_options": True},
+                 epilog=STEPS_JSON)
 @click.argument("revision")
+@text_or_json
 @click.pass_obj
-def migrate_downgrade(obj: dict, revision: str) -> None:
+def migrate_downgrade(obj: dict, revision: str, fmt: str) -> None:
     """Undo migrations down to REVISION (a revision id, -1 for one step, base for all).
 
     Undoing a step drops what it added, with the rows in it.
     """
     steps = api.migrate_downgrade(obj["project"], revision, url=obj["url"],
                                   profile=obj["profile"])
+    if fmt == "json":
+        _json(_steps_json(steps))
+        return
     for step in steps:
         _say(f"undid {step}")
     if not steps:
@@ -408,10 +496,18 @@ def migrate_downgrade(obj: dict, revision: str) -> None:
 
 
 @migrate.command("current")
+@text_or_json
 @click.pass_obj
-def migrate_current(obj: dict) -> None:
-    """Show the revision the database is at, and whether it is the latest."""
+def migrate_current(obj: dict, fmt: str) -> None:
+    """Show the revision the database is at, and whether it is the latest.
+
+    --format json: {"current", "heads", "latest"}.
+    """
     check = api.migrate_check(obj["project"], url=obj["url"], profile=obj["profile"])
+    if fmt == "json":
+        _json({"current": check.current, "heads": check.heads,
+               "latest": set(check.current) == set(check.heads)})
+        return
     current = ", ".join(check.current) or "none (no migration applied)"
     latest = "the latest" if set(check.current) == set(check.heads) else (
         f"not the latest ({', '.join(check.heads) or 'no migrations'})")
@@ -419,22 +515,39 @@ def migrate_current(obj: dict) -> None:
 
 
 @migrate.command("history")
+@text_or_json
 @click.pass_obj
-def migrate_history(obj: dict) -> None:
-    """List the project's migrations, newest first."""
+def migrate_history(obj: dict, fmt: str) -> None:
+    """List the project's migrations, newest first.
+
+    --format json: {"migrations": [{"revision", "revises" ([] for the first), "message"}]}.
+    """
     rows = api.migrate_history(obj["project"])
+    if fmt == "json":
+        _json({"migrations": [m._asdict() for m in rows]})
+        return
     if not rows:
         _say("no migrations yet")
     for revision, revises, message in rows:
-        _say(f"{revision}  (revises {revises})  {message}")
+        _say(f"{revision}  (revises {', '.join(revises) or '(first)'})  {message}")
 
 
 @migrate.command("check", short_help="Does the database match the model? Exit 1 if not.")
+@text_or_json
 @click.pass_obj
-def migrate_check(obj: dict) -> None:
+def migrate_check(obj: dict, fmt: str) -> None:
     """Exit 1, listing each difference, when the database does not match the migrations and
-    the model; tables and columns kept from earlier models are listed but are no difference."""
+    the model; tables and columns kept from earlier models are listed but are no difference.
+
+    \b
+    --format json: {"ok", "current", "heads", "differences", "kept"}; still exit 1
+    when not ok.
+    """
     check = api.migrate_check(obj["project"], url=obj["url"], profile=obj["profile"])
+    if fmt == "json":
+        _json({"ok": check.ok, "current": check.current, "heads": check.heads,
+               "differences": check.differences, "kept": check.kept})
+        sys.exit(0 if check.ok else 1)
     for line in check.kept:
         _say(f"kept {line} (no longer in the model)")
     if not check.current and check.heads:
@@ -468,15 +581,15 @@ def demo(directory: Path) -> None:
     from datavault.demo import run_demo
 
     def say(text: str) -> None:
-        console.print(text, markup=False, highlight=False)
+        _say(text, wrap=True)
 
     def table(title: str, columns: list[str], rows: list[list[object]]) -> None:
-        t = Table(title=title, title_justify="left")
+        t = Table()
         for column in columns:
             t.add_column(column)
         for row in rows:
             t.add_row(*["" if v is None else str(v) for v in row])
-        console.print(t)
+        _table(t, title)
 
     run_demo(directory, say, table)
 
@@ -498,8 +611,9 @@ def marts() -> None:
               help="Rebuild from scratch instead of refreshing what batches changed.")
 @click.option("--today", type=Timestamp(),
               help="The day that ends spines without to: (default: today, UTC).")
+@text_or_json
 @click.pass_obj
-def marts_build(obj: dict, names: tuple[str, ...], full: bool, today) -> None:
+def marts_build(obj: dict, names: tuple[str, ...], full: bool, today, fmt: str) -> None:
     """Build or refresh marts (default: all), after loads.
 
     A refresh rewrites only the keys that batches loaded since the last build touched, from
@@ -511,6 +625,10 @@ def marts_build(obj: dict, names: tuple[str, ...], full: bool, today) -> None:
     \b
     datavault marts build
     datavault marts build customers --full
+    \b
+    --format json: {"marts": [{"mart", "kind", "full", "reason", "snapshots",
+    "snapshots_added", "snapshots_removed", "touched", "since", "rows_deleted",
+    "rows_inserted", "after_batch", "upto_batch", "held_by", "seconds"}], "dropped"}.
     """
     def report(r) -> None:
         unit = "key" if r.kind == "pit" else "path"
@@ -537,8 +655,14 @@ def marts_build(obj: dict, names: tuple[str, ...], full: bool, today) -> None:
                  "its rows and later ones are read again by every build until it ends")
 
     day = today.date() if today else None
-    _, dropped = api.build_marts(obj["project"], names, full=full, url=obj["url"],
-                                 profile=obj["profile"], today=day, progress=report)
+    built, dropped = api.build_marts(obj["project"], names, full=full, url=obj["url"],
+                                     profile=obj["profile"], today=day,
+                                     progress=None if fmt == "json" else report)
+    if fmt == "json":
+        _json({"marts": [{**dataclasses.asdict(r), "seconds": round(r.seconds, 3)}
+                         for r in built],
+               "dropped": dropped})
+        return
     for name in dropped:
         _say(f"dropped mart {name}: it is no longer in models/marts/")
 
@@ -588,23 +712,28 @@ def history_command(obj: dict, entity: str, keys: tuple[str, ...], known_at, fmt
 @click.option("--export", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the rejected rows of one source as a CSV in its columns: fix them "
                    "and load the file as a new batch.")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
+              help="json: data, the row's values, is an object; csv and table show it as "
+                   "JSON text.")
 @click.pass_obj
 def quarantine_command(obj: dict, batch: int | None, source: str | None, export: Path | None,
                        fmt: str) -> None:
-    """Rows that were not loaded, with their batch, row number and reason."""
+    """Rows that were not loaded, with their batch, row number, reason and values."""
     answer = api.quarantined(obj["project"], batch=batch, source=source, url=obj["url"],
                              profile=obj["profile"])
     if export:
         count = api.export_quarantine(answer, obj["project"], export)
-        console.print(f"wrote {count} rows to {export}; fix them, then: datavault load "
-                      f"{answer.rows[0][1] if answer.rows else 'SOURCE'} {export}",
-                      soft_wrap=True, markup=False, highlight=False)
+        if fmt == "json":
+            _json({"exported": count, "file": export})
+            return
+        _say(f"wrote {count} rows to {export}; fix them, then: datavault load "
+             f"{answer.rows[0][1] if answer.rows else 'SOURCE'} {export}")
         return
     _emit(answer, fmt, "quarantined rows")
 
 
 def _cell(value: object) -> object:
+    """A value of an answer in JSON types (a dict stays a dict)."""
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, (dt.date, Decimal, uuid.UUID)):
@@ -614,25 +743,32 @@ def _cell(value: object) -> object:
     return value
 
 
+def _text(value: object) -> str:
+    """A cell of a table or CSV file: a dict as JSON text, None as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=_json_value)
+    return str(value)
+
+
 def _emit(answer, fmt: str, title: str) -> None:  # type: ignore[no-untyped-def]
     if getattr(answer, "note", ""):
         errors.print(f"note: {answer.note}", markup=False, highlight=False, soft_wrap=True)
     rows = [[_cell(v) for v in row] for row in answer.rows]
     if fmt == "json":
-        click.echo(json.dumps([dict(zip(answer.columns, r)) for r in rows], ensure_ascii=False,
-                              indent=2))
+        _json([dict(zip(answer.columns, r)) for r in rows])
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(answer.columns)
-        writer.writerows(["" if v is None else v for v in r] for r in rows)
+        writer.writerows([_text(v) for v in r] for r in rows)
     else:
-        table = Table(title=f"{title}: {len(rows)} row{'s' if len(rows) != 1 else ''}",
-                      title_justify="left")
+        table = Table()
         for column in answer.columns:
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*["" if v is None else str(v) for v in row])
-        wide.print(table)
+            table.add_row(*[_text(v) for v in row])
+        _table(table, f"{title}: {_count(len(rows), 'row')}")
 
 
 # ---- output helpers --------------------------------------------------------------------
@@ -720,7 +856,7 @@ def _summary(result: LoadResult) -> None:
              f"{result.rows_read:,} rows read, {result.rows_staged:,} staged, "
              f"{result.rows_quarantined:,} quarantined while reading; "
              f"load time {_stamp(batch.loaded_at)}")
-    table = Table(title=title, title_justify="left")
+    table = Table()
     for column in ("entity", "kind", "inserted", "quarantined", "seconds", "status"):
         table.add_column(column, justify="right" if column in ("inserted", "quarantined",
                                                                 "seconds") else "left")
@@ -728,7 +864,7 @@ def _summary(result: LoadResult) -> None:
         status = e.status if not e.message else f"{e.status}: {e.message}"
         table.add_row(e.entity, e.kind, f"{e.rows_inserted:,}", f"{e.rows_quarantined:,}",
                       f"{e.seconds:.2f}", status)
-    wide.print(table)
+    _table(table, title)
     if result.rows_quarantined or any(e.rows_quarantined for e in result.entities):
         _say(f"rejected rows and reasons: datavault quarantine --batch {batch.batch_id}")
     if batch.status == "partly loaded":

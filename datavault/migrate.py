@@ -294,7 +294,7 @@ class EnvironmentState:
     model: m.Model
     url: str
     hooks: Hooks
-    applied: list[str] = field(default_factory=list)
+    applied: list[Step] = field(default_factory=list)
     migrating: str = ""  # "upgrade" or "downgrade" ("" for revision and check)
     views_dropped: list[str] = field(default_factory=list)
 
@@ -310,7 +310,7 @@ def run_environment() -> None:
     options = state.hooks.configure_options()
 
     def on_version_apply(*, step: Any, **_kw: Any) -> None:
-        state.applied.append(_step_text(step))
+        state.applied.append(_step(step))
 
     if context.is_offline_mode():
         context.configure(url=database.with_driver(state.url), literal_binds=True,
@@ -347,13 +347,28 @@ def _pending(config: Any, connection: sa.Connection, direction: str) -> bool:
     return current != set(ScriptDirectory.from_config(config).get_heads())
 
 
-def _step_text(step: Any) -> str:
-    """``base -> 1a2b3c (first model)`` for one applied migration step."""
+@dataclass(frozen=True)
+class Step:
+    """One migration step run: the revisions before and after it (none: base), and the
+    message of the migration it applied or undid."""
+
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    message: str
+    upgrade: bool
+
+    def __str__(self) -> str:
+        """``base -> 1a2b3c (first model)``; undone: ``1a2b3c (first model) -> base``."""
+        doc = f" ({self.message})" if self.message else ""
+        before = ", ".join(self.before) or "base"
+        after = ", ".join(self.after) or "base"
+        return f"{before} -> {after}{doc}" if self.upgrade else f"{before}{doc} -> {after}"
+
+
+def _step(step: Any) -> Step:
     script = step.up_revision
-    doc = f" ({script.doc})" if script is not None and script.doc else ""
-    before = ", ".join(step.source_revision_ids) or "base"
-    after = ", ".join(step.destination_revision_ids) or "base"
-    return f"{before} -> {after}{doc}" if step.is_upgrade else f"{before}{doc} -> {after}"
+    return Step(tuple(step.source_revision_ids), tuple(step.destination_revision_ids),
+                (script.doc or "") if script is not None else "", bool(step.is_upgrade))
 
 
 def _state_from_alembic_command(config: Any, x: dict[str, str]) -> EnvironmentState:

@@ -53,7 +53,7 @@ def problems(root: Path) -> list[str]:
 def test_the_example_project_is_valid(example_project: Path) -> None:
     result = run_validate(example_project)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 2 sources, 2 hubs, 1 links, 2 satellites\n"
+    assert result.stdout == "ok: 2 sources, 2 hubs, 1 link, 2 satellites, 3 marts\n"
     assert result.stderr == ""
 
 

@@ -1,0 +1,287 @@
+"""What the commands write for scripts and for logs, on SQLite and PostgreSQL alike.
+
+`--format json` gives one JSON document on standard output and nothing else there, or nothing
+at all with an error (which goes to standard error, exit code 1). Output that is piped is never
+wrapped, folded or cut to a terminal's width: the last tests run the command in a process of
+its own with its output piped and `COLUMNS=60`, as cron or a CI job would.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from datavault.cli import main
+from datavault.marts import MartResult
+from tests.conftest import ROOT, migrated
+
+CRM = ("crm_customers_2026-01-01.csv", "crm_customers_2026-03-01.csv",
+       "crm_customers_2026-02-01.csv")  # the last one is late
+ORDERS = "shop_orders_2026-03-02.csv"
+# a row without its customer: quarantined by the hub customer and the link, typed and staged
+NO_CUSTOMER = ("order_id,customer_ref,status,amount,ordered_at,changed_at\n"
+               "O-9,,placed,12345678901234567.50,2026-03-05T12:00:00,2026-03-05T12:00:00\n")
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")  # full precision, as _stamp
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d \S")
+
+
+def dv(project: Path, url: str, *args: str, code: int = 0) -> Result:
+    result = CliRunner().invoke(main, ["-p", str(project), "--url", url, *args])
+    assert "Traceback" not in result.output, result.output
+    assert result.exit_code == code, f"{args}: {result.output}{result.exception!r}"
+    return result
+
+
+def as_json(result: Result) -> object:
+    """The whole of standard output as one JSON document."""
+    return json.loads(result.stdout)
+
+
+def assert_error_only(result: Result, needle: str) -> None:
+    """A user error with --format json: nothing on standard output, one line on standard
+    error, exit code 1."""
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.output
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+def load(project: Path, url: str, source: str, path: Path) -> None:
+    dv(project, url, "load", source, str(path))
+
+
+# ---- marts build ---------------------------------------------------------------------------
+def test_marts_build_json_holds_every_field_of_each_mart_and_the_marts_dropped(
+        example_project: Path, db_url: str) -> None:
+    url = migrated(example_project, db_url)
+    data = example_project / "data"
+    for name in CRM[:2]:
+        load(example_project, url, "crm_customers", data / name)
+    first = as_json(dv(example_project, url, "marts", "build", "--format", "json"))
+    assert set(first) == {"marts", "dropped"} and first["dropped"] == []
+    fields = [f.name for f in dataclasses.fields(MartResult)]
+    assert [list(m) for m in first["marts"]] == [fields] * 3
+    by_name = {m["mart"]: m for m in first["marts"]}
+    assert sorted(by_name) == ["customer_orders", "customers", "orders"]
+    customers = by_name["customers"]
+    assert customers["kind"] == "pit" and customers["full"] is True
+    assert customers["reason"] == "first build"
+    assert (customers["touched"], customers["snapshots"], customers["rows_inserted"]) == (4, 4, 16)
+    assert (customers["after_batch"], customers["upto_batch"]) == (0, 2)
+    assert customers["held_by"] is None and isinstance(customers["seconds"], float)
+
+    load(example_project, url, "crm_customers", data / CRM[2])  # late: February
+    (example_project / "models/marts/orders.yml").unlink()
+    again = as_json(dv(example_project, url, "marts", "build", "--format", "json"))
+    assert again["dropped"] == ["orders"]
+    refreshed = {m["mart"]: m for m in again["marts"]}["customers"]
+    assert refreshed["full"] is False and refreshed["touched"] > 0
+    assert STAMP.match(refreshed["since"]), refreshed["since"]
+    assert dt.datetime.fromisoformat(refreshed["since"]) == dt.datetime(2026, 2, 1, 6)
+    assert (refreshed["after_batch"], refreshed["upto_batch"]) == (2, 3)
+
+
+# ---- migrate -------------------------------------------------------------------------------
+def test_migrate_commands_give_one_json_object_each(example_project: Path,
+                                                    db_url: str) -> None:
+    p, url = example_project, db_url
+    before = as_json(dv(p, url, "migrate", "current", "--format", "json"))
+    assert before["current"] == [] and before["latest"] is False and len(before["heads"]) == 1
+    unmigrated = as_json(dv(p, url, "migrate", "check", "--format", "json", code=1))
+    assert unmigrated["ok"] is False and unmigrated["current"] == []
+    assert unmigrated["heads"] == before["heads"] and unmigrated["differences"]
+
+    history = as_json(dv(p, url, "migrate", "history", "--format", "json"))["migrations"]
+    assert [(m["message"], len(m["revises"])) for m in history] == [
+        ("batch ledger", 1), ("first model", 0)]
+    first, ledger = history[1]["revision"], history[0]["revision"]
+    assert history[0]["revises"] == [first]
+
+    up = as_json(dv(p, url, "migrate", "upgrade", "--format", "json"))
+    assert up == {"steps": [{"from": [], "to": [first], "message": "first model"},
+                            {"from": [first], "to": [ledger], "message": "batch ledger"}],
+                  "views_dropped": []}
+    assert as_json(dv(p, url, "migrate", "check", "--format", "json")) == {
+        "ok": True, "current": [ledger], "heads": [ledger], "differences": [], "kept": []}
+    assert as_json(dv(p, url, "migrate", "current", "--format", "json"))["latest"] is True
+
+    load(p, url, "crm_customers", p / "data" / CRM[0])
+    dv(p, url, "marts", "build")
+    source = p / "models/sources/crm_customers.yml"
+    source.write_text(source.read_text().replace("  city: text", "  city: text\n  phone: text"),
+                      encoding="utf-8")
+    satellite = p / "models/satellites/customer_details.yml"
+    satellite.write_text(satellite.read_text().replace("city]", "city, phone]"),
+                         encoding="utf-8")
+    changed = as_json(dv(p, url, "migrate", "check", "--format", "json", code=1))
+    assert changed["ok"] is False and changed["current"] == changed["heads"] == [ledger]
+    assert "column sat_customer_details.phone is missing" in changed["differences"]
+
+    revision = as_json(dv(p, url, "migrate", "revision", "-m", "phones", "--format", "json"))
+    assert Path(revision["path"]).is_file() and revision["path"].endswith("_phones.py")
+    assert "add column sat_customer_details.phone" in revision["changes"]
+    assert revision["contract"] == ["satellite customer_details.phone: added (text)"]
+    assert (revision["kept"], revision["dropped"], revision["environment_written"]) == (
+        [], [], False)
+    phones = Path(revision["path"]).name.split("_")[1]
+
+    up = as_json(dv(p, url, "migrate", "upgrade", "--format", "json"))
+    assert up["steps"] == [{"from": [ledger], "to": [phones], "message": "phones"}]
+    assert sorted(up["views_dropped"]) == sorted(
+        f"{mart}_{view}" for mart in ("customer_orders", "customers", "orders")
+        for view in ("current", "history", "snapshot"))
+    down = as_json(dv(p, url, "migrate", "downgrade", "-1", "--format", "json"))
+    assert down == {"steps": [{"from": [phones], "to": [ledger], "message": "phones"}],
+                    "views_dropped": []}
+
+    nothing = as_json(dv(p, url, "migrate", "upgrade", ledger, "--format", "json"))
+    assert nothing == {"steps": [], "views_dropped": []}
+
+
+def test_migrate_history_text_names_the_first_migration(example_project: Path) -> None:
+    lines = dv(example_project, "sqlite://", "migrate", "history").stdout.splitlines()
+    assert lines[-1].endswith("(revises (first))  first model"), lines
+
+
+# ---- errors with --format json ---------------------------------------------------------------
+def test_a_user_error_with_json_leaves_standard_output_empty(example_project: Path,
+                                                             db_url: str) -> None:
+    p, url = example_project, migrated(example_project, db_url)
+    assert_error_only(dv(p, url, "marts", "build", "custmers", "--format", "json", code=1),
+                      "did you mean 'customers'")
+    assert_error_only(dv(p, url, "load", "crm_customer", str(p / "data" / CRM[0]),
+                         "--format", "json", code=1), "crm_customers")
+    assert_error_only(dv(p, url, "migrate", "downgrade", "0123abcd", "--format", "json",
+                         code=1), "0123abcd")
+    assert_error_only(dv(p, url, "batches", "--source", "shop_order", "--format", "json",
+                         code=1), "unknown source 'shop_order'")
+
+
+# ---- quarantine ----------------------------------------------------------------------------
+def test_quarantine_json_gives_each_rows_data_as_an_object(example_project: Path, db_url: str,
+                                                           tmp_path: Path) -> None:
+    p, url = example_project, migrated(example_project, db_url)
+    load(p, url, "shop_orders", p / "data" / ORDERS)
+    no_customer = tmp_path / "no_customer.csv"
+    no_customer.write_text(NO_CUSTOMER, encoding="utf-8")
+    load(p, url, "shop_orders", no_customer)
+
+    rows = as_json(dv(p, url, "quarantine", "--format", "json"))
+    assert [(r["batch"], r["entity"], r["row"]) for r in rows] == [
+        (1, "", 4), (2, "customer", 1), (2, "order_customer", 1)]
+    assert all(isinstance(r["data"], dict) for r in rows)
+    assert rows[0]["data"]["amount"] == "not-a-number"
+    assert rows[0]["data"]["customer_ref"] == "c003 "
+    for row in rows[1:]:  # typed and staged: a decimal keeps every digit on both engines
+        assert row["data"]["order_id"] == "O-9" and row["data"]["customer_ref"] is None
+        assert row["data"]["amount"] == "12345678901234567.5"
+
+    listed = list(csv.DictReader(io.StringIO(dv(p, url, "quarantine", "--format",
+                                                "csv").stdout)))
+    assert [json.loads(r["data"]) for r in listed] == [r["data"] for r in rows]
+    table = dv(p, url, "quarantine", "--batch", "1").stdout
+    assert json.dumps(rows[0]["data"]) in table
+
+    exported = tmp_path / "fixed.csv"
+    done = as_json(dv(p, url, "quarantine", "--batch", "2", "--source", "shop_orders",
+                      "--export", str(exported), "--format", "json"))
+    assert done == {"exported": 1, "file": str(exported)}
+    assert list(csv.DictReader(exported.open(encoding="utf-8")))[0]["amount"] == \
+        "12345678901234567.5"
+
+
+# ---- validate ------------------------------------------------------------------------------
+def test_validate_json_lists_problems_as_objects(example_project: Path) -> None:
+    ok = as_json(dv(example_project, "sqlite://", "validate", "--format", "json"))
+    assert ok == {"ok": True, "problems": [], "sources": 2, "hubs": 2, "links": 1,
+                  "satellites": 2, "marts": 3}
+    link = example_project / "models/links/order_customer.yml"
+    link.write_text(link.read_text().replace("hubs: [order, customer]", "hubs: [ordr, customer]"),
+                    encoding="utf-8")
+    result = dv(example_project, "sqlite://", "validate", "--format", "json", code=1)
+    assert result.stderr == ""
+    found = as_json(result)
+    assert found["ok"] is False
+    assert found["problems"][0] == {
+        "path": "models/links/order_customer.yml", "line": 2, "column": 8,
+        "message": "unknown hub 'ordr'", "hint": "did you mean 'order'?"}
+    assert all(set(p) == {"path", "line", "column", "message", "hint"}
+               for p in found["problems"])
+
+
+# ---- piped output --------------------------------------------------------------------------
+def piped(project: Path | None, url: str | None, *args: str, code: int = 0
+          ) -> subprocess.CompletedProcess:
+    """The command in a process of its own, its output piped, on a 60-column 'terminal'."""
+    env = {**os.environ, "COLUMNS": "60",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env.pop("DATAVAULT_URL", None)
+    where = ["-p", str(project), "--url", url] if project else []
+    done = subprocess.run([sys.executable, "-m", "datavault", *where, *args],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == code, done.stdout + done.stderr
+    return done
+
+
+def table_rows(text: str) -> list[str]:
+    """The row lines of the box tables in ``text``."""
+    return [line for line in text.splitlines() if line.startswith("│")]
+
+
+def assert_whole(text: str) -> None:
+    """Nothing cut short with an ellipsis."""
+    assert "…" not in text, text
+
+
+def test_piped_output_is_never_wrapped_or_cut(example_project: Path, db_url: str,
+                                              tmp_path: Path) -> None:
+    p = example_project
+    url = migrated(p, db_url)
+    loaded = piped(p, url, "load", "shop_orders", str(p / "data" / ORDERS))
+    lines = loaded.stdout.splitlines()
+    assert re.fullmatch(r"batch 1 of shop_orders: loaded; 4 rows read, 3 staged, "
+                        r"1 quarantined while reading; load time [-0-9: .]+", lines[0]), lines
+    assert len(table_rows(loaded.stdout)) == 4  # one line per entity
+    log = loaded.stderr.splitlines()
+    assert log and all(LOG_LINE.match(line) for line in log), loaded.stderr
+    assert any(line.endswith(f"staging {p / 'data' / ORDERS} (load time "
+                             f"{lines[0].rsplit('load time ', 1)[1]})") for line in log), log
+
+    quarantine = piped(p, url, "quarantine").stdout
+    assert quarantine.splitlines()[0] == "quarantined rows: 1 row"
+    rows = table_rows(quarantine)
+    assert len(rows) == 1 and "amount: 'not-a-number' is not a valid decimal" in rows[0]
+    assert '"changed_at": "2026-03-02T12:00:00"}' in rows[0]
+
+    batches = piped(p, url, "batches").stdout
+    assert len(table_rows(batches)) == 1 and str(p / "data" / ORDERS) in batches
+    history = piped(p, url, "history", "order_status", "--key", "O-1001").stdout
+    assert history.splitlines()[0] == "history of order_status: 2 rows"
+    assert len(table_rows(history)) == 2
+    for text in (quarantine, batches, history):
+        assert_whole(text)
+
+    out = tmp_path / ("a-folder-whose-name-is-longer-than-a-line-of-sixty-columns" * 2)
+    generated = piped(p, url, "generate", "--out", str(out)).stdout
+    assert generated.splitlines() == [f"wrote 16 files to {out}"]
+
+
+def test_the_demo_piped_is_never_wrapped_or_cut(tmp_path: Path) -> None:
+    shown = piped(None, None, "demo", str(tmp_path / "demo")).stdout
+    assert_whole(shown)
+    lines = shown.splitlines()
+    assert ("3. LATE: the extract of 1 February arrives only now. Bob had a new e-mail "
+            "address in February; one row has no customer id.") in lines
+    assert "What the vault knows: customer_details, every version, both time axes" in lines
+    assert any(line.startswith("│ C002 ") and "bob.stone@example.com" in line
+               for line in lines)

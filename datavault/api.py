@@ -24,7 +24,15 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from datavault import database, marts, migrate, query, schema
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import get_dialect
-from datavault.load import STATES, Batch, Loader, LoadResult, Progress, open_input
+from datavault.load import (
+    STATES,
+    Batch,
+    Loader,
+    LoadResult,
+    Progress,
+    arrow_input,
+    open_input,
+)
 from datavault.load.batches import UNDER_WAY
 from datavault.metadata import load_project
 from datavault.metadata.project import Project
@@ -133,15 +141,20 @@ def open_session(project_dir: Path | str = ".", url: str | None = None,
     return Session(project, engine, Loader(project.model, engine, dialect, renderer))
 
 
-def load(project_dir: Path | str, source: str, input_spec: str, *, url: str | None = None,
+def load(project_dir: Path | str, source: str, input_spec: object, *, url: str | None = None,
          profile: str | None = None, applied_at: dt.datetime | None = None,
          only: Sequence[str] = (), table: str | None = None, query: str | None = None,
          force: bool = False, progress: Progress | None = None) -> LoadResult:
-    """Stage one batch of ``source`` from a CSV file or a database, and load what it feeds.
+    """Stage one batch of ``source`` and load what it feeds. ``input_spec``: a file's path
+    (CSV, Parquet or JSON Lines, compressed or not; ``-`` for standard input), a database
+    URL (with ``table`` or ``query``), or a pyarrow Table or pandas DataFrame.
 
     A file identical to one already loaded for ``source`` is skipped unless ``force``.
     """
-    batch = open_input(input_spec, table=table, query=query, default_table=source)
+    if isinstance(input_spec, (str, Path)):
+        batch = open_input(str(input_spec), table=table, query=query, default_table=source)
+    else:
+        batch = arrow_input(input_spec)
     session = open_session(project_dir, url, profile)
     try:
         kwargs = {"progress": progress} if progress else {}

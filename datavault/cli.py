@@ -277,7 +277,10 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
          table: str | None, query: str | None, fmt: str) -> None:
     """Load one batch of SOURCE from INPUT into every entity it feeds.
 
-    INPUT is a CSV file with a header row, or a database URL (with --table or --query).
+    INPUT is a file (CSV with a header row unless the source says otherwise; Parquet;
+    JSON Lines; any of them gzip or zstd compressed), - for standard input, or a database
+    URL (with --table or --query). How a source's CSV files are written (delimiter, quote,
+    escape, encoding, header) is its input: in models/sources/SOURCE.yml.
     Rows that cannot be loaded go to the dv_quarantine table with the reason; every entity
     load is audited in dv_load_audit, every batch listed by `datavault batches`.
 

@@ -22,6 +22,21 @@ class Column:
     type: str
 
 
+INPUT_FORMATS = ("csv", "parquet", "jsonl")
+
+
+@dataclass(frozen=True)
+class InputFormat:
+    """How a source's files are read (its ``input:`` in YAML)."""
+
+    format: str | None = None  # csv, parquet or jsonl; None: by the file's name, else csv
+    delimiter: str = ","
+    quote: str | None = '"'  # None: fields are never quoted
+    escape: str | None = None  # None: a quote inside a quoted field is doubled
+    encoding: str = "utf-8"
+    header: bool = True  # False: the columns are the source's, in declared order
+
+
 @dataclass(frozen=True)
 class Source:
     """A source of batches: its columns, record source name and how applied time is found."""
@@ -33,6 +48,7 @@ class Source:
     applied_at: str | None = None  # a column name; None means the batch's load time
     sequence: str | None = None  # orders observations of one key and applied time in a batch
     description: str = ""
+    input: InputFormat = field(default_factory=InputFormat)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

@@ -101,14 +101,13 @@ class Renderer:
         }
 
     # ---- staging ------------------------------------------------------------------------
-    def stage(self, source: m.Source, raw_width: int | None = None,
-              positions: list[int] | None = None) -> Rendered:
+    def stage(self, source: m.Source, raw: bool = False) -> Rendered:
         """Hash a landed batch into the source's staging table.
 
-        With ``raw_width`` (a plain CSV file copied as text into ``schema.raw_table``, whose
-        column ``c{positions[i]}`` holds source column i), the rows whose text the database
-        reads exactly as the parser would are typed in SQL; the others are first selected
-        (tag ``parse``) for the loader to parse into the landing table.
+        With ``raw`` (the batch copied as text into ``schema.raw_table``, whose column ``c{i}``
+        holds source column i), the rows whose text the database reads exactly as the parser
+        would are typed in SQL; the others are first selected (tag ``parse``) for the loader
+        to parse into the landing table.
         """
         algorithm = self.model.settings.hash
         d = self.dialect
@@ -153,16 +152,16 @@ class Renderer:
             "batch_id_param": BATCH_PARAM,
             "loaded_at_param": d.timestamp_param("loaded_at"),
             "applied_at_param": d.timestamp_param("applied_at"),
-            "raw": None if raw_width is None else self._raw(source, raw_width, positions or []),
+            "raw": self._raw(source) if raw else None,
         })
         return Rendered(f"stage_{source.name}", text)
 
-    def _raw(self, source: m.Source, width: int, positions: list[int]) -> dict:
+    def _raw(self, source: m.Source) -> dict:
         d = self.dialect
         checks: list[str] = []
         typed: list[str] = []
         applied = "CAST(NULL AS timestamp)"
-        for column, position in zip(source.columns, positions):
+        for position, column in enumerate(source.columns):
             text = f"r.c{position}"
             check, value = d.text_check(text, column.type), d.text_value(text, column.type)
             if check is None or value is None:
@@ -174,8 +173,8 @@ class Renderer:
                 checks.append(f"NULLIF({text}, '') IS NOT NULL")
                 applied = value if column.type == "timestamp" else f"CAST({value} AS timestamp)"
         return {
-            "table": schema.raw_table(source, width).name,
-            "columns": [f"r.c{i}" for i in range(width)],
+            "table": schema.raw_table(source).name,
+            "columns": [f"r.c{i}" for i in range(len(source.columns))],
             "ok": " AND ".join(checks) or "TRUE",
             "applied": applied,
             "typed": typed,

@@ -9,6 +9,8 @@ from decimal import Decimal, InvalidOperation
 
 from datavault.hashing import canonical
 
+#: a decimal has at most this many digits before and after its point (SEMANTICS.md 1)
+DECIMAL_DIGITS = 1000
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
 INT64 = 2**63
@@ -34,10 +36,7 @@ def parse(text: str | None, type_name: str) -> object:
                 raise ParseError(f"{raw!r} is out of the 64-bit integer range")
             return value
         if type_name == "decimal":
-            d = Decimal(raw)
-            if not d.is_finite():
-                raise ValueError
-            return d
+            return _decimal(Decimal(raw), text)
         if type_name == "date":
             return dt.date.fromisoformat(raw)
         if type_name == "timestamp":
@@ -52,7 +51,9 @@ def parse(text: str | None, type_name: str) -> object:
         if type_name == "uuid":
             return uuid.UUID(raw)
         if type_name == "float":
-            return float(raw)
+            return float(raw) + 0.0  # -0.0 is 0.0: no engine keeps the sign of a zero
+    except ParseError:
+        raise
     except (ValueError, InvalidOperation, ArithmeticError):
         raise ParseError(f"{text!r} is not a valid {type_name}") from None
     raise ParseError(f"unknown type {type_name!r}")
@@ -70,9 +71,10 @@ def coerce(value: object, type_name: str) -> object:
         if type_name == "integer" and isinstance(value, int) and not isinstance(value, bool):
             return value
         if type_name == "decimal" and isinstance(value, (int, Decimal)):
-            return Decimal(value)
+            return _decimal(Decimal(value), value)
         if type_name == "decimal" and isinstance(value, float) and math.isfinite(value):
-            return Decimal(repr(value))  # the shortest text: 120.5, not 120.5000000000000001
+            # the shortest text: 120.5, not 120.5000000000000001
+            return _decimal(Decimal(repr(value)), value)
         if type_name == "date":
             if isinstance(value, dt.datetime):
                 raise ValueError
@@ -88,10 +90,21 @@ def coerce(value: object, type_name: str) -> object:
         if type_name == "uuid" and isinstance(value, uuid.UUID):
             return value
         if type_name == "float" and isinstance(value, (int, float, Decimal)):
-            return float(value)
+            return float(value) + 0.0
     except (ValueError, TypeError):
         pass
     raise ParseError(f"{value!r} is not a valid {type_name}")
+
+
+def _decimal(value: Decimal, shown: object) -> Decimal:
+    """A finite decimal with at most DECIMAL_DIGITS digits before and after its point."""
+    if not value.is_finite():
+        raise ValueError
+    if value and (value.adjusted() >= DECIMAL_DIGITS
+                  or -value.normalize().as_tuple().exponent > DECIMAL_DIGITS):  # type: ignore[operator]
+        raise ParseError(f"{shown!r} is out of the decimal range (at most {DECIMAL_DIGITS} "
+                         "digits before and after the point)")
+    return value
 
 
 def utcnow() -> dt.datetime:

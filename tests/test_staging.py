@@ -1,6 +1,6 @@
-"""Staging reads a plain CSV file with the database's own COPY where the engine has one, and
-types its text in SQL; every other file, and every text SQL does not read exactly as the
-parser does, goes through the parser (datavault.values.parse). Both ways must stage the same
+"""Staging copies a batch's text into the database where the engine has COPY and types it in
+SQL; every text SQL does not read exactly as the parser does goes through the parser
+(datavault.values.parse), as every value does without COPY. Both ways must stage the same
 rows and quarantine the same rows for the same reasons."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def session(tmp_path: Path, pg_url: str):
 
 
 def staged(session, path: Path, copy: bool):
-    session.loader.copy_plain_csv = copy
+    session.loader.copy_text = copy
     result = session.loader.stage("probe", open_input(str(path)))
     with session.engine.connect() as connection:
         stage = connection.exec_driver_sql(
@@ -193,37 +193,8 @@ def same_by_both(session, tmp_path, rows, order) -> None:
     by_parser = staged(session, path, copy=False)
     by_copy = staged(session, path, copy=True)
     assert by_parser[0].read_by == "parser"
-    plain = not any(change for _, change in rows)
-    assert by_copy[0].read_by == ("copy" if plain else "parser")
+    assert by_copy[0].read_by == "copy"
     assert by_copy[1] == by_parser[1]
     assert by_copy[2] == by_parser[2]
     for attribute in ("rows_read", "rows_staged", "rows_quarantined"):
         assert getattr(by_copy[0], attribute) == getattr(by_parser[0], attribute)
-
-
-def test_only_a_plain_file_is_read_by_copy(tmp_path: Path) -> None:
-    cases = {
-        "a,b\n1,2\n": True,
-        "a,b\n1,2": True,
-        "\ufeffa,b\n1,2\n": True,
-        'a,b\n"1",2\n': False,
-        "a,b\r\n1,2\r\n": False,
-        "a,b\n\n1,2\n": False,
-        "a,b\n1,2\n\n": False,
-        "a,b\n\\.\n": False,
-        "a,b\nC:\\.,2\n": False,
-    }
-    for number, (text, plain) in enumerate(cases.items()):
-        path = tmp_path / f"f{number}.csv"
-        path.write_bytes(text.encode("utf-8"))
-        assert open_input(str(path)).plain_csv() is plain, text
-
-
-def test_a_plain_file_is_read_by_copy_across_its_blocks(tmp_path: Path) -> None:
-    path = tmp_path / "big.csv"
-    line = "k,v\n" + "x" * 100 + ",1\n"
-    path.write_text(line * 50_000, encoding="utf-8")  # past one 4 MiB block
-    assert open_input(str(path)).plain_csv()
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write("\n")
-    assert not open_input(str(path)).plain_csv()

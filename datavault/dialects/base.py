@@ -27,7 +27,8 @@ class Dialect:
     """Base class. Subclasses override only what differs on their engine."""
 
     name = "base"
-    #: the engine bulk-loads through COPY rather than batched INSERTs
+    #: the engine bulk-loads through COPY rather than batched INSERTs, and reads source text
+    #: in SQL (``text_check``, ``text_value``, ``copy_text``)
     supports_copy = False
     #: column types that differ from the generic SQLAlchemy ones, by declared type
     type_overrides: dict[str, Any] = {}
@@ -106,10 +107,9 @@ class Dialect:
         """The typed value of a source text that passed ``text_check``."""
         return None
 
-    def copy_csv(self, connection: sa.Connection, table: str, columns: Sequence[str],
-                 handle: Any) -> int:
-        """Load CSV rows (no header) from a binary file object into ``table``; the row count.
-        Only for dialects with ``supports_copy``."""
+    def copy_text(self, connection: sa.Connection, table: str, batch: Any) -> None:
+        """Load an Arrow record batch of text columns into ``table`` (same column names and
+        order). Only for dialects with ``supports_copy``."""
         raise NotImplementedError
 
     def refresh_statistics(self, connection: sa.Connection, table: str, inserted: int) -> None:

@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -123,7 +124,11 @@ def text_value(e: str, type_name: str) -> str:
         return f"NULLIF({e}, '')"
     value = f"CAST(NULLIF({e}, '') AS {_CASTS[type_name]})"
     # the parser keeps no trailing fraction zeros (a decimal is stored as its canonical text)
-    return f"trim_scale({value})" if type_name == "decimal" else value
+    if type_name == "decimal":
+        return f"trim_scale({value})"
+    if type_name == "float":
+        return f"({value} + 0)"  # -0 is 0, as the parser has it
+    return value
 
 
 def escape(expr: str) -> str:
@@ -226,16 +231,16 @@ class PostgresDialect(Dialect):
     def text_value(self, expr: str, type_name: str) -> str | None:
         return text_value(expr, type_name)
 
-    def copy_csv(self, connection: sa.Connection, table: str, columns: Sequence[str],
-                 handle: Any) -> int:
+    def copy_text(self, connection: sa.Connection, table: str, batch: Any) -> None:
+        buffer = io.BytesIO()
+        pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False))
+        buffer.seek(0)
         raw = connection.connection.dbapi_connection
         assert raw is not None
         with raw.cursor() as cursor:
             cursor.copy_expert(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", handle,
-                size=1 << 20,
-            )
-            return cursor.rowcount
+                f"COPY {table} ({', '.join(batch.schema.names)}) FROM STDIN WITH (FORMAT csv)",
+                buffer, size=1 << 20)
 
     def bulk_insert(self, connection: sa.Connection, table: str, columns: Sequence[str],
                     types: Sequence[str], rows: list[Sequence[object]]) -> None:

@@ -107,13 +107,13 @@ class Loader:
         self.entity_loads = EntityLoads(model, engine, dialect, renderer)
 
     @property
-    def copy_plain_csv(self) -> bool:
-        """Let the database read plain CSV files itself where the dialect can (COPY)."""
-        return self.stager.copy_plain_csv
+    def copy_text(self) -> bool:
+        """Let the database type a batch's text itself where the dialect can (COPY, SQL)."""
+        return self.stager.copy_text
 
-    @copy_plain_csv.setter
-    def copy_plain_csv(self, value: bool) -> None:
-        self.stager.copy_plain_csv = value
+    @copy_text.setter
+    def copy_text(self, value: bool) -> None:
+        self.stager.copy_text = value
 
     # ---- whole loads --------------------------------------------------------------------
     def load(self, source_name: str, data: BatchInput, applied_at: dt.datetime | None = None,
@@ -246,23 +246,23 @@ class Loader:
 
     def _stage_new(self, source: m.Source, data: BatchInput, applied_at: dt.datetime | None,
                    entities: Sequence[str], progress: Progress) -> LoadResult:
-        chunks = data.chunks()
-        header = next(chunks)
-        positions = self.stager.positions(source, header, data.description)
-        batch = self.ledger.create(source.name, data.description, entities, applied_at,
-                                   data.fingerprint())
-        progress("batch", batch=batch)
-        started = time.perf_counter()
+        reader = data.open(source)  # an input without the source's columns: no batch
         try:
-            read_by = self.stager.stage(source, batch, data, chunks, header, positions,
-                                        progress)
-        except BaseException as exc:
-            chunks.close()
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            batch.status, batch.message = FAILED, f"staging failed: {reason}"
-            self.ledger.update(batch.batch_id, status=FAILED, message=batch.message,
-                               finished_at=values.utcnow())
-            raise
+            batch = self.ledger.create(source.name, data.description, entities, applied_at,
+                                       data.fingerprint())
+            progress("batch", batch=batch)
+            started = time.perf_counter()
+            try:
+                read_by = self.stager.stage(source, batch, reader, progress)
+            except BaseException as exc:
+                reason = (str(exc).strip().splitlines()[0] if str(exc).strip()
+                          else type(exc).__name__)
+                batch.status, batch.message = FAILED, f"staging failed: {reason}"
+                self.ledger.update(batch.batch_id, status=FAILED, message=batch.message,
+                                   finished_at=values.utcnow())
+                raise
+        finally:
+            reader.close()
         result = LoadResult(batch, read_by=read_by, stage_seconds=time.perf_counter() - started)
         progress("staged", batch=batch, seconds=result.stage_seconds)
         return result

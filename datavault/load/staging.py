@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
 from datavault import model as m
 from datavault import schema, values
-from datavault.diagnostics import DatavaultError
 from datavault.dialects import Dialect
 from datavault.load.batches import STAGED, Batch, Ledger
-from datavault.load.inputs import CHUNK, BatchInput
+from datavault.load.inputs import CHUNK, ReadAgain, Reader, Rejected
 from datavault.render import Renderer
 
 Progress = Callable[..., None]
@@ -35,45 +34,29 @@ class Stager:
         self.renderer = renderer
         self.ledger = ledger
         self.metadata = schema.metadata_for(model)
-        #: let the database read plain CSV files itself where the dialect can (COPY)
-        self.copy_plain_csv = True
+        #: let the database type the text of a batch itself where the dialect can (COPY
+        #: into a text table, then SQL); else every value goes through the parser
+        self.copy_text = True
 
-    @staticmethod
-    def positions(source: m.Source, header: list[str], shown: str) -> list[int]:
-        """Where each of the source's columns is in an input's header."""
-        missing = [c.name for c in source.columns if c.name not in header]
-        if missing:
-            raise DatavaultError(
-                f"{shown} lacks column(s) {', '.join(missing)} of source {source.name}; "
-                f"it has: {', '.join(header)}"
-            )
-        return [header.index(c.name) for c in source.columns]
-
-    def stage(self, source: m.Source, batch: Batch, data: BatchInput, chunks: Iterator,
-              header: list[str], positions: list[int], progress: Progress) -> str:
-        """Stage the rows of ``data`` (its header read already) as ``batch``; sets its counts
-        and state in the ledger, in the same transaction. Returns how the rows were read:
-        "copy" (the database read a plain CSV file) or "parser"."""
+    def stage(self, source: m.Source, batch: Batch, reader: Reader,
+              progress: Progress) -> str:
+        """Stage the rows of ``reader`` as ``batch``; sets its counts and state in the ledger,
+        in the same transaction. Returns how the values were typed: "copy" (by the database,
+        from text copied into it; the rest by the parser) or "parser"."""
         land = schema.landing_table(source)
-        parse = _RowParser(source, positions, header, data.typed, batch.batch_id)
+        parse = _RowParser(source, batch.batch_id, reader)
         counts = {"read": 0, "quarantined": 0}
+        raw = schema.raw_table(source)
+        copy = self.copy_text and self.dialect.supports_copy and not reader.typed
         with self.engine.connect() as connection:
             with connection.begin():
                 land.drop(connection, checkfirst=True)
                 land.create(connection)
-                raw = self._copy_plain_csv(connection, source, data, header, progress)
-                if raw is not None:
-                    chunks.close()
-                    counts["read"] = raw[1]
-                    batch_read_by = "copy"
-                    rendered = self.renderer.stage(source, raw_width=len(header),
-                                                   positions=positions)
-                else:
-                    batch_read_by = "parser"
-                    for chunk in chunks:
-                        self._land(connection, land, parse, chunk, counts)
-                        progress("read", rows=counts["read"])
-                    rendered = self.renderer.stage(source)
+                if copy:
+                    raw.drop(connection, checkfirst=True)
+                    raw.create(connection)
+                self._read(connection, reader, raw if copy else land, parse, counts, progress)
+                rendered = self.renderer.stage(source, raw=copy)
                 stamp = values.timestamp_text(batch.loaded_at)
                 params = {
                     "batch_id": batch.batch_id,
@@ -86,15 +69,13 @@ class Stager:
                         rows = connection.execute(sa.text(statement.sql).execution_options(
                             stream_results=True, yield_per=CHUNK), params)
                         for part in rows.partitions():
-                            # an empty field of a plain CSV file is '' to the parser
-                            texts = [[r[0]] + ["" if v is None else v for v in r[1:]]
-                                     for r in part]
-                            self._land(connection, land, parse, texts, counts, numbered=True)
+                            self._land(connection, land, parse, [list(r) for r in part],
+                                       counts)
                     else:
                         connection.execute(sa.text(statement.sql), params)
                 land.drop(connection)
-                if raw is not None:
-                    raw[0].drop(connection)
+                if copy:
+                    raw.drop(connection)
                 stage = self.metadata.tables[self.model.stage_table(source.name)]
                 snapshot_at = connection.execute(
                     sa.select(sa.func.max(stage.c.dv_applied_at))
@@ -110,47 +91,59 @@ class Stager:
                     batch.batch_id, connection, rows_read=batch.rows_read,
                     rows_staged=batch.rows_staged, rows_quarantined=batch.rows_quarantined,
                     status=STAGED, snapshot_at=batch.snapshot_at)
-        return batch_read_by
+        return "copy" if copy else "parser"
 
-    def _copy_plain_csv(self, connection: sa.Connection, source: m.Source, data: BatchInput,
-                        header: list[str], progress: Progress) -> tuple[sa.Table, int] | None:
-        """Let the database read a plain CSV file itself (COPY) into a text table.
+    def _read(self, connection: sa.Connection, reader: Reader, target: sa.Table,
+              parse: _RowParser, counts: dict[str, int], progress: Progress) -> None:
+        """Every row of the input into ``target``: the raw text table (COPY), else parsed
+        into the landing table; rows the reader set apart are quarantined."""
+        if reader.typed:
+            for chunk in reader.rows():  # type: ignore[attr-defined]
+                counts["read"] += len(chunk)
+                self._land(connection, target, parse, chunk, counts)
+                progress("read", rows=counts["read"], bytes=None, total=None)
+            return
+        while True:
+            savepoint = connection.begin_nested()
+            try:
+                read = 0
+                for batch in reader.batches():
+                    if target.name.startswith("dv_raw_"):
+                        self.dialect.copy_text(connection, target.name, batch.rename_columns(
+                            ["dv_row"] + [f"c{i}" for i in range(batch.num_columns - 1)]))
+                    else:
+                        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                        self._land(connection, target, parse, [list(r) for r in zip(*columns)],
+                                   counts)
+                    read += batch.num_rows
+                    read += self._reject(connection, parse, reader.take_rejected(), counts)
+                    progress("read", rows=read, bytes=reader.bytes_read,
+                             total=reader.total_bytes)
+                read += self._reject(connection, parse, reader.take_rejected(), counts)
+            except ReadAgain:  # a row longer than a block: read it all again, larger
+                savepoint.rollback()
+                counts["quarantined"] = 0
+                continue
+            savepoint.commit()
+            counts["read"] += read
+            return
 
-        None when it cannot: no COPY on this engine, a file that is not plain, or one the
-        database refuses (a row with the wrong number of fields, a NUL byte, bad UTF-8). The
-        batch then goes through the parser, which names each bad row.
-        """
-        if not (self.copy_plain_csv and self.dialect.supports_copy and data.plain_csv()):
-            return None
-        assert data.path is not None
-        raw = schema.raw_table(source, len(header))
-        savepoint = connection.begin_nested()
-        try:
-            raw.create(connection)
-            with data.path.open("rb") as handle:
-                handle.readline()  # the header (a plain file has no line break inside a field)
-                count = self.dialect.copy_csv(
-                    connection, raw.name, [f"c{i}" for i in range(len(header))], handle)
-        except (sa.exc.DBAPIError, connection.dialect.loaded_dbapi.Error):
-            savepoint.rollback()
-            return None
-        savepoint.commit()
-        progress("read", rows=count)
-        return raw, count
+    def _reject(self, connection: sa.Connection, parse: _RowParser, rejected: list[Rejected],
+                counts: dict[str, int]) -> int:
+        if rejected:
+            connection.execute(self.metadata.tables[schema.QUARANTINE_TABLE].insert(),
+                               [parse.rejected(r) for r in rejected])
+            counts["quarantined"] += len(rejected)
+        return len(rejected)
 
     def _land(self, connection: sa.Connection, land: sa.Table, parse: _RowParser,
-              rows: list, counts: dict[str, int], numbered: bool = False) -> None:
-        """Parse source rows into the landing table; rows that do not parse are quarantined.
-        ``numbered``: each row starts with its row number (else rows are counted on)."""
+              rows: list, counts: dict[str, int]) -> None:
+        """Parse numbered source rows (the row number, then the values) into the landing
+        table; rows that do not parse are quarantined."""
         good: list[list[object]] = []
         bad: list[dict] = []
         for raw in rows:
-            if numbered:
-                number, raw = raw[0], raw[1:]
-            else:
-                counts["read"] += 1
-                number = counts["read"]
-            parsed, problem = parse(number, raw)
+            parsed, problem = parse(raw[0], raw[1:])
             if problem is None:
                 good.append(parsed)
             else:
@@ -169,18 +162,22 @@ def _timestamp(value: object) -> dt.datetime | None:
 
 class _RowParser:
     """One source row to its landing values (row number, applied time, typed columns), or to
-    its quarantine row with every problem it has."""
+    its quarantine row with every problem it has. Rows come as the source's columns as text
+    (declared order), or, from a typed reader, as its values in the input's column order."""
 
-    def __init__(self, source: m.Source, positions: list[int], header: list[str], typed: bool,
-                 batch_id: int) -> None:
+    def __init__(self, source: m.Source, batch_id: int, reader: Reader) -> None:
         self.source = source
-        self.positions = positions
-        self.header = header
-        self.typed = typed
         self.batch_id = batch_id
-        self.convert = values.coerce if typed else values.parse
-        self.col_types = [c.type for c in source.columns]
         self.names = [c.name for c in source.columns]
+        if reader.typed:
+            self.positions = reader.positions  # type: ignore[attr-defined]
+            self.header = reader.header  # type: ignore[attr-defined]
+            self.convert = values.coerce
+        else:
+            self.positions = list(range(len(self.names)))
+            self.header = self.names
+            self.convert = values.parse
+        self.col_types = [c.type for c in source.columns]
         self.columns = ["dv_row", "dv_applied_at"] + self.names
         self.types = ["integer", "timestamp"] + self.col_types
         self.applied_index = (self.names.index(source.applied_at) if source.applied_at
@@ -189,12 +186,9 @@ class _RowParser:
     def __call__(self, number: int, raw) -> tuple[list[object], dict | None]:
         parsed: list[object] = [number, None]
         problems = []
-        if not self.typed and len(raw) != len(self.header):
-            problems.append(f"the row has {len(raw)} fields, the header {len(self.header)}")
         for position, type_name, name in zip(self.positions, self.col_types, self.names):
-            text = raw[position] if position < len(raw) else None
             try:
-                parsed.append(self.convert(text, type_name))
+                parsed.append(self.convert(raw[position], type_name))
             except values.ParseError as exc:
                 problems.append(f"{name}: {exc}")
                 parsed.append(None)
@@ -207,11 +201,18 @@ class _RowParser:
             parsed[1] = value
         if not problems:
             return parsed, None
-        return parsed, {
-            "batch_id": self.batch_id, "entity": "", "row_number": number,
-            "source": self.source.name, "reason": "; ".join(problems),
-            "data": json.dumps(dict(zip(self.header, map(_jsonable, raw))), ensure_ascii=False),
-        }
+        return parsed, self._quarantined(number, "; ".join(problems),
+                                         dict(zip(self.header, map(_jsonable, raw))))
+
+    def rejected(self, row: Rejected) -> dict:
+        """The quarantine row of a row the reader could not read as a row."""
+        return self._quarantined(row.number, row.reason,
+                                 {k: _jsonable(v) for k, v in row.data.items()})
+
+    def _quarantined(self, number: int, reason: str, data: dict) -> dict:
+        return {"batch_id": self.batch_id, "entity": "", "row_number": number,
+                "source": self.source.name, "reason": reason,
+                "data": json.dumps(data, ensure_ascii=False)}
 
 
 def _jsonable(value: object) -> object:

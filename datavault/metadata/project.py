@@ -8,6 +8,7 @@ that are themselves valid. The model is built only when there is no problem at a
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -404,8 +405,8 @@ def _read_settings(root: Path, problems: Problems) -> m.Settings:
 # ---- sources ------------------------------------------------------------------------------
 def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
     """The source, if all its columns are valid (other problems are only reported)."""
-    doc.keys(data, ("description", "record_source", "batch", "applied_at", "sequence", "columns"),
-             ("columns",))
+    doc.keys(data, ("description", "record_source", "batch", "applied_at", "sequence", "columns",
+                    "input"), ("columns",))
     description = doc.description(data)
     columns: list[m.Column] = []
     complete = False
@@ -454,10 +455,68 @@ def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
     record_source = data.get("record_source", name)
     if not isinstance(record_source, str) or not record_source:
         doc.at(data.value_at("record_source"), "record_source must be a non-empty text")
-    if not complete:
+    input_format = _input_format(doc, data)
+    if not complete or input_format is None:
         return None
     return m.Source(name, str(record_source), tuple(columns), str(batch), applied_at, sequence,
-                    description)
+                    description, input_format)
+
+
+_CHARACTER_NAMES = {"tab": "\t", "comma": ",", "pipe": "|", "semicolon": ";", "space": " "}
+
+
+def _input_format(doc: Doc, data: LMap) -> m.InputFormat | None:
+    """A source's ``input:`` (how its files are read), or None when it has a problem."""
+    if "input" not in data:
+        return m.InputFormat()
+    raw = doc.mapping(data["input"], data.value_at("input"), "input")
+    if raw is None:
+        return None
+    doc.keys(raw, ("format", "delimiter", "quote", "escape", "encoding", "header"))
+    before = len(doc.problems.items)
+    values: dict[str, Any] = {}
+    if "format" in raw:
+        if raw["format"] not in m.INPUT_FORMATS:
+            doc.at(raw.value_at("format"), f"unknown input format {raw['format']!r}",
+                   did_you_mean(str(raw["format"]), m.INPUT_FORMATS)
+                   or "use csv, parquet or jsonl (or leave it out: the file name tells)")
+        values["format"] = raw["format"]
+    for key, optional in (("delimiter", False), ("quote", True), ("escape", True)):
+        if key not in raw:
+            continue
+        value = raw[key]
+        if optional and value in (None, False, "none", ""):
+            values[key] = None
+            continue
+        if isinstance(value, str):
+            value = _CHARACTER_NAMES.get(value.lower(), value)
+        if not isinstance(value, str) or len(value) != 1 or value in "\r\n":
+            doc.at(raw.value_at(key), f"input {key} must be one character, not "
+                   f"{_describe(value)}",
+                   "write it in quotes, e.g. \"|\" or \"\\t\" (or tab)"
+                   + ("; none for no " + key if optional else ""))
+            continue
+        values[key] = value
+    if "encoding" in raw:
+        try:
+            values["encoding"] = codecs.lookup(str(raw["encoding"])).name
+        except LookupError:
+            doc.at(raw.value_at("encoding"), f"unknown encoding {raw['encoding']!r}",
+                   "use a name Python knows, such as utf-8, latin-1 or cp1252")
+    if "header" in raw:
+        if not isinstance(raw["header"], bool):
+            doc.at(raw.value_at("header"), f"header must be true or false, not "
+                   f"{_describe(raw['header'])}",
+                   "false: the file has no header line; its fields are the source's columns "
+                   "in declared order")
+        values["header"] = raw["header"]
+    chosen = [values.get(k) for k in ("delimiter", "quote", "escape") if values.get(k)]
+    if len(set(chosen)) < len(chosen):
+        doc.at(raw.value_at("delimiter") if "delimiter" in raw else (raw.line, raw.col),
+               "the input's delimiter, quote and escape must be different characters")
+    if len(doc.problems.items) > before:
+        return None
+    return m.InputFormat(**values)
 
 
 def _source_ref(doc: Doc, data: LMap, key: Any, known: Known) -> m.Source | None:

@@ -781,6 +781,7 @@ class _progress:
 
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
+        self.staging = ""  # the batch being staged
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         self.bar = None
@@ -822,10 +823,13 @@ class _progress:
             self.say(f"{name} was interrupted while staging: nothing of it was loaded, "
                      "marked failed", keep=True)
         elif event == "batch":
+            self.staging = name
             self.say(f"{name}: staging {batch.input} (load time {_stamp(batch.loaded_at)})")
         elif event == "read":
             if self.bar is not None:
-                self.say(f"staging: {data['rows']:,} rows read")
+                done, total = data.get("bytes"), data.get("total")
+                share = f" ({min(done / total, 1):.0%} of the input)" if done and total else ""
+                self.say(f"staging {self.staging}: {data['rows']:,} rows read{share}")
         elif event == "staged":
             self.say(f"{name}: staged {batch.rows_staged:,} rows, quarantined "
                      f"{batch.rows_quarantined:,}, in {data['seconds']:.2f} s")

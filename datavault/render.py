@@ -105,9 +105,10 @@ class Renderer:
         """Hash a landed batch into the source's staging table.
 
         With ``raw`` (the batch copied as text into ``schema.raw_table``, whose column ``c{i}``
-        holds source column i), the rows whose text the database reads exactly as the parser
-        would are typed in SQL; the others are first selected (tag ``parse``) for the loader
-        to parse into the landing table.
+        holds source column i, and ``dv_ok`` whether every text is one the database reads
+        exactly as the parser would: ``Dialect.plain_text``), those rows are typed in SQL;
+        the others are first selected (tag ``parse``) for the loader to parse into the
+        landing table.
         """
         algorithm = self.model.settings.hash
         d = self.dialect
@@ -158,24 +159,18 @@ class Renderer:
 
     def _raw(self, source: m.Source) -> dict:
         d = self.dialect
-        checks: list[str] = []
         typed: list[str] = []
         applied = "CAST(NULL AS timestamp)"
         for position, column in enumerate(source.columns):
-            text = f"r.c{position}"
-            check, value = d.text_check(text, column.type), d.text_value(text, column.type)
-            if check is None or value is None:
+            value = d.text_value(f"r.c{position}", column.type)
+            if value is None:
                 raise ValueError(f"dialect {d.name} does not read source text in SQL")
-            if check != "TRUE":
-                checks.append(check)
             typed.append(value)
             if column.name == source.applied_at:
-                checks.append(f"NULLIF({text}, '') IS NOT NULL")
                 applied = value if column.type == "timestamp" else f"CAST({value} AS timestamp)"
         return {
             "table": schema.raw_table(source).name,
             "columns": [f"r.c{i}" for i in range(len(source.columns))],
-            "ok": " AND ".join(checks) or "TRUE",
             "applied": applied,
             "typed": typed,
         }

@@ -157,11 +157,13 @@ def landing_table(source: m.Source) -> sa.Table:
 
 
 def raw_table(source: m.Source) -> sa.Table:
-    """The per-session temporary table a batch is copied into as text: its row number and
-    one column per source column, in declared order (``c0``, ``c1``, ...)."""
+    """The per-session temporary table a batch is copied into as text: its row number,
+    whether SQL may type its texts, and one column per source column, in declared order
+    (``c0``, ``c1``, ...)."""
     return sa.Table(
         f"dv_raw_{source.name}", sa.MetaData(),
         sa.Column("dv_row", sa.BigInteger(), nullable=False),
+        sa.Column("dv_ok", sa.Boolean(), nullable=False),
         *[sa.Column(f"c{i}", sa.Text()) for i in range(len(source.columns))],
         prefixes=["TEMPORARY"],
     )

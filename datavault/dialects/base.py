@@ -28,7 +28,7 @@ class Dialect:
 
     name = "base"
     #: the engine bulk-loads through COPY rather than batched INSERTs, and reads source text
-    #: in SQL (``text_check``, ``text_value``, ``copy_text``)
+    #: in SQL (``plain_text``, ``text_value``, ``copy_text``)
     supports_copy = False
     #: column types that differ from the generic SQLAlchemy ones, by declared type
     type_overrides: dict[str, Any] = {}
@@ -97,14 +97,14 @@ class Dialect:
         """Insert typed Python rows into ``table`` as fast as the engine allows."""
         raise NotImplementedError
 
-    def text_check(self, expr: str, type_name: str) -> str | None:
-        """SQL that is true when the source text ``expr`` is in a form this engine reads as
-        ``type_name`` exactly as ``values.parse`` does (other texts go through the parser).
-        None: this engine lands typed values only."""
-        return None
+    def plain_text(self, text: Any, type_name: str) -> Any:
+        """For an Arrow column of source text: true where the text is in a form this engine
+        reads as ``type_name`` exactly as ``values.parse`` does (other texts go through the
+        parser). Only for dialects with ``supports_copy``."""
+        raise NotImplementedError
 
     def text_value(self, expr: str, type_name: str) -> str | None:
-        """The typed value of a source text that passed ``text_check``."""
+        """SQL for the typed value of a source text that passed ``plain_text``."""
         return None
 
     def copy_text(self, connection: sa.Connection, table: str, batch: Any) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -69,8 +72,6 @@ def canonical(expr: str, type_name: str) -> str:
 
 # Source texts SQL reads itself: a strict subset of what datavault.values.parse accepts, on
 # which PostgreSQL's cast gives the same value. Anything else goes through the parser.
-# (PostgreSQL's regular expressions slow down a lot with bounded repeats such as {1,200}: the
-# lengths are checked apart.)
 _PLAIN = {
     "integer": r"^[+-]?[0-9]+$",
     "decimal": r"^[+-]?[0-9]+(\.[0-9]+)?$",
@@ -88,38 +89,55 @@ _CASTS = {"integer": "bigint", "decimal": "numeric", "float": "float8", "date": 
           "timestamp": "timestamp", "boolean": "boolean", "uuid": "uuid"}
 
 
-def _valid_date(e: str) -> str:
-    """True when the YYYY-MM-DD at the start of ``e`` (digits already checked) is a date."""
-    year = f"substr({e}, 1, 4)::int"
-    leap = f"({year} % 4 = 0 AND ({year} % 100 <> 0 OR {year} % 400 = 0))"
-    last = (f"CASE substr({e}, 6, 2) WHEN '02' THEN CASE WHEN {leap} THEN '29' ELSE '28' END "
-            f"WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' "
-            f"ELSE '31' END")
-    return (f"substr({e}, 1, 4) <> '0000' AND substr({e}, 6, 2) BETWEEN '01' AND '12' "
-            f"AND substr({e}, 9, 2) BETWEEN '01' AND {last}")
+_ANY_DATE = "2000-01-01T00:00:00"  # stands in for texts that are not of the form
 
 
-def text_check(e: str, type_name: str) -> str:
-    """SQL: true when source text ``e`` is empty or in a form of ``_PLAIN`` that is a value."""
+def _valid_date(text: pa.Array) -> pa.Array:
+    """True where the YYYY-MM-DD at the start of ``text`` (digits already checked) is a date:
+    year 0001 to 9999, month 01 to 12, a day of that month (leap years too)."""
+    year = pc.cast(pc.utf8_slice_codeunits(text, 0, 4), pa.int32())
+    month = pc.cast(pc.utf8_slice_codeunits(text, 5, 7), pa.int32())
+    day = pc.cast(pc.utf8_slice_codeunits(text, 8, 10), pa.int32())
+    known = pc.and_(pc.greater_equal(month, 1), pc.less_equal(month, 12))
+    last = pc.take(_MONTH_DAYS, pc.if_else(known, month, 1))
+    leap = pc.and_(pc.equal(pc.bit_wise_and(year, 3), 0), pc.or_(
+        pc.not_equal(pc.subtract(year, pc.multiply(pc.divide(year, 100), 100)), 0),
+        pc.equal(pc.subtract(year, pc.multiply(pc.divide(year, 400), 400)), 0)))
+    last = pc.add(last, pc.cast(pc.and_(leap, pc.equal(month, 2)), pa.int32()))
+    return pc.and_(pc.and_(pc.not_equal(year, 0), known),
+                   pc.and_(pc.greater_equal(day, 1), pc.less_equal(day, last)))
+
+
+_MONTH_DAYS = pa.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], pa.int32())
+
+
+def plain_text(text: pa.Array, type_name: str) -> pa.Array:
+    """True where source text is NULL, empty, or in a form of ``_PLAIN`` that is a value: a
+    strict subset of what ``values.parse`` reads, on which PostgreSQL's cast gives the same
+    value. Computed on the batch's Arrow column (RE2 patterns), before it is copied in."""
     if type_name == "text":
-        return "TRUE"
-    extra = "TRUE"
-    if type_name == "date":
-        extra = _valid_date(e)
-    elif type_name == "timestamp":
-        extra = (f"{_valid_date(e)} AND (length({e}) = 10 OR (substr({e}, 12, 2) <= '23' "
-                 f"AND substr({e}, 15, 2) <= '59' AND (length({e}) = 16 "
-                 f"OR substr({e}, 18, 2) <= '59')))")
-    if type_name == "integer":
-        extra = f"(length({e}) < 19 OR substr({e}, 1, 1) IN ('+', '-'))"
-    longest = f"length({e}) <= {_LONGEST[type_name]} AND " if type_name in _LONGEST else ""
-    # CASE: the checks that read digits run only on text the pattern let through
-    return (f"({e} IS NULL OR {e} = '' OR CASE WHEN {longest}{e} ~ '{_PLAIN[type_name]}' "
-            f"THEN {extra} ELSE FALSE END)")
+        return pa.array(itertools.repeat(True, len(text)), pa.bool_())
+    ok = pc.match_substring_regex(text, _PLAIN[type_name])
+    if type_name in _LONGEST:
+        ok = pc.and_(ok, pc.less_equal(pc.utf8_length(text), _LONGEST[type_name]))
+    if type_name == "integer":  # 18 digits, or a sign and 18 digits: no 64-bit overflow
+        ok = pc.and_(ok, pc.or_(pc.less(pc.utf8_length(text), 19),
+                                pc.match_substring_regex(text, "^[+-]")))
+    elif type_name in ("date", "timestamp"):
+        safe = pc.if_else(pc.fill_null(ok, False), text, _ANY_DATE)
+        ok = pc.and_(ok, _valid_date(safe))
+        if type_name == "timestamp":
+            length = pc.utf8_length(safe)
+            clock = pc.and_(pc.less_equal(pc.utf8_slice_codeunits(safe, 11, 13), "23"),
+                            pc.less_equal(pc.utf8_slice_codeunits(safe, 14, 16), "59"))
+            seconds = pc.or_(pc.equal(length, 16),
+                             pc.less_equal(pc.utf8_slice_codeunits(safe, 17, 19), "59"))
+            ok = pc.and_(ok, pc.or_(pc.equal(length, 10), pc.and_(clock, seconds)))
+    return pc.fill_null(pc.or_(pc.equal(text, ""), ok), True)
 
 
 def text_value(e: str, type_name: str) -> str:
-    """SQL: the typed value of source text ``e`` that passed ``text_check``."""
+    """SQL: the typed value of source text ``e`` that passed ``plain_text``."""
     if type_name == "text":
         return f"NULLIF({e}, '')"
     value = f"CAST(NULLIF({e}, '') AS {_CASTS[type_name]})"
@@ -225,8 +243,8 @@ class PostgresDialect(Dialect):
         if known is None or known < 0 or inserted > known / 10:
             connection.exec_driver_sql(f"ANALYZE {table}")
 
-    def text_check(self, expr: str, type_name: str) -> str | None:
-        return text_check(expr, type_name)
+    def plain_text(self, text: Any, type_name: str) -> Any:
+        return plain_text(text, type_name)
 
     def text_value(self, expr: str, type_name: str) -> str | None:
         return text_value(expr, type_name)

@@ -12,6 +12,7 @@ the reason, for quarantine. Typing every text is staging's work, by the rules of
 
 from __future__ import annotations
 
+import array
 import csv
 import hashlib
 import io
@@ -19,7 +20,7 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,7 +237,7 @@ class _TextBatches:
         column names for the rejected rows' data."""
         length = len(columns[0]) if columns else 0
         if numbers is None:
-            numbers = pa.array(range(self.next_number, self.next_number + length), pa.int64())
+            numbers = _numbers(range(self.next_number, self.next_number + length))
         if length:
             self.next_number = int(pc.max(numbers).as_py()) + 1
         texts = [_as_text(column) for column in columns]
@@ -260,6 +261,13 @@ class _TextBatches:
         if not len(numbers):
             return None
         return pa.RecordBatch.from_arrays([numbers, *texts], names=self.names)
+
+
+def _numbers(numbers: Sequence[int]) -> pa.Array:
+    """Row numbers as an Arrow array, built from the bytes of a C array (``pa.array`` of a
+    Python list would first import pandas, where it is installed, to look for its types)."""
+    data = array.array("q", numbers)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
 
 
 def _as_text(column: pa.Array) -> pa.Array:
@@ -338,10 +346,18 @@ class _CsvReader(Reader):
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
 
     def _names(self, **read: Any) -> list[str]:
-        """The header's names (or, for a file without one, as many names as fields)."""
+        """The header's names (or, for a file without one, as many names as fields), from
+        a small first block (a long first row: from larger ones)."""
+        block, self.block = self.block, 1 << 16
         try:
-            with self._open(**read) as reader:
-                return list(reader.schema.names)
+            while True:
+                try:
+                    with self._open(**read) as reader:
+                        return list(reader.schema.names)
+                except pa.ArrowInvalid as exc:
+                    if "straddles" not in str(exc) or self.block >= LARGEST_BLOCK:
+                        raise
+                    self.block *= 16
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):
                 if read:
@@ -351,6 +367,7 @@ class _CsvReader(Reader):
             raise DatavaultError(f"{self.description} is not a readable CSV file: "
                                  f"{exc}") from None
         finally:
+            self.block = block
             self.close()
 
     def _invalid(self, row: Any) -> str:
@@ -401,6 +418,10 @@ class _CsvReader(Reader):
                 csv.field_size_limit(limit)
         return None
 
+    def skipped_from(self, number: int) -> list[int]:
+        """The rows set apart by the CSV parser from row ``number`` on."""
+        return [n for n in self.skipped if n >= number]
+
     def batches(self) -> Iterator[pa.RecordBatch]:
         self.skipped = set()
         self.rejected = []
@@ -422,13 +443,17 @@ class _CsvReader(Reader):
         next_number = 1
         with reader:
             for batch in reader:
-                numbers = []
-                while len(numbers) < batch.num_rows:
-                    if next_number not in self.skipped:
-                        numbers.append(next_number)
-                    next_number += 1
+                numbers = range(next_number, next_number + batch.num_rows)
+                if any(n in self.skipped for n in self.skipped_from(next_number)):
+                    numbers = []  # type: ignore[assignment]
+                    while len(numbers) < batch.num_rows:
+                        if next_number not in self.skipped:
+                            numbers.append(next_number)  # type: ignore[attr-defined]
+                        next_number += 1
+                else:
+                    next_number += batch.num_rows
                 texts, bad = _utf8([batch.column(p) for p in self.positions])
-                numbered = pa.array(numbers, pa.int64())
+                numbered = _numbers(numbers)
                 if self.unclosed in numbers:
                     index = numbers.index(self.unclosed)
                     row = {name: _shown(batch.column(i)[index].as_py())
@@ -589,7 +614,7 @@ class _JsonLinesReader(Reader):
     def _emit(self, text: _TextBatches, rows: list, numbers: list[int]
               ) -> Iterator[pa.RecordBatch]:
         columns = [pa.array([r[i] for r in rows], pa.string()) for i in range(len(self.names))]
-        made = text.make(columns, pa.array(numbers, pa.int64()))
+        made = text.make(columns, _numbers(numbers))
         if made is not None:
             yield made
 

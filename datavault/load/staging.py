@@ -11,6 +11,8 @@ import datetime as dt
 import json
 from collections.abc import Callable
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from datavault import model as m
@@ -55,7 +57,8 @@ class Stager:
                 if copy:
                     raw.drop(connection, checkfirst=True)
                     raw.create(connection)
-                self._read(connection, reader, raw if copy else land, parse, counts, progress)
+                self._read(connection, source, reader, raw if copy else land, parse, counts,
+                           progress)
                 rendered = self.renderer.stage(source, raw=copy)
                 stamp = values.timestamp_text(batch.loaded_at)
                 params = {
@@ -93,7 +96,8 @@ class Stager:
                     status=STAGED, snapshot_at=batch.snapshot_at)
         return "copy" if copy else "parser"
 
-    def _read(self, connection: sa.Connection, reader: Reader, target: sa.Table,
+    def _read(self, connection: sa.Connection, source: m.Source, reader: Reader,
+              target: sa.Table,
               parse: _RowParser, counts: dict[str, int], progress: Progress) -> None:
         """Every row of the input into ``target``: the raw text table (COPY), else parsed
         into the landing table; rows the reader set apart are quarantined."""
@@ -109,8 +113,8 @@ class Stager:
                 read = 0
                 for batch in reader.batches():
                     if target.name.startswith("dv_raw_"):
-                        self.dialect.copy_text(connection, target.name, batch.rename_columns(
-                            ["dv_row"] + [f"c{i}" for i in range(batch.num_columns - 1)]))
+                        self.dialect.copy_text(connection, target.name,
+                                               self._marked(source, batch))
                     else:
                         columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
                         self._land(connection, target, parse, [list(r) for r in zip(*columns)],
@@ -127,6 +131,22 @@ class Stager:
             savepoint.commit()
             counts["read"] += read
             return
+
+    def _marked(self, source: m.Source, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """A batch of text as the raw table takes it: its row number, ``dv_ok`` (every text
+        one the database reads exactly as the parser does, and the applied time there),
+        then ``c0``, ``c1``, ..."""
+        ok = None
+        for position, column in enumerate(source.columns):
+            text = batch.column(position + 1)
+            plain = self.dialect.plain_text(text, column.type)
+            if column.name == source.applied_at:
+                plain = pc.and_(plain, pc.fill_null(pc.not_equal(text, ""), False))
+            ok = plain if ok is None else pc.and_(ok, plain)
+        columns = [batch.column(0), ok] + [batch.column(i + 1)
+                                           for i in range(len(source.columns))]
+        names = ["dv_row", "dv_ok"] + [f"c{i}" for i in range(len(source.columns))]
+        return pa.RecordBatch.from_arrays(columns, names=names)
 
     def _reject(self, connection: sa.Connection, parse: _RowParser, rejected: list[Rejected],
                 counts: dict[str, int]) -> int:

@@ -144,12 +144,16 @@ def open_session(project_dir: Path | str = ".", url: str | None = None,
 def load(project_dir: Path | str, source: str, input_spec: object, *, url: str | None = None,
          profile: str | None = None, applied_at: dt.datetime | None = None,
          only: Sequence[str] = (), table: str | None = None, query: str | None = None,
-         force: bool = False, progress: Progress | None = None) -> LoadResult:
+         force: bool = False, allow_mass_delete: bool = False,
+         progress: Progress | None = None) -> LoadResult:
     """Stage one batch of ``source`` and load what it feeds. ``input_spec``: a file's path
     (CSV, Parquet or JSON Lines, compressed or not; ``-`` for standard input), a database
     URL (with ``table`` or ``query``), or a pyarrow Table or pandas DataFrame.
 
-    A file identical to one already loaded for ``source`` is skipped unless ``force``.
+    A file identical to one already loaded for ``source`` is skipped unless ``force``. A
+    snapshot that would delete more than the source's ``max_deletes`` of a satellite's live
+    keys is refused (the result's status is ``failed``, nothing is written to the vault)
+    unless ``allow_mass_delete``.
     """
     if isinstance(input_spec, (str, Path)):
         batch = open_input(str(input_spec), table=table, query=query, default_table=source)
@@ -159,18 +163,20 @@ def load(project_dir: Path | str, source: str, input_spec: object, *, url: str |
     try:
         kwargs = {"progress": progress} if progress else {}
         return session.loader.load(source, batch, applied_at=applied_at, only=only,
-                                   force=force, **kwargs)
+                                   force=force, allow_mass_delete=allow_mass_delete, **kwargs)
     finally:
         session.close()
 
 
 def resume(project_dir: Path | str, batch_id: int, *, url: str | None = None,
-           profile: str | None = None, progress: Progress | None = None) -> LoadResult:
-    """Run the entity loads of a batch that have not succeeded, from its staged rows."""
+           profile: str | None = None, progress: Progress | None = None,
+           allow_mass_delete: bool = False) -> LoadResult:
+    """Run the entity loads of a batch that have not succeeded, from its staged rows (a
+    batch none of whose loads has begun is checked for mass deletion, as in ``load``)."""
     session = open_session(project_dir, url, profile)
     try:
         kwargs = {"progress": progress} if progress else {}
-        return session.loader.resume(batch_id, **kwargs)
+        return session.loader.resume(batch_id, allow_mass_delete=allow_mass_delete, **kwargs)
     finally:
         session.close()
 

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from datavault import api, query, values
 from datavault.diagnostics import DatavaultError, ModelError
-from datavault.load import STATES, LoadResult
+from datavault.load import REFUSED, STATES, LoadResult
 
 console = Console()
 errors = Console(stderr=True)
@@ -249,8 +249,9 @@ def generate(obj: dict, dialect: str, out: Path) -> None:
 
 LOAD_EXIT_CODES = """\b
 Exit codes: 0 loaded (or skipped: an identical input was loaded before); 1 failed (nothing
-of the batch was loaded, or an error); 3 partly loaded (an entity load failed: its staged
-rows are kept, and `datavault load --resume BATCH` runs the loads that did not succeed)."""
+of the batch was loaded: refused as a mass deletion, or an error); 3 partly loaded (an
+entity load failed: its staged rows are kept, and `datavault load --resume BATCH` runs the
+loads that did not succeed)."""
 
 
 @main.command(epilog=LOAD_EXIT_CODES)
@@ -267,6 +268,10 @@ rows are kept, and `datavault load --resume BATCH` runs the loads that did not s
                    "(default: the load time).")
 @click.option("--only", multiple=True, metavar="ENTITY",
               help="Load only this hub, link or satellite (repeatable).")
+@click.option("--allow-mass-delete", is_flag=True,
+              help="Accept a snapshot that would delete more than its source's max_deletes "
+                   "(default 50%) of the keys a satellite holds; without it such a batch is "
+                   "refused and nothing of it is loaded.")
 @click.option("--table", help="With a database URL as INPUT: the table to read "
                               "(default: the source's name).")
 @click.option("--query", help="With a database URL as INPUT: the query to read.")
@@ -274,7 +279,7 @@ rows are kept, and `datavault load --resume BATCH` runs the loads that did not s
 @click.pass_obj
 def load(obj: dict, source: str | None, input_spec: str | None, resume: int | None,
          force: bool, applied_at: dt.datetime | None, only: tuple[str, ...],
-         table: str | None, query: str | None, fmt: str) -> None:
+         allow_mass_delete: bool, table: str | None, query: str | None, fmt: str) -> None:
     """Load one batch of SOURCE from INPUT into every entity it feeds.
 
     INPUT is a file (CSV with a header row unless the source says otherwise; Parquet;
@@ -288,21 +293,25 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
     Loads of one source wait for each other (they say so); a load first finishes any
     earlier batch of its source that a stopped load left unfinished. A file identical to
     one already loaded for SOURCE is skipped (--force loads it again, inserting nothing).
+    A snapshot that would delete more than its source's max_deletes of the keys a
+    satellite holds is refused before anything is written (--allow-mass-delete accepts it).
     """
     if resume is not None:
         if source or input_spec or only or applied_at or table or query or force:
-            raise click.UsageError("--resume BATCH takes no SOURCE, INPUT or other option")
+            raise click.UsageError("--resume BATCH takes no SOURCE, INPUT or other option "
+                               "but --allow-mass-delete and --format")
     elif not (source and input_spec):
         raise click.UsageError("give SOURCE and INPUT, or --resume BATCH")
     with _progress(quiet=fmt == "json") as report:
         if resume is not None:
             result = api.resume(obj["project"], resume, url=obj["url"], profile=obj["profile"],
-                                progress=report)
+                                progress=report, allow_mass_delete=allow_mass_delete)
         else:
             assert source is not None and input_spec is not None
             result = api.load(obj["project"], source, input_spec, url=obj["url"],
                               profile=obj["profile"], applied_at=applied_at, only=only,
-                              table=table, query=query, force=force, progress=report)
+                              table=table, query=query, force=force,
+                              allow_mass_delete=allow_mass_delete, progress=report)
     if fmt == "json":
         _json(_load_json(result))
     else:
@@ -333,7 +342,8 @@ def _load_json(result: LoadResult) -> dict:
                  "quarantined": batch.rows_quarantined},
         "message": batch.message,
         "entities": [{"entity": e.entity, "kind": e.kind, "inserted": e.rows_inserted,
-                      "quarantined": e.rows_quarantined, "seconds": round(e.seconds, 3),
+                      "deleted": e.rows_deleted, "quarantined": e.rows_quarantined,
+                      "seconds": round(e.seconds, 3),
                       "status": e.status, "message": e.message or None}
                      for e in result.entities],
         "resumed": [_load_json(r) for r in result.resumed],
@@ -835,10 +845,13 @@ class _progress:
                      f"{batch.rows_quarantined:,}, in {data['seconds']:.2f} s")
         elif event == "entity-start":
             self.say(f"{name}: loading {data['entity']}")
+        elif event == "refused":
+            self.say(f"{name} {batch.message}")
         elif event == "entity":
             r = data["result"]
+            deleted = f"{r.rows_deleted:,} deleted, " if r.rows_deleted else ""
             line = (f"{name}: {r.kind} {r.entity} {r.status}: {r.rows_inserted:,} inserted, "
-                    f"{r.rows_quarantined:,} quarantined, {r.seconds:.2f} s")
+                    f"{deleted}{r.rows_quarantined:,} quarantined, {r.seconds:.2f} s")
             if r.message:
                 line += f" ({r.message})"
             if self.bar is None:
@@ -860,20 +873,28 @@ def _summary(result: LoadResult) -> None:
              "succeeded; nothing to resume")
         return
     title = (f"batch {batch.batch_id} of {batch.source}: {batch.status}; "
-             f"{result.rows_read:,} rows read, {result.rows_staged:,} staged, "
+             f"{_count(result.rows_read, 'row')} read, {result.rows_staged:,} staged, "
              f"{result.rows_quarantined:,} quarantined while reading; "
              f"load time {_stamp(batch.loaded_at)}")
+    numbers = ("inserted", "deleted", "quarantined", "seconds")
     table = Table()
-    for column in ("entity", "kind", "inserted", "quarantined", "seconds", "status"):
-        table.add_column(column, justify="right" if column in ("inserted", "quarantined",
-                                                                "seconds") else "left")
+    for column in ("entity", "kind", *numbers, "status"):
+        table.add_column(column, justify="right" if column in numbers else "left")
     for e in result.entities:
         status = e.status if not e.message else f"{e.status}: {e.message}"
-        table.add_row(e.entity, e.kind, f"{e.rows_inserted:,}", f"{e.rows_quarantined:,}",
-                      f"{e.seconds:.2f}", status)
-    _table(table, title)
+        table.add_row(e.entity, e.kind, f"{e.rows_inserted:,}", f"{e.rows_deleted:,}",
+                      f"{e.rows_quarantined:,}", f"{e.seconds:.2f}", status)
+    if result.entities or batch.status != "failed":
+        _table(table, title)
+    else:  # refused before any entity load: the title alone
+        _say(title)
     if result.rows_quarantined or any(e.rows_quarantined for e in result.entities):
         _say(f"rejected rows and reasons: datavault quarantine --batch {batch.batch_id}")
     if batch.status == "partly loaded":
         _say(f"{batch.message}; when the cause is fixed: datavault load --resume "
              f"{batch.batch_id}")
+    elif batch.status == "failed":
+        what = batch.message or "failed"
+        errors.print(f"error: batch {batch.batch_id} of {batch.source} "
+                     + (what if what.startswith(REFUSED) else f"failed: {what}"),
+                     style="red", markup=False, highlight=False, soft_wrap=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 COLUMN_TYPES = ("text", "integer", "decimal", "date", "timestamp", "boolean", "uuid", "float")
 KEY_TYPES = tuple(t for t in COLUMN_TYPES if t != "float")
@@ -12,6 +13,8 @@ NULL_KEY_POLICIES = ("reject", "zero_key")
 BATCH_KINDS = ("snapshot", "delta")
 MART_KINDS = ("pit", "bridge")
 SPINE_STEPS = ("day", "week", "month")
+#: the share (percent) of a satellite's live keys one snapshot may delete, unless a source says
+DEFAULT_MAX_DELETES = Decimal(50)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Source:
     sequence: str | None = None  # orders observations of one key and applied time in a batch
     description: str = ""
     input: InputFormat = field(default_factory=InputFormat)
+    #: a snapshot source: the largest share (percent, 0 to 100) of the keys a satellite holds
+    #: live that one batch may delete; 100 turns the check off
+    max_deletes: Decimal = DEFAULT_MAX_DELETES
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

@@ -240,23 +240,26 @@ class Renderer:
         })
         return self._render("link.sql.j2", context)
 
-    def _satellite(self, source: m.Source, sat: m.Satellite, batch_id: int | None) -> str:
+    def _sat_common(self, source: m.Source, sat: m.Satellite, batch_id: int | None) -> dict:
         context = self._common(source, sat.name, batch_id)
-        if sat.parent_kind == "hub":
-            stage_key = schema.stage_hub_key(sat.parent)
-        else:
-            stage_key = schema.stage_link_key(sat.parent)
         context.update({
             "sat": sat.name,
             "table": self.model.sat_table(sat.name),
-            "log": self.model.sat_log_table(sat.name),
             "key": schema.sat_key_column(sat),
-            "stage_key": stage_key,
+            "stage_key": (schema.stage_hub_key(sat.parent) if sat.parent_kind == "hub"
+                          else schema.stage_link_key(sat.parent)),
+            "deleted": self.dialect.zero_key(self.model.settings.hash),
+        })
+        return context
+
+    def _satellite(self, source: m.Source, sat: m.Satellite, batch_id: int | None) -> str:
+        context = self._sat_common(source, sat, batch_id)
+        context.update({
+            "log": self.model.sat_log_table(sat.name),
             "stage_diff": schema.stage_hash_diff(sat.name),
             "payload": [(c.name, c.source_column) for c in sat.payload],
             "sequence": source.sequence,
             "snapshot": source.batch == "snapshot",
-            "deleted": self.dialect.zero_key(self.model.settings.hash),
             "obs_row_json": self.dialect.json_object(
                 [("applied_at", "o.applied")] + [(c.name, f"o.{c.name}") for c in sat.payload]
             ),
@@ -271,6 +274,15 @@ class Renderer:
             ),
         })
         return self._render("satellite.sql.j2", context)
+
+    def snapshot_deletions(self, source: m.Source, satellite: str, batch_id: int) -> Rendered:
+        """One query, one row (``live_keys``, ``lacking_keys``): the keys of a satellite whose
+        current state is not a deletion, and how many of them the staged batch ``batch_id``
+        of a snapshot source lacks (the keys its load would delete)."""
+        sat = self.model.satellites[satellite]
+        text = self._render("snapshot_deletions.sql.j2",
+                            self._sat_common(source, sat, batch_id))
+        return Rendered(f"{source.name}__{satellite}__deletions", text)
 
     def all_loads(self) -> list[tuple[m.Source, str, Rendered]]:
         """Every (source, entity) load of the model, in a stable order."""

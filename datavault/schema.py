@@ -223,6 +223,8 @@ def _bookkeeping(md: sa.MetaData) -> None:
         sa.Column("finished_at", sa.DateTime(), nullable=False),
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("message", sa.Text()),
+        # satellite rows that record a deletion (not in rows_inserted); NULL before it was kept
+        sa.Column("rows_deleted", sa.BigInteger()),
         comment="one row per entity load",
     )
     sa.Table(

@@ -67,11 +67,12 @@ def assert_user_error(result: Result, *needles: str) -> str:
 
 
 def summary_rows(stdout: str) -> dict[str, list[str]]:
-    """entity -> [kind, inserted, quarantined, seconds, status] from the printed summary table."""
+    """entity -> [kind, inserted, deleted, quarantined, seconds, status] from the printed
+    summary table."""
     rows = {}
     for line in stdout.splitlines():
         cells = [c.strip() for c in re.split(r"[│|]", line)[1:-1]]
-        if len(cells) == 6 and cells[0] != "entity":
+        if len(cells) == 7 and cells[0] != "entity":
             rows[cells[0]] = cells[1:]
     return rows
 
@@ -115,10 +116,11 @@ class Vault:
         return {t: sorted(self.rows(f"SELECT * FROM {t}"), key=repr) for t in self.vault_tables()}
 
     def audit(self, batch_id: int) -> dict[str, tuple]:
-        """entity -> (kind, rows_staged, rows_inserted, rows_quarantined, status) of one batch."""
+        """entity -> (kind, rows_staged, rows_inserted, rows_quarantined, status,
+        rows_deleted) of one batch."""
         rows = self.rows(
-            "SELECT entity, kind, rows_staged, rows_inserted, rows_quarantined, status "
-            "FROM dv_load_audit WHERE batch_id = :b", b=batch_id)
+            "SELECT entity, kind, rows_staged, rows_inserted, rows_quarantined, status, "
+            "rows_deleted FROM dv_load_audit WHERE batch_id = :b", b=batch_id)
         assert len({r[0] for r in rows}) == len(rows), f"an entity audited twice: {rows}"
         return {r[0]: tuple(r[1:]) for r in rows}
 
@@ -174,8 +176,10 @@ def test_loading_the_same_csv_again_inserts_nothing_anywhere(
         again = vault.audit(second)
         assert set(again) == set(FEEDS[source]), again
         staged = vault.audit(first)
-        for entity, (kind, rows_staged, inserted, _quarantined, status) in again.items():
-            assert (kind, inserted, status) == (FEEDS[source][entity], 0, "ok"), entity
+        for entity, (kind, rows_staged, inserted, _quarantined, status, deleted) in (
+                again.items()):
+            assert (kind, inserted, deleted, status) == (FEEDS[source][entity], 0, 0, "ok"), \
+                entity
             assert rows_staged == staged[entity][1]
 
 
@@ -216,7 +220,7 @@ def test_a_value_that_does_not_parse_quarantines_the_whole_row(
     assert "datavault quarantine --batch" in summary
     shown = summary_rows(result.stdout)
     assert set(shown) == set(FEEDS["shop_orders"])
-    assert all(cells[2] == "0" and cells[4] == "ok" for cells in shown.values()), shown
+    assert all(cells[3] == "0" and cells[5] == "ok" for cells in shown.values()), shown
 
 
 def test_a_row_without_business_key_is_quarantined_per_entity(
@@ -231,8 +235,8 @@ def test_a_row_without_business_key_is_quarantined_per_entity(
     assert all("customer" in reason and "key" in reason for _, _, reason in quarantined)
 
     audit = vault.audit(batch)
-    assert audit["customer"] == ("hub", 4, 3, 1, "ok")
-    assert audit["customer_details"] == ("satellite", 4, 3, 1, "ok")
+    assert audit["customer"] == ("hub", 4, 3, 1, "ok", 0)
+    assert audit["customer_details"] == ("satellite", 4, 3, 1, "ok", 0)
     assert sorted(r[0] for r in vault.rows("SELECT customer_number FROM hub_customer")) == [
         "C001", "C002", "C003"]
     assert vault.count("sat_customer_details") == 3
@@ -240,8 +244,8 @@ def test_a_row_without_business_key_is_quarantined_per_entity(
         (4, 4, 0)]  # read and staged fine: only the entity loads reject it
     assert "datavault quarantine --batch" in result.stdout
     shown = summary_rows(result.stdout)
-    assert shown["customer"][:3] == ["hub", "3", "1"], result.stdout
-    assert shown["customer_details"][:3] == ["satellite", "3", "1"], result.stdout
+    assert shown["customer"][:4] == ["hub", "3", "0", "1"], result.stdout
+    assert shown["customer_details"][:4] == ["satellite", "3", "0", "1"], result.stdout
 
 
 # ---- 3. audit --------------------------------------------------------------------------
@@ -265,11 +269,11 @@ def test_every_entity_load_is_audited_and_batches_are_ordered(
     for (batch_id, source, at, _read, rows_staged, _q, _s) in listed:
         audit = vault.audit(batch_id)
         assert set(audit) == set(FEEDS[source])
-        for entity, (kind, staged, inserted, quarantined, status) in audit.items():
+        for entity, (kind, staged, inserted, quarantined, status, deleted) in audit.items():
             table = ENTITY_TABLES[entity]
             assert (kind, staged, status) == (FEEDS[source][entity], rows_staged, "ok")
             stored = vault.rows(f"SELECT load_ts FROM {table} WHERE batch_id = :b", b=batch_id)
-            assert inserted == len(stored), (batch_id, entity)
+            assert (inserted, deleted) == (len(stored), 0), (batch_id, entity)
             assert all(ts(r[0]) == ts(at) for r in stored), "load_ts is the batch's loaded_at"
             assert quarantined == vault.scalar(
                 "SELECT COUNT(*) FROM dv_quarantine WHERE batch_id = :b AND entity = :e",

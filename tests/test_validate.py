@@ -9,11 +9,13 @@ A broken file must not produce follow-up errors in the files that refer to it.
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from datavault import api
 from datavault.cli import main
 from tests.conftest import write_project
 
@@ -333,3 +335,49 @@ def test_problems_in_several_files_are_reported_together_and_sorted(
         "models/sources/shop_orders.yml:3:8: unknown batch kind 'full' "
         "(use snapshot (every batch holds every key) or delta (only changes))",
     ]
+
+
+# ---- max_deletes: the mass-delete limit of a snapshot source -------------------------------
+def append(root: Path, relative: str, line: str) -> str:
+    """Add a line at the end of a project file; returns its place as ``path:line``."""
+    path = root / relative
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + line + "\n", encoding="utf-8")
+    return f"{relative}:{text.count(chr(10)) + 1}"
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("50", "max_deletes must be a percentage, not the number 50 "
+           "(write it with a % sign, e.g. max_deletes: 50%)"),
+    ("0.5", "max_deletes must be a percentage, not the number 0.5 "
+            "(write it with a % sign, e.g. max_deletes: 50%)"),
+    ("half", "max_deletes must be a percentage, not 'half' "
+             "(write it with a % sign, e.g. max_deletes: 50%)"),
+    ("[50%]", "max_deletes must be a percentage, not a list "
+              "(write it with a % sign, e.g. max_deletes: 50%)"),
+    ("150%", "max_deletes 150% is not between 0% and 100% "
+             "(0% refuses a snapshot that would delete any key; 100% sets no limit)"),
+    ("-5%", "max_deletes -5% is not between 0% and 100% "
+            "(0% refuses a snapshot that would delete any key; 100% sets no limit)"),
+])
+def test_max_deletes_must_be_a_percentage(example_project: Path, value: str,
+                                          message: str) -> None:
+    where = append(example_project, CRM, f"max_deletes: {value}")
+    assert problems(example_project) == [f"{where}:14: {message}"]
+
+
+def test_max_deletes_on_a_delta_source_is_refused(example_project: Path) -> None:
+    where = append(example_project, "models/sources/shop_orders.yml", "max_deletes: 10%")
+    assert problems(example_project) == [
+        f"{where}:1: max_deletes is for snapshot sources: a delta source deletes nothing "
+        "(remove it, or declare batch: snapshot if every batch holds every key)"]
+
+
+@pytest.mark.parametrize(("value", "percent"), [
+    (None, "50"), ("12.5%", "12.5"), ("0%", "0"), ("100 %", "100")])
+def test_max_deletes_reaches_the_model(example_project: Path, value: str | None,
+                                       percent: str) -> None:
+    if value is not None:
+        append(example_project, CRM, f"max_deletes: {value}")
+    source = api.validate(example_project).model.sources["crm_customers"]
+    assert source.max_deletes == Decimal(percent)

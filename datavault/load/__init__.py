@@ -8,7 +8,7 @@ link or satellite load of a staged batch; ``loader`` drives them under the sourc
 from datavault.load.batches import STATES, Batch, Ledger
 from datavault.load.entities import EntityResult
 from datavault.load.inputs import BatchInput, arrow_input, open_input
-from datavault.load.loader import Loader, LoadResult, Progress
+from datavault.load.loader import REFUSED, Loader, LoadResult, Progress
 
-__all__ = ["STATES", "Batch", "BatchInput", "EntityResult", "Ledger", "LoadResult", "Loader",
-           "Progress", "arrow_input", "open_input"]
+__all__ = ["REFUSED", "STATES", "Batch", "BatchInput", "EntityResult", "Ledger", "LoadResult",
+           "Loader", "Progress", "arrow_input", "open_input"]

@@ -16,7 +16,9 @@ States, in order:
   the entity loads that have not succeeded;
 - ``failed``: nothing of it is left to load: staging failed or was interrupted, or its
   staged rows were lost before its entity loads were done (a migration made the staging
-  table again), which ``--resume`` reports rather than loading too few rows.
+  table again), which ``--resume`` reports rather than loading too few rows, or the
+  mass-delete check refused it (a snapshot that would delete too many keys; its staged rows
+  are removed).
 """
 
 from __future__ import annotations

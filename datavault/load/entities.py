@@ -24,8 +24,11 @@ class EntityResult:
     entity: str
     kind: str
     rows_staged: int
+    #: rows inserted with a payload (a satellite's deletions are in ``rows_deleted``)
     rows_inserted: int = 0
     rows_quarantined: int = 0
+    #: satellite rows inserted that record a deletion (the all-zero hash diff, no payload)
+    rows_deleted: int = 0
     seconds: float = 0.0
     status: str = "ok"
     message: str = ""
@@ -56,13 +59,15 @@ class EntityLoads:
                     count = connection.exec_driver_sql(statement.sql).rowcount
                     if statement.tag == "inserted":
                         outcome.rows_inserted += max(count, 0)
+                    elif statement.tag == "deleted":
+                        outcome.rows_deleted += max(count, 0)
                     elif statement.tag == "quarantined":
                         outcome.rows_quarantined += max(count, 0)
                 outcome.seconds = time.perf_counter() - clock
                 self._audit(connection, source, batch, outcome, started_at)
         except sa.exc.DBAPIError as exc:
             outcome.status = "failed"
-            outcome.rows_inserted = outcome.rows_quarantined = 0
+            outcome.rows_inserted = outcome.rows_quarantined = outcome.rows_deleted = 0
             outcome.message = str(exc.orig or exc).strip().splitlines()[0]
             outcome.seconds = time.perf_counter() - clock
             with self.engine.begin() as connection:
@@ -72,11 +77,12 @@ class EntityLoads:
             outcome.message = str(exc)
             with self.engine.begin() as connection:
                 self._audit(connection, source, batch, outcome, started_at)
-        if outcome.status == "ok" and outcome.rows_inserted:
+        written = outcome.rows_inserted + outcome.rows_deleted
+        if outcome.status == "ok" and written:
             try:  # statistics only guide the planner: the load is done without them
                 with self.engine.begin() as connection:
                     self.dialect.refresh_statistics(connection, self.model.entity_table(entity),
-                                                    outcome.rows_inserted)
+                                                    written)
             except sa.exc.DBAPIError:
                 pass
         return outcome
@@ -103,6 +109,7 @@ class EntityLoads:
             batch_id=batch.batch_id, entity=outcome.entity, started_at=started_at,
             source=source.name, kind=outcome.kind, rows_staged=outcome.rows_staged,
             rows_inserted=outcome.rows_inserted, rows_quarantined=outcome.rows_quarantined,
+            rows_deleted=outcome.rows_deleted,
             finished_at=values.utcnow(), status=outcome.status, message=outcome.message or None,
         ))
 

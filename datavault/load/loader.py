@@ -5,7 +5,9 @@ its batch is numbered to its end, so loads of one source never interleave; loads
 sources run at once. Under the lock it first finishes any earlier batch of the source that a
 stopped loader left unfinished (the vault's satellites take batches in load-time order), then
 skips an input identical to one already loaded, or stages it as a new batch and runs each
-entity load in its own transaction. The loader never reads YAML.
+entity load in its own transaction. Before the first entity load of a snapshot batch, it
+refuses one that would delete more than its source's ``max_deletes`` of a satellite's live
+keys (the mass-delete check). The loader never reads YAML.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -27,6 +30,7 @@ from datavault.load.batches import (
     LOADED,
     LOADING,
     PARTLY,
+    STAGED,
     STAGING,
     UNDER_WAY,
     Batch,
@@ -38,6 +42,8 @@ from datavault.load.staging import Stager
 from datavault.render import Renderer
 
 Progress = Callable[..., None]
+#: how the message of a batch refused by the mass-delete check begins
+REFUSED = "refused: "
 
 
 def _noop(*_args: object, **_kwargs: object) -> None:
@@ -118,10 +124,15 @@ class Loader:
     # ---- whole loads --------------------------------------------------------------------
     def load(self, source_name: str, data: BatchInput, applied_at: dt.datetime | None = None,
              only: Sequence[str] = (), progress: Progress = _noop,
-             force: bool = False) -> LoadResult:
+             force: bool = False, allow_mass_delete: bool = False) -> LoadResult:
         """Stage ``data`` as a new batch of ``source_name`` and load every entity it feeds
         (or ``only`` these). An input identical to one already loaded is skipped unless
-        ``force``; earlier batches of the source left unfinished are finished first."""
+        ``force``; earlier batches of the source left unfinished are finished first.
+
+        A batch of a snapshot source that would delete more than the source's
+        ``max_deletes`` of the keys a satellite holds live is refused before any entity
+        load: it is ``failed``, its staged rows are removed, and nothing is written to the
+        vault. ``allow_mass_delete`` accepts it."""
         source = self._source(source_name)
         entities = self._entities(source, only)
         self._check_applied_at(source, applied_at)
@@ -140,12 +151,14 @@ class Loader:
                     return LoadResult(copy, skipped=True, resumed=resumed)
             result = self._stage_new(source, data, applied_at, entities, progress)
             result.resumed = resumed
-            self._run(source, result, progress)
+            self._run(source, result, progress, allow_mass_delete)
         return result
 
-    def resume(self, batch_id: int, progress: Progress = _noop) -> LoadResult:
+    def resume(self, batch_id: int, progress: Progress = _noop,
+               allow_mass_delete: bool = False) -> LoadResult:
         """Run the entity loads of batch ``batch_id`` that have not succeeded, from its staged
-        rows (earlier unfinished batches of its source first)."""
+        rows (earlier unfinished batches of its source first). A batch none of whose entity
+        loads has begun is checked for mass deletion first, as ``load`` does."""
         batch = self._batch(batch_id)
         source = self._source(batch.source)
         with self._locked(source.name, progress):
@@ -155,39 +168,54 @@ class Loader:
             if batch.status == STAGING:
                 self._fail_interrupted_staging(batch)
             if batch.status == FAILED:
+                refused = (batch.message or "").startswith(REFUSED)
                 raise DatavaultError(
                     f"batch {batch_id} of {batch.source} cannot be resumed: it failed "
-                    f"({batch.message or 'no reason recorded'}), and nothing of it is staged; "
-                    "load its input again")
+                    f"({batch.message or 'no reason recorded'}), and nothing of it is staged"
+                    + ("" if refused else "; load its input again"))
             resumed = self._finish_earlier(source, batch_id, progress)
             result = LoadResult(batch, resumed=resumed)
             progress("resuming", batch=batch)
-            self._run(source, result, progress)
+            self._run(source, result, progress, allow_mass_delete)
         return result
 
     # ---- steps, for orchestrators and tests ---------------------------------------------
     def stage(self, source_name: str, data: BatchInput, applied_at: dt.datetime | None = None,
-              only: Sequence[str] = (), progress: Progress = _noop) -> LoadResult:
+              only: Sequence[str] = (), progress: Progress = _noop,
+              allow_mass_delete: bool = False) -> LoadResult:
         """Give ``data`` a batch id and load time and stage it (no entity loads): the
-        batch is ``staged``, and ``load_entity`` then ``finish`` (or ``resume``) load it."""
+        batch is ``staged``, and ``load_entity`` then ``finish`` (or ``resume``) load it.
+        A snapshot batch that would delete too much is refused here as in ``load`` (its
+        status is ``failed``); ``resume`` checks it again (pass ``allow_mass_delete`` to
+        both to accept it)."""
         source = self._source(source_name)
         entities = self._entities(source, only)
         self._check_applied_at(source, applied_at)
         with self._locked(source.name, progress):
-            return self._stage_new(source, data, applied_at, entities, progress)
+            result = self._stage_new(source, data, applied_at, entities, progress)
+            if not allow_mass_delete:
+                self._check_deletions(source, result.batch, entities, progress)
+            return result
 
     def load_entity(self, source: m.Source, entity: str,
                     batch: LoadResult | Batch) -> EntityResult:
         """Run one entity's load against a staged batch, with its audit row."""
-        return self.entity_loads.run(source, entity,
-                                     batch.batch if isinstance(batch, LoadResult) else batch)
+        batch = batch.batch if isinstance(batch, LoadResult) else batch
+        recorded = self._batch(batch.batch_id)
+        if recorded.status == FAILED:  # refused, say: nothing of it is staged
+            raise DatavaultError(f"batch {batch.batch_id} of {batch.source} failed "
+                                 f"({recorded.message}); nothing of it is loaded")
+        return self.entity_loads.run(source, entity, batch)
 
     def finish(self, batch_id: int) -> str:
         """After the entity loads of a staged batch: its state, and its staged rows removed
-        when every entity it feeds has been loaded."""
+        when every entity it feeds has been loaded (a failed batch stays failed)."""
         batch = self._batch(batch_id)
         with self._locked(batch.source, _noop):
-            return self._close(self._source(batch.source), self._batch(batch_id), [])
+            batch = self._batch(batch_id)
+            if batch.status == FAILED:
+                return batch.status
+            return self._close(self._source(batch.source), batch, [])
 
     def is_running(self, source: str) -> bool:
         """Whether a load of ``source`` holds its lock now (its batches under way are being
@@ -230,6 +258,8 @@ class Loader:
             result = LoadResult(batch)
             self._run(source, result, progress)
             results.append(result)
+            if batch.status == FAILED and (batch.message or "").startswith(REFUSED):
+                continue  # nothing of it is staged any more: later batches need not wait
             if batch.status != LOADED:
                 raise DatavaultError(
                     f"batch {batch.batch_id} of {source.name} is {batch.status} "
@@ -267,14 +297,19 @@ class Loader:
         progress("staged", batch=batch, seconds=result.stage_seconds)
         return result
 
-    def _run(self, source: m.Source, result: LoadResult, progress: Progress) -> None:
-        """Run the entity loads of a staged batch that have not succeeded, then close it."""
+    def _run(self, source: m.Source, result: LoadResult, progress: Progress,
+             allow_mass_delete: bool = False) -> None:
+        """Run the entity loads of a staged batch that have not succeeded, then close it;
+        before the first of them, refuse a snapshot that would delete too much."""
         batch = result.batch
         fed = self.model.entities_of(source.name)
         wanted = [e for e in (batch.entities or fed) if e in fed]
         done = self.ledger.succeeded(batch.batch_id)
         if any(e not in done for e in wanted):
             self._check_staged_rows(source, batch)
+        if batch.status == STAGED and not done and not allow_mass_delete:
+            if not self._check_deletions(source, batch, wanted, progress):
+                return
         batch.status = LOADING
         self.ledger.update(batch.batch_id, status=LOADING)
         try:
@@ -305,18 +340,60 @@ class Loader:
             batch.message = f"{missing[0]}: {failure}" if failure else f"{missing[0]} not loaded"
             self.ledger.update(batch.batch_id, status=PARTLY, message=batch.message)
             return batch.status
-        stage = self.metadata.tables[self.model.stage_table(source.name)]
         with self.engine.begin() as connection:
-            others = connection.execute(sa.select(stage.c.dv_batch_id).where(
-                stage.c.dv_batch_id != batch.batch_id).limit(1)).first()
-            if others is None:
-                connection.exec_driver_sql(self.dialect.empty_table(stage.name))
-            else:
-                connection.execute(stage.delete().where(stage.c.dv_batch_id == batch.batch_id))
+            self._remove_staged(connection, source, batch)
             batch.status, batch.message, batch.finished_at = LOADED, None, now
             self.ledger.update(batch.batch_id, connection, status=LOADED, message=None,
                                finished_at=now)
         return batch.status
+
+    def _remove_staged(self, connection: sa.Connection, source: m.Source,
+                       batch: Batch) -> None:
+        """Remove a batch's staged rows (the whole table, at once, when it holds no other)."""
+        stage = self.metadata.tables[self.model.stage_table(source.name)]
+        others = connection.execute(sa.select(stage.c.dv_batch_id).where(
+            stage.c.dv_batch_id != batch.batch_id).limit(1)).first()
+        if others is None:
+            connection.exec_driver_sql(self.dialect.empty_table(stage.name))
+        else:
+            connection.execute(stage.delete().where(stage.c.dv_batch_id == batch.batch_id))
+
+    def _check_deletions(self, source: m.Source, batch: Batch, entities: Sequence[str],
+                         progress: Progress) -> bool:
+        """The mass-delete check of a staged snapshot batch, before any of its entity loads:
+        for each satellite it loads, the keys whose current state is not a deletion and how
+        many of them the batch lacks (those its load would delete). Where that share is
+        more than the source's ``max_deletes``, the batch is refused: ``failed``, its staged
+        rows removed, nothing written to the vault; returns False. A satellite with no live
+        key has nothing to lose and passes."""
+        limit = source.max_deletes
+        if source.batch != "snapshot" or limit >= 100:
+            return True
+        over = []
+        with self.engine.connect() as connection:
+            for entity in entities:
+                if self.model.entity_kind(entity) != "satellite":
+                    continue
+                (check,) = self.renderer.snapshot_deletions(
+                    source, entity, batch.batch_id).statements()
+                live, lacking = connection.exec_driver_sql(check.sql).one()
+                live, lacking = int(live or 0), int(lacking or 0)
+                if live and Decimal(lacking) * 100 > Decimal(live) * limit:
+                    share = (Decimal(lacking) * 100 / Decimal(live)).quantize(Decimal("0.01"))
+                    shown = _percent(share) if share > limit else f"more than {_percent(limit)}"
+                    over.append(f"{lacking:,} of {live:,} keys ({shown}) of {entity}")
+        if not over:
+            return True
+        message = (f"{REFUSED}would delete {' and '.join(over)}; the limit is "
+                   f"{_percent(limit)}; load it again with --allow-mass-delete to accept")
+        now = values.utcnow()
+        with self.engine.begin() as connection:
+            self._remove_staged(connection, source, batch)
+            batch.status, batch.message, batch.finished_at = FAILED, message, now
+            self.ledger.update(batch.batch_id, connection, status=FAILED, message=message,
+                               finished_at=now)
+        progress("refused", batch=batch)
+        return False
 
     def _check_staged_rows(self, source: m.Source, batch: Batch) -> None:
         """Refuse to load a batch whose staged rows are not all there (a migration made its
@@ -378,3 +455,8 @@ class Loader:
                 f"source {source.name} takes its applied time from column {source.applied_at}; "
                 "--applied-at is for sources without one"
             )
+
+
+def _percent(value: Decimal) -> str:
+    """A percentage without trailing zeros: ``75%``, ``33.33%``, ``100%``."""
+    return f"{value.normalize():f}%"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from datavault.metadata.marts import read_mart
 from datavault.metadata.yamlfile import LList, LMap, read_yaml
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+PERCENTAGE = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*%$")
 MAX_NAME = 40
 MAX_IDENTIFIER = 63  # PostgreSQL cuts longer names, and SQLAlchemy refuses such index names
 KINDS = ("sources", "hubs", "links", "satellites")
@@ -405,8 +407,8 @@ def _read_settings(root: Path, problems: Problems) -> m.Settings:
 # ---- sources ------------------------------------------------------------------------------
 def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
     """The source, if all its columns are valid (other problems are only reported)."""
-    doc.keys(data, ("description", "record_source", "batch", "applied_at", "sequence", "columns",
-                    "input"), ("columns",))
+    doc.keys(data, ("description", "record_source", "batch", "applied_at", "sequence",
+                    "max_deletes", "columns", "input"), ("columns",))
     description = doc.description(data)
     columns: list[m.Column] = []
     complete = False
@@ -433,6 +435,7 @@ def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
     if batch not in m.BATCH_KINDS:
         doc.at(data.value_at("batch"), f"unknown batch kind {batch!r}",
                "use snapshot (every batch holds every key) or delta (only changes)")
+    max_deletes = _max_deletes(doc, data, batch)
     applied_at = data.get("applied_at")
     if applied_at is not None:
         applied_at = doc.word(applied_at, data.value_at("applied_at"), "applied_at")
@@ -459,7 +462,7 @@ def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
     if not complete or input_format is None:
         return None
     return m.Source(name, str(record_source), tuple(columns), str(batch), applied_at, sequence,
-                    description, input_format)
+                    description, input_format, max_deletes)
 
 
 _CHARACTER_NAMES = {"tab": "\t", "comma": ",", "pipe": "|", "semicolon": ";", "space": " "}
@@ -517,6 +520,31 @@ def _input_format(doc: Doc, data: LMap) -> m.InputFormat | None:
     if len(doc.problems.items) > before:
         return None
     return m.InputFormat(**values)
+
+
+def _max_deletes(doc: Doc, data: LMap, batch: Any) -> Decimal:
+    """A snapshot source's ``max_deletes``: a percentage from 0% to 100%."""
+    if "max_deletes" not in data:
+        return m.DEFAULT_MAX_DELETES
+    value, where = data["max_deletes"], data.value_at("max_deletes")
+    if batch != "snapshot":
+        if batch in m.BATCH_KINDS:  # an unknown kind is reported already
+            doc.at(data.key_at("max_deletes"),
+                   "max_deletes is for snapshot sources: a delta source deletes nothing",
+                   "remove it, or declare batch: snapshot if every batch holds every key")
+        return m.DEFAULT_MAX_DELETES
+    match = PERCENTAGE.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        shown = f"{value}%" if isinstance(value, int) and not isinstance(value, bool) else "50%"
+        doc.at(where, f"max_deletes must be a percentage, not {_describe(value)}",
+               f"write it with a % sign, e.g. max_deletes: {shown}")
+        return m.DEFAULT_MAX_DELETES
+    share = Decimal(match.group(1))
+    if not 0 <= share <= 100:
+        doc.at(where, f"max_deletes {value.strip()} is not between 0% and 100%",
+               "0% refuses a snapshot that would delete any key; 100% sets no limit")
+        return m.DEFAULT_MAX_DELETES
+    return share
 
 
 def _source_ref(doc: Doc, data: LMap, key: Any, known: Known) -> m.Source | None:

@@ -39,6 +39,7 @@ CREATE TABLE dv_load_audit (
 	finished_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
 	status TEXT NOT NULL, 
 	message TEXT, 
+	rows_deleted BIGINT, 
 	PRIMARY KEY (batch_id, entity, started_at)
 );
 

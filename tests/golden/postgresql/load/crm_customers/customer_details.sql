@@ -162,12 +162,19 @@ INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, n
 SELECT o.hk, o.applied, o.dv_loaded_at, o.hd, o.name, o.email, o.city, 'crm.customers', o.dv_batch_id
 FROM dv_timeline t
 JOIN dv_obs o ON o.hk = t.hk AND o.applied = t.applied
-WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired);
+WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired) AND o.hd <> '\x00000000000000000000000000000000'::bytea;
+
+-- dv:deleted
+-- The snapshot's deletions that change a state (no payload), counted apart.
+INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, record_source, batch_id)
+SELECT o.hk, o.applied, o.dv_loaded_at, o.hd, 'crm.customers', o.dv_batch_id
+FROM dv_timeline t
+JOIN dv_obs o ON o.hk = t.hk AND o.applied = t.applied
+WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired) AND o.hd = '\x00000000000000000000000000000000'::bytea;
 
 -- dv:inserted
 -- Where a batch changes a state before a later observation, that later state is restored
--- with this batch's load time (its payload is that of any stored row with the same hash diff;
--- a deletion has none).
+-- with this batch's load time (its payload is that of any stored row with the same hash diff).
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, name, email, city, record_source, batch_id)
 SELECT t.hk, t.applied, b.dv_loaded_at, t.desired, r.name, r.email, r.city, 'crm.customers', b.dv_batch_id
 FROM dv_timeline t
@@ -177,7 +184,16 @@ LEFT JOIN (
     WHERE x.customer_hk IN (SELECT hk FROM dv_timeline WHERE in_batch = 0 AND shown <> desired)
 ) r ON r.customer_hk = t.hk AND r.hash_diff = t.desired AND r.dv_pick = 1
 CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) b
-WHERE t.in_batch = 0 AND t.shown <> t.desired;
+WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired <> '\x00000000000000000000000000000000'::bytea;
+
+-- dv:deleted
+-- The same for a later state that is a deletion (a satellite holds deletions from snapshots):
+-- restored with no payload, and counted apart.
+INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, record_source, batch_id)
+SELECT t.hk, t.applied, b.dv_loaded_at, t.desired, 'crm.customers', b.dv_batch_id
+FROM dv_timeline t
+CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) b
+WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired = '\x00000000000000000000000000000000'::bytea;
 
 -- dv:logged
 INSERT INTO sat_customer_details__obs (customer_hk, applied_ts, load_ts, hash_diff)

@@ -499,3 +499,31 @@ def test_interleavings_that_must_come_out_right(vaults, tmp_path: Path, case: st
         assert expected in seen, f"the case did not happen: {seen}"
     else:
         assert not any("inside" in note for note in seen), seen
+
+
+def test_a_satellite_waits_for_an_earlier_batch_that_has_not_loaded_it(vaults,
+                                                                      tmp_path: Path) -> None:
+    """An orchestrator stages and loads a batch while an earlier one of its source, stopped
+    after staging, has not loaded the satellite yet: the satellite refuses the later batch
+    (taking it would refuse the earlier one for ever), and once the earlier batch is resumed
+    the later one loads, and the vault is one loader's."""
+    interleaved, one_loader = vaults
+    crm = interleaved.model.sources["crm"]
+    paths = [_write(tmp_path / f"crm_{n}.csv", "crm", [{"k": "A", "day": n, "v": v}])
+             for n, v in enumerate("xy")]
+    loader = interleaved.loader()
+    first = loader.stage("crm", open_input(paths[0]))
+    second = loader.stage("crm", open_input(paths[1]))
+    assert loader.load_entity(crm, "thing", second).status == "ok"
+    refused = loader.load_entity(crm, "thing_crm", second)
+    assert refused.status == "failed"
+    assert refused.message == (
+        f"thing_crm must load batch {first.batch_id} of crm (staged) before batch "
+        f"{second.batch_id}: finish it first (`datavault load --resume {first.batch_id}`), "
+        f"then load batch {second.batch_id}'s thing_crm")
+    assert loader.finish(second.batch_id) == "partly loaded"
+    assert loader.resume(first.batch_id).ok
+    assert loader.resume(second.batch_id).ok
+    for path in paths:
+        assert one_loader.loader().load("crm", open_input(path)).ok
+    assert interleaved.contents() == one_loader.contents()

@@ -664,8 +664,9 @@ def marts_build(obj: dict, names: tuple[str, ...], full: bool, today, fmt: str) 
                    else "no new batch")
         _say(f"{r.kind} {r.mart}: {what}; {batches}; {r.seconds:.2f} s")
         if r.held_by is not None:
-            _say(f"  batch {r.held_by} is still staging or loading (or stopped while it was): "
-                 "its rows and later ones are read again by every build until it ends")
+            _say(f"  batch {r.held_by} has not finished all its entity loads (`datavault "
+                 "batches` shows its state): its rows and those of later batches are left out "
+                 "until it has")
 
     day = today.date() if today else None
     built, dropped = api.build_marts(obj["project"], names, full=full, url=obj["url"],

@@ -205,7 +205,7 @@ class MartResult:
     rows_inserted: int
     after_batch: int
     upto_batch: int
-    held_by: int | None  # the first batch still staging or loading, if any
+    held_by: int | None  # the first unfinished batch, if any: it and later ones are left out
     seconds: float
 
 
@@ -257,6 +257,9 @@ class MartBuilder:
             watermark, held_by = self._watermark(connection)
             after = -1 if rebuild else stored.last_batch_id
             upto = max(watermark, after, 0)
+            # rows of batches after ``upto`` (an unfinished one, and any after it) are left
+            # out: they are read by the next build, which starts after ``upto``
+            known_at = self._loaded_at(connection, upto)
             old_spine = [] if rebuild else [_timestamp(r[0]) for r in connection.execute(
                 sa.select(self.spine_table.c.snapshot_ts)
                 .where(self.spine_table.c.mart == mart.name))]
@@ -285,6 +288,7 @@ class MartBuilder:
                     .where(self.spine_table.c.mart == mart.name)))).rowcount
             params = {
                 "after_batch": after,
+                "known_at": values.timestamp_text(known_at),
                 "refresh_all": 1 if (rebuild or added) else 0,
                 "since_all": GHOST_TEXT if rebuild or not added
                 else values.timestamp_text(added[0]),
@@ -345,10 +349,18 @@ class MartBuilder:
         connection.execute(self.marts_table.update().where(
             self.marts_table.c.mart == mart.name).values(**changes))
 
+    def _loaded_at(self, connection: sa.Connection, batch_id: int) -> dt.datetime:
+        """The load time of batch ``batch_id`` (of the last one before it, were it missing;
+        the earliest time when there is none)."""
+        batches = schema.metadata_for(self.model).tables[schema.BATCH_TABLE]
+        loaded_at = connection.execute(sa.select(sa.func.max(batches.c.loaded_at)).where(
+            batches.c.batch_id <= batch_id)).scalar()
+        return _timestamp(loaded_at) if loaded_at is not None else GHOST_TIME
+
     def _watermark(self, connection: sa.Connection) -> tuple[int, int | None]:
         """The last batch whose loads are over with none before it unfinished, and the first
-        unfinished batch (its rows and later ones are looked at again next time, as they may
-        not all be written yet)."""
+        unfinished batch (a build takes in rows up to the first one's load time; its rows and
+        later ones are read by the next build, as they may not all be written yet)."""
         batches = schema.metadata_for(self.model).tables[schema.BATCH_TABLE]
         running = connection.execute(sa.select(sa.func.min(batches.c.batch_id)).where(
             batches.c.status.in_(schema.BATCH_UNFINISHED))).scalar()

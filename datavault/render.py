@@ -303,6 +303,14 @@ class Renderer:
             "deleted": d.zero_key(self.model.settings.hash),
             "ghost_ts": d.timestamp_literal(GHOST_TEXT),
             "since_all": d.timestamp_param("since_all"),
+            # what a build takes in: rows loaded up to the last batch before the first
+            # unfinished one (MartBuilder.build passes its load time)
+            "known_at": d.timestamp_param("known_at"),
+            # what the live views read: rows loaded before the first unfinished batch
+            "unfinished_from": (
+                f"COALESCE((SELECT MIN(b.loaded_at) FROM {schema.BATCH_TABLE} b "
+                f"WHERE b.status IN ({', '.join(map(d.text_literal, schema.BATCH_UNFINISHED))})), "
+                f"{d.timestamp_literal(FAR_TEXT)})"),
             "now": d.utc_now(),
         }
 
@@ -313,9 +321,10 @@ class Renderer:
                 "payload": [c.name for c in sat.payload]}
 
     def mart(self, mart: m.Mart) -> Rendered:
-        """The refresh of a PIT or bridge table: the keys touched by batches after
-        ``:after_batch`` (every key when ``:refresh_all`` is 1, from ``:since_all``) are
-        rewritten from their earliest changed applied time on."""
+        """The refresh of a PIT or bridge table as known at ``:known_at``: the keys touched
+        by batches after ``:after_batch`` (every key when ``:refresh_all`` is 1, from
+        ``:since_all``) are rewritten from their earliest changed applied time on, from the
+        rows loaded up to ``:known_at``."""
         key = ("mart", mart.name)
         if key not in self._rendered:
             if mart.kind == "pit":

@@ -88,9 +88,26 @@ class EntityLoads:
         return outcome
 
     def _check_order(self, connection: sa.Connection, entity: str, batch: Batch) -> None:
-        """A satellite must never receive a batch older than one it already holds."""
+        """A satellite takes the batches of its source in load-time order: it refuses a batch
+        older than one it already holds, and a batch while an earlier one of the source that
+        has not finished has yet to load it (the earlier one would be refused for ever)."""
         audit = self.metadata.tables[schema.AUDIT_TABLE]
         batches = self.metadata.tables[schema.BATCH_TABLE]
+        loaded = sa.select(audit.c.batch_id).where(
+            audit.c.batch_id == batches.c.batch_id, audit.c.entity == entity,
+            audit.c.status == "ok")
+        waiting = connection.execute(
+            sa.select(batches.c.batch_id, batches.c.status, batches.c.entities)
+            .where(batches.c.source == batch.source, batches.c.batch_id < batch.batch_id,
+                   batches.c.status.in_(schema.BATCH_UNFINISHED), ~loaded.exists())
+            .order_by(batches.c.batch_id)).all()
+        for batch_id, status, entities in waiting:
+            if not entities or entity in entities.split(","):
+                raise DatavaultError(
+                    f"{entity} must load batch {batch_id} of {batch.source} ({status}) before "
+                    f"batch {batch.batch_id}: finish it first (`datavault load --resume "
+                    f"{batch_id}`), then load batch {batch.batch_id}'s {entity}"
+                )
         newest = connection.execute(
             sa.select(sa.func.max(batches.c.loaded_at))
             .select_from(audit.join(batches, audit.c.batch_id == batches.c.batch_id))

@@ -1,9 +1,12 @@
 -- Bridge customer_orders (bridge_customer_orders): the path customer -> order_customer -> order,
 -- one row per path and snapshot of the mart's spine (dv_mart_spine) at which every hub and
 -- link on it is live: it has a state, not a deletion, in one of its required satellites
--- (an entity without required satellites is always live).
--- Only the paths touched by batches after :after_batch are rewritten, each from its earliest
--- changed applied time on (every path from :since_all when :refresh_all is 1).
+-- (an entity without required satellites is always live), as known at :known_at (the load
+-- time of the last batch before the first unfinished one): only link and satellite rows
+-- loaded by then count.
+-- Only the paths touched by batches after :after_batch, up to :known_at, are rewritten, each
+-- from its earliest changed applied time on (every path from :since_all when :refresh_all is
+-- 1); the rows of later batches are read by a later build.
 DROP TABLE IF EXISTS dv_touched;
 
 CREATE TEMPORARY TABLE dv_touched AS
@@ -11,13 +14,14 @@ SELECT t.elem, t.hk, MIN(t.since) AS since
 FROM (
     SELECT 1 AS elem, l.order_customer_hk AS hk, CAST(:since_all AS timestamp) AS since FROM link_order_customer l WHERE :refresh_all = 1
     UNION ALL
-    SELECT 1, l.order_customer_hk, TIMESTAMP '0001-01-01 00:00:00.000000' FROM link_order_customer l WHERE l.batch_id > :after_batch
+    SELECT 1, l.order_customer_hk, TIMESTAMP '0001-01-01 00:00:00.000000' FROM link_order_customer l
+    WHERE l.batch_id > :after_batch AND l.load_ts <= CAST(:known_at AS timestamp)
     UNION ALL
     SELECT 0, s.customer_hk, MIN(s.applied_ts) FROM sat_customer_details s
-    WHERE s.batch_id > :after_batch GROUP BY s.customer_hk
+    WHERE s.batch_id > :after_batch AND s.load_ts <= CAST(:known_at AS timestamp) GROUP BY s.customer_hk
     UNION ALL
     SELECT 2, s.order_hk, MIN(s.applied_ts) FROM sat_order_status s
-    WHERE s.batch_id > :after_batch GROUP BY s.order_hk
+    WHERE s.batch_id > :after_batch AND s.load_ts <= CAST(:known_at AS timestamp) GROUP BY s.order_hk
 ) t
 GROUP BY t.elem, t.hk;
 
@@ -32,16 +36,19 @@ FROM (
     SELECT p.*, t.since FROM (
     SELECT l1.customer_hk AS e0, l1.order_customer_hk AS e1, l1.order_hk AS e2
     FROM link_order_customer l1
+    WHERE l1.load_ts <= CAST(:known_at AS timestamp)
     ) p JOIN dv_touched t ON t.elem = 0 AND t.hk = p.e0
     UNION ALL
     SELECT p.*, t.since FROM (
     SELECT l1.customer_hk AS e0, l1.order_customer_hk AS e1, l1.order_hk AS e2
     FROM link_order_customer l1
+    WHERE l1.load_ts <= CAST(:known_at AS timestamp)
     ) p JOIN dv_touched t ON t.elem = 1 AND t.hk = p.e1
     UNION ALL
     SELECT p.*, t.since FROM (
     SELECT l1.customer_hk AS e0, l1.order_customer_hk AS e1, l1.order_hk AS e2
     FROM link_order_customer l1
+    WHERE l1.load_ts <= CAST(:known_at AS timestamp)
     ) p JOIN dv_touched t ON t.elem = 2 AND t.hk = p.e2
 ) c
 GROUP BY c.e0, c.e1, c.e2;
@@ -59,8 +66,8 @@ WHERE c.e1 = bridge_customer_orders.order_customer_hk AND bridge_customer_orders
 
 DROP TABLE IF EXISTS dv_iv_1;
 
--- customer_details as known now: per key and applied time the latest-loaded row, valid until
--- the key's next applied time.
+-- customer_details as known at :known_at: per key and applied time the latest row loaded by
+-- then, valid until the key's next applied time.
 CREATE TEMPORARY TABLE dv_iv_1 AS
 SELECT x.hk, x.applied_ts, x.load_ts, x.hash_diff,
        LEAD(x.applied_ts) OVER (PARTITION BY x.hk ORDER BY x.applied_ts) AS valid_to
@@ -68,7 +75,7 @@ FROM (
     SELECT s.customer_hk AS hk, s.applied_ts, s.load_ts, s.hash_diff,
            ROW_NUMBER() OVER (PARTITION BY s.customer_hk, s.applied_ts ORDER BY s.load_ts DESC) AS dv_pick
     FROM sat_customer_details s
-    WHERE s.customer_hk IN (SELECT c.e0 FROM dv_cand c)
+    WHERE s.customer_hk IN (SELECT c.e0 FROM dv_cand c) AND s.load_ts <= CAST(:known_at AS timestamp)
 ) x
 WHERE x.dv_pick = 1;
 
@@ -78,8 +85,8 @@ ANALYZE dv_iv_1;
 
 DROP TABLE IF EXISTS dv_iv_2;
 
--- order_status as known now: per key and applied time the latest-loaded row, valid until
--- the key's next applied time.
+-- order_status as known at :known_at: per key and applied time the latest row loaded by
+-- then, valid until the key's next applied time.
 CREATE TEMPORARY TABLE dv_iv_2 AS
 SELECT x.hk, x.applied_ts, x.load_ts, x.hash_diff,
        LEAD(x.applied_ts) OVER (PARTITION BY x.hk ORDER BY x.applied_ts) AS valid_to
@@ -87,7 +94,7 @@ FROM (
     SELECT s.order_hk AS hk, s.applied_ts, s.load_ts, s.hash_diff,
            ROW_NUMBER() OVER (PARTITION BY s.order_hk, s.applied_ts ORDER BY s.load_ts DESC) AS dv_pick
     FROM sat_order_status s
-    WHERE s.order_hk IN (SELECT c.e2 FROM dv_cand c)
+    WHERE s.order_hk IN (SELECT c.e2 FROM dv_cand c) AND s.load_ts <= CAST(:known_at AS timestamp)
 ) x
 WHERE x.dv_pick = 1;
 

@@ -1,11 +1,14 @@
 -- Views for people over bridge customer_orders: the business keys of every hub on the path.
+-- The snapshot view answers as its bridge was built; current and history read the links and
+-- satellites as known before the first batch that has not finished (as `datavault query`
+-- does).
 DROP VIEW IF EXISTS customer_orders_snapshot;
 
 DROP VIEW IF EXISTS customer_orders_current;
 
 DROP VIEW IF EXISTS customer_orders_history;
 
--- The paths live at each snapshot of the spine, as known now.
+-- The paths live at each snapshot of the spine, as known at the last build.
 CREATE VIEW customer_orders_snapshot AS
 SELECT b.snapshot_ts AS snapshot_at, h0.customer_number AS customer_number, h2.order_number AS order_number
 FROM bridge_customer_orders b
@@ -13,7 +16,8 @@ JOIN hub_customer h0 ON h0.customer_hk = b.customer_hk
 JOIN hub_order h2 ON h2.order_hk = b.order_hk
 ;
 
--- The paths live now (their states at the current time), as known now.
+-- The paths live now (their states at the current time), as known before the first
+-- unfinished batch.
 CREATE VIEW customer_orders_current AS
 WITH
 live1 AS (
@@ -21,7 +25,7 @@ live1 AS (
         SELECT y.customer_hk AS hk, y.hash_diff,
                ROW_NUMBER() OVER (PARTITION BY y.customer_hk ORDER BY y.applied_ts DESC, y.load_ts DESC) AS dv_rank
         FROM sat_customer_details y
-        WHERE y.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')
+        WHERE y.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
     ) x WHERE x.dv_rank = 1 AND x.hash_diff <> '\x00000000000000000000000000000000'::bytea
 ),
 live2 AS (
@@ -29,12 +33,13 @@ live2 AS (
         SELECT y.order_hk AS hk, y.hash_diff,
                ROW_NUMBER() OVER (PARTITION BY y.order_hk ORDER BY y.applied_ts DESC, y.load_ts DESC) AS dv_rank
         FROM sat_order_status y
-        WHERE y.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')
+        WHERE y.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
     ) x WHERE x.dv_rank = 1 AND x.hash_diff <> '\x00000000000000000000000000000000'::bytea
 ),
 paths AS (
     SELECT l1.customer_hk AS e0, l1.order_customer_hk AS e1, l1.order_hk AS e2
     FROM link_order_customer l1
+    WHERE l1.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
 )
 SELECT h0.customer_number AS customer_number, h2.order_number AS order_number
 FROM paths p
@@ -45,8 +50,9 @@ WHERE 1 = 1
   AND (p.e2 IN (SELECT hk FROM live2))
 ;
 
--- Each path's spans of life along applied time, as known now: from an applied time at which
--- every hub and link on it is live to the next at which one of them is not (NULL: still live).
+-- Each path's spans of life along applied time, as known before the first unfinished batch:
+-- from an applied time at which every hub and link on it is live to the next at which one of
+-- them is not (NULL: still live).
 CREATE VIEW customer_orders_history AS
 WITH
 r1 AS (
@@ -55,6 +61,7 @@ r1 AS (
         SELECT y.customer_hk AS hk, y.applied_ts, y.hash_diff,
                ROW_NUMBER() OVER (PARTITION BY y.customer_hk, y.applied_ts ORDER BY y.load_ts DESC) AS dv_pick
         FROM sat_customer_details y
+        WHERE y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
     ) x WHERE x.dv_pick = 1
 ),
 r2 AS (
@@ -63,6 +70,7 @@ r2 AS (
         SELECT y.order_hk AS hk, y.applied_ts, y.hash_diff,
                ROW_NUMBER() OVER (PARTITION BY y.order_hk, y.applied_ts ORDER BY y.load_ts DESC) AS dv_pick
         FROM sat_order_status y
+        WHERE y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
     ) x WHERE x.dv_pick = 1
 ),
 -- customer: live where one of its required satellites holds a state that is not a deletion
@@ -124,6 +132,7 @@ i2 AS (
 paths AS (
     SELECT l1.customer_hk AS e0, l1.order_customer_hk AS e1, l1.order_hk AS e2
     FROM link_order_customer l1
+    WHERE l1.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
 )
 SELECT h0.customer_number AS customer_number, h2.order_number AS order_number, p.valid_from, NULLIF(p.valid_to, TIMESTAMP '9999-12-31 00:00:00.000000') AS valid_to
 FROM (

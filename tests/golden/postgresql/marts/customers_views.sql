@@ -1,11 +1,14 @@
 -- Views for people over PIT customers: business key columns and payload columns by name.
+-- The snapshot view answers as its PIT was built; current and history read the satellites
+-- as known before the first batch that has not finished (as `datavault query` does).
 DROP VIEW IF EXISTS customers_snapshot;
 
 DROP VIEW IF EXISTS customers_current;
 
 DROP VIEW IF EXISTS customers_history;
 
--- Each key at each snapshot of the spine, as known now (NULL payload: no state, or deleted).
+-- Each key at each snapshot of the spine, as known at the last build (NULL payload: no state,
+-- or deleted).
 CREATE VIEW customers_snapshot AS
 SELECT k.snapshot_ts AS snapshot_at, h.customer_number AS customer_number, s1.name AS name, s1.email AS email, s1.city AS city
 FROM pit_customers k
@@ -15,7 +18,8 @@ LEFT JOIN sat_customer_details s1 ON s1.customer_hk = k.customer_details_hk
 ;
 
 -- Each key's state now (its row with the greatest applied time up to now, then load time),
--- as known now; keys with no state now, or a deletion, are left out.
+-- as known before the first unfinished batch; keys with no state now, or a deletion, are
+-- left out.
 CREATE VIEW customers_current AS
 SELECT h.customer_number AS customer_number, c1.name AS name, c1.email AS email, c1.city AS city
 FROM hub_customer p
@@ -23,12 +27,13 @@ JOIN hub_customer h ON h.customer_hk = p.customer_hk
 LEFT JOIN (
     SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.customer_hk ORDER BY x.applied_ts DESC, x.load_ts DESC) AS dv_rank
     FROM sat_customer_details x
-    WHERE x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')
+    WHERE x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
 ) c1 ON c1.customer_hk = p.customer_hk AND c1.dv_rank = 1 AND c1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 WHERE c1.customer_hk IS NOT NULL;
 
--- Each key's states along applied time as known now: valid from an applied time at which one
--- of the satellites changed, to the next such time (NULL: still valid).
+-- Each key's states along applied time as known before the first unfinished batch: valid
+-- from an applied time at which one of the satellites changed, to the next such time (NULL:
+-- still valid).
 CREATE VIEW customers_history AS
 WITH
 v1 AS (
@@ -36,6 +41,7 @@ v1 AS (
         SELECT y.customer_hk AS hk, y.applied_ts, y.load_ts,
                ROW_NUMBER() OVER (PARTITION BY y.customer_hk, y.applied_ts ORDER BY y.load_ts DESC) AS dv_pick
         FROM sat_customer_details y
+        WHERE y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
     ) x WHERE x.dv_pick = 1
 ),
 points AS (

@@ -1,11 +1,14 @@
 -- Views for people over PIT orders: business key columns and payload columns by name.
+-- The snapshot view answers as its PIT was built; current and history read the satellites
+-- as known before the first batch that has not finished (as `datavault query` does).
 DROP VIEW IF EXISTS orders_snapshot;
 
 DROP VIEW IF EXISTS orders_current;
 
 DROP VIEW IF EXISTS orders_history;
 
--- Each key at each snapshot of the spine, as known now (NULL payload: no state, or deleted).
+-- Each key at each snapshot of the spine, as known at the last build (NULL payload: no state,
+-- or deleted).
 CREATE VIEW orders_snapshot AS
 SELECT k.snapshot_ts AS snapshot_at, h.order_number AS order_number, s1.status AS status, s1.amount AS amount, s1.ordered_at AS ordered_at
 FROM pit_orders k
@@ -15,7 +18,8 @@ LEFT JOIN sat_order_status s1 ON s1.order_hk = k.order_status_hk
 ;
 
 -- Each key's state now (its row with the greatest applied time up to now, then load time),
--- as known now; keys with no state now, or a deletion, are left out.
+-- as known before the first unfinished batch; keys with no state now, or a deletion, are
+-- left out.
 CREATE VIEW orders_current AS
 SELECT h.order_number AS order_number, c1.status AS status, c1.amount AS amount, c1.ordered_at AS ordered_at
 FROM hub_order p
@@ -23,12 +27,13 @@ JOIN hub_order h ON h.order_hk = p.order_hk
 LEFT JOIN (
     SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.order_hk ORDER BY x.applied_ts DESC, x.load_ts DESC) AS dv_rank
     FROM sat_order_status x
-    WHERE x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')
+    WHERE x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
 ) c1 ON c1.order_hk = p.order_hk AND c1.dv_rank = 1 AND c1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 WHERE c1.order_hk IS NOT NULL;
 
--- Each key's states along applied time as known now: valid from an applied time at which one
--- of the satellites changed, to the next such time (NULL: still valid).
+-- Each key's states along applied time as known before the first unfinished batch: valid
+-- from an applied time at which one of the satellites changed, to the next such time (NULL:
+-- still valid).
 CREATE VIEW orders_history AS
 WITH
 v1 AS (
@@ -36,6 +41,7 @@ v1 AS (
         SELECT y.order_hk AS hk, y.applied_ts, y.load_ts,
                ROW_NUMBER() OVER (PARTITION BY y.order_hk, y.applied_ts ORDER BY y.load_ts DESC) AS dv_pick
         FROM sat_order_status y
+        WHERE y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
     ) x WHERE x.dv_pick = 1
 ),
 points AS (

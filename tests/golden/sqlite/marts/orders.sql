@@ -1,9 +1,13 @@
 -- PIT orders (pit_orders): for each key of hub_order and each snapshot of the
 -- mart's spine (dv_mart_spine), a pointer (key, applied_ts, load_ts) to the row of each
--- satellite that gives its state at that snapshot as known now; the ghost pointer (zero key,
--- earliest time) where there is no state yet or the state is a deletion.
--- Only the keys touched by batches after :after_batch are rewritten, each from its earliest
--- changed applied time on (every key from :since_all when :refresh_all is 1).
+-- satellite that gives its state at that snapshot as known at :known_at (the load time of the
+-- last batch before the first unfinished one); the ghost pointer (zero key, earliest time)
+-- where there is no state yet or the state is a deletion. A key counts once its row, or a row
+-- of one of the satellites, was loaded by then (another source's later batch may have been
+-- the first to write the key).
+-- Only the keys touched by batches after :after_batch, up to :known_at, are rewritten, each
+-- from its earliest changed applied time on (every key from :since_all when :refresh_all is
+-- 1); the rows of later batches are read by a later build.
 DROP TABLE IF EXISTS dv_touched;
 
 CREATE TEMPORARY TABLE dv_touched AS
@@ -14,9 +18,12 @@ FROM (
     SELECT p.order_hk, '0001-01-01 00:00:00.000000' FROM hub_order p WHERE p.batch_id > :after_batch
     UNION ALL
     SELECT s.order_hk, MIN(s.applied_ts) FROM sat_order_status s
-    WHERE s.batch_id > :after_batch GROUP BY s.order_hk
+    WHERE s.batch_id > :after_batch AND s.load_ts <= :known_at GROUP BY s.order_hk
 ) t
-WHERE t.hk IN (SELECT p.order_hk FROM hub_order p)
+WHERE t.hk IN (SELECT p.order_hk FROM hub_order p
+               WHERE p.load_ts <= :known_at
+                  OR EXISTS (SELECT 1 FROM sat_order_status x WHERE x.order_hk = p.order_hk AND x.load_ts <= :known_at)
+              )
 GROUP BY t.hk;
 
 CREATE INDEX dv_touched_hk ON dv_touched (hk);
@@ -31,8 +38,8 @@ WHERE order_hk IN (SELECT hk FROM dv_touched)
 
 DROP TABLE IF EXISTS dv_iv_1;
 
--- order_status as known now: per key and applied time the latest-loaded row, valid until
--- the key's next applied time.
+-- order_status as known at :known_at: per key and applied time the latest row loaded by
+-- then, valid until the key's next applied time.
 CREATE TEMPORARY TABLE dv_iv_1 AS
 SELECT x.hk, x.applied_ts, x.load_ts, x.hash_diff,
        LEAD(x.applied_ts) OVER (PARTITION BY x.hk ORDER BY x.applied_ts) AS valid_to
@@ -40,7 +47,7 @@ FROM (
     SELECT s.order_hk AS hk, s.applied_ts, s.load_ts, s.hash_diff,
            ROW_NUMBER() OVER (PARTITION BY s.order_hk, s.applied_ts ORDER BY s.load_ts DESC) AS dv_pick
     FROM sat_order_status s
-    WHERE s.order_hk IN (SELECT hk FROM dv_touched)
+    WHERE s.order_hk IN (SELECT hk FROM dv_touched) AND s.load_ts <= :known_at
 ) x
 WHERE x.dv_pick = 1;
 

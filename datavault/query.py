@@ -261,6 +261,8 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     hashed = [parse_key(model, parent, k) for k in keys] if keys else None
     source, parent_key, labels = vault.key_source(parent)
     sats = [model.satellites[entity]] if kind == "satellite" else vault.satellites_of(parent)
+    if not sats:
+        raise DatavaultError(f"{kind} {entity} has no satellites to answer from")
     payload_names = [(s, name) for s in sats for name in vault.payload(s)]
     selects = []
     for sat in sats:
@@ -268,8 +270,10 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
         key = table.c[schema.sat_key_column(sat)]
         replaced = sa.func.lead(table.c.load_ts).over(
             partition_by=(key, table.c.applied_ts), order_by=table.c.load_ts)
-        inner = sa.select(table, replaced.label("replaced")).where(
-            table.c.load_ts <= known.at).subquery()
+        conditions = [table.c.load_ts <= known.at]
+        if hashed is not None:  # inside the window's subquery: it reads only these keys
+            conditions.append(key.in_(hashed))
+        inner = sa.select(table, replaced.label("replaced")).where(*conditions).subquery()
         ikey = inner.c[schema.sat_key_column(sat)]
         payload = [
             (inner.c[name] if owner is sat else sa.null()).label(

@@ -454,6 +454,12 @@ def migrate_check(obj: dict) -> None:
     if not check.ok:
         sys.exit(1)
     _say("ok: the database matches the model")
+    if check.unrecorded:
+        count = len(check.unrecorded)
+        _say(f"note: the database records no shape for {count} table{'s' if count != 1 else ''}"
+             f" as the model has {'them' if count != 1 else 'it'} (e.g. {check.unrecorded[0]}),"
+             " so every command compares those in full; `datavault migrate revision --empty -m "
+             "\"record table shapes\"`, then `migrate upgrade`, records them")
 
 
 @main.command()

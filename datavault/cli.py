@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from datavault import api, query, values
@@ -652,6 +651,8 @@ class _progress:
     def __enter__(self):  # type: ignore[no-untyped-def]
         self.bar = None
         if errors.is_terminal and not self.quiet:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                                 TimeElapsedColumn(), console=errors, transient=True)
             self.bar.__enter__()

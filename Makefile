@@ -24,8 +24,9 @@ lint: $(STAMP)
 
 BENCH_ROWS ?= 1000000 10000000
 
-bench: $(STAMP)  ## load, TPC-H and mart figures against the database's own floor (about an hour)
+bench: $(STAMP)  ## load, TPC-H, mart and per-command figures (about an hour)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/command_cost.py --engines postgresql,sqlite --rows $(word 1,$(BENCH_ROWS))
 	$(BIN)/python bench/load_bench.py --rows $(word 1,$(BENCH_ROWS)) --engines postgresql,sqlite
 	$(if $(word 2,$(BENCH_ROWS)),$(BIN)/python bench/load_bench.py --rows $(word 2,$(BENCH_ROWS)) --engines postgresql)
 	$(BIN)/python bench/tpch_bench.py --scale 0.1 --engines postgresql,sqlite

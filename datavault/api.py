@@ -1,60 +1,44 @@
-"""One public function per command; the CLI is a thin layer over these."""
+"""One public function per command; the CLI is a thin layer over these.
+
+The commands that work on a database open a session (``connect``: one project read, one
+engine, one read of the recorded schema), run one method of it and close it; a program that
+asks many questions keeps one session open instead (README: From Python). Alembic is
+imported only by the ``migrate_*`` functions.
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import datetime as dt
-import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from datavault import database, marts, migrate, query, schema
+from datavault import database, marts, query, schema
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import get_dialect
-from datavault.load import (
-    STATES,
-    Batch,
-    Loader,
-    LoadResult,
-    Progress,
-    arrow_input,
-    open_input,
-)
-from datavault.load.batches import UNDER_WAY
+from datavault.load import LoadResult, Progress
 from datavault.metadata import load_project
 from datavault.metadata.project import Project
 from datavault.render import Renderer
 from datavault.resources import example_dir
+from datavault.session import MIGRATIONS, BatchState, Vault, connect
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
+
+    from datavault.migrate import EnvironmentState
+
+__all__ = ["BatchState", "Vault", "connect"]  # and one function per command below
 
 EXAMPLE_PARTS = ("models", "config", "data", "migrations")
-MIGRATIONS = "migrations"
 ALEMBIC_INI = "alembic.ini"
 ENVIRONMENT_FILES = ("env.py", "script.py.mako")
-
-
-@dataclass
-class Session:
-    """A project opened against a database."""
-
-    project: Project
-    engine: sa.Engine
-    loader: Loader
-
-    def close(self) -> None:
-        self.engine.dispose()
 
 
 def validate(project_dir: Path | str = ".") -> Project:
@@ -124,21 +108,17 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
 
 
 def open_session(project_dir: Path | str = ".", url: str | None = None,
-                 profile: str | None = None, check: bool = True) -> Session:
-    """Validate a project and connect to its database; with ``check``, make sure the schema
-    matches the model before anything is written (else: run `datavault migrate upgrade`)."""
-    project = validate(project_dir)
-    resolved = database.resolve_url(project.root, project.model.settings, url, profile)
-    engine, dialect = database.connect(resolved)
+                 profile: str | None = None, check: bool = True) -> Vault:
+    """``connect``, and with ``check`` make sure that every table of the model is as the
+    database records it before anything is written (else: run `datavault migrate upgrade`)."""
+    vault = connect(project_dir, url, profile)
     if check:
         try:
-            with engine.connect() as connection:
-                _require_matching_schema(connection, project.model)
+            vault.check()
         except BaseException:
-            engine.dispose()
+            vault.close()
             raise
-    renderer = Renderer(project.model, dialect, project.root / "templates")
-    return Session(project, engine, Loader(project.model, engine, dialect, renderer))
+    return vault
 
 
 def load(project_dir: Path | str, source: str, input_spec: object, *, url: str | None = None,
@@ -155,17 +135,10 @@ def load(project_dir: Path | str, source: str, input_spec: object, *, url: str |
     keys is refused (the result's status is ``failed``, nothing is written to the vault)
     unless ``allow_mass_delete``.
     """
-    if isinstance(input_spec, (str, Path)):
-        batch = open_input(str(input_spec), table=table, query=query, default_table=source)
-    else:
-        batch = arrow_input(input_spec)
-    session = open_session(project_dir, url, profile)
-    try:
-        kwargs = {"progress": progress} if progress else {}
-        return session.loader.load(source, batch, applied_at=applied_at, only=only,
-                                   force=force, allow_mass_delete=allow_mass_delete, **kwargs)
-    finally:
-        session.close()
+    with connect(project_dir, url, profile) as vault:
+        return vault.load(source, input_spec, applied_at=applied_at, only=only, table=table,
+                          query=query, force=force, allow_mass_delete=allow_mass_delete,
+                          progress=progress)
 
 
 def resume(project_dir: Path | str, batch_id: int, *, url: str | None = None,
@@ -173,12 +146,8 @@ def resume(project_dir: Path | str, batch_id: int, *, url: str | None = None,
            allow_mass_delete: bool = False) -> LoadResult:
     """Run the entity loads of a batch that have not succeeded, from its staged rows (a
     batch none of whose loads has begun is checked for mass deletion, as in ``load``)."""
-    session = open_session(project_dir, url, profile)
-    try:
-        kwargs = {"progress": progress} if progress else {}
-        return session.loader.resume(batch_id, allow_mass_delete=allow_mass_delete, **kwargs)
-    finally:
-        session.close()
+    with connect(project_dir, url, profile) as vault:
+        return vault.resume(batch_id, progress=progress, allow_mass_delete=allow_mass_delete)
 
 
 def batches(project_dir: Path | str, *, source: str | None = None,
@@ -186,42 +155,8 @@ def batches(project_dir: Path | str, *, source: str | None = None,
             profile: str | None = None) -> list[BatchState]:
     """The batches in the ledger, newest first, each with whether a load is working on it
     now (a batch under way that no loader holds was interrupted)."""
-    session = open_session(project_dir, url, profile, check=False)
-    try:
-        model = session.project.model
-        if source is not None and source not in model.sources:
-            raise DatavaultError(f"unknown source {source!r}")
-        if status is not None and status not in STATES:
-            raise DatavaultError(f"unknown state {status!r}; the states are {', '.join(STATES)}")
-        loader = session.loader
-        listed = loader.ledger.listing(source, status, limit)
-        running: dict[str, bool] = {}
-        result = []
-        for batch in listed:
-            alive = None
-            if batch.status in UNDER_WAY:
-                if batch.source not in running:
-                    running[batch.source] = loader.is_running(batch.source)
-                alive = running[batch.source]
-            result.append(BatchState(batch, alive))
-        return result
-    finally:
-        session.close()
-
-
-@dataclass
-class BatchState:
-    """A batch of the ledger, and for one under way whether its loader is still at work."""
-
-    batch: Batch
-    running: bool | None  # None: not under way
-
-    @property
-    def state(self) -> str:
-        """The state for people: an interrupted batch says so."""
-        if self.running is False:
-            return f"{self.batch.status} (interrupted)"
-        return self.batch.status
+    with connect(project_dir, url, profile) as vault:
+        return vault.batches(source=source, status=status, limit=limit)
 
 
 def build_marts(project_dir: Path | str, names: Sequence[str] = (), *, full: bool = False,
@@ -233,32 +168,8 @@ def build_marts(project_dir: Path | str, names: Sequence[str] = (), *, full: boo
     Returns what each did, and the marts dropped because the model no longer declares them.
     ``today`` ends the spines that have no ``to:`` (default: the current UTC date).
     """
-    session = open_session(project_dir, url, profile)
-    try:
-        builder = marts.MartBuilder(session.project.model, session.engine,
-                                    session.loader.renderer)
-        dropped = builder.drop_stale() if not names else []
-        if dropped and not session.project.model.marts:
-            return [], dropped
-        chosen = builder.select(list(names))
-        results = []
-        for mart in chosen:
-            result = builder.build(mart, full=full, today=today)
-            if progress:
-                progress(result)
-            results.append(result)
-        return results, dropped
-    finally:
-        session.close()
-
-
-def _session_call(project_dir, url, profile, work):
-    session = open_session(project_dir, url, profile)
-    try:
-        with session.engine.connect() as connection:
-            return work(session.project.model, connection)
-    finally:
-        session.close()
+    with connect(project_dir, url, profile) as vault:
+        return vault.build_marts(names, full=full, today=today, progress=progress)
 
 
 def query_state(project_dir: Path | str, entity: str, keys: Sequence[str] = (), *,
@@ -266,8 +177,8 @@ def query_state(project_dir: Path | str, entity: str, keys: Sequence[str] = (), 
                 url: str | None = None, profile: str | None = None) -> query.Answer:
     """The state of keys of a satellite, hub or link at ``at`` as known at ``known_at`` (a
     load time or a batch id; default: before the first batch that has not finished)."""
-    return _session_call(project_dir, url, profile, lambda model, c: query.state(
-        c, model, entity, list(keys) or None, at=at, known_at=known_at))
+    with connect(project_dir, url, profile) as vault:
+        return vault.query_state(entity, keys, at=at, known_at=known_at)
 
 
 def query_history(project_dir: Path | str, entity: str, keys: Sequence[str] = (), *,
@@ -275,8 +186,8 @@ def query_history(project_dir: Path | str, entity: str, keys: Sequence[str] = ()
                   profile: str | None = None) -> query.Answer:
     """Every version of keys of a satellite, hub or link, with both time axes, as known at
     ``known_at`` (as in ``query_state``)."""
-    return _session_call(project_dir, url, profile, lambda model, c: query.history(
-        c, model, entity, list(keys) or None, known_at=known_at))
+    with connect(project_dir, url, profile) as vault:
+        return vault.history(entity, keys, known_at=known_at)
 
 
 def quarantined(project_dir: Path | str, *, batch: int | None = None,
@@ -284,27 +195,8 @@ def quarantined(project_dir: Path | str, *, batch: int | None = None,
                 profile: str | None = None) -> query.Answer:
     """Rows that were not loaded, with the batch, source, entity, row number, reason and
     the row's values (``data``: a dict of column to value, or None)."""
-    def work(model, connection):
-        table = schema.build_metadata(model).tables[schema.QUARANTINE_TABLE]
-        select = sa.select(table.c.batch_id.label("batch"), table.c.source,
-                           table.c.entity, table.c.row_number.label("row"), table.c.reason,
-                           table.c.data)
-        if batch is not None:
-            select = select.where(table.c.batch_id == batch)
-        if source is not None:
-            if source not in model.sources:
-                raise DatavaultError(f"unknown source {source!r}")
-            select = select.where(table.c.source == source)
-        result = connection.execute(select.order_by(table.c.batch_id, table.c.row_number,
-                                                    table.c.entity))
-        return query.Answer(list(result.keys()), [(*r[:-1], _row_data(r[-1])) for r in result])
-    return _session_call(project_dir, url, profile, work)
-
-
-def _row_data(text: str | None) -> dict | None:
-    """A quarantined row's values as stored (JSON text), as a dict; a number with a fraction
-    is a Decimal, so none of its digits is lost."""
-    return None if text is None else json.loads(text, parse_float=Decimal)
+    with connect(project_dir, url, profile) as vault:
+        return vault.quarantined(batch=batch, source=source)
 
 
 def export_quarantine(answer: query.Answer, model_dir: Path | str, out: Path | str) -> int:
@@ -360,6 +252,9 @@ class Check:
     heads: list[str]  # latest revisions of the project's migrations
     differences: list[str]
     kept: list[str]
+    #: tables that match the model although the shape recorded for them is not the model's
+    #: (a database migrated before shapes were recorded): commands compare them in full
+    unrecorded: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -386,6 +281,10 @@ def write_migration_environment(project_dir: Path | str) -> bool:
 def _migration(project_dir: Path | str, url: str | None, profile: str | None,
                drop_removed: bool = False, allow_empty: bool = False):
     """The project, alembic's Config for it, and the state its env.py will run with."""
+    from alembic.config import Config
+
+    from datavault import migrate
+
     project = validate(project_dir)
     if not migrate.environment_ready(project.root / MIGRATIONS):
         raise DatavaultError(
@@ -398,7 +297,8 @@ def _migration(project_dir: Path | str, url: str | None, profile: str | None,
     config = Config(str(ini) if ini.is_file() else None, stdout=_Discard())
     config.set_main_option("script_location", str(project.root / MIGRATIONS))
     config.cmd_opts = argparse.Namespace(quiet=True, x=None)  # datavault prints its own lines
-    hooks = migrate.Hooks(project.model, drop_removed=drop_removed, allow_empty=allow_empty)
+    hooks = migrate.Hooks(project.model, drop_removed=drop_removed, allow_empty=allow_empty,
+                          record_shapes=allow_empty)
     state = migrate.EnvironmentState(project.model, resolved, hooks)
     config.attributes[migrate.STATE] = state
     return project, config, state
@@ -411,6 +311,10 @@ class _Discard:
 
 def _alembic(call, *args, **kwargs):
     """Run an alembic command, its errors as one readable line."""
+    from alembic.util import CommandError
+
+    from datavault import migrate
+
     try:
         return call(*args, **kwargs)
     except migrate.SchemaRefused:
@@ -433,6 +337,8 @@ def migrate_revision(project_dir: Path | str, message: str, *, url: str | None =
     Tables and columns the model no longer has are kept unless ``drop_removed``; a change that
     would break stored keys or lose data is refused (SchemaRefused) and nothing is written.
     ``empty`` writes a revision even when nothing differs (for a hand-written step)."""
+    from alembic import command
+
     wrote = write_migration_environment(project_dir)
     _, config, state = _migration(project_dir, url, profile, drop_removed, allow_empty=empty)
     script = _alembic(command.revision, config, message=message, autogenerate=True)
@@ -454,7 +360,7 @@ class Steps(list):
     views_dropped: list[str]
 
 
-def _steps(state: migrate.EnvironmentState) -> Steps:
+def _steps(state: EnvironmentState) -> Steps:
     steps = Steps(state.applied)
     steps.views_dropped = state.views_dropped
     return steps
@@ -466,6 +372,10 @@ def migrate_upgrade(project_dir: Path | str, revision: str = "head", *, url: str
 
     The views of built marts are dropped first when a step will run (`marts build` makes
     them again)."""
+    from alembic import command
+
+    from datavault import migrate
+
     project, config, state = _migration(project_dir, url, profile)
     if not migrate.versions_of(project.root / MIGRATIONS):
         raise DatavaultError("there are no migrations yet: `datavault migrate revision -m "
@@ -478,6 +388,8 @@ def migrate_upgrade(project_dir: Path | str, revision: str = "head", *, url: str
 def migrate_downgrade(project_dir: Path | str, revision: str, *, url: str | None = None,
                       profile: str | None = None) -> Steps:
     """Undo migrations down to ``revision`` (``-1`` for one step, ``base`` for all)."""
+    from alembic import command
+
     _, config, state = _migration(project_dir, url, profile)
     state.migrating = "downgrade"
     _alembic(command.downgrade, config, revision)
@@ -485,6 +397,9 @@ def migrate_downgrade(project_dir: Path | str, revision: str, *, url: str | None
 
 
 def _script_directory(root: Path) -> ScriptDirectory:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", str(root / MIGRATIONS))
     return ScriptDirectory.from_config(config)
@@ -501,6 +416,8 @@ class Migration(NamedTuple):
 
 def migrate_history(project_dir: Path | str) -> list[Migration]:
     """Every migration of the project, newest first."""
+    from datavault import migrate
+
     project = validate(project_dir)
     if not migrate.environment_ready(project.root / MIGRATIONS):
         return []
@@ -517,6 +434,10 @@ def _revisions(revisions: str | Sequence[str] | None) -> tuple[str, ...]:
 def migrate_check(project_dir: Path | str, *, url: str | None = None,
                   profile: str | None = None) -> Check:
     """Compare the database with the project's migrations and its model."""
+    from alembic.runtime.migration import MigrationContext
+
+    from datavault import migrate
+
     project = validate(project_dir)
     heads = []
     if migrate.environment_ready(project.root / MIGRATIONS):
@@ -527,26 +448,8 @@ def migrate_check(project_dir: Path | str, *, url: str | None = None,
         with engine.connect() as connection:
             current = list(MigrationContext.configure(connection).get_current_heads())
             compared = migrate.compare_database(connection, project.model)
-            return Check(current, heads, compared.differences, compared.kept)
+            unrecorded = [] if compared.differences else migrate.unrecorded_shapes(
+                connection, project.model)
+            return Check(current, heads, compared.differences, compared.kept, unrecorded)
     finally:
         engine.dispose()
-
-
-def _require_matching_schema(connection: sa.Connection, model) -> None:
-    if not sa.inspect(connection).has_table(schema.BATCH_TABLE):
-        raise DatavaultError("the database has no vault yet: run `datavault migrate upgrade` "
-                             "(a new project: `datavault migrate revision -m \"first model\"` "
-                             "first)")
-    found = migrate.compare_database(connection, model).differences
-    refused = [line for line in found if line.startswith("refused:")]
-    if refused:
-        item = refused[0].removeprefix("refused: contract ").split(": ")[0]
-        raise DatavaultError(
-            f"the model changes what the loaded data depends on ({item}), which no migration "
-            "may do: undo that change in the YAML; `datavault migrate check` says why")
-    if found:
-        count = f"{len(found)} difference{'s' if len(found) != 1 else ''}"
-        raise DatavaultError(
-            f"the database does not match the model ({count}, e.g. {found[0]}): run "
-            "`datavault migrate upgrade`, or `datavault migrate revision -m MESSAGE` first if no "
-            "migration has this change yet; `datavault migrate check` lists every difference")

@@ -15,7 +15,6 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from datavault import api, query, values
@@ -580,6 +579,12 @@ def migrate_check(obj: dict, fmt: str) -> None:
     if not check.ok:
         sys.exit(1)
     _say("ok: the database matches the model")
+    if check.unrecorded:
+        count = len(check.unrecorded)
+        _say(f"note: the database records no shape for {count} table{'s' if count != 1 else ''}"
+             f" as the model has {'them' if count != 1 else 'it'} (e.g. {check.unrecorded[0]}),"
+             " so every command compares those in full; `datavault migrate revision --empty -m "
+             "\"record table shapes\"`, then `migrate upgrade`, records them")
 
 
 @main.command()
@@ -797,6 +802,8 @@ class _progress:
     def __enter__(self):  # type: ignore[no-untyped-def]
         self.bar = None
         if errors.is_terminal and not self.quiet:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                                 TimeElapsedColumn(), console=errors, transient=True)
             self.bar.__enter__()

@@ -6,6 +6,11 @@ visible in column types. The contract names each of these as one item, so that a
 record it in the database (table ``dv_contract``) and a model change can be judged against it:
 additive and widening changes go ahead, changes that would break every key or lose data are
 refused with the reason.
+
+Beside the contract, a migration records the *shape* of each table it leaves (an item ``table
+NAME`` whose definition is a digest of the table's columns and indexes, from
+``schema.table_shapes``): a command compares those with the model's instead of reflecting the
+database. Shapes are bookkeeping, not contract: ``compare`` leaves them out.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ NOT_PORTABLE: dict[str, frozenset[str]] = {
     "date": frozenset({"timestamp"}),
 }
 STAGING = "staging table"  # the definition of a source's item: only its table is recorded
+SHAPE = "table "  # the prefix of the items that record a table's shape
 
 REHASH = ("A rehash is a separate, deliberate operation: build it as a new vault (or a new "
           "hub under a new name) and load it from the sources, and keep this one as it is.")
@@ -79,10 +85,23 @@ class Change:
         return f"{text}: {self.reason}" if self.reason else text
 
 
+def is_shape(item: str) -> bool:
+    """Whether an item records a table's shape rather than a contract item."""
+    return item.startswith(SHAPE)
+
+
+def shape_item(table: str) -> str:
+    """The item that records the shape of ``table``."""
+    return SHAPE + table
+
+
 def compare(stored: dict[str, str], wanted: dict[str, str]) -> list[Change]:
-    """Every difference between a stored contract and a model's, each classified."""
+    """Every difference between a stored contract and a model's, each classified (the
+    recorded table shapes are not compared)."""
     changes = []
     for item in sorted(set(stored) | set(wanted)):
+        if is_shape(item):
+            continue
         before, after = stored.get(item), wanted.get(item)
         if before == after:
             continue
@@ -155,8 +174,24 @@ def record(stored: dict[str, str], wanted: dict[str, str], dropping: bool) -> di
     if dropping:
         return dict(wanted)
     kept = {item: value for item, value in stored.items()
-            if item not in wanted and not item.startswith("source ")}  # staging is dropped
+            if item not in wanted and not item.startswith("source ")  # staging is dropped
+            and not is_shape(item)}  # the caller records the shapes the migration leaves
     return {**kept, **wanted}
+
+
+def kept_payload(stored: dict[str, str], model: m.Model) -> dict[str, list[m.Column]]:
+    """Per satellite of the model, the payload columns its table keeps that the model no
+    longer declares (their items stay in the stored contract until a migration drops them),
+    with their declared types: their history stays queryable."""
+    kept: dict[str, list[m.Column]] = {}
+    for item, definition in stored.items():
+        kind, _, rest = item.partition(" ")
+        sat, dot, column = rest.partition(".")
+        if kind != "satellite" or not dot or sat not in model.satellites:
+            continue
+        if all(c.name != column for c in model.satellites[sat].payload):
+            kept.setdefault(sat, []).append(m.Column(column, definition))
+    return {sat: sorted(columns, key=lambda c: c.name) for sat, columns in kept.items()}
 
 
 def owned_tables(stored: dict[str, str], naming: m.Naming) -> dict[str, str]:

@@ -14,6 +14,7 @@ the plain ``alembic`` command run the same environment. The hooks here:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,17 +141,18 @@ def _empty_staging_first(operations: list[Any], staging: set[str]) -> None:
             operations.insert(position, ops.ExecuteSQLOp(f"DELETE FROM {op.table_name}"))
 
 
-def stale_staging(connection: sa.Connection, model: m.Model) -> dict[str, list[str]]:
-    """Staging tables whose primary key is not the model's, with the key they have
-    (autogenerate compares no primary keys): a migration makes them again, as they hold no
-    history."""
+def stale_staging(connection: sa.Connection, model: m.Model,
+                  tables: Collection[str] | None = None) -> dict[str, list[str]]:
+    """Staging tables (of all, or of ``tables``) whose primary key is not the model's, with
+    the key they have (autogenerate compares no primary keys): a migration makes them again,
+    as they hold no history."""
     inspector = sa.inspect(connection)
     existing = set(inspector.get_table_names())
     metadata = schema.metadata_for(model)
     stale = {}
     for source in sorted(model.sources):
         name = model.stage_table(source)
-        if name in existing:
+        if name in existing and (tables is None or name in tables):
             found = inspector.get_pk_constraint(name).get("constrained_columns") or []
             wanted = [c.name for c in metadata.tables[name].primary_key.columns]
             if list(found) != wanted:
@@ -189,6 +191,8 @@ class Hooks:
     changes: list[dv_contract.Change] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     allow_empty: bool = False
+    #: record the tables' shapes even when nothing else changes (`migrate revision --empty`)
+    record_shapes: bool = False
 
     def include_object(self, obj: Any, name: str | None, type_: str, reflected: bool,
                        compare_to: Any) -> bool:
@@ -228,7 +232,7 @@ class Hooks:
         wanted = dv_contract.contract(self.model)
         self.changes = dv_contract.compare(stored, wanted)
         refuse_if_breaking(self.changes, connection, "this model change")
-        after = dv_contract.record(stored, wanted, self.drop_removed)
+        after = recorded(self.model, stored, self.drop_removed)
         upgrade, downgrade = script.upgrade_ops, script.downgrade_ops
         remade = _remake_staging(connection, self.model, upgrade, downgrade) \
             if connection is not None else []
@@ -236,6 +240,11 @@ class Hooks:
             _with_casts(container.ops)
             _empty_staging_first(container.ops, self._stage_tables())
         self.summary = describe(upgrade.ops, self._stage_tables() | set(remade))
+        if _only_shapes_differ(after, stored) and upgrade.is_empty() and not self.record_shapes:
+            # the tables already are what the model wants, but their recorded shapes do not
+            # say so (a database migrated before shapes were recorded): nothing to migrate;
+            # commands compare such tables in full, and `revision --empty` records them
+            after = stored
         if after != stored:
             # first when the table exists already (so a refusal comes before any change);
             # last when this step creates it
@@ -255,6 +264,21 @@ class Hooks:
             "render_as_batch": True,  # SQLite needs batch mode to alter; PostgreSQL ignores it
             "compare_type": True,
         }
+
+
+def recorded(model: m.Model, stored: dict[str, str], dropping: bool) -> dict[str, str]:
+    """What a migration from the ``stored`` contract records: the model's contract (with the
+    items of what it keeps although the model no longer has it, unless ``dropping``) and the
+    shape of every table of the model as the migration leaves it."""
+    after = dv_contract.record(stored, dv_contract.contract(model), dropping)
+    shapes = schema.table_shapes(model, dv_contract.kept_payload(after, model))
+    return {**after, **{dv_contract.shape_item(t): d for t, d in shapes.items()}}
+
+
+def _only_shapes_differ(after: dict[str, str], stored: dict[str, str]) -> bool:
+    items = set(after) | set(stored)
+    return any(after.get(i) != stored.get(i) for i in items) and all(
+        dv_contract.is_shape(i) for i in items if after.get(i) != stored.get(i))
 
 
 _DESCRIPTIONS: dict[type, Any] = {
@@ -404,21 +428,46 @@ def compare_database(connection: sa.Connection, model: m.Model) -> Comparison:
     """What a migration would have to change for the database to match the model, and what
     the database keeps that the model no longer has. A contract change that a migration would
     refuse starts with ``refused:``."""
-    hooks = Hooks(model, stored=read_contract(connection) or {})
-    context = MigrationContext.configure(connection, opts={
-        "compare_type": True, "include_object": hooks.include_object})
-    lines = [_diff_text(d) for d in compare_metadata(context, schema.metadata_for(model))]
-    lines += [f"staging table {name} has another primary key than the model's"
-              for name in stale_staging(connection, model)]
+    comparison = compare_tables(connection, model)
     stored = read_contract(connection)
     if stored is not None:
         loaded = holds_data(connection)
         for change in dv_contract.compare(stored, dv_contract.contract(model)):
             if change.refused(loaded):
-                lines.insert(0, f"refused: contract {change}")
+                comparison.differences.insert(0, f"refused: contract {change}")
             elif change.kind != "removed":
-                lines.append(f"contract {change}")
+                comparison.differences.append(f"contract {change}")
+    return comparison
+
+
+def compare_tables(connection: sa.Connection, model: m.Model,
+                   tables: Collection[str] | None = None) -> Comparison:
+    """What a migration would have to change in the model's tables (or only in ``tables``,
+    which are the only ones reflected then): Alembic's autogenerate comparison, and the
+    staging tables whose primary key is not the model's."""
+    hooks = Hooks(model, stored=read_contract(connection) or {})
+    opts: dict[str, Any] = {"compare_type": True, "include_object": hooks.include_object}
+    metadata = schema.metadata_for(model)
+    if tables is not None:
+        wanted = set(tables)
+        opts["include_name"] = lambda name, type_, _parents: type_ != "table" or name in wanted
+        scoped = sa.MetaData()
+        for name in sorted(wanted & set(metadata.tables)):  # the others: no longer in it
+            metadata.tables[name].to_metadata(scoped)
+        metadata = scoped
+    context = MigrationContext.configure(connection, opts=opts)
+    lines = [_diff_text(d) for d in compare_metadata(context, metadata)]
+    lines += [f"staging table {name} has another primary key than the model's"
+              for name in stale_staging(connection, model, tables)]
     return Comparison(lines, hooks.kept)
+
+
+def unrecorded_shapes(connection: sa.Connection, model: m.Model) -> list[str]:
+    """The model's tables whose shape the database does not record as the model's."""
+    stored = read_contract(connection) or {}
+    shapes = schema.table_shapes(model, dv_contract.kept_payload(stored, model))
+    return sorted(t for t, shape in shapes.items()
+                  if stored.get(dv_contract.shape_item(t)) != shape)
 
 
 def _diff_text(diff: Any) -> str:

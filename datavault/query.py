@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from datavault import hashing, schema, values
+from datavault import contract, hashing, schema, values
 from datavault import model as m
 from datavault.diagnostics import DatavaultError, did_you_mean
 
@@ -81,13 +81,17 @@ def _unescape(part: str) -> str:
 
 
 # ---- tables -------------------------------------------------------------------------------
+Kept = Mapping[str, Sequence[m.Column]]  # per satellite, payload columns only the table has
+
+
 class _Vault:
     """The tables of a model, and the business key columns that name a parent's keys."""
 
-    def __init__(self, model: m.Model, connection: sa.Connection):
+    def __init__(self, model: m.Model, connection: sa.Connection, kept: Kept | None = None):
         self.model = model
         self.md = schema.metadata_for(model)
         self.connection = connection
+        self.kept = kept if kept is not None else kept_columns(connection, model)
         self._sats: dict[str, sa.Table] = {}
 
     def entity(self, name: str) -> str:
@@ -102,14 +106,8 @@ class _Vault:
         """A satellite's table, with the columns the database keeps that the model no longer
         declares (their history stays queryable)."""
         if name not in self._sats:
-            table = self.md.tables[self.model.sat_table(name)]
-            extra = [c for c in sa.inspect(self.connection).get_columns(table.name)
-                     if c["name"] not in table.c]
-            if extra:
-                table = table.to_metadata(sa.MetaData())
-                for column in extra:
-                    table.append_column(sa.Column(column["name"], column["type"]))
-            self._sats[name] = table
+            self._sats[name] = schema.with_kept(self.md.tables[self.model.sat_table(name)],
+                                                self.kept.get(name, ()))
         return self._sats[name]
 
     def payload(self, sat: m.Satellite) -> list[str]:
@@ -143,6 +141,15 @@ class _Vault:
     def satellites_of(self, parent: str) -> list[m.Satellite]:
         return sorted((s for s in self.model.satellites.values() if s.parent == parent),
                       key=lambda s: s.name)
+
+
+def kept_columns(connection: sa.Connection, model: m.Model) -> dict[str, list[m.Column]]:
+    """Per satellite, the payload columns its table keeps although the model no longer
+    declares them, as the stored key contract lists them (one small read)."""
+    table = schema.metadata_for(model).tables[schema.CONTRACT_TABLE]
+    stored = dict(connection.execute(sa.select(table.c.item, table.c.definition).where(
+        table.c.item.like("satellite %.%"))).all())
+    return contract.kept_payload(stored, model)
 
 
 def _latest(vault: _Vault, sat: m.Satellite, keys: list[bytes] | None, at: dt.datetime,
@@ -207,13 +214,14 @@ def _timestamp(value: object) -> dt.datetime:
 # ---- answers ------------------------------------------------------------------------------
 def state(connection: sa.Connection, model: m.Model, entity: str,
           keys: Sequence[str] | None = None, at: dt.datetime | None = None,
-          known_at: dt.datetime | int | None = None) -> Answer:
+          known_at: dt.datetime | int | None = None, kept: Kept | None = None) -> Answer:
     """The state of ``keys`` (default: every key) of a satellite, or of a hub or link with all
     its satellites side by side, at applied time ``at`` as known at load time ``known_at``
     (``at`` defaults to now, ``known_at`` to what ``known_as_of`` says; a batch id stands for
     its load time). Keys without any state are left out; a key that a full snapshot no longer
-    holds shows ``deleted`` true and no payload."""
-    vault = _Vault(model, connection)
+    holds shows ``deleted`` true and no payload. ``kept``: the payload columns the tables
+    keep that the model no longer declares (default: read from the stored contract)."""
+    vault = _Vault(model, connection, kept)
     kind = vault.entity(entity)
     parent = vault.parent_of(entity)
     at = at or values.utcnow()
@@ -249,18 +257,20 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
 
 def history(connection: sa.Connection, model: m.Model, entity: str,
             keys: Sequence[str] | None = None,
-            known_at: dt.datetime | int | None = None) -> Answer:
+            known_at: dt.datetime | int | None = None, kept: Kept | None = None) -> Answer:
     """Every satellite row of ``keys`` (default: all): when it was true (applied), when the
     vault learned it (loaded, batch), and when a later batch replaced it for the same applied
     time (replaced); for a hub or link, the rows of all its satellites. Rows loaded after
-    ``known_at`` (default: as ``known_as_of`` says) are left out."""
+    ``known_at`` (default: as ``known_as_of`` says) are left out; ``kept`` as in ``state``."""
     known = known_as_of(connection, model, known_at)
-    vault = _Vault(model, connection)
+    vault = _Vault(model, connection, kept)
     kind = vault.entity(entity)
     parent = vault.parent_of(entity)
     hashed = [parse_key(model, parent, k) for k in keys] if keys else None
     source, parent_key, labels = vault.key_source(parent)
     sats = [model.satellites[entity]] if kind == "satellite" else vault.satellites_of(parent)
+    if not sats:
+        raise DatavaultError(f"{kind} {entity} has no satellites to answer from")
     payload_names = [(s, name) for s in sats for name in vault.payload(s)]
     selects = []
     for sat in sats:
@@ -268,8 +278,10 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
         key = table.c[schema.sat_key_column(sat)]
         replaced = sa.func.lead(table.c.load_ts).over(
             partition_by=(key, table.c.applied_ts), order_by=table.c.load_ts)
-        inner = sa.select(table, replaced.label("replaced")).where(
-            table.c.load_ts <= known.at).subquery()
+        conditions = [table.c.load_ts <= known.at]
+        if hashed is not None:  # inside the window's subquery: it reads only these keys
+            conditions.append(key.in_(hashed))
+        inner = sa.select(table, replaced.label("replaced")).where(*conditions).subquery()
         ikey = inner.c[schema.sat_key_column(sat)]
         payload = [
             (inner.c[name] if owner is sat else sa.null()).label(

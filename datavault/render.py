@@ -11,13 +11,15 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from datavault import model as m
 from datavault import schema
 from datavault.dialects import Dialect
 from datavault.resources import templates_dir
+
+if TYPE_CHECKING:
+    import jinja2
 
 #: the time of a ghost pointer: earlier than any applied or load time the vault holds
 GHOST_TEXT = "0001-01-01 00:00:00.000000"
@@ -62,6 +64,24 @@ class Rendered:
         return result
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Jinja's per-user cache of compiled templates (a process that loads a batch compiles
+    the templates it renders only the first time), or none where it cannot be made."""
+    import jinja2
+
+    class QuietCache(jinja2.FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:  # a cache that cannot be written is only slower
+                pass
+
+    try:
+        return QuietCache(pattern="datavault-%s.cache")
+    except (OSError, RuntimeError):
+        return None
+
+
 class Renderer:
     """Renders every load step of a model for one dialect."""
 
@@ -69,15 +89,27 @@ class Renderer:
         self.model = model
         self.dialect = dialect
         self._rendered: dict[tuple[str, ...], Rendered] = {}
-        roots = [p for p in (project_templates, templates_dir()) if p and p.is_dir()]
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(p) for p in roots]),
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            autoescape=False,
-        )
+        self._roots = [p for p in (project_templates, templates_dir()) if p and p.is_dir()]
+        self._env: jinja2.Environment | None = None
+
+    @property
+    def env(self) -> jinja2.Environment:
+        """The Jinja environment, made when the first template is rendered (a command that
+        renders nothing does not import Jinja). Compiled templates are cached in the user's
+        temporary folder, as Jinja does it, and are compiled again when their text changed."""
+        if self._env is None:
+            import jinja2
+
+            self._env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader([str(p) for p in self._roots]),
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+                autoescape=False,
+                bytecode_cache=_bytecode_cache(),
+            )
+        return self._env
 
     def _render(self, name: str, context: dict) -> str:
         template = self.env.select_template([f"{self.dialect.name}/{name}", f"base/{name}"])

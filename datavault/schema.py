@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,8 +43,10 @@ _GENERIC: dict[str, Any] = {
 }
 
 
+@cache
 def column_type(type_name: str) -> Any:
-    """The SQLAlchemy type of a declared column type, with each dialect's variant."""
+    """The SQLAlchemy type of a declared column type, with each dialect's variant (one
+    object per type name: columns share it)."""
     result = _GENERIC[type_name]
     for name, dialect in sorted(DIALECTS.items()):
         override = dialect.type_overrides.get(type_name)
@@ -119,6 +124,53 @@ def build_metadata(model: m.Model) -> sa.MetaData:
     for source in sorted(model.sources.values(), key=lambda s: s.name):
         stage_table(model, source, md)
     return md
+
+
+def with_kept(table: sa.Table, kept: Sequence[m.Column]) -> sa.Table:
+    """A satellite's table with the payload columns the database keeps that the model no
+    longer declares (``contract.kept_payload``), in a MetaData of its own."""
+    if not kept:
+        return table
+    table = table.to_metadata(sa.MetaData())
+    for column in kept:
+        table.append_column(sa.Column(column.name, column_type(column.type)))
+    return table
+
+
+def table_shapes(model: m.Model,
+                 kept: Mapping[str, Sequence[m.Column]] | None = None) -> dict[str, str]:
+    """Per table of the model, a digest of its shape: each column's name, type (with every
+    dialect's variant), NOT NULL and primary key, and its indexes and unique constraints; not
+    its comment, nor the order of its columns, which no migration changes. ``kept``: per
+    satellite, the payload columns its table keeps although the model no longer declares
+    them. A migration records these shapes (``contract.SHAPE``), so that a command can tell
+    that a table is as the model wants it without reflecting it."""
+    md = metadata_for(model)
+    kept = kept or {}
+    extra = {model.sat_table(sat): columns for sat, columns in kept.items()}
+    texts: dict[int, str] = {}
+
+    def type_text(type_: Any) -> str:
+        text = texts.get(id(type_))
+        if text is None:
+            variants = getattr(type_, "_variant_mapping", {})
+            text = texts[id(type_)] = repr(type_) + "".join(
+                f" {name}:{variants[name]!r}" for name in sorted(variants))
+        return text
+
+    shapes = {}
+    for table in md.tables.values():
+        lines = [f"{c.name} {type_text(c.type)}{'' if c.nullable else ' not null'}"
+                 f"{' pk' if c.primary_key else ''}" for c in table.columns]
+        lines += [f"{c.name} {type_text(column_type(c.type))}"
+                  for c in extra.get(table.name, ())]
+        lines.sort()
+        lines += sorted(f"index {i.name} {','.join(c.name for c in i.columns)}"
+                        f"{' unique' if i.unique else ''}" for i in table.indexes)
+        lines += sorted(f"unique {','.join(c.name for c in u.columns)}"
+                        for u in table.constraints if isinstance(u, sa.UniqueConstraint))
+        shapes[table.name] = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+    return shapes
 
 
 def stage_table(model: m.Model, source: m.Source, md: sa.MetaData) -> sa.Table:

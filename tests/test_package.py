@@ -29,7 +29,10 @@ ALLOWED = {
     "contract": {"model"},
     "migrate": {"contract", "database", "schema", "model", "diagnostics", "metadata", "marts"},
     "marts": {"model", "schema", "values", "diagnostics", "render"},
-    "query": {"hashing", "schema", "values", "model", "diagnostics"},
+    "query": {"hashing", "schema", "values", "model", "diagnostics", "contract"},
+    "schemacheck": {"contract", "schema", "model", "diagnostics", "migrate"},
+    "session": {"database", "marts", "query", "schema", "schemacheck", "diagnostics",
+                "dialects", "load", "metadata", "render"},
 }
 
 

@@ -104,6 +104,7 @@ def test_user_errors_are_one_line(loaded) -> None:
         (["query", "customer_detail"], "did you mean 'customer_details'"),
         (["query", "customer", "--key", "C1|C2"], "has 2 part(s)"),
         (["query", "order_customer"], "no satellites"),
+        (["history", "order_customer"], "no satellites"),
     ]:
         result = run(project, url, *args, ok=False)
         assert result.exit_code == 1 and needle in result.stderr, result.output

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import filelock
 import sqlalchemy as sa
 
 from datavault import hashing, values
 from datavault.dialects.base import Dialect
+
+if TYPE_CHECKING:
+    import filelock
 
 
 def _hash_key(algorithm: str, *args: object) -> bytes:
@@ -105,19 +107,25 @@ class _FileLock:
 
     def __init__(self, database: str | None):
         self._lock: filelock.BaseFileLock | threading.Lock
-        if database and database != ":memory:" and not database.startswith("file:"):
+        self._file = bool(database and database != ":memory:"
+                          and not database.startswith("file:"))
+        if self._file:
+            import filelock  # only loads take it: other commands need not import it
+
             self._lock = filelock.FileLock(f"{database}.load-lock")
         else:  # a database of this process alone
             self._lock = threading.Lock()
 
     def acquire(self, blocking: bool) -> bool:
-        if isinstance(self._lock, filelock.BaseFileLock):
-            try:
-                self._lock.acquire(timeout=-1 if blocking else 0)
-            except filelock.Timeout:
-                return False
-            return True
-        return self._lock.acquire(blocking)
+        if not self._file:
+            return self._lock.acquire(blocking)
+        import filelock
+
+        try:
+            self._lock.acquire(timeout=-1 if blocking else 0)
+        except filelock.Timeout:
+            return False
+        return True
 
     def release(self) -> None:
         self._lock.release()

@@ -200,29 +200,54 @@ def quarantined(project_dir: Path | str, *, batch: int | None = None,
 
 
 def export_quarantine(answer: query.Answer, model_dir: Path | str, out: Path | str) -> int:
-    """Write quarantined rows of one source as a CSV in the source's columns, to fix and load
-    again as a new batch; returns the number of rows written."""
+    """Write quarantined rows of one source as a file in the source's columns and declared
+    CSV dialect, to fix and load again as a new batch; returns the number of rows written.
+    A line that was not a row (too many or too few fields, an unclosed quote) has no
+    columns to write: it is left out (``Exported.unmapped`` counts those)."""
+    return export_quarantined_rows(answer, model_dir, out).written
+
+
+@dataclass
+class Exported:
+    """What ``export_quarantined_rows`` wrote."""
+
+    written: int
+    unmapped: int  # quarantined lines that were not rows of the source's columns
+
+
+def export_quarantined_rows(answer: query.Answer, model_dir: Path | str,
+                            out: Path | str) -> Exported:
+    """As ``export_quarantine``, with the number of lines left out."""
     records = answer.records()
     sources = {r["source"] for r in records}
     if len(sources) > 1:
         raise DatavaultError("the rows come from several sources; choose one with --source")
     if not records:
         Path(out).write_text("", encoding="utf-8")
-        return 0
+        return Exported(0, 0)
     source = validate(model_dir).model.sources[sources.pop()]
+    form = source.input
     header = [c.name for c in source.columns]
     seen: set[tuple[int, int]] = set()
-    with Path(out).open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
+    unmapped = 0
+    with Path(out).open("w", newline="", encoding=form.encoding) as handle:
+        writer = csv.writer(handle, delimiter=form.delimiter, quotechar=form.quote or '"',
+                            quoting=csv.QUOTE_MINIMAL if form.quote else csv.QUOTE_NONE,
+                            escapechar=form.escape, doublequote=form.escape is None,
+                            lineterminator="\n")
+        if form.header:
+            writer.writerow(header)
         for record in records:
             if (record["batch"], record["row"]) in seen:
                 continue  # one row can be rejected by several entities
             seen.add((record["batch"], record["row"]))
-            data = record["data"] or {}
-            writer.writerow(["" if data.get(name) is None else _csv_text(data.get(name))
-                             for name in header])
-    return len(seen)
+            data = {str(k).strip().lower(): v for k, v in (record["data"] or {}).items()}
+            if not any(name in data for name in header):
+                unmapped += 1
+                continue
+            values = [data.get(name) for name in header]
+            writer.writerow(["" if v is None else _csv_text(v) for v in values])
+    return Exported(len(seen) - unmapped, unmapped)
 
 
 def _csv_text(value: object) -> str:

@@ -282,7 +282,7 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
     """Load one batch of SOURCE from INPUT into every entity it feeds.
 
     INPUT is a file (CSV with a header row unless the source says otherwise; Parquet;
-    JSON Lines; any of them gzip or zstd compressed), - for standard input, or a database
+    JSON Lines; any of them gzip, zstd or bzip2 compressed), - for standard input, or a database
     URL (with --table or --query). How a source's CSV files are written (delimiter, quote,
     escape, encoding, header) is its input: in models/sources/SOURCE.yml.
     Rows that cannot be loaded go to the dv_quarantine table with the reason; every entity
@@ -741,7 +741,12 @@ def quarantine_command(obj: dict, batch: int | None, source: str | None, export:
     answer = api.quarantined(obj["project"], batch=batch, source=source, url=obj["url"],
                              profile=obj["profile"])
     if export:
-        count = api.export_quarantine(answer, obj["project"], export)
+        exported = api.export_quarantined_rows(answer, obj["project"], export)
+        count = exported.written
+        if exported.unmapped and fmt != "json":
+            _say(f"left out {exported.unmapped} quarantined lines that were not rows of the "
+                 "source's columns (too many or too few fields, an unclosed quote): "
+                 "see `datavault quarantine`")
         if fmt == "json":
             _json({"exported": count, "file": export})
             return
@@ -849,7 +854,7 @@ class _progress:
                 share = f" ({min(done / total, 1):.0%} of the input)" if done and total else ""
                 self.say(f"staging {self.staging}: {data['rows']:,} rows read{share}")
         elif event == "staged":
-            self.say(f"{name}: staged {batch.rows_staged:,} rows, quarantined "
+            self.say(f"{name}: staged {_count(batch.rows_staged or 0, 'row')}, quarantined "
                      f"{batch.rows_quarantined:,}, in {data['seconds']:.2f} s")
         elif event == "entity-start":
             self.say(f"{name}: loading {data['entity']}")

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from datavault import database, marts, query, schema, schemacheck
-from datavault.diagnostics import DatavaultError
+from datavault.diagnostics import DatavaultError, did_you_mean
 from datavault.dialects import Dialect
 from datavault.load import (
     STATES,
@@ -103,14 +103,16 @@ class Vault:
         ``BatchInput``. A file identical to one already loaded for ``source`` is skipped
         unless ``force``; a snapshot that would delete more than the source allows is
         refused unless ``allow_mass_delete``."""
+        if source not in self.model.sources:  # before the input: its name is the mistake
+            raise DatavaultError(f"unknown source {source!r}; " + (
+                did_you_mean(source, self.model.sources) or "see models/sources/"))
         if isinstance(data, BatchInput):
             batch = data
         elif isinstance(data, (str, Path)):
             batch = open_input(str(data), table=table, query=query, default_table=source)
         else:
             batch = arrow_input(data)
-        if source in self.model.sources:  # else the loader names the sources there are
-            self.schema.require(schemacheck.source_scope(self.model, source))
+        self.schema.require(schemacheck.source_scope(self.model, source))
         return self.loader.load(source, batch, applied_at=applied_at, only=only, force=force,
                                 allow_mass_delete=allow_mass_delete, **_progress(progress))
 

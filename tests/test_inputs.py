@@ -242,3 +242,28 @@ def test_invalid_utf8_quarantines_its_row_only(vault: Vault, tmp_path: Path) -> 
     assert [r[0] for r in vault.satellite()] == ["A"]
     [(number, reason, data)] = vault.quarantine()
     assert number == 2 and "utf-8" in reason and "caf" in data
+
+
+def test_quarantined_rows_export_in_the_source_dialect(tmp_path: Path, db_url: str) -> None:
+    """The export of quarantined rows is a file the source reads: its delimiter, its
+    header; a line that was not a row is left out, and said so."""
+    source = SOURCE + "input:\n  delimiter: \";\"\n"
+    vault = Vault(_project(tmp_path / "project", source), db_url)
+    path = tmp_path / "semi.csv"
+    path.write_text(";".join(h.upper() for h in HEADER) + "\n"
+                    "A;2026-02-30;1;1;1;2026-01-01;true;bad day\n"
+                    "B;2026-01-01;1\n", encoding="utf-8")
+    vault.load(path)
+    out = tmp_path / "fix.csv"
+    run = CliRunner().invoke(datavault.cli.main, ["-p", str(vault.root), "--url", vault.url,
+                                                  "quarantine", "--source", "feed",
+                                                  "--export", str(out)])
+    assert run.exit_code == 0, run.output
+    assert "wrote 1 rows" in run.output and "left out 1" in run.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == ";".join(HEADER) and lines[1].startswith("A;2026-02-30;1;")
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text(out.read_text(encoding="utf-8").replace("2026-02-30", "2026-02-28"),
+                     encoding="utf-8")
+    vault.load(fixed)
+    assert "A" in {r[0] for r in vault.satellite()}

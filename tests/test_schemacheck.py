@@ -238,7 +238,7 @@ def test_a_widening_is_caught_and_after_its_migration_the_check_is_cheap(
 def test_without_recorded_shapes_every_table_is_compared_in_full(example_project: Path,
                                                                   db_url: str) -> None:
     project, url = example_project, db_url
-    api.migrate_upgrade(project, "1438cfef2a50", url=url)  # the migrations before shapes
+    api.migrate_upgrade(project, "da4c7642c542", url=url)  # the migrations before shapes
     (project / "migrations" / "versions" / "20261202_a910864079ea_table_shapes.py").unlink()
     _load(project, url, 0)
     assert "note: the database records no shape for 13 tables" in dv(

@@ -215,9 +215,13 @@ def _match_columns(source: m.Source, names: list[str], shown: str) -> list[int]:
         folded[key] = position
     missing = [c.name for c in source.columns if c.name.lower() not in folded]
     if missing:
+        hint = ""
+        if len(names) == 1 and any(mark in str(names[0]) for mark in ",;|\t"):
+            hint = ("; its header was read as one column: check the delimiter in the "
+                    f"source's input: (models/sources/{source.name}.yml)")
         raise DatavaultError(
             f"{shown} lacks column(s) {', '.join(missing)} of source {source.name}; "
-            f"it has: {', '.join(map(str, names))}")
+            f"it has: {', '.join(map(str, names))}{hint}")
     return [folded[c.name.lower()] for c in source.columns]
 
 
@@ -584,10 +588,12 @@ class _JsonLinesReader(Reader):
                 number += 1
                 try:
                     record = json.loads(line)
-                    if not isinstance(record, dict):
-                        raise ValueError("not an object")
+                    problem = (None if isinstance(record, dict) else
+                               f"a JSON {type(record).__name__}, not an object")
                 except ValueError as exc:
-                    self.rejected.append(Rejected(number, f"not a JSON object: {exc}",
+                    problem = f"not JSON: {exc}"
+                if problem:
+                    self.rejected.append(Rejected(number, problem,
                                                   {"line": line.rstrip("\n")[:10_000]}))
                     continue
                 values: dict[str, str | None] = {}

@@ -75,12 +75,6 @@ def _snapshots(spine: m.Spine, today: dt.date) -> list[dt.datetime]:
     return sorted(dt.datetime(d.year, d.month, d.day) for d in set(days))
 
 
-def _timestamp(value: Any) -> Any:
-    """A timestamp read back from either engine (SQLite may give its stored text)."""
-    if isinstance(value, str):
-        return dt.datetime.fromisoformat(value)
-    return value
-
 
 def _check_size(count: int) -> None:
     if count > MAX_SNAPSHOTS:
@@ -260,7 +254,7 @@ class MartBuilder:
             # rows of batches after ``upto`` (an unfinished one, and any after it) are left
             # out: they are read by the next build, which starts after ``upto``
             known_at = self._loaded_at(connection, upto)
-            old_spine = [] if rebuild else [_timestamp(r[0]) for r in connection.execute(
+            old_spine = [] if rebuild else [values.read_timestamp(r[0]) for r in connection.execute(
                 sa.select(self.spine_table.c.snapshot_ts)
                 .where(self.spine_table.c.mart == mart.name))]
             added = sorted(set(spine) - set(old_spine))
@@ -309,7 +303,7 @@ class MartBuilder:
             self._record(connection, mart, stored, wanted, digest, upto, rebuild)
         return MartResult(
             mart.name, mart.kind, rebuild, reason, len(spine), 0 if rebuild else len(added),
-            len(removed), touched or 0, _timestamp(since) if touched else None, deleted,
+            len(removed), touched or 0, values.read_timestamp(since) if touched else None, deleted,
             inserted, max(after, 0), upto, held_by, time.perf_counter() - started)
 
     def _rebuild_reason(self, connection: sa.Connection, mart: m.Mart, stored: Any,
@@ -327,7 +321,8 @@ class MartBuilder:
             batches = schema.metadata_for(self.model).tables[schema.BATCH_TABLE]
             loaded_at = connection.execute(sa.select(batches.c.loaded_at).where(
                 batches.c.batch_id == stored.last_batch_id)).scalar()
-            if loaded_at is None or _timestamp(loaded_at) != _timestamp(stored.last_loaded_at):
+            last = values.read_timestamp(stored.last_loaded_at)
+            if loaded_at is None or values.read_timestamp(loaded_at) != last:
                 return "the vault's batches are not the ones it was built from"
         return ""
 
@@ -355,7 +350,7 @@ class MartBuilder:
         batches = schema.metadata_for(self.model).tables[schema.BATCH_TABLE]
         loaded_at = connection.execute(sa.select(sa.func.max(batches.c.loaded_at)).where(
             batches.c.batch_id <= batch_id)).scalar()
-        return _timestamp(loaded_at) if loaded_at is not None else GHOST_TIME
+        return values.read_timestamp(loaded_at) if loaded_at is not None else GHOST_TIME
 
     def _watermark(self, connection: sa.Connection) -> tuple[int, int | None]:
         """The last batch whose loads are over with none before it unfinished, and the first

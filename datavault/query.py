@@ -191,7 +191,7 @@ def known_as_of(connection: sa.Connection, model: m.Model,
             batches.c.batch_id == asked)).scalar()
         if loaded_at is None:
             raise DatavaultError(f"there is no batch {asked}; `datavault batches` lists them")
-        return Known(_timestamp(loaded_at))
+        return Known(values.read_timestamp(loaded_at))
     if asked is not None:
         return Known(asked)
     first = connection.execute(
@@ -201,14 +201,11 @@ def known_as_of(connection: sa.Connection, model: m.Model,
     if first is None:
         return Known(values.utcnow())
     batch_id, source, status, loaded_at = first
-    at = _timestamp(loaded_at) - ONE_MICROSECOND
+    at = values.read_timestamp(loaded_at) - ONE_MICROSECOND
     return Known(at, f"batch {batch_id} of {source} is {status}: answering as known before it "
                      f"({at.isoformat(sep=' ', timespec='microseconds')}); --known-at "
                      "now shows what is loaded so far")
 
-
-def _timestamp(value: object) -> dt.datetime:
-    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
 # ---- answers ------------------------------------------------------------------------------

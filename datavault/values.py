@@ -119,6 +119,14 @@ def to_utc(value: dt.datetime) -> dt.datetime:
     return value
 
 
+def read_timestamp(value: object) -> dt.datetime | None:
+    """A timestamp as an engine gives it back (SQLite may give its stored text); None stays
+    None."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
 def timestamp_text(value: dt.datetime) -> str:
     """The stored text of a timestamp: ``YYYY-MM-DD HH:MM:SS.ffffff`` (sorts as it compares)."""
     return canonical(value, "timestamp").replace("T", " ")

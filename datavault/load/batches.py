@@ -74,12 +74,6 @@ class Batch:
         return self.status in RESUMABLE
 
 
-def _timestamp(value: object) -> dt.datetime | None:
-    """A timestamp as either engine returns it (SQLite may give its stored text)."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
-
 
 class Ledger:
     """Reads and writes ``dv_batch``."""
@@ -94,14 +88,14 @@ class Ledger:
         data = row._mapping
         return Batch(
             batch_id=data["batch_id"], source=data["source"], input=data["input"],
-            loaded_at=_timestamp(data["loaded_at"]), status=data["status"],  # type: ignore[arg-type]
-            applied_at=_timestamp(data["applied_at"]),
-            snapshot_at=_timestamp(data["snapshot_at"]), rows_read=data["rows_read"],
+            loaded_at=values.read_timestamp(data["loaded_at"]), status=data["status"],  # type: ignore[arg-type]
+            applied_at=values.read_timestamp(data["applied_at"]),
+            snapshot_at=values.read_timestamp(data["snapshot_at"]), rows_read=data["rows_read"],
             rows_staged=data["rows_staged"], rows_quarantined=data["rows_quarantined"],
             checksum=data["checksum"], input_bytes=data["input_bytes"],
             entities=tuple(e for e in (data["entities"] or "").split(",") if e),
-            started_at=_timestamp(data["started_at"]),
-            finished_at=_timestamp(data["finished_at"]), message=data["message"])
+            started_at=values.read_timestamp(data["started_at"]),
+            finished_at=values.read_timestamp(data["finished_at"]), message=data["message"])
 
     # ---- writing ------------------------------------------------------------------------
     def create(self, source: str, description: str, entities: Sequence[str],
@@ -114,7 +108,7 @@ class Ledger:
             last_id, last_at = connection.execute(
                 sa.select(sa.func.max(t.c.batch_id), sa.func.max(t.c.loaded_at))).one()
             loaded_at = values.utcnow()
-            last_at = _timestamp(last_at)
+            last_at = values.read_timestamp(last_at)
             if last_at is not None and loaded_at <= last_at:
                 loaded_at = last_at + ONE_MICROSECOND
             batch = Batch(

@@ -113,7 +113,7 @@ class EntityLoads:
             .select_from(audit.join(batches, audit.c.batch_id == batches.c.batch_id))
             .where(audit.c.entity == entity, audit.c.status == "ok")
         ).scalar()
-        if newest is not None and _timestamp(newest) > batch.loaded_at:
+        if newest is not None and values.read_timestamp(newest) > batch.loaded_at:
             raise DatavaultError(
                 f"{entity} already holds a batch loaded at {newest}, after batch "
                 f"{batch.batch_id}; load the source again to give it a new load time"
@@ -130,6 +130,3 @@ class EntityLoads:
             finished_at=values.utcnow(), status=outcome.status, message=outcome.message or None,
         ))
 
-
-def _timestamp(value: object) -> dt.datetime:
-    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))

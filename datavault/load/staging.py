@@ -87,7 +87,7 @@ class Stager:
                 batch.rows_quarantined = counts["quarantined"]
                 batch.rows_staged = counts["read"] - counts["quarantined"]
                 # a snapshot's time: its latest applied time (empty: the batch's)
-                batch.snapshot_at = (_timestamp(snapshot_at) or batch.applied_at
+                batch.snapshot_at = (values.read_timestamp(snapshot_at) or batch.applied_at
                                      or batch.loaded_at)
                 batch.status = STAGED
                 self.ledger.update(
@@ -112,7 +112,7 @@ class Stager:
             try:
                 read = 0
                 for batch in reader.batches():
-                    if target.name.startswith("dv_raw_"):
+                    if target.name == schema.raw_table(source).name:
                         self.dialect.copy_text(connection, target.name,
                                                self._marked(source, batch))
                     else:
@@ -173,11 +173,6 @@ class Stager:
             connection.execute(self.metadata.tables[schema.QUARANTINE_TABLE].insert(), bad)
         counts["quarantined"] += len(bad)
 
-
-def _timestamp(value: object) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))
 
 
 class _RowParser:

@@ -345,7 +345,7 @@ def _alembic(call, *args, **kwargs):
     except migrate.SchemaRefused:
         raise
     except CommandError as exc:
-        message = str(exc)
+        message = database.redact(str(exc))
         if "not up to date" in message:
             message = ("the database is not at the latest migration: run "
                        "`datavault migrate upgrade` first, then make the revision")

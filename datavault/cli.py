@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from datavault import api, query, values
+from datavault import api, database, query, values
 from datavault.diagnostics import DatavaultError, ModelError
 from datavault.load import REFUSED, STATES, LoadResult
 
@@ -75,7 +75,8 @@ class DatavaultGroup(click.Group):
             return super().invoke(ctx)
         except ModelError as exc:
             for problem in exc.problems:
-                errors.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+                errors.print(database.redact(str(problem)), markup=False, highlight=False,
+                             soft_wrap=True)
             count = len(exc.problems)
             errors.print(f"{count} problem{'s' if count != 1 else ''} found", style="red",
                          soft_wrap=True)
@@ -90,9 +91,11 @@ class DatavaultGroup(click.Group):
 
 
 def _fail(ctx: click.Context, message: str) -> None:
+    """One error message (with --debug, the traceback first), with any secret masked."""
     if ctx.find_root().params.get("debug"):
-        traceback.print_exc()
-    errors.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+        sys.stderr.write(database.redact(traceback.format_exc()))
+    errors.print(database.redact(message), style="red", markup=False, highlight=False,
+                 soft_wrap=True)
     sys.exit(1)
 
 
@@ -157,7 +160,7 @@ def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
         try:
             steps = api.migrate_upgrade(directory, url=obj["url"], profile=obj["profile"])
         except DatavaultError as exc:
-            say(f"The database was not set up ({exc}); run "
+            say(f"The database was not set up ({database.redact(str(exc))}); run "
                 f"`datavault -p {directory} migrate upgrade` when it can be reached.")
         else:
             say(f"Database ready: {len(steps)} migration{'s' if len(steps) != 1 else ''} "

@@ -1,9 +1,19 @@
-"""Engines: URL resolution, per-connection preparation, and readable connection errors."""
+"""Engines: URL resolution, per-connection preparation, and readable connection errors; and
+URLs as they are shown, with their secrets masked.
+
+A URL's password (``user:password@``) and its secret query parameters (``password=``,
+``sslpassword=``, ``token=``, ``api_key=``, ...) never leave the process in clear: every
+place that prints, logs or stores a URL shows it by ``shown_url``, and every message that may
+repeat one (a driver's error, a batch's failure) goes through ``redact``.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from pathlib import Path
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -68,10 +78,7 @@ def with_driver(url: str) -> sa.URL:
 
     A malformed URL is reported without repeating it: it may hold a password.
     """
-    try:
-        parsed = make_url(url)
-    except (sa.exc.ArgumentError, ValueError) as exc:
-        raise DatavaultError(f"not a database URL ({exc})") from None
+    parsed = _parse(url)
     if parsed.drivername in DEFAULT_DRIVERS:
         parsed = parsed.set(drivername=DEFAULT_DRIVERS[parsed.drivername])
     return parsed
@@ -84,7 +91,8 @@ def connect(url: str) -> tuple[sa.Engine, Dialect]:
     try:
         engine = sa.create_engine(parsed, **dialect.engine_options())
     except Exception as exc:
-        raise DatavaultError(f"cannot use database URL {parsed!r}: {exc}") from None
+        raise DatavaultError(f"cannot use database URL {shown_url(parsed)}: "
+                             f"{redact(str(exc))}") from None
 
     @event.listens_for(engine, "connect")
     def _prepare(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -95,7 +103,143 @@ def connect(url: str) -> tuple[sa.Engine, Dialect]:
             connection.exec_driver_sql("SELECT 1")
     except sa.exc.OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatavaultError(
-            f"cannot connect to {parsed.render_as_string(hide_password=True)}: {reason}"
-        ) from None
+        raise DatavaultError(f"cannot connect to {shown_url(parsed)}: {redact(reason)}") from None
     return engine, dialect
+
+
+# ---- secrets ----------------------------------------------------------------------------
+MASK = "***"
+#: what stands for a URL that cannot be read, so cannot be masked part by part
+MALFORMED = "(a malformed database URL, not shown: it may hold a password)"
+# query parameters whose value is a secret, by a part of their name (any case; "_" and "-"
+# left out): password, passwd, sslpassword, passphrase, pwd, secret, client_secret, token,
+# access_token, credentials, api_key, apikey; and a name ending or starting in "key" (key,
+# sslkey, private_key, account_key, ...), and the signature of a signed URL
+_SECRET_PARTS = ("pass", "pwd", "secret", "token", "credential", "apikey")
+_SECRET_NAMES = ("sig", "signature", "auth", "authorization")
+# a rendered placeholder that quote_plus leaves as it is, replaced by MASK afterwards
+_PLACEHOLDER = "datavaultmaskedsecret"
+# text that starts like a URL (a scheme, then ://), up to a space or a quote, without the
+# punctuation of the sentence around it
+_URL_IN_TEXT = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"]*[^\s'".,;:)\]}>]""")
+# a malformed URL's parts that may be secrets: the password of user:password@, query values
+_USERINFO_SECRET = re.compile(r"://[^/?#@:]*:([^@]*)@")
+_PARAMETER = re.compile(r"[?&;]([^=&;#\s]+)=([^&;#\s]*)")
+# secrets of fewer characters are masked inside URLs only: replacing them anywhere in a text
+# would mangle it
+_SHORTEST_MASKED_ANYWHERE = 4
+# the secrets of every URL this process has parsed, in each form a message may show them
+_seen_secrets: set[str] = set()
+
+
+def is_secret_parameter(name: str) -> bool:
+    """Whether a URL query parameter of this name holds a secret (any case)."""
+    key = re.sub(r"[^a-z0-9]", "", name.lower())
+    return (any(part in key for part in _SECRET_PARTS) or key.endswith("key")
+            or key.startswith("key") or key in _SECRET_NAMES)
+
+
+def shown_url(url: str | sa.URL) -> str:
+    """A URL as it may be printed, logged or stored: user, host, port, database and other
+    parameters as they are, the password and every secret query parameter as ``***``. A
+    URL without secrets is returned as it was given; a malformed one is not shown at all."""
+    if isinstance(url, str):
+        try:
+            parsed = _parse(url)
+        except DatavaultError:
+            return MALFORMED
+    else:
+        parsed = url
+        _remember(parsed)
+    secret = [name for name in parsed.query if is_secret_parameter(name)]
+    if parsed.password is None and not secret:
+        return url if isinstance(url, str) else parsed.render_as_string(hide_password=False)
+    masked = parsed.update_query_dict(
+        {name: _masked(parsed.query[name]) for name in secret})
+    return masked.render_as_string(hide_password=True).replace(_PLACEHOLDER, MASK)
+
+
+def redact(text: str) -> str:
+    """``text`` with every URL in it shown by ``shown_url``, and every secret of the URLs
+    this process has parsed replaced by ``***``: for messages that may repeat a URL or its
+    parts (a driver's error, an exception's text, a log record)."""
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(_shown_match, text)
+    for secret in sorted(_seen_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that passes every record with its message redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def redact_logging() -> None:
+    """Redact what every handler of the root logger writes (after a ``fileConfig``)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+
+
+def _parse(url: str) -> sa.URL:
+    """``make_url``, remembering the URL's secrets; a malformed URL is a DatavaultError that
+    does not repeat it (nor the exception's text, which may)."""
+    try:
+        parsed = make_url(url)
+    except (sa.exc.ArgumentError, ValueError, TypeError) as exc:
+        _remember_malformed(url)
+        reason = ("its port is not a number" if "int()" in str(exc) else
+                  "expected dialect+driver://user@host:port/database")
+        raise DatavaultError(f"not a database URL ({reason}; the URL is not shown, as it "
+                             "may hold a password)") from None
+    _remember(parsed)
+    return parsed
+
+
+def _masked(value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+    return _PLACEHOLDER if isinstance(value, str) else tuple(_PLACEHOLDER for _ in value)
+
+
+def _shown_match(match: re.Match[str]) -> str:
+    text = match.group(0)
+    try:
+        _parse(text)
+    except DatavaultError:  # not a URL: hidden when a part of it may be a secret
+        return MALFORMED if _secrets_of_malformed(text) else text
+    return shown_url(text)
+
+
+def _remember(parsed: sa.URL) -> None:
+    values = [] if parsed.password is None else [str(parsed.password)]
+    for name, value in parsed.query.items():
+        if is_secret_parameter(name):
+            values += [value] if isinstance(value, str) else list(value)
+    _remember_values(values)
+
+
+def _remember_malformed(url: str) -> None:
+    values = _secrets_of_malformed(url)
+    _remember_values(values + [unquote(v) for v in values] + [unquote_plus(v) for v in values])
+
+
+def _secrets_of_malformed(url: str) -> list[str]:
+    """What may be secrets in a URL that cannot be read: a password before @, the values of
+    secret query parameters."""
+    values = [v for v in _USERINFO_SECRET.findall(url) if v]
+    return values + [value for name, value in _PARAMETER.findall(url)
+                     if value and is_secret_parameter(name)]
+
+
+def _remember_values(values: list[str]) -> None:
+    for value in values:
+        for form in (value, quote(value, safe=""), quote_plus(value), quote(value, safe=" +")):
+            if len(form) >= _SHORTEST_MASKED_ANYWHERE:
+                _seen_secrets.add(form)

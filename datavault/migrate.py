@@ -402,6 +402,7 @@ def _state_from_alembic_command(config: Any, x: dict[str, str]) -> EnvironmentSt
 
     if config.config_file_name and Path(config.config_file_name).exists():
         fileConfig(config.config_file_name, disable_existing_loggers=False)
+        database.redact_logging()  # what alembic and SQLAlchemy log shows no secret
     root = Path(config.config_file_name or ".").resolve().parent
     project = load_project(root)
     url = database.resolve_url(root, project.model.settings, x.get("url"), x.get("profile"))

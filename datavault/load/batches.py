@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from datavault import schema, values
+from datavault.database import redact
 from datavault.dialects import Dialect
 
 STAGING = schema.BATCH_STAGING
@@ -87,7 +88,7 @@ class Ledger:
     def _batch(self, row: sa.Row) -> Batch:
         data = row._mapping
         return Batch(
-            batch_id=data["batch_id"], source=data["source"], input=data["input"],
+            batch_id=data["batch_id"], source=data["source"], input=_redacted(data["input"]),
             loaded_at=values.read_timestamp(data["loaded_at"]), status=data["status"],  # type: ignore[arg-type]
             applied_at=values.read_timestamp(data["applied_at"]),
             snapshot_at=values.read_timestamp(data["snapshot_at"]), rows_read=data["rows_read"],
@@ -95,13 +96,16 @@ class Ledger:
             checksum=data["checksum"], input_bytes=data["input_bytes"],
             entities=tuple(e for e in (data["entities"] or "").split(",") if e),
             started_at=values.read_timestamp(data["started_at"]),
-            finished_at=values.read_timestamp(data["finished_at"]), message=data["message"])
+            finished_at=values.read_timestamp(data["finished_at"]),
+            message=_redacted(data["message"]))
 
     # ---- writing ------------------------------------------------------------------------
     def create(self, source: str, description: str, entities: Sequence[str],
                applied_at: dt.datetime | None, fingerprint: tuple[str, int] | None) -> Batch:
         """A new batch in state ``staging``: the next id and a load time later than every
-        batch's, assigned under a lock so that concurrent loads never share either."""
+        batch's, assigned under a lock so that concurrent loads never share either. The
+        ``description`` of its input is stored with any secret in it masked."""
+        description = redact(description)
         t = self.table
         with self.engine.begin() as connection:
             self.dialect.serialize_writers(connection, schema.BATCH_TABLE)
@@ -126,7 +130,10 @@ class Ledger:
 
     def update(self, batch_id: int, connection: sa.Connection | None = None,
                **changes: object) -> None:
-        """Change a batch's row, in ``connection``'s transaction or in one of its own."""
+        """Change a batch's row, in ``connection``'s transaction or in one of its own (a
+        message with any secret in it masked)."""
+        if isinstance(changes.get("message"), str):
+            changes["message"] = redact(changes["message"])  # type: ignore[arg-type]
         statement = self.table.update().where(self.table.c.batch_id == batch_id).values(
             **changes)
         if connection is not None:
@@ -185,3 +192,8 @@ class Ledger:
         with self.engine.connect() as connection:
             return {r[0] for r in connection.execute(
                 sa.select(a.c.entity).where(a.c.batch_id == batch_id, a.c.status == "ok"))}
+
+
+def _redacted(text: str | None) -> str | None:
+    """A text of the ledger as shown: a row written before secrets were masked shows none."""
+    return None if text is None else redact(text)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from datavault import model as m
 from datavault import schema, values
+from datavault.database import redact
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import Dialect
 from datavault.load.batches import Batch
@@ -68,13 +69,13 @@ class EntityLoads:
         except sa.exc.DBAPIError as exc:
             outcome.status = "failed"
             outcome.rows_inserted = outcome.rows_quarantined = outcome.rows_deleted = 0
-            outcome.message = str(exc.orig or exc).strip().splitlines()[0]
+            outcome.message = redact(str(exc.orig or exc).strip().splitlines()[0])
             outcome.seconds = time.perf_counter() - clock
             with self.engine.begin() as connection:
                 self._audit(connection, source, batch, outcome, started_at)
         except DatavaultError as exc:
             outcome.status = "failed"
-            outcome.message = str(exc)
+            outcome.message = redact(str(exc))
             with self.engine.begin() as connection:
                 self._audit(connection, source, batch, outcome, started_at)
         written = outcome.rows_inserted + outcome.rows_deleted

@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -32,7 +33,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from datavault import model as m
-from datavault.database import with_driver
+from datavault.database import redact, shown_url, with_driver
 from datavault.diagnostics import DatavaultError
 
 CHUNK = 20_000
@@ -85,7 +86,7 @@ class BatchInput:
     description: str
     kind: str  # "file", "arrow" or "database"
     path: Path | None = None
-    url: str | None = None
+    url: str | None = field(default=None, repr=False)  # may hold a password: not shown
     query: str | None = None
     table: Any = None  # an Arrow table (from a DataFrame too)
     _fingerprint: tuple[str, int] | None = field(default=None, repr=False, compare=False)
@@ -127,6 +128,11 @@ class BatchInput:
         return _CsvReader(self.description, self.path, source)
 
 
+# the start of something meant as a URL (a scheme of two letters or more, then a colon; one
+# letter is a Windows drive)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:")
+
+
 def open_input(spec: str, table: str | None = None, query: str | None = None,
                default_table: str | None = None) -> BatchInput:
     """A file path, ``-`` for standard input, or a database URL (with a table or query;
@@ -139,7 +145,7 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
             parsed = with_driver(spec)
         except DatavaultError as exc:
             raise DatavaultError(f"INPUT looks like a URL but is {exc}") from None
-        shown = parsed.render_as_string(hide_password=True)
+        shown = shown_url(parsed)
         if (parsed.get_backend_name() == "sqlite" and "uri" not in parsed.query
                 and parsed.database not in (None, "", ":memory:")
                 and not Path(parsed.database).is_file()):
@@ -152,6 +158,10 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
         return BatchInput("standard input", "file", path=_spool(sys.stdin.buffer))
     path = Path(spec)
     if not path.is_file():
+        if _SCHEME.match(spec):  # a URL mistyped, perhaps with its password: not repeated
+            raise DatavaultError("INPUT is not a file, nor a database URL (one reads "
+                                 "dialect+driver://user@host:port/database); it is not "
+                                 "shown, as it may hold a password")
         raise DatavaultError(f"input file {spec} does not exist (INPUT is a file, - for "
                              "standard input, or a database URL)")
     return BatchInput(str(path), "file", path=path)
@@ -646,9 +656,8 @@ class _DatabaseReader(Reader):
         try:
             self.engine = sa.create_engine(with_driver(url))
         except (sa.exc.SQLAlchemyError, ImportError) as exc:  # ImportError: no driver
-            shown = sa.engine.make_url(url).render_as_string(hide_password=True)
-            reason = str(exc).strip().splitlines()[0]
-            raise DatavaultError(f"cannot use input URL {shown}: {reason}") from None
+            reason = redact(str(exc).strip().splitlines()[0])
+            raise DatavaultError(f"cannot use input URL {shown_url(url)}: {reason}") from None
         self.query = query
         self.connection = None
         try:
@@ -657,8 +666,9 @@ class _DatabaseReader(Reader):
                 stream_results=True, yield_per=CHUNK).execute(sa.text(query))
         except sa.exc.SQLAlchemyError as exc:
             self.close()
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise DatavaultError(f"cannot read the input batch ({query}): {reason}") from None
+            reason = redact(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
+            raise DatavaultError(f"cannot read the input batch from {self.description}: "
+                                 f"{reason}") from None
         self.header = list(self.result.keys())
         self.positions = _match_columns(source, self.header, description)
 
@@ -674,8 +684,8 @@ class _DatabaseReader(Reader):
                     chunk.append([number, *row])
                 yield chunk
         except sa.exc.SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            raise DatavaultError(f"cannot read the input batch ({self.query}): "
+            reason = redact(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])
+            raise DatavaultError(f"cannot read the input batch from {self.description}: "
                                  f"{reason}") from None
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from datavault import model as m
 from datavault import schema, values
+from datavault.database import redact
 from datavault.diagnostics import DatavaultError, did_you_mean
 from datavault.dialects import Dialect
 from datavault.load.batches import (
@@ -285,7 +286,7 @@ class Loader:
             try:
                 read_by = self.stager.stage(source, batch, reader, progress)
             except BaseException as exc:
-                reason = (str(exc).strip().splitlines()[0] if str(exc).strip()
+                reason = (redact(str(exc).strip().splitlines()[0]) if str(exc).strip()
                           else type(exc).__name__)
                 batch.status, batch.message = FAILED, f"staging failed: {reason}"
                 self.ledger.update(batch.batch_id, status=FAILED, message=batch.message,

@@ -316,7 +316,7 @@ class EnvironmentState:
     """What ``datavault migrate`` hands the environment through alembic's Config."""
 
     model: m.Model
-    url: str
+    url: str = field(repr=False)  # may hold a password
     hooks: Hooks
     applied: list[Step] = field(default_factory=list)
     migrating: str = ""  # "upgrade" or "downgrade" ("" for revision and check)

@@ -128,8 +128,10 @@ _PARAMETER = re.compile(r"[?&;]([^=&;#\s]+)=([^&;#\s]*)")
 # secrets of fewer characters are masked inside URLs only: replacing them anywhere in a text
 # would mangle it
 _SHORTEST_MASKED_ANYWHERE = 4
-# the secrets of every URL this process has parsed, in each form a message may show them
+# the secrets of every URL this process has parsed, in each form a message may show them, and
+# a pattern that finds any of them where it is not part of a longer word
 _seen_secrets: set[str] = set()
+_seen_pattern: re.Pattern[str] | None = None
 
 
 def is_secret_parameter(name: str) -> bool:
@@ -165,9 +167,8 @@ def redact(text: str) -> str:
     parts (a driver's error, an exception's text, a log record)."""
     if "://" in text:
         text = _URL_IN_TEXT.sub(_shown_match, text)
-    for secret in sorted(_seen_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, MASK)
+    if _seen_pattern is not None:
+        text = _seen_pattern.sub(MASK, text)
     return text
 
 
@@ -239,7 +240,20 @@ def _secrets_of_malformed(url: str) -> list[str]:
 
 
 def _remember_values(values: list[str]) -> None:
-    for value in values:
-        for form in (value, quote(value, safe=""), quote_plus(value), quote(value, safe=" +")):
-            if len(form) >= _SHORTEST_MASKED_ANYWHERE:
-                _seen_secrets.add(form)
+    global _seen_pattern
+    forms = {form for value in values
+             for form in (value, quote(value, safe=""), quote_plus(value),
+                          quote(value, safe=" +"))
+             if len(form) >= _SHORTEST_MASKED_ANYWHERE and form != quote(MASK, safe="")}
+    if forms - _seen_secrets:
+        _seen_secrets.update(forms)
+        _seen_pattern = re.compile("|".join(
+            _bounded(form) for form in sorted(_seen_secrets, key=len, reverse=True)))
+
+
+def _bounded(secret: str) -> str:
+    """A pattern of ``secret`` where it is not a part of a longer word (``postgres`` as a
+    password leaves ``postgresql`` alone)."""
+    before = r"(?<![A-Za-z0-9])" if secret[0].isalnum() else ""
+    after = r"(?![A-Za-z0-9])" if secret[-1].isalnum() else ""
+    return before + re.escape(secret) + after

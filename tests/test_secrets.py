@@ -106,6 +106,12 @@ def test_redact_masks_urls_inside_text_and_the_secrets_of_urls_seen() -> None:
     assert "canary" not in database.redact("at postgresql://u:canary-x-1@h:port/db, failed")
 
 
+def test_a_secret_is_masked_as_a_word_not_inside_longer_ones() -> None:
+    database.with_driver("postgresql://u:wordsecret7@h/db")
+    assert database.redact("user=u password=wordsecret7; wordsecret7s xwordsecret7") == \
+        "user=u password=***; wordsecret7s xwordsecret7"
+
+
 def test_logging_shows_no_secret(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("tests.secrets")
     handler = logging.StreamHandler(io.StringIO())

@@ -8,7 +8,8 @@ Run from the repository root:
 For each engine it writes the example project with one PIT mart, ``orders`` (hub ``order``,
 satellite ``order_status``), loads two generated batches of the source ``shop_orders`` (every
 order placed; half of them shipped two days later: 1.5 rows per order; not counted), makes
-the mart's views (its PIT table left empty: the ``_current`` view does not read it), and times, as the median of ``--runs``:
+the mart's views (its PIT table left empty: the ``_current`` view does not read it), and
+times, as the median of ``--runs``:
 
 - ``SELECT * FROM orders_current WHERE order_number IN (a, b)``: what an analyst writes to
   look up two orders (the hub has no index on its business key, so the hub is read whole; the

@@ -25,12 +25,11 @@ CREATE VIEW customers_current AS
 SELECT h.customer_number AS customer_number, c1.name AS name, c1.email AS email, c1.city AS city
 FROM hub_customer p
 JOIN hub_customer h ON h.customer_hk = p.customer_hk
-LEFT JOIN sat_customer_details c1 ON c1.customer_hk = p.customer_hk
-    AND (c1.applied_ts, c1.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM sat_customer_details x
-        WHERE x.customer_hk = p.customer_hk AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND c1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM sat_customer_details x
+    WHERE x.customer_hk = p.customer_hk AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) c1 ON c1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 WHERE COALESCE(c1.customer_hk, NULL) IS NOT NULL
 ;
 

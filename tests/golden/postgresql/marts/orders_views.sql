@@ -25,12 +25,11 @@ CREATE VIEW orders_current AS
 SELECT h.order_number AS order_number, c1.status AS status, c1.amount AS amount, c1.ordered_at AS ordered_at
 FROM hub_order p
 JOIN hub_order h ON h.order_hk = p.order_hk
-LEFT JOIN sat_order_status c1 ON c1.order_hk = p.order_hk
-    AND (c1.applied_ts, c1.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM sat_order_status x
-        WHERE x.order_hk = p.order_hk AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND c1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM sat_order_status x
+    WHERE x.order_hk = p.order_hk AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) c1 ON c1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 WHERE COALESCE(c1.order_hk, NULL) IS NOT NULL
 ;
 

@@ -4,13 +4,18 @@ text in output), from a real load through `query`, `history` and the CLI."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import os
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from datavault import api, hashing, values
 from datavault.cli import main
@@ -110,3 +115,54 @@ def test_the_cli_prints_canonical_text(tmp_path: Path, db_url: str) -> None:
     assert records["C"] == ("-Infinity", "1.5") and records["D"] == (0.0, "0")
     assert records["E"] == (1e-07, "0.0000001") and records["I"] == (2.598546655556481e16,
                                                                     None)
+
+
+# ---- any double, any decimal -------------------------------------------------------------------
+EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100"))
+#: how a source may write a float: Python's repr, the canonical text, or an exponent form
+float_texts = st.one_of(st.floats(), st.sampled_from(
+    [-0.0, 1e-7, 1e22, 5e-324, float("nan"), float("inf"), float("-inf")])).flatmap(
+    lambda f: st.sampled_from([repr(f), hashing.canonical(f, "float"), f"{f:E}"
+                               if math.isfinite(f) else str(f).upper()]))
+decimal_texts = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+    lambda d: abs(d.adjusted()) < 60).flatmap(
+    lambda d: st.sampled_from([str(d), format(d, "f"), format(d, "E")]))
+
+
+@pytest.fixture
+def readings(tmp_path: Path, db_url: str):
+    root = write_project(tmp_path / "project", PROJECT)
+    migrated(root, db_url)
+    with api.connect(root, url=db_url) as vault:
+        yield vault
+
+
+@settings(max_examples=max(EXAMPLES // 10, 5), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(float_texts, decimal_texts), min_size=1, max_size=8))
+def test_any_number_is_stored_answered_and_printed_as_python_reads_it(readings, rows) -> None:
+    vault = readings
+    first = len(vault.batches(limit=None))
+    keys = [f"K{first}-{i}" for i in range(len(rows))]
+    path = vault.project.root / f"batch_{first}.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "f", "d"])
+        writer.writerows([key, f, d] for key, (f, d) in zip(keys, rows))
+    result = vault.load("readings", str(path))
+    assert result.ok and result.rows_quarantined == 0, result
+    answer = {r["probe_id"]: (r["f"], r["d"])
+              for r in vault.query_state("probe_reading", keys).records()}
+    for key, (f, d) in zip(keys, rows):
+        want_f, want_d = values.parse(f, "float"), values.parse(d, "decimal")
+        got_f, got_d = answer[key]
+        assert _same(got_f, want_f) and got_d == want_d, (f, d, got_f, got_d)
+        assert (values.display(got_f), values.display(got_d)) == (
+            hashing.canonical(want_f, "float"), hashing.canonical(want_d, "decimal"))
+    with vault.engine.connect() as connection:
+        stored = {bytes(k): bytes(h) for k, h in connection.exec_driver_sql(
+            "SELECT probe_hk, hash_diff FROM sat_probe_reading")}
+    for key, (f, d) in zip(keys, rows):
+        assert stored[hashing.hash_key([(key, "text")], "md5")] == hashing.hash_diff(
+            [("f", values.parse(f, "float"), "float"),
+             ("d", values.parse(d, "decimal"), "decimal")], "md5"), (f, d)

@@ -31,6 +31,8 @@ bench: $(STAMP)  ## load, TPC-H, mart and per-command figures (about an hour)
 	$(if $(word 2,$(BENCH_ROWS)),$(BIN)/python bench/load_bench.py --rows $(word 2,$(BENCH_ROWS)) --engines postgresql)
 	$(BIN)/python bench/tpch_bench.py --scale 0.1 --engines postgresql,sqlite
 	$(BIN)/python bench/mart_bench.py --orders 200000 --engines postgresql,sqlite
+	$(BIN)/python bench/view_bench.py --orders 1000000 --engines postgresql
+	$(BIN)/python bench/view_bench.py --orders 200000 --engines sqlite
 	$(BIN)/python bench/staging_bench.py --rows $(word 1,$(BENCH_ROWS)) --engines postgresql,sqlite
 
 golden: $(STAMP)  ## rewrite tests/golden after an intended change of the generated SQL

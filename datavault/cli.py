@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import datetime as dt
 import json
+import math
 import sys
 import traceback
 import uuid
@@ -759,8 +760,13 @@ def quarantine_command(obj: dict, batch: int | None, source: str | None, export:
     _emit(answer, fmt, "quarantined rows")
 
 
-def _cell(value: object) -> object:
-    """A value of an answer in JSON types (a dict stays a dict)."""
+def _cell(value: object, number: bool = False) -> object:
+    """A value of an answer in JSON types (a dict stays a dict): a float or a decimal as its
+    canonical text (``values.display``), or with ``number`` a finite float as a JSON number
+    (the same double gives the same number)."""
+    if number and isinstance(value, float) and math.isfinite(value):
+        return value + 0.0
+    value = values.display(value)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, (dt.date, Decimal, uuid.UUID)):
@@ -782,7 +788,7 @@ def _text(value: object) -> str:
 def _emit(answer, fmt: str, title: str) -> None:  # type: ignore[no-untyped-def]
     if getattr(answer, "note", ""):
         errors.print(f"note: {answer.note}", markup=False, highlight=False, soft_wrap=True)
-    rows = [[_cell(v) for v in row] for row in answer.rows]
+    rows = [[_cell(v, fmt == "json") for v in row] for row in answer.rows]
     if fmt == "json":
         _json([dict(zip(answer.columns, r)) for r in rows])
     elif fmt == "csv":

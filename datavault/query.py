@@ -208,6 +208,19 @@ def known_as_of(connection: sa.Connection, model: m.Model,
 
 
 
+def _read_rows(names: list[str], rows, declared: Mapping[str, object]) -> list[tuple]:
+    """Rows of an answer, each float and decimal payload value in the one Python form every
+    engine answers with (``values.read_value``): ``declared`` gives a column's SQLAlchemy
+    type by its label."""
+    kinds = {i: schema.declared_type(declared[name]) for i, name in enumerate(names)
+             if name in declared}
+    kinds = {i: kind for i, kind in kinds.items() if kind in ("float", "decimal")}
+    if not kinds:
+        return [tuple(r) for r in rows]
+    return [tuple(values.read_value(v, kinds[i]) if i in kinds else v for i, v in enumerate(r))
+            for r in rows]
+
+
 # ---- answers ------------------------------------------------------------------------------
 def state(connection: sa.Connection, model: m.Model, entity: str,
           keys: Sequence[str] | None = None, at: dt.datetime | None = None,
@@ -232,6 +245,7 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
         raise DatavaultError(f"{kind} {entity} has no satellites to answer from")
     joined = source
     columns: list = list(labels)
+    declared: dict[str, object] = {}
     present = []
     for sat in sats:
         latest = _latest(vault, sat, hashed, at, known_at).alias(f"s_{sat.name}")
@@ -243,13 +257,15 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
         if model.sources[sat.source].batch == "snapshot":
             columns.append((latest.c.hash_diff == deleted).label(f"{prefix}deleted"))
         columns += [latest.c[name].label(f"{prefix}{name}") for name in vault.payload(sat)]
+        declared.update((f"{prefix}{name}", latest.c[name].type) for name in vault.payload(sat))
         present.append(latest.c.applied_ts.is_not(None))
     query = sa.select(*columns).select_from(joined).where(sa.or_(*present))
     if hashed is not None:
         query = query.where(parent_key.in_(hashed))
     query = query.order_by(*labels)
     result = connection.execute(query)
-    return Answer(list(result.keys()), [tuple(r) for r in result], known.note)
+    names = list(result.keys())
+    return Answer(names, _read_rows(names, result, declared), known.note)
 
 
 def history(connection: sa.Connection, model: m.Model, entity: str,
@@ -269,6 +285,8 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     if not sats:
         raise DatavaultError(f"{kind} {entity} has no satellites to answer from")
     payload_names = [(s, name) for s in sats for name in vault.payload(s)]
+    declared = {name if kind == "satellite" else f"{s.name}.{name}": vault.sat(s.name).c[name].type
+                for s, name in payload_names}
     selects = []
     for sat in sats:
         table = vault.sat(sat.name)
@@ -301,7 +319,7 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
         union.c.satellite)
     result = connection.execute(ordered)
     columns = list(result.keys())
-    rows = [tuple(r) for r in result]
+    rows = _read_rows(columns, result, declared)
     if kind == "satellite":  # one satellite: its name on every row says nothing
         index = columns.index("satellite")
         columns.pop(index)

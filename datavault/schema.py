@@ -55,6 +55,11 @@ def column_type(type_name: str) -> Any:
     return result
 
 
+def declared_type(sa_type: object) -> str | None:
+    """The declared column type whose ``column_type`` is ``sa_type`` (None: no such one)."""
+    return next((t for t in _GENERIC if column_type(t) is sa_type), None)
+
+
 def hash_type() -> Any:
     return sa.LargeBinary()
 

@@ -136,8 +136,9 @@ def to_text(value: object, type_name: str) -> str:
     """The text form a database reads back as the same typed value (COPY, SQLite storage)."""
     if type_name == "timestamp":
         return timestamp_text(value)  # type: ignore[arg-type]
-    if type_name == "float":
-        return repr(float(value))  # type: ignore[arg-type]
+    if type_name == "float":  # NaN, Infinity, -Infinity as every engine reads them
+        value = float(value)  # type: ignore[arg-type]
+        return repr(value) if math.isfinite(value) else canonical(value, "float")
     return canonical(value, type_name)
 
 
@@ -150,7 +151,37 @@ def from_stored(value: object, type_name: str) -> object:
     if type_name == "integer" and isinstance(value, int):
         return value
     if type_name == "float" and isinstance(value, (int, float)):
-        return float(value)
+        return float(value) + 0.0
     if type_name == "text":
         return value if isinstance(value, str) else str(value)
     return parse(str(value), type_name)
+
+
+def stored_float(value: float) -> float | str:
+    """A float as SQLite stores it: a NaN as the text ``NaN`` (SQLite stores a NaN double as
+    NULL, which would lose it), every other double as itself."""
+    return "NaN" if math.isnan(value) else value
+
+
+def read_value(value: object, type_name: str) -> object:
+    """A value of a declared type as an engine gives it back, in the one Python form every
+    engine answers with: a float as ``float`` (a NaN SQLite keeps as text too, no sign on a
+    zero), a decimal as ``Decimal`` (SQLite keeps its text), other types as they come."""
+    if value is None:
+        return None
+    if type_name == "float":
+        return from_stored(value, "float")
+    if type_name == "decimal" and not isinstance(value, Decimal):
+        return parse(str(value), "decimal")
+    return value
+
+
+def display(value: object) -> object:
+    """A value as the toolkit prints it (tables, CSV, JSON): a float or a decimal as its
+    canonical text (SEMANTICS.md section 1: ``1e-07``, ``0.0000001``, ``1000``, ``NaN``,
+    ``0`` for either zero), whichever engine gave it; other values unchanged."""
+    if isinstance(value, float):
+        return canonical(value, "float")
+    if isinstance(value, Decimal):
+        return canonical(value, "decimal")
+    return value

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,20 @@ def check_marts(vault: Vault, today: dt.date, roster_pairs: set[tuple[str, str]]
                 (GHOST, GHOST) if want == "deleted" else want), f"members {r['k']} at {at}"
     _check_history_and_current(vault)
     _check_bridge_history(vault, spine)
+    # the live views now: PIT keys with a state in one of their satellites, bridge paths
+    # whose required satellites hold a live state
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    live = {name: {k for k, v in vault.state(name, now).items() if v != "deleted"}
+            for name in ("person_state", "person_note", "membership_state")}
+    assert {r["k"] for r in vault.select("SELECT * FROM both_current")} == (
+        live["person_state"] | live["person_note"]), "both_current"
+    assert {(r["person_k"], r["team_g"]) for r in vault.select(
+        "SELECT * FROM members_current")} == live["membership_state"], "members_current"
+    assert {(r["k"], r["g"]) for r in vault.select("SELECT * FROM teams_current")} == {
+        (k, g) for k, g in roster_pairs if k in live["person_state"] | live["person_note"]
+        and (k, g) in live["membership_state"]}, "teams_current"
+    assert {(r["k"], r["g"]) for r in vault.select("SELECT * FROM crew_current")} == {
+        (k, g) for k, g in roster_pairs if k in live["person_state"]}, "crew_current"
 
 
 def _check_bridge_history(vault: Vault, spine: list[dt.datetime]) -> None:
@@ -676,3 +691,64 @@ def test_what_a_review_found(tmp_path: Path, db_url: str) -> None:
         "pit: person\nspine: {ladder: [{every: month, for: 100000}]}\n", encoding="utf-8")
     with pytest.raises(DatavaultError, match="mart far: the spine reaches outside the calendar"):
         api.build_marts(root, url=db_url)
+
+
+# ---- the live views read only the keys asked for ---------------------------------------------
+LOOKUPS = {  # view: (a lookup of two keys, the satellites it reads)
+    "people_current": ("k IN ('P7', 'P1234')", ["sat_person_state"]),
+    "both_current": ("k IN ('P7', 'P1234')", ["sat_person_state", "sat_person_note"]),
+    "members_current": ("person_k IN ('P7', 'P1234')", ["sat_membership_state"]),
+    "teams_current": ("k IN ('P7', 'P1234')",
+                      ["sat_person_state", "sat_person_note", "sat_membership_state"]),
+    "crew_current": ("k IN ('P7', 'P1234')", ["sat_person_state"]),
+}
+
+
+def _satellite_reads(connection: sa.Connection, view: str, sql: str,
+                     sats: list[str]) -> list[str]:
+    """How a query of ``view`` reads the satellites ``sats``: on PostgreSQL, each plan node
+    that returned more than a few of their rows (EXPLAIN ANALYZE: rows times loops); on
+    SQLite, each full scan of one of them (EXPLAIN QUERY PLAN: SCAN, not SEARCH by key; it
+    names a table by its alias in the view)."""
+    if connection.dialect.name == "postgresql":
+        (plan,), = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}").one()
+        found, nodes = [], [plan["Plan"]]
+        while nodes:
+            node = nodes.pop()
+            nodes.extend(node.get("Plans", []))
+            read = node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+            if node.get("Relation Name") in sats and read > 20:
+                found.append(f"{node['Node Type']} on {node['Relation Name']}: {read} rows")
+        return found
+    text = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?",
+                                      (view,)).scalar()
+    aliases = {alias for table, alias in re.findall(r"\b(\w+)\s+(\w+)", text) if table in sats}
+    return [detail for *_, detail in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+            if detail.startswith("SCAN ") and (detail.split()[1] in aliases
+                                               or any(s in detail for s in sats))]
+
+
+def test_a_lookup_of_a_few_keys_through_a_live_view_reads_only_their_rows(
+        tmp_path: Path, db_url: str) -> None:
+    vault = Vault(tmp_path / "project", db_url)
+    try:
+        persons = [f"P{i}" for i in range(3000)]
+        for day in (1, 2, 3):
+            vault.load("people", [{"k": k, "v": f"{k}-{day}", "day": f"2026-01-0{day}"}
+                                  for k in persons])
+        vault.load("roster", [{"k": k, "g": f"T{i % 40}", "w": f"w{i}", "day": "2026-01-02"}
+                              for i, k in enumerate(persons)])
+        for name in LOOKUPS:
+            vault.build(name.removesuffix("_current"), dt.date(2026, 1, 5))
+        with vault.session.engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                for table in ("hub_person", "hub_team", "link_membership", "sat_person_state",
+                              "sat_person_note", "sat_membership_state"):
+                    connection.exec_driver_sql(f"ANALYZE {table}")
+            for view, (condition, sats) in LOOKUPS.items():
+                sql = f"SELECT * FROM {view} WHERE {condition}"
+                rows = connection.exec_driver_sql(sql).all()
+                assert len(rows) == 2, (view, rows)
+                assert _satellite_reads(connection, view, sql, sats) == [], view
+    finally:
+        vault.session.close()

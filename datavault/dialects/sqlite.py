@@ -132,8 +132,10 @@ class _FileLock:
 
 
 def _store(value: object, type_name: str) -> object:
-    if value is None or type_name in ("integer", "float", "text"):
+    if value is None or type_name in ("integer", "text"):
         return value
+    if type_name == "float":
+        return values.stored_float(value)  # type: ignore[arg-type]
     if type_name == "boolean":
         return 1 if value else 0
     return values.to_text(value, type_name)

@@ -19,17 +19,19 @@ LEFT JOIN sat_order_status s1 ON s1.order_hk = k.order_status_hk
 
 -- Each key's state now (its row with the greatest applied time up to now, then load time),
 -- as known before the first unfinished batch; keys with no state now, or a deletion, are
--- left out.
+-- left out. The latest row is looked up per key (a correlated subquery on the satellite's
+-- primary key), so a query of a few keys through the view reads only their rows.
 CREATE VIEW orders_current AS
 SELECT h.order_number AS order_number, c1.status AS status, c1.amount AS amount, c1.ordered_at AS ordered_at
 FROM hub_order p
 JOIN hub_order h ON h.order_hk = p.order_hk
-LEFT JOIN (
-    SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.order_hk ORDER BY x.applied_ts DESC, x.load_ts DESC) AS dv_rank
-    FROM sat_order_status x
-    WHERE x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
-) c1 ON c1.order_hk = p.order_hk AND c1.dv_rank = 1 AND c1.hash_diff <> '\x00000000000000000000000000000000'::bytea
-WHERE c1.order_hk IS NOT NULL;
+LEFT JOIN LATERAL (
+    SELECT x.* FROM sat_order_status x
+    WHERE x.order_hk = p.order_hk AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) c1 ON c1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+WHERE COALESCE(c1.order_hk, NULL) IS NOT NULL
+;
 
 -- Each key's states along applied time as known before the first unfinished batch: valid
 -- from an applied time at which one of the satellites changed, to the next such time (NULL:

@@ -17,25 +17,10 @@ JOIN hub_order h2 ON h2.order_hk = b.order_hk
 ;
 
 -- The paths live now (their states at the current time), as known before the first
--- unfinished batch.
+-- unfinished batch. Each step's latest row is looked up per key (a correlated subquery on the
+-- satellite's primary key), so a query of a few paths reads only their satellite rows.
 CREATE VIEW customer_orders_current AS
 WITH
-live1 AS (
-    SELECT x.hk FROM (
-        SELECT y.customer_hk AS hk, y.hash_diff,
-               ROW_NUMBER() OVER (PARTITION BY y.customer_hk ORDER BY y.applied_ts DESC, y.load_ts DESC) AS dv_rank
-        FROM sat_customer_details y
-        WHERE y.applied_ts <= strftime('%Y-%m-%d %H:%M:%f', 'now') AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), '9999-12-31 00:00:00.000000')
-    ) x WHERE x.dv_rank = 1 AND x.hash_diff <> X'00000000000000000000000000000000'
-),
-live2 AS (
-    SELECT x.hk FROM (
-        SELECT y.order_hk AS hk, y.hash_diff,
-               ROW_NUMBER() OVER (PARTITION BY y.order_hk ORDER BY y.applied_ts DESC, y.load_ts DESC) AS dv_rank
-        FROM sat_order_status y
-        WHERE y.applied_ts <= strftime('%Y-%m-%d %H:%M:%f', 'now') AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), '9999-12-31 00:00:00.000000')
-    ) x WHERE x.dv_rank = 1 AND x.hash_diff <> X'00000000000000000000000000000000'
-),
 paths AS (
     SELECT l1.customer_hk AS e0, l1.order_customer_hk AS e1, l1.order_hk AS e2
     FROM link_order_customer l1
@@ -46,8 +31,14 @@ FROM paths p
 JOIN hub_customer h0 ON h0.customer_hk = p.e0
 JOIN hub_order h2 ON h2.order_hk = p.e2
 WHERE 1 = 1
-  AND (p.e0 IN (SELECT hk FROM live1))
-  AND (p.e2 IN (SELECT hk FROM live2))
+  AND ((
+        SELECT y.hash_diff FROM sat_customer_details y
+        WHERE y.customer_hk = p.e0 AND y.applied_ts <= strftime('%Y-%m-%d %H:%M:%f', 'now') AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), '9999-12-31 00:00:00.000000')
+        ORDER BY y.applied_ts DESC, y.load_ts DESC LIMIT 1) <> X'00000000000000000000000000000000')
+  AND ((
+        SELECT y.hash_diff FROM sat_order_status y
+        WHERE y.order_hk = p.e2 AND y.applied_ts <= strftime('%Y-%m-%d %H:%M:%f', 'now') AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), '9999-12-31 00:00:00.000000')
+        ORDER BY y.applied_ts DESC, y.load_ts DESC LIMIT 1) <> X'00000000000000000000000000000000')
 ;
 
 -- Each path's spans of life along applied time, as known before the first unfinished batch:

@@ -19,17 +19,20 @@ LEFT JOIN sat_customer_details s1 ON s1.customer_hk = k.customer_details_hk
 
 -- Each key's state now (its row with the greatest applied time up to now, then load time),
 -- as known before the first unfinished batch; keys with no state now, or a deletion, are
--- left out.
+-- left out. The latest row is looked up per key (a correlated subquery on the satellite's
+-- primary key), so a query of a few keys through the view reads only their rows.
 CREATE VIEW customers_current AS
 SELECT h.customer_number AS customer_number, c1.name AS name, c1.email AS email, c1.city AS city
 FROM hub_customer p
 JOIN hub_customer h ON h.customer_hk = p.customer_hk
-LEFT JOIN (
-    SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.customer_hk ORDER BY x.applied_ts DESC, x.load_ts DESC) AS dv_rank
-    FROM sat_customer_details x
-    WHERE x.applied_ts <= strftime('%Y-%m-%d %H:%M:%f', 'now') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), '9999-12-31 00:00:00.000000')
-) c1 ON c1.customer_hk = p.customer_hk AND c1.dv_rank = 1 AND c1.hash_diff <> X'00000000000000000000000000000000'
-WHERE c1.customer_hk IS NOT NULL;
+LEFT JOIN sat_customer_details c1 ON c1.customer_hk = p.customer_hk
+    AND (c1.applied_ts, c1.load_ts) = (
+        SELECT x.applied_ts, x.load_ts FROM sat_customer_details x
+        WHERE x.customer_hk = p.customer_hk AND x.applied_ts <= strftime('%Y-%m-%d %H:%M:%f', 'now') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), '9999-12-31 00:00:00.000000')
+        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
+    AND c1.hash_diff <> X'00000000000000000000000000000000'
+WHERE COALESCE(c1.customer_hk, NULL) IS NOT NULL
+;
 
 -- Each key's states along applied time as known before the first unfinished batch: valid
 -- from an applied time at which one of the satellites changed, to the next such time (NULL:

@@ -268,7 +268,7 @@ class MartBuilder:
             if remake:
                 for statement in views.statements():
                     if statement.sql.startswith("DROP VIEW"):
-                        connection.exec_driver_sql(statement.sql)
+                        statement.execute(connection)
             if rebuild:
                 if stored is not None and stored.kind != mart.kind:  # pit became bridge
                     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {stored.kind}_{mart.name}")
@@ -289,7 +289,7 @@ class MartBuilder:
             }
             touched, since, inserted = 0, None, 0
             for statement in rendered.statements():
-                result = connection.execute(sa.text(statement.sql), params)
+                result = statement.execute(connection, params)
                 if statement.tag == "touched":
                     touched, since = result.one()
                 elif statement.tag == "deleted":
@@ -299,7 +299,7 @@ class MartBuilder:
             if remake:
                 for statement in views.statements():
                     if not statement.sql.startswith("DROP VIEW"):
-                        connection.exec_driver_sql(statement.sql)
+                        statement.execute(connection)
             self._record(connection, mart, stored, wanted, digest, upto, rebuild)
         return MartResult(
             mart.name, mart.kind, rebuild, reason, len(spine), 0 if rebuild else len(added),

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from datavault import model as m
 from datavault import schema
 from datavault.dialects import Dialect
+from datavault.dialects.syntax import Syntax, split
 from datavault.resources import templates_dir
 
 if TYPE_CHECKING:
@@ -28,16 +31,28 @@ FAR_TEXT = "9999-12-31 00:00:00.000000"
 #: the batch a load file reads when it is not rendered for one batch: a named parameter, which
 #: psql fills from ``-v batch_id=N`` and sqlite3 from ``.parameter set :batch_id N``
 BATCH_PARAM = ":batch_id"
-STATEMENT_END = re.compile(r";[ \t]*\n")
-TAG = re.compile(r"^-- dv:(\w+)$", re.M)
 
 
 @dataclass(frozen=True)
 class Statement:
-    """One SQL statement and what its row count means (inserted, quarantined, logged, or '')."""
+    """One SQL statement and what its row count means (inserted, quarantined, logged, or '').
+
+    ``bindable`` is the statement for SQLAlchemy's ``text()``: the same, with every ``:``
+    inside a literal escaped, so that only real parameters are bound and a literal's ``%``,
+    ``:name`` or ``?`` reaches the database as written, on every driver."""
 
     sql: str
     tag: str
+    bindable: str = ""
+
+    def execute(self, connection: sa.Connection, params: dict | None = None,
+                **options: object) -> sa.CursorResult:
+        """Run the statement on ``connection`` with its named parameters (``options``:
+        SQLAlchemy execution options)."""
+        clause = sa.text(self.bindable or self.sql)
+        if options:
+            clause = clause.execution_options(**options)
+        return connection.execute(clause, params or {})
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,8 @@ class Rendered:
 
     name: str
     text: str
+    #: how the engine reads the text: where its literals and comments end
+    syntax: Syntax = Syntax()
 
     def script(self, header: str = "") -> str:
         """The text as a file that a SQL client runs in one transaction (``header``: comment
@@ -53,15 +70,9 @@ class Rendered:
         return f"{header}BEGIN;\n\n{self.text}\nCOMMIT;\n"
 
     def statements(self) -> list[Statement]:
-        result = []
-        for chunk in STATEMENT_END.split(self.text + "\n"):
-            body = "\n".join(
-                line for line in chunk.splitlines() if line.strip() and not line.startswith("--")
-            )
-            if body.strip():
-                tag = TAG.search(chunk)
-                result.append(Statement(body, tag.group(1) if tag else ""))
-        return result
+        """The statements of the text, each tagged by its ``-- dv:TAG`` comment; a ``;``,
+        line break or ``--`` inside a literal is part of the literal."""
+        return [Statement(p.sql, p.tag, p.bindable) for p in split(self.text, self.syntax)]
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -187,7 +198,7 @@ class Renderer:
             "applied_at_param": d.timestamp_param("applied_at"),
             "raw": self._raw(source) if raw else None,
         })
-        return Rendered(f"stage_{source.name}", text)
+        return Rendered(f"stage_{source.name}", text, self.dialect.syntax)
 
     def _raw(self, source: m.Source) -> dict:
         d = self.dialect
@@ -229,7 +240,7 @@ class Renderer:
             text = self._satellite(source, self.model.satellites[entity], batch_id)
         else:
             raise KeyError(entity)
-        return Rendered(f"{source.name}__{entity}", text)
+        return Rendered(f"{source.name}__{entity}", text, self.dialect.syntax)
 
     def _hub(self, source: m.Source, hub: m.Hub, batch_id: int | None) -> str:
         feed = hub.feed(source.name)
@@ -314,7 +325,8 @@ class Renderer:
         sat = self.model.satellites[satellite]
         text = self._render("snapshot_deletions.sql.j2",
                             self._sat_common(source, sat, batch_id))
-        return Rendered(f"{source.name}__{satellite}__deletions", text)
+        return Rendered(f"{source.name}__{satellite}__deletions", text,
+                        self.dialect.syntax)
 
     def all_loads(self) -> list[tuple[m.Source, str, Rendered]]:
         """Every (source, entity) load of the model, in a stable order."""
@@ -363,7 +375,7 @@ class Renderer:
                 text = self._render("pit.sql.j2", self._pit_context(mart))
             else:
                 text = self._render("bridge.sql.j2", self._bridge_context(mart))
-            self._rendered[key] = Rendered(f"mart_{mart.name}", text)
+            self._rendered[key] = Rendered(f"mart_{mart.name}", text, self.dialect.syntax)
         return self._rendered[key]
 
     def mart_views(self, mart: m.Mart) -> Rendered:
@@ -375,7 +387,7 @@ class Renderer:
             else:
                 context = self._bridge_context(mart)
                 text = self._render("bridge_views.sql.j2", context)
-            self._rendered[key] = Rendered(f"views_{mart.name}", text)
+            self._rendered[key] = Rendered(f"views_{mart.name}", text, self.dialect.syntax)
         return self._rendered[key]
 
     def _pit_context(self, mart: m.Mart) -> dict:

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from datavault.dialects.syntax import Syntax
 from datavault.hashing import zero_key
 
 
@@ -32,6 +33,9 @@ class Dialect:
     supports_copy = False
     #: column types that differ from the generic SQLAlchemy ones, by declared type
     type_overrides: dict[str, Any] = {}
+
+    #: where the engine's literals and comments end, for splitting rendered SQL
+    syntax = Syntax()
 
     # ---- literals -----------------------------------------------------------------------
     def text_literal(self, text: str) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql
 
 from datavault import values
 from datavault.dialects.base import Dialect
+from datavault.dialects.syntax import Syntax
 
 _SPACE = r"E' \t\r\n\f\x0B'"
 
@@ -167,6 +168,7 @@ def key_part(expr: str, type_name: str) -> str:
 class PostgresDialect(Dialect):
     name = "postgresql"
     supports_copy = True
+    syntax = Syntax(dollar_quotes=True, escape_strings=True, nested_comments=True)
     type_overrides = {"uuid": postgresql.UUID(as_uuid=True)}
 
     def binary_literal(self, data: bytes) -> str:
@@ -228,6 +230,8 @@ class PostgresDialect(Dialect):
         dbapi_connection.autocommit = True
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET extra_float_digits = 1")
+            # a backslash in a '...' literal is itself (literals and the hash SQL rely on it)
+            cursor.execute("SET standard_conforming_strings = on")
             # Each load statement runs once per batch: compiling it (JIT) costs more than it
             # saves, about half a second per statement from some ten thousand rows on.
             cursor.execute("SET jit = off")

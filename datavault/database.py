@@ -85,6 +85,7 @@ def connect(url: str) -> tuple[sa.Engine, Dialect]:
         engine = sa.create_engine(parsed, **dialect.engine_options())
     except Exception as exc:
         raise DatavaultError(f"cannot use database URL {parsed!r}: {exc}") from None
+    dialect.adapt(engine.dialect)
 
     @event.listens_for(engine, "connect")
     def _prepare(dbapi_connection, _record):  # type: ignore[no-untyped-def]

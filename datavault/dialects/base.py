@@ -33,13 +33,37 @@ class Dialect:
     supports_copy = False
     #: column types that differ from the generic SQLAlchemy ones, by declared type
     type_overrides: dict[str, Any] = {}
+    #: words the engine reserves that SQLAlchemy's quoting does not know: a name equal to one
+    #: is quoted too (``adapt``)
+    reserved_words: frozenset[str] = frozenset()
 
     #: where the engine's literals and comments end, for splitting rendered SQL
     syntax = Syntax()
 
-    # ---- literals -----------------------------------------------------------------------
+    # ---- literals and names -------------------------------------------------------------
     def text_literal(self, text: str) -> str:
+        """A text constant: every character as it is, a quote doubled (so that a ``;``, line
+        break, ``--``, ``%`` or ``:name`` in it stays inside; ``Rendered.statements`` reads
+        literals as the engine does)."""
         return "'" + text.replace("'", "''") + "'"
+
+    def quote(self, name: str) -> str:
+        """A table or column name as SQL: as it is, or quoted where the engine would not read
+        it as a name (a reserved word such as ``order`` or ``user``), by SQLAlchemy's
+        ``IdentifierPreparer``, as the DDL SQLAlchemy writes quotes it."""
+        preparer = self.__dict__.get("_preparer")
+        if preparer is None:
+            preparer = self.__dict__["_preparer"] = self.sqlalchemy_dialect().identifier_preparer
+        return preparer.quote(name)
+
+    def adapt(self, sa_dialect: sa.Dialect) -> sa.Dialect:
+        """SQLAlchemy's dialect (of an engine, or for DDL), made to quote ``reserved_words``
+        as well, so that the DDL SQLAlchemy writes and the SQL of the templates agree."""
+        preparer = sa_dialect.identifier_preparer
+        if not self.reserved_words <= preparer.reserved_words:
+            preparer.reserved_words = preparer.reserved_words | self.reserved_words
+            preparer._strings.clear()  # its cache of quoted names
+        return sa_dialect
 
     def binary_literal(self, data: bytes) -> str:
         raise NotImplementedError
@@ -131,7 +155,7 @@ class Dialect:
 
     def empty_table(self, table: str) -> str:
         """A statement that removes every row of ``table`` (in a transaction)."""
-        return f"DELETE FROM {table}"
+        return f"DELETE FROM {self.quote(table)}"
 
     def landing_prefix(self) -> str:
         """The CREATE prefix of the per-session landing table."""

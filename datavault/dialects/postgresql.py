@@ -199,7 +199,8 @@ class PostgresDialect(Dialect):
 
     def hash_diff(self, items: Sequence[tuple[str, str, str]], algorithm: str) -> str:
         # 'name=' || NULL is NULL, and concat_ws leaves NULLs out
-        pieces = [f"'{name}=' || {escape(canonical(expr, t))}" for name, expr, t in sorted(items)]
+        pieces = [f"{self.text_literal(name + '=')} || {escape(canonical(expr, t))}"
+                  for name, expr, t in sorted(items)]
         return self._digest(f"concat_ws('|', {', '.join(pieces)})", algorithm)
 
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:

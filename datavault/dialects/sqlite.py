@@ -59,12 +59,14 @@ class SQLiteDialect(Dialect):
         return self.adapt(sqlite.dialect())
 
     def hash_key(self, parts: Sequence[tuple[str, str]], algorithm: str) -> str:
-        args = ", ".join(f"'{type_name}', {expr}" for expr, type_name in parts)
-        return f"dv_hash_key('{algorithm}', {args})"
+        lit = self.text_literal
+        args = ", ".join(f"{lit(type_name)}, {expr}" for expr, type_name in parts)
+        return f"dv_hash_key({lit(algorithm)}, {args})"
 
     def hash_diff(self, items: Sequence[tuple[str, str, str]], algorithm: str) -> str:
-        args = ", ".join(f"'{name}', '{type_name}', {expr}" for name, expr, type_name in items)
-        return f"dv_hash_diff('{algorithm}', {args})"
+        lit = self.text_literal
+        args = ", ".join(f"{lit(name)}, {lit(t)}, {expr}" for name, expr, t in items)
+        return f"dv_hash_diff({lit(algorithm)}, {args})"
 
     def serialize_writers(self, connection: sa.Connection, table: str) -> None:
         # SQLite has one writer at a time: take the write lock before the first read, so that

@@ -208,3 +208,27 @@ def test_generated_files_with_reserved_names_run_in_a_plain_client(
     assert sum(len(rows) for rows in loaded.values()) > 10
     assert plain == loaded
     assert os.path.getsize(tmp_path / "sql" / "ddl.sql") > 0
+
+
+def test_a_source_named_by_a_reserved_word_loads_from_its_table_of_another_database(
+        db_url: str, tmp_path: Path) -> None:
+    root = write_project(tmp_path / "project", PROJECT)
+    url = migrated(root, db_url)
+    columns = HEADER.strip().split(",")
+    names = ", ".join(f'"{c}"' for c in columns)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'input.sqlite'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f'CREATE TABLE "select" ({names})')
+        for line in BATCHES[0][1].splitlines():
+            connection.exec_driver_sql(f'INSERT INTO "select" ({names}) VALUES '
+                                       f'({", ".join("?" * len(columns))})',
+                                       tuple(v or None for v in line.split(",")))
+    engine.dispose()
+    source = f"sqlite:///{tmp_path / 'input.sqlite'}"
+    _cli(root, url, "load", "select", source)  # the source's table: "select"
+    # a query is run as written: ':x' and '%' in it are its own
+    _cli(root, url, "load", "select", source, "--query",
+         """SELECT * FROM "select" WHERE "using" <> ':x' AND "check" NOT LIKE '%z%'""")
+    rows = json.loads(_cli(root, url, "batches", "--format", "json"))
+    rows.sort(key=lambda r: r["batch"])
+    assert [(r["read"], r["state"]) for r in rows] == [(4, "loaded"), (3, "loaded")]

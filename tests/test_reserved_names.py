@@ -16,6 +16,7 @@ from datavault import api
 from datavault.cli import main
 from datavault.dialects import get_dialect
 from datavault.load import open_input
+from datavault.render import Renderer
 from tests.conftest import migrated, write_project
 from tests.test_generate import _run_plain
 
@@ -232,3 +233,17 @@ def test_a_source_named_by_a_reserved_word_loads_from_its_table_of_another_datab
     rows = json.loads(_cli(root, url, "batches", "--format", "json"))
     rows.sort(key=lambda r: r["batch"])
     assert [(r["read"], r["state"]) for r in rows] == [(4, "loaded"), (3, "loaded")]
+
+
+def test_names_are_quoted_only_where_the_engine_needs_it(tmp_path: Path) -> None:
+    model = api.validate(write_project(tmp_path / "project", PROJECT)).model
+    for engine, reserved in (("sqlite", "returning"), ("postgresql", "lateral")):
+        dialect = get_dialect(engine)
+        assert [dialect.quote(n) for n in ("order", "user_hk", reserved, "name")] == [
+            '"order"', "user_hk", f'"{reserved}"', "name"]
+        # a project's own templates quote their names with the filter ident
+        renderer = Renderer(model, dialect)
+        assert renderer.env.from_string("{{ 'table' | ident }}.{{ 'x' | ident }}").render() == (
+            '"table".x')
+        load = renderer.load(model.sources["select"], "default").text
+        assert 'INSERT INTO "default" (user_hk, applied_ts, load_ts, hash_diff, "limit"' in load

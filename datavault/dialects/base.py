@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -9,6 +10,8 @@ import sqlalchemy as sa
 
 from datavault.dialects.syntax import Syntax
 from datavault.hashing import zero_key
+
+_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f\x7f]+)")
 
 
 class LoadLock(Protocol):
@@ -39,13 +42,27 @@ class Dialect:
 
     #: where the engine's literals and comments end, for splitting rendered SQL
     syntax = Syntax()
+    #: the SQL function that gives the character of a code point
+    char_function = "char"
 
     # ---- literals and names -------------------------------------------------------------
     def text_literal(self, text: str) -> str:
         """A text constant: every character as it is, a quote doubled (so that a ``;``, line
         break, ``--``, ``%`` or ``:name`` in it stays inside; ``Rendered.statements`` reads
-        literals as the engine does)."""
-        return "'" + text.replace("'", "''") + "'"
+        literals as the engine does). Control characters other than tab and line feed are
+        written as ``char_function(code)`` joined to the rest: a SQL client reading a file
+        line by line may drop a carriage return before a line break."""
+        if not _CONTROL.search(text):
+            return "'" + text.replace("'", "''") + "'"
+        pieces = []
+        for part in _CONTROL.split(text):
+            if not part:
+                continue
+            if _CONTROL.fullmatch(part):
+                pieces += [f"{self.char_function}({ord(c)})" for c in part]
+            else:
+                pieces.append("'" + part.replace("'", "''") + "'")
+        return "(" + " || ".join(pieces) + ")"
 
     def quote(self, name: str) -> str:
         """A table or column name as SQL: as it is, or quoted where the engine would not read

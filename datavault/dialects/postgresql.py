@@ -169,6 +169,7 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     supports_copy = True
     syntax = Syntax(dollar_quotes=True, escape_strings=True, nested_comments=True)
+    char_function = "chr"
     # reserved (or reserved as a column name) in pg_get_keywords(), unknown to SQLAlchemy
     reserved_words = frozenset({"collation", "concurrently", "lateral", "tablesample"})
     type_overrides = {"uuid": postgresql.UUID(as_uuid=True)}

@@ -93,6 +93,7 @@ def connect(url: str) -> tuple[sa.Engine, Dialect]:
     except Exception as exc:
         raise DatavaultError(f"cannot use database URL {shown_url(parsed)}: "
                              f"{redact(str(exc))}") from None
+    dialect.adapt(engine.dialect)
 
     @event.listens_for(engine, "connect")
     def _prepare(dbapi_connection, _record):  # type: ignore[no-untyped-def]

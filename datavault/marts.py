@@ -164,6 +164,10 @@ def definition(model: m.Model, mart: m.Mart) -> str:
     }, sort_keys=True)
 
 
+def _quote(connection: sa.Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote(name)
+
+
 def drop_views(connection: sa.Connection, marts: Sequence[str] | None = None) -> list[str]:
     """Drop the views of the built marts named (default: all; a migration may change the
     tables under them, and the next `marts build` creates them again). Returns the views
@@ -177,7 +181,7 @@ def drop_views(connection: sa.Connection, marts: Sequence[str] | None = None) ->
     dropped = [f"{name}_{which}" for name in marts for which in m.MART_VIEWS
                if f"{name}_{which}" in existing]
     for view in dropped:
-        connection.exec_driver_sql(f"DROP VIEW {view}")
+        connection.exec_driver_sql(f"DROP VIEW {_quote(connection, view)}")
     return dropped
 
 
@@ -268,10 +272,11 @@ class MartBuilder:
             if remake:
                 for statement in views.statements():
                     if statement.sql.startswith("DROP VIEW"):
-                        connection.exec_driver_sql(statement.sql)
+                        statement.execute(connection)
             if rebuild:
                 if stored is not None and stored.kind != mart.kind:  # pit became bridge
-                    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {stored.kind}_{mart.name}")
+                    connection.exec_driver_sql(
+                        f"DROP TABLE IF EXISTS {_quote(connection, f'{stored.kind}_{mart.name}')}")
                 table.drop(connection, checkfirst=True)
                 table.create(connection)
             self._write_spine(connection, mart, spine, changed=rebuild or added or removed)
@@ -289,7 +294,7 @@ class MartBuilder:
             }
             touched, since, inserted = 0, None, 0
             for statement in rendered.statements():
-                result = connection.execute(sa.text(statement.sql), params)
+                result = statement.execute(connection, params)
                 if statement.tag == "touched":
                     touched, since = result.one()
                 elif statement.tag == "deleted":
@@ -299,7 +304,7 @@ class MartBuilder:
             if remake:
                 for statement in views.statements():
                     if not statement.sql.startswith("DROP VIEW"):
-                        connection.exec_driver_sql(statement.sql)
+                        statement.execute(connection)
             self._record(connection, mart, stored, wanted, digest, upto, rebuild)
         return MartResult(
             mart.name, mart.kind, rebuild, reason, len(spine), 0 if rebuild else len(added),
@@ -387,7 +392,8 @@ class MartBuilder:
                 if name in self.model.marts:
                     continue
                 drop_views(connection, [name])
-                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {kind}_{name}")
+                connection.exec_driver_sql(
+                    f"DROP TABLE IF EXISTS {_quote(connection, f'{kind}_{name}')}")
                 for table in (self.spine_table, self.marts_table):
                     connection.execute(table.delete().where(table.c.mart == name))
                 dropped.append(name)

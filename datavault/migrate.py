@@ -343,6 +343,7 @@ def run_environment() -> None:
             context.run_migrations()
         return
     engine = sa.create_engine(database.with_driver(state.url), poolclass=sa.pool.NullPool)
+    database.get_dialect(engine.dialect.name).adapt(engine.dialect)  # its quoting of names
     try:
         with engine.connect() as connection:
             state.hooks.stored = read_contract(connection) or {}

@@ -253,7 +253,8 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
             latest.c[schema.sat_key_column(sat)] == parent_key, latest.c.dv_rank == 1))
         prefix = "" if kind == "satellite" else f"{sat.name}."
         columns += [latest.c.applied_ts.label(f"{prefix}applied"),
-                    latest.c.load_ts.label(f"{prefix}loaded")]
+                    latest.c.load_ts.label(f"{prefix}loaded"),
+                    latest.c.record_source.label(f"{prefix}record_source")]
         if model.sources[sat.source].batch == "snapshot":
             columns.append((latest.c.hash_diff == deleted).label(f"{prefix}deleted"))
         columns += [latest.c[name].label(f"{prefix}{name}") for name in vault.payload(sat)]
@@ -272,9 +273,10 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
             keys: Sequence[str] | None = None,
             known_at: dt.datetime | int | None = None, kept: Kept | None = None) -> Answer:
     """Every satellite row of ``keys`` (default: all): when it was true (applied), when the
-    vault learned it (loaded, batch), and when a later batch replaced it for the same applied
-    time (replaced); for a hub or link, the rows of all its satellites. Rows loaded after
-    ``known_at`` (default: as ``known_as_of`` says) are left out; ``kept`` as in ``state``."""
+    vault learned it (loaded, batch) and from where (record_source), and when a later batch
+    replaced it for the same applied time (replaced); for a hub or link, the rows of all its
+    satellites. Rows loaded after ``known_at`` (default: as ``known_as_of`` says) are left
+    out; ``kept`` as in ``state``."""
     known = known_as_of(connection, model, known_at)
     vault = _Vault(model, connection, kept)
     kind = vault.entity(entity)
@@ -306,7 +308,7 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
         query = sa.select(
             *labels, sa.literal(sat.name).label("satellite"),
             inner.c.applied_ts.label("applied"), inner.c.load_ts.label("loaded"),
-            inner.c.batch_id.label("batch"), inner.c.replaced,
+            inner.c.batch_id.label("batch"), inner.c.record_source, inner.c.replaced,
             (inner.c.hash_diff == hashing.zero_key(model.settings.hash)).label("deleted"),
             *payload,
         ).select_from(source.join(inner, ikey == parent_key))

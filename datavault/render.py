@@ -3,6 +3,11 @@
 Search order for a template NAME: the project's ``templates/<dialect>/NAME``, the project's
 ``templates/base/NAME``, then the shipped ``<dialect>/NAME`` and ``base/NAME``. Rendering
 never connects to a database.
+
+Every table and column name a context gives is SQL as written: quoted by ``Dialect.quote``
+where the engine needs it (a reserved word); every text from the model is a literal of
+``Dialect.text_literal``. Names that templates put together from pieces (``{sat}_hk``) end
+in a suffix no engine reserves.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
+
 from datavault import model as m
 from datavault import schema
 from datavault.dialects import Dialect
+from datavault.dialects.syntax import Syntax, split
 from datavault.resources import templates_dir
 
 if TYPE_CHECKING:
@@ -28,16 +36,28 @@ FAR_TEXT = "9999-12-31 00:00:00.000000"
 #: the batch a load file reads when it is not rendered for one batch: a named parameter, which
 #: psql fills from ``-v batch_id=N`` and sqlite3 from ``.parameter set :batch_id N``
 BATCH_PARAM = ":batch_id"
-STATEMENT_END = re.compile(r";[ \t]*\n")
-TAG = re.compile(r"^-- dv:(\w+)$", re.M)
 
 
 @dataclass(frozen=True)
 class Statement:
-    """One SQL statement and what its row count means (inserted, quarantined, logged, or '')."""
+    """One SQL statement and what its row count means (inserted, quarantined, logged, or '').
+
+    ``bindable`` is the statement for SQLAlchemy's ``text()``: the same, with every ``:``
+    inside a literal escaped, so that only real parameters are bound and a literal's ``%``,
+    ``:name`` or ``?`` reaches the database as written, on every driver."""
 
     sql: str
     tag: str
+    bindable: str = ""
+
+    def execute(self, connection: sa.Connection, params: dict | None = None,
+                **options: object) -> sa.CursorResult:
+        """Run the statement on ``connection`` with its named parameters (``options``:
+        SQLAlchemy execution options)."""
+        clause = sa.text(self.bindable or self.sql)
+        if options:
+            clause = clause.execution_options(**options)
+        return connection.execute(clause, params or {})
 
 
 @dataclass(frozen=True)
@@ -46,6 +66,8 @@ class Rendered:
 
     name: str
     text: str
+    #: how the engine reads the text: where its literals and comments end
+    syntax: Syntax = Syntax()
 
     def script(self, header: str = "") -> str:
         """The text as a file that a SQL client runs in one transaction (``header``: comment
@@ -53,15 +75,9 @@ class Rendered:
         return f"{header}BEGIN;\n\n{self.text}\nCOMMIT;\n"
 
     def statements(self) -> list[Statement]:
-        result = []
-        for chunk in STATEMENT_END.split(self.text + "\n"):
-            body = "\n".join(
-                line for line in chunk.splitlines() if line.strip() and not line.startswith("--")
-            )
-            if body.strip():
-                tag = TAG.search(chunk)
-                result.append(Statement(body, tag.group(1) if tag else ""))
-        return result
+        """The statements of the text, each tagged by its ``-- dv:TAG`` comment; a ``;``,
+        line break or ``--`` inside a literal is part of the literal."""
+        return [Statement(p.sql, p.tag, p.bindable) for p in split(self.text, self.syntax)]
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -109,6 +125,9 @@ class Renderer:
                 autoescape=False,
                 bytecode_cache=_bytecode_cache(),
             )
+            # a project's own templates quote names they write themselves with it; the
+            # names in every context are already as SQL needs them
+            self._env.filters["ident"] = self.dialect.quote
         return self._env
 
     def _render(self, name: str, context: dict) -> str:
@@ -118,18 +137,19 @@ class Renderer:
 
     def _common(self, source: m.Source, entity: str, batch_id: int | None) -> dict:
         d = self.dialect
+        q = d.quote
         batch = BATCH_PARAM if batch_id is None else str(int(batch_id))
         return {
             "batch": batch,
             "this_batch": f"s.dv_batch_id = {batch}",
             "source": source.name,
-            "stage": self.model.stage_table(source.name),
+            "stage": q(self.model.stage_table(source.name)),
             "record_source": d.text_literal(source.record_source),
             "zero_key": d.zero_key(self.model.settings.hash),
             "reject": self.model.settings.null_keys == "reject",
             "entity_literal": d.text_literal(entity),
             "source_literal": d.text_literal(source.name),
-            "stage_row_json": d.json_object([(c.name, f"s.{c.name}") for c in source.columns]),
+            "stage_row_json": d.json_object([(c.name, f"s.{q(c.name)}") for c in source.columns]),
         }
 
     # ---- staging ------------------------------------------------------------------------
@@ -144,12 +164,13 @@ class Renderer:
         """
         algorithm = self.model.settings.hash
         d = self.dialect
+        q = d.quote
         hashes: list[tuple[str, str]] = []
         for hub in self.model.hubs_of(source.name):
             feed = hub.feed(source.name)
             assert feed is not None
-            parts = [(f"l.{col}", part.type) for col, part in zip(feed.columns, hub.key)]
-            hashes.append((schema.stage_hub_key(hub.name), d.hash_key(parts, algorithm)))
+            parts = [(f"l.{q(col)}", part.type) for col, part in zip(feed.columns, hub.key)]
+            hashes.append((q(schema.stage_hub_key(hub.name)), d.hash_key(parts, algorithm)))
         for link in self.model.links_of(source.name):
             feed = link.feed(source.name)
             assert feed is not None
@@ -157,16 +178,17 @@ class Renderer:
             role_hashes = []
             for role, columns in zip(link.roles, feed.columns):
                 key = self.model.hubs[role.hub].key
-                parts = [(f"l.{col}", part.type) for col, part in zip(columns, key)]
+                parts = [(f"l.{q(col)}", part.type) for col, part in zip(columns, key)]
                 every_part += parts
                 role_hashes.append(
-                    (schema.stage_role_key(link.name, role.role), d.hash_key(parts, algorithm))
+                    (q(schema.stage_role_key(link.name, role.role)), d.hash_key(parts, algorithm))
                 )
-            hashes.append((schema.stage_link_key(link.name), d.hash_key(every_part, algorithm)))
+            hashes.append((q(schema.stage_link_key(link.name)),
+                           d.hash_key(every_part, algorithm)))
             hashes += role_hashes
         for sat in self.model.satellites_of(source.name):
-            items = [(c.name, f"l.{c.source_column}", c.type) for c in sat.payload]
-            hashes.append((schema.stage_hash_diff(sat.name), d.hash_diff(items, algorithm)))
+            items = [(c.name, f"l.{q(c.source_column)}", c.type) for c in sat.payload]
+            hashes.append((q(schema.stage_hash_diff(sat.name)), d.hash_diff(items, algorithm)))
         # A link's role keys are its hubs' keys: each distinct hash is computed once, in a
         # subquery the engine does not fold into the outer one (which would copy it back).
         unique = list(dict.fromkeys(expr for _, expr in hashes))
@@ -176,9 +198,9 @@ class Renderer:
             hashes = [(name, f"l.dv_h{unique.index(expr)}") for name, expr in hashes]
         text = self._render("stage.sql.j2", {
             "source": source.name,
-            "stage": self.model.stage_table(source.name),
-            "land": schema.landing_table(source).name,
-            "columns": [c.name for c in source.columns],
+            "stage": q(self.model.stage_table(source.name)),
+            "land": q(schema.landing_table(source).name),
+            "columns": [q(c.name) for c in source.columns],
             "hashes": hashes,
             "computed": computed,
             "fence": d.subquery_fence(),
@@ -187,7 +209,7 @@ class Renderer:
             "applied_at_param": d.timestamp_param("applied_at"),
             "raw": self._raw(source) if raw else None,
         })
-        return Rendered(f"stage_{source.name}", text)
+        return Rendered(f"stage_{source.name}", text, self.dialect.syntax)
 
     def _raw(self, source: m.Source) -> dict:
         d = self.dialect
@@ -201,7 +223,7 @@ class Renderer:
             if column.name == source.applied_at:
                 applied = value if column.type == "timestamp" else f"CAST({value} AS timestamp)"
         return {
-            "table": schema.raw_table(source).name,
+            "table": d.quote(schema.raw_table(source).name),
             "columns": [f"r.c{i}" for i in range(len(source.columns))],
             "applied": applied,
             "typed": typed,
@@ -229,18 +251,19 @@ class Renderer:
             text = self._satellite(source, self.model.satellites[entity], batch_id)
         else:
             raise KeyError(entity)
-        return Rendered(f"{source.name}__{entity}", text)
+        return Rendered(f"{source.name}__{entity}", text, self.dialect.syntax)
 
     def _hub(self, source: m.Source, hub: m.Hub, batch_id: int | None) -> str:
         feed = hub.feed(source.name)
         assert feed is not None
         context = self._common(source, hub.name, batch_id)
+        q = self.dialect.quote
         context.update({
             "hub": hub.name,
-            "table": self.model.hub_table(hub.name),
-            "key": schema.hub_key_column(hub.name),
-            "stage_key": schema.stage_hub_key(hub.name),
-            "key_columns": [(part.name, col) for part, col in zip(hub.key, feed.columns)],
+            "table": q(self.model.hub_table(hub.name)),
+            "key": q(schema.hub_key_column(hub.name)),
+            "stage_key": q(schema.stage_hub_key(hub.name)),
+            "key_columns": [(q(part.name), q(col)) for part, col in zip(hub.key, feed.columns)],
             "reason_missing": self.dialect.text_literal(
                 f"missing business key of hub {hub.name} ({', '.join(feed.columns)})"
             ),
@@ -251,20 +274,21 @@ class Renderer:
         feed = link.feed(source.name)
         assert feed is not None
         context = self._common(source, link.name, batch_id)
+        q = self.dialect.quote
         zero = context["zero_key"]
         missing = " OR ".join(
-            f"s.{schema.stage_role_key(link.name, r.role)} = {zero}" for r in link.roles
+            f"s.{q(schema.stage_role_key(link.name, r.role))} = {zero}" for r in link.roles
         )
         described = "; ".join(
             f"{r.role}: {', '.join(cols)}" for r, cols in zip(link.roles, feed.columns)
         )
         context.update({
             "link": link.name,
-            "table": self.model.link_table(link.name),
-            "key": schema.link_key_column(link.name),
-            "stage_key": schema.stage_link_key(link.name),
-            "roles": [(schema.role_key_column(r.role), schema.stage_role_key(link.name, r.role))
-                      for r in link.roles],
+            "table": q(self.model.link_table(link.name)),
+            "key": q(schema.link_key_column(link.name)),
+            "stage_key": q(schema.stage_link_key(link.name)),
+            "roles": [(q(schema.role_key_column(r.role)),
+                       q(schema.stage_role_key(link.name, r.role))) for r in link.roles],
             "missing_condition": missing,
             "reason_missing": self.dialect.text_literal(
                 f"missing business key of a hub of link {link.name} ({described})"
@@ -274,26 +298,28 @@ class Renderer:
 
     def _sat_common(self, source: m.Source, sat: m.Satellite, batch_id: int | None) -> dict:
         context = self._common(source, sat.name, batch_id)
+        q = self.dialect.quote
         context.update({
             "sat": sat.name,
-            "table": self.model.sat_table(sat.name),
-            "key": schema.sat_key_column(sat),
-            "stage_key": (schema.stage_hub_key(sat.parent) if sat.parent_kind == "hub"
-                          else schema.stage_link_key(sat.parent)),
+            "table": q(self.model.sat_table(sat.name)),
+            "key": q(schema.sat_key_column(sat)),
+            "stage_key": q(schema.stage_hub_key(sat.parent) if sat.parent_kind == "hub"
+                           else schema.stage_link_key(sat.parent)),
             "deleted": self.dialect.zero_key(self.model.settings.hash),
         })
         return context
 
     def _satellite(self, source: m.Source, sat: m.Satellite, batch_id: int | None) -> str:
         context = self._sat_common(source, sat, batch_id)
+        q = self.dialect.quote
         context.update({
-            "log": self.model.sat_log_table(sat.name),
-            "stage_diff": schema.stage_hash_diff(sat.name),
-            "payload": [(c.name, c.source_column) for c in sat.payload],
-            "sequence": source.sequence,
+            "log": q(self.model.sat_log_table(sat.name)),
+            "stage_diff": q(schema.stage_hash_diff(sat.name)),
+            "payload": [(q(c.name), q(c.source_column)) for c in sat.payload],
+            "sequence": q(source.sequence) if source.sequence else None,
             "snapshot": source.batch == "snapshot",
             "obs_row_json": self.dialect.json_object(
-                [("applied_at", "o.applied")] + [(c.name, f"o.{c.name}") for c in sat.payload]
+                [("applied_at", "o.applied")] + [(c.name, f"o.{q(c.name)}") for c in sat.payload]
             ),
             "reason_missing": self.dialect.text_literal(
                 f"missing business key of {sat.parent_kind} {sat.parent}"
@@ -314,7 +340,8 @@ class Renderer:
         sat = self.model.satellites[satellite]
         text = self._render("snapshot_deletions.sql.j2",
                             self._sat_common(source, sat, batch_id))
-        return Rendered(f"{source.name}__{satellite}__deletions", text)
+        return Rendered(f"{source.name}__{satellite}__deletions", text,
+                        self.dialect.syntax)
 
     def all_loads(self) -> list[tuple[m.Source, str, Rendered]]:
         """Every (source, entity) load of the model, in a stable order."""
@@ -329,7 +356,7 @@ class Renderer:
         d = self.dialect
         return {
             "mart": mart.name,
-            "table": mart.table,
+            "table": d.quote(mart.table),
             "mart_literal": d.text_literal(mart.name),
             "ghost_key": d.zero_key(self.model.settings.hash),
             "deleted": d.zero_key(self.model.settings.hash),
@@ -348,8 +375,9 @@ class Renderer:
 
     def _sat_context(self, name: str, index: int) -> dict:
         sat = self.model.satellites[name]
-        return {"name": name, "n": index, "table": self.model.sat_table(name),
-                "key": schema.sat_key_column(sat), "parent": sat.parent,
+        q = self.dialect.quote
+        return {"name": name, "n": index, "table": q(self.model.sat_table(name)),
+                "key": q(schema.sat_key_column(sat)), "parent": sat.parent,
                 "payload": [c.name for c in sat.payload]}
 
     def mart(self, mart: m.Mart) -> Rendered:
@@ -363,7 +391,7 @@ class Renderer:
                 text = self._render("pit.sql.j2", self._pit_context(mart))
             else:
                 text = self._render("bridge.sql.j2", self._bridge_context(mart))
-            self._rendered[key] = Rendered(f"mart_{mart.name}", text)
+            self._rendered[key] = Rendered(f"mart_{mart.name}", text, self.dialect.syntax)
         return self._rendered[key]
 
     def mart_views(self, mart: m.Mart) -> Rendered:
@@ -375,67 +403,73 @@ class Renderer:
             else:
                 context = self._bridge_context(mart)
                 text = self._render("bridge_views.sql.j2", context)
-            self._rendered[key] = Rendered(f"views_{mart.name}", text)
+            self._rendered[key] = Rendered(f"views_{mart.name}", text, self.dialect.syntax)
         return self._rendered[key]
 
     def _pit_context(self, mart: m.Mart) -> dict:
         context = self._mart_common(mart)
+        q = self.dialect.quote
         context.update({
-            "parent_table": self.model.parent_table(mart.parent),
-            "pk": self.model.parent_key(mart.parent),
+            "parent_table": q(self.model.parent_table(mart.parent)),
+            "pk": q(self.model.parent_key(mart.parent)),
             "sats": [self._sat_context(s, i) for i, s in enumerate(mart.satellites, 1)],
-            "views": {v: mart.view(v) for v in m.MART_VIEWS},
+            "views": {v: q(mart.view(v)) for v in m.MART_VIEWS},
         })
         pk = context["pk"]
-        context["key_labels"] = self._key_joins(mart.parent, "k")[1]
+        key_labels = self._key_joins(mart.parent, "k")[1]
+        context["key_labels"] = [f"{expr} AS {q(label)}" for expr, label in key_labels]
         context["key_joins"] = {
             alias: self._key_joins(mart.parent, expr)[0]
             for alias, expr in (("pit", f"k.{pk}"), ("parent", f"p.{pk}"), ("hk", "k.hk"))}
-        keys = {label.rsplit(" AS ", 1)[1] for label in context["key_labels"]}
+        keys = {label for _, label in key_labels}
         payload = [(sat["name"], column) for sat in context["sats"] for column in sat["payload"]]
         labels = iter(_friendly(payload, taken=keys))
         for sat in context["sats"]:
-            sat["labels"] = [(column, next(labels)) for column in sat["payload"]]
+            sat["labels"] = [(q(column), q(next(labels))) for column in sat["payload"]]
         return context
 
-    def _key_joins(self, parent: str, key_expr: str) -> tuple[list[str], list[str]]:
-        """JOIN clauses from a hash key expression to the business key, and its labels."""
-        pk = self.model.parent_key(parent)
+    def _key_joins(self, parent: str, key_expr: str
+                   ) -> tuple[list[str], list[tuple[str, str]]]:
+        """JOIN clauses from a hash key expression to the business key, and its parts as
+        (expression, label)."""
+        q = self.dialect.quote
+        pk = q(self.model.parent_key(parent))
         if parent in self.model.hubs:
-            table = self.model.hub_table(parent)
+            table = q(self.model.hub_table(parent))
             return ([f"JOIN {table} h ON h.{pk} = {key_expr}"],
-                    [f"h.{c.name} AS {c.name}" for c in self.model.hubs[parent].key])
+                    [(f"h.{q(c.name)}", c.name) for c in self.model.hubs[parent].key])
         link = self.model.links[parent]
-        joins = [f"JOIN {self.model.link_table(parent)} l ON l.{pk} = {key_expr}"]
+        joins = [f"JOIN {q(self.model.link_table(parent))} l ON l.{pk} = {key_expr}"]
         labels = []
         for role in link.roles:
-            joins.append(f"JOIN {self.model.hub_table(role.hub)} h_{role.role} "
-                         f"ON h_{role.role}.{schema.hub_key_column(role.hub)} = "
-                         f"l.{schema.role_key_column(role.role)}")
-            labels += [f"h_{role.role}.{c.name} AS {role.role}_{c.name}"
+            joins.append(f"JOIN {q(self.model.hub_table(role.hub))} h_{role.role} "
+                         f"ON h_{role.role}.{q(schema.hub_key_column(role.hub))} = "
+                         f"l.{q(schema.role_key_column(role.role))}")
+            labels += [(f"h_{role.role}.{q(c.name)}", f"{role.role}_{c.name}")
                        for c in self.model.hubs[role.hub].key]
         return joins, labels
 
     def _bridge_context(self, mart: m.Mart) -> dict:
         context = self._mart_common(mart)
+        q = self.dialect.quote
         path = mart.path
         elements = []
         for n, name in enumerate(path):
             kind = "hub" if n % 2 == 0 else "link"
             elements.append({
-                "n": n, "name": name, "kind": kind, "column": f"{name}_hk",
-                "table": self.model.hub_table(name) if kind == "hub"
-                else self.model.link_table(name),
-                "key": schema.hub_key_column(name) if kind == "hub"
-                else schema.link_key_column(name),
+                "n": n, "name": name, "kind": kind, "column": q(f"{name}_hk"),
+                "table": q(self.model.hub_table(name) if kind == "hub"
+                           else self.model.link_table(name)),
+                "key": q(schema.hub_key_column(name) if kind == "hub"
+                         else schema.link_key_column(name)),
                 "required": [],
             })
         links = []
         for n in range(1, len(path), 2):
             link = self.model.links[path[n]]
-            role_of = {r.hub: schema.role_key_column(r.role) for r in link.roles}
-            links.append({"n": n, "alias": f"l{n}", "table": self.model.link_table(link.name),
-                          "key": schema.link_key_column(link.name),
+            role_of = {r.hub: q(schema.role_key_column(r.role)) for r in link.roles}
+            links.append({"n": n, "alias": f"l{n}", "table": q(self.model.link_table(link.name)),
+                          "key": q(schema.link_key_column(link.name)),
                           "left": role_of[path[n - 1]], "right": role_of[path[n + 1]]})
         required = []
         for i, name in enumerate(mart.satellites, 1):
@@ -445,7 +479,7 @@ class Renderer:
             required.append(sat)
         hub_columns = [(e, c.name) for e in elements if e["kind"] == "hub"
                        for c in self.model.hubs[e["name"]].key]
-        key_labels = [(e["n"], column, label) for (e, column), label in zip(
+        key_labels = [(e["n"], q(column), q(label)) for (e, column), label in zip(
             hub_columns, _friendly([(e["name"], column) for e, column in hub_columns]))]
         live = [e for e in elements if e["required"]]
         d = self.dialect
@@ -456,7 +490,7 @@ class Renderer:
             "elements": elements, "links": links, "required": required,
             "link_elements": [e for e in elements if e["kind"] == "link"],
             "key_labels": key_labels,
-            "views": {v: mart.view(v) for v in m.MART_VIEWS},
+            "views": {v: q(mart.view(v)) for v in m.MART_VIEWS},
         })
         return context
 

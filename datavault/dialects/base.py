@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from datavault.dialects.syntax import Syntax
 from datavault.hashing import zero_key
+
+_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f\x7f]+)")
 
 
 class LoadLock(Protocol):
@@ -32,10 +36,51 @@ class Dialect:
     supports_copy = False
     #: column types that differ from the generic SQLAlchemy ones, by declared type
     type_overrides: dict[str, Any] = {}
+    #: words the engine reserves that SQLAlchemy's quoting does not know: a name equal to one
+    #: is quoted too (``adapt``)
+    reserved_words: frozenset[str] = frozenset()
 
-    # ---- literals -----------------------------------------------------------------------
+    #: where the engine's literals and comments end, for splitting rendered SQL
+    syntax = Syntax()
+    #: the SQL function that gives the character of a code point
+    char_function = "char"
+
+    # ---- literals and names -------------------------------------------------------------
     def text_literal(self, text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
+        """A text constant: every character as it is, a quote doubled (so that a ``;``, line
+        break, ``--``, ``%`` or ``:name`` in it stays inside; ``Rendered.statements`` reads
+        literals as the engine does). Control characters other than tab and line feed are
+        written as ``char_function(code)`` joined to the rest: a SQL client reading a file
+        line by line may drop a carriage return before a line break."""
+        if not _CONTROL.search(text):
+            return "'" + text.replace("'", "''") + "'"
+        pieces = []
+        for part in _CONTROL.split(text):
+            if not part:
+                continue
+            if _CONTROL.fullmatch(part):
+                pieces += [f"{self.char_function}({ord(c)})" for c in part]
+            else:
+                pieces.append("'" + part.replace("'", "''") + "'")
+        return "(" + " || ".join(pieces) + ")"
+
+    def quote(self, name: str) -> str:
+        """A table or column name as SQL: as it is, or quoted where the engine would not read
+        it as a name (a reserved word such as ``order`` or ``user``), by SQLAlchemy's
+        ``IdentifierPreparer``, as the DDL SQLAlchemy writes quotes it."""
+        preparer = self.__dict__.get("_preparer")
+        if preparer is None:
+            preparer = self.__dict__["_preparer"] = self.sqlalchemy_dialect().identifier_preparer
+        return preparer.quote(name)
+
+    def adapt(self, sa_dialect: sa.Dialect) -> sa.Dialect:
+        """SQLAlchemy's dialect (of an engine, or for DDL), made to quote ``reserved_words``
+        as well, so that the DDL SQLAlchemy writes and the SQL of the templates agree."""
+        preparer = sa_dialect.identifier_preparer
+        if not self.reserved_words <= preparer.reserved_words:
+            preparer.reserved_words = preparer.reserved_words | self.reserved_words
+            preparer._strings.clear()  # its cache of quoted names
+        return sa_dialect
 
     def binary_literal(self, data: bytes) -> str:
         raise NotImplementedError
@@ -127,7 +172,7 @@ class Dialect:
 
     def empty_table(self, table: str) -> str:
         """A statement that removes every row of ``table`` (in a transaction)."""
-        return f"DELETE FROM {table}"
+        return f"DELETE FROM {self.quote(table)}"
 
     def landing_prefix(self) -> str:
         """The CREATE prefix of the per-session landing table."""

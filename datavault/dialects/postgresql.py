@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql
 
 from datavault import values
 from datavault.dialects.base import Dialect
+from datavault.dialects.syntax import Syntax
 
 _SPACE = r"E' \t\r\n\f\x0B'"
 
@@ -167,13 +168,17 @@ def key_part(expr: str, type_name: str) -> str:
 class PostgresDialect(Dialect):
     name = "postgresql"
     supports_copy = True
+    syntax = Syntax(dollar_quotes=True, escape_strings=True, nested_comments=True)
+    char_function = "chr"
+    # reserved (or reserved as a column name) in pg_get_keywords(), unknown to SQLAlchemy
+    reserved_words = frozenset({"collation", "concurrently", "lateral", "tablesample"})
     type_overrides = {"uuid": postgresql.UUID(as_uuid=True)}
 
     def binary_literal(self, data: bytes) -> str:
         return f"'\\x{data.hex()}'::bytea"
 
     def sqlalchemy_dialect(self) -> sa.Dialect:
-        return postgresql.dialect()
+        return self.adapt(postgresql.dialect())
 
     def _digest(self, text_sql: str, algorithm: str) -> str:
         data = f"convert_to({text_sql}, 'UTF8')"
@@ -195,20 +200,23 @@ class PostgresDialect(Dialect):
 
     def hash_diff(self, items: Sequence[tuple[str, str, str]], algorithm: str) -> str:
         # 'name=' || NULL is NULL, and concat_ws leaves NULLs out
-        pieces = [f"'{name}=' || {escape(canonical(expr, t))}" for name, expr, t in sorted(items)]
+        pieces = [f"{self.text_literal(name + '=')} || {escape(canonical(expr, t))}"
+                  for name, expr, t in sorted(items)]
         return self._digest(f"concat_ws('|', {', '.join(pieces)})", algorithm)
 
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
-        return "json_build_object(" + ", ".join(f"'{k}', {e}" for k, e in pairs) + ")::text"
+        return ("json_build_object(" + ", ".join(f"{self.text_literal(k)}, {e}" for k, e in pairs)
+                + ")::text")
 
     def serialize_writers(self, connection: sa.Connection, table: str) -> None:
-        connection.exec_driver_sql(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        connection.exec_driver_sql(f"LOCK TABLE {self.quote(table)} IN SHARE ROW EXCLUSIVE MODE")
 
     def run_hint(self, file: str, parameter: str, value: str) -> str:
         return f"-- Run with: psql -v ON_ERROR_STOP=1 -v {parameter}={value} -f {file}\n"
 
     def empty_table(self, table: str) -> str:
-        return f"TRUNCATE {table}"  # frees the rows at once (DELETE leaves them to VACUUM)
+        # frees the rows at once (DELETE leaves them to VACUUM)
+        return f"TRUNCATE {self.quote(table)}"
 
     def load_lock(self, engine: sa.Engine, source: str) -> _AdvisoryLock:
         return _AdvisoryLock(engine, source)
@@ -228,6 +236,8 @@ class PostgresDialect(Dialect):
         dbapi_connection.autocommit = True
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET extra_float_digits = 1")
+            # a backslash in a '...' literal is itself (literals and the hash SQL rely on it)
+            cursor.execute("SET standard_conforming_strings = on")
             # Each load statement runs once per batch: compiling it (JIT) costs more than it
             # saves, about half a second per statement from some ten thousand rows on.
             cursor.execute("SET jit = off")
@@ -238,10 +248,11 @@ class PostgresDialect(Dialect):
         # first load would leave the next batch planned for an empty table.
         if inserted < 10_000:
             return
+        name = self.quote(table)
         known = connection.exec_driver_sql(
-            "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (table,)).scalar()
+            "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (name,)).scalar()
         if known is None or known < 0 or inserted > known / 10:
-            connection.exec_driver_sql(f"ANALYZE {table}")
+            connection.exec_driver_sql(f"ANALYZE {name}")
 
     def plain_text(self, text: Any, type_name: str) -> Any:
         return plain_text(text, type_name)
@@ -257,7 +268,8 @@ class PostgresDialect(Dialect):
         assert raw is not None
         with raw.cursor() as cursor:
             cursor.copy_expert(
-                f"COPY {table} ({', '.join(batch.schema.names)}) FROM STDIN WITH (FORMAT csv)",
+                f"COPY {self.quote(table)} ({', '.join(map(self.quote, batch.schema.names))}) "
+                "FROM STDIN WITH (FORMAT csv)",
                 buffer, size=1 << 20)
 
     def bulk_insert(self, connection: sa.Connection, table: str, columns: Sequence[str],
@@ -274,7 +286,8 @@ class PostgresDialect(Dialect):
         assert raw is not None
         with raw.cursor() as cursor:
             cursor.copy_expert(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer
+                f"COPY {self.quote(table)} ({', '.join(map(self.quote, columns))}) "
+                "FROM STDIN WITH (FORMAT csv)", buffer
             )
 
 

@@ -32,6 +32,13 @@ class SQLiteDialect(Dialect):
     name = "sqlite"
     # exact decimals and canonical UUID text are stored as TEXT
     type_overrides = {"decimal": sa.Text(), "uuid": sa.Text()}
+    # SQLite's keywords (sqlite3_keyword_name) that SQLAlchemy does not quote; most are read
+    # as names where a name fits, some (nothing, returning) are not
+    reserved_words = frozenset({
+        "abort", "action", "always", "current", "do", "exclude", "filter", "first", "following",
+        "generated", "groups", "last", "materialized", "no", "nothing", "nulls", "others",
+        "over", "partition", "preceding", "range", "recursive", "regexp", "release",
+        "returning", "rows", "savepoint", "ties", "unbounded", "window", "with", "without"})
 
     def binary_literal(self, data: bytes) -> str:
         return f"X'{data.hex()}'"
@@ -49,15 +56,17 @@ class SQLiteDialect(Dialect):
     def sqlalchemy_dialect(self) -> sa.Dialect:
         from sqlalchemy.dialects import sqlite
 
-        return sqlite.dialect()
+        return self.adapt(sqlite.dialect())
 
     def hash_key(self, parts: Sequence[tuple[str, str]], algorithm: str) -> str:
-        args = ", ".join(f"'{type_name}', {expr}" for expr, type_name in parts)
-        return f"dv_hash_key('{algorithm}', {args})"
+        lit = self.text_literal
+        args = ", ".join(f"{lit(type_name)}, {expr}" for expr, type_name in parts)
+        return f"dv_hash_key({lit(algorithm)}, {args})"
 
     def hash_diff(self, items: Sequence[tuple[str, str, str]], algorithm: str) -> str:
-        args = ", ".join(f"'{name}', '{type_name}', {expr}" for name, expr, type_name in items)
-        return f"dv_hash_diff('{algorithm}', {args})"
+        lit = self.text_literal
+        args = ", ".join(f"{lit(name)}, {lit(t)}, {expr}" for name, expr, t in items)
+        return f"dv_hash_diff({lit(algorithm)}, {args})"
 
     def serialize_writers(self, connection: sa.Connection, table: str) -> None:
         # SQLite has one writer at a time: take the write lock before the first read, so that
@@ -76,7 +85,7 @@ class SQLiteDialect(Dialect):
         return "LIMIT -1 OFFSET 0"  # SQLite folds no subquery that has a LIMIT
 
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
-        return "json_object(" + ", ".join(f"'{k}', {e}" for k, e in pairs) + ")"
+        return "json_object(" + ", ".join(f"{self.text_literal(k)}, {e}" for k, e in pairs) + ")"
 
     def prepare_connection(self, dbapi_connection: Any) -> None:
         dbapi_connection.create_function("dv_hash_key", -1, _hash_key, deterministic=True)
@@ -94,7 +103,8 @@ class SQLiteDialect(Dialect):
         stored = [
             tuple(_store(v, t) for v, t in zip(row, types)) for row in rows
         ]
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        sql = (f"INSERT INTO {self.quote(table)} ({', '.join(map(self.quote, columns))}) "
+               f"VALUES ({', '.join('?' * len(columns))})")
         connection.exec_driver_sql(sql, stored)
 
 

@@ -57,7 +57,7 @@ class EntityLoads:
                 if kind == "satellite":
                     self._check_order(connection, entity, batch)
                 for statement in statements:
-                    count = connection.exec_driver_sql(statement.sql).rowcount
+                    count = statement.execute(connection).rowcount
                     if statement.tag == "inserted":
                         outcome.rows_inserted += max(count, 0)
                     elif statement.tag == "deleted":

@@ -140,11 +140,12 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
     if "://" in spec:
         if table and query:
             raise DatavaultError("give --table or --query, not both")
-        sql = query or f"SELECT * FROM {table or default_table}"
         try:
             parsed = with_driver(spec)
         except DatavaultError as exc:
             raise DatavaultError(f"INPUT looks like a URL but is {exc}") from None
+        # a --table is written as given (it may name a schema); the source's name is a name
+        sql = query or f"SELECT * FROM {table or _quoted(parsed, default_table or '')}"
         shown = shown_url(parsed)
         if (parsed.get_backend_name() == "sqlite" and "uri" not in parsed.query
                 and parsed.database not in (None, "", ":memory:")
@@ -165,6 +166,14 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
         raise DatavaultError(f"input file {spec} does not exist (INPUT is a file, - for "
                              "standard input, or a database URL)")
     return BatchInput(str(path), "file", path=path)
+
+
+def _quoted(url: sa.URL, name: str) -> str:
+    """A table name as the input database's SQL writes it (quoted if a reserved word)."""
+    try:
+        return url.get_dialect()().identifier_preparer.quote(name)
+    except Exception:  # an unknown dialect: the connection reports it
+        return name
 
 
 def arrow_input(data: Any, description: str = "") -> BatchInput:
@@ -662,8 +671,9 @@ class _DatabaseReader(Reader):
         self.connection = None
         try:
             self.connection = self.engine.connect()
+            # run as written: a ':name' or '%' in it is the query's own, not a parameter
             self.result = self.connection.execution_options(
-                stream_results=True, yield_per=CHUNK).execute(sa.text(query))
+                stream_results=True, yield_per=CHUNK, no_parameters=True).exec_driver_sql(query)
         except sa.exc.SQLAlchemyError as exc:
             self.close()
             reason = redact(str(getattr(exc, "orig", None) or exc).strip().splitlines()[0])

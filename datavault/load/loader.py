@@ -377,7 +377,7 @@ class Loader:
                     continue
                 (check,) = self.renderer.snapshot_deletions(
                     source, entity, batch.batch_id).statements()
-                live, lacking = connection.exec_driver_sql(check.sql).one()
+                live, lacking = check.execute(connection).one()
                 live, lacking = int(live or 0), int(lacking or 0)
                 if live and Decimal(lacking) * 100 > Decimal(live) * limit:
                     share = (Decimal(lacking) * 100 / Decimal(live)).quantize(Decimal("0.01"))

@@ -69,13 +69,13 @@ class Stager:
                 }
                 for statement in rendered.statements():
                     if statement.tag == "parse":  # rows SQL did not read: the parser's turn
-                        rows = connection.execute(sa.text(statement.sql).execution_options(
-                            stream_results=True, yield_per=CHUNK), params)
+                        rows = statement.execute(connection, params, stream_results=True,
+                                                 yield_per=CHUNK)
                         for part in rows.partitions():
                             self._land(connection, land, parse, [list(r) for r in part],
                                        counts)
                     else:
-                        connection.execute(sa.text(statement.sql), params)
+                        statement.execute(connection, params)
                 land.drop(connection)
                 if copy:
                     raw.drop(connection)

@@ -458,6 +458,9 @@ def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
     record_source = data.get("record_source", name)
     if not isinstance(record_source, str) or not record_source:
         doc.at(data.value_at("record_source"), "record_source must be a non-empty text")
+    elif "\x00" in record_source:  # no database stores it in a text column
+        doc.at(data.value_at("record_source"), "record_source must not hold a NUL character",
+               "remove the \\0 (or \\x00) escape from it")
     input_format = _input_format(doc, data)
     if not complete or input_format is None:
         return None

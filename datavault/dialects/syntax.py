@@ -1,0 +1,161 @@
+"""Splitting SQL text into statements without ever cutting or changing a literal.
+
+A rendered file is statements ended by ``;``. Literals in it hold text from the model (a
+source's record source may hold ``;``, line breaks, ``--``, ``%`` or ``:name``), so the
+split reads the text as the engine does: ``'...'`` strings (``''`` inside), ``"..."``
+identifiers, ``--`` and ``/* */`` comments, and on engines that have them, ``E'...'``
+strings with backslash escapes, dollar-quoted strings (``$tag$...$tag$``) and nested block
+comments. No SQL library in the toolkit's dependencies splits statements this way
+(SQLAlchemy's ``text()`` finds ``:name`` parameters even inside strings), hence this small
+scanner, which ``tests/test_sqltext.py`` checks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """The lexical features of an engine's SQL that decide where a literal ends."""
+
+    #: ``$tag$ ... $tag$`` strings (PostgreSQL)
+    dollar_quotes: bool = False
+    #: ``E'...'`` strings, in which a backslash escapes the next character (PostgreSQL)
+    escape_strings: bool = False
+    #: ``/* /* */ */``: block comments nest (PostgreSQL)
+    nested_comments: bool = False
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One statement as split: its SQL (comments left out, literals untouched), the same for
+    SQLAlchemy's ``text()`` (every ``:`` inside a literal or quoted name escaped, so that
+    only the parameters outside them are bound), and the tag of its ``-- dv:TAG`` comment."""
+
+    sql: str
+    bindable: str
+    tag: str
+
+
+_TAG = re.compile(r"--\s*dv:(\w+)\s*")
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\u0080-\U0010ffff][A-Za-z_0-9\u0080-\U0010ffff]*)?\$")
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char in "_$" or ord(char) > 127
+
+
+def _quoted_end(text: str, start: int, quote: str, backslashes: bool) -> int:
+    """The index after the literal or quoted name opening at ``start`` (the end of the text
+    when it is not closed: the engine reports that)."""
+    i = start + 1
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if backslashes and char == "\\":
+            i += 2
+            continue
+        if char == quote:
+            if i + 1 < n and text[i + 1] == quote:  # doubled: the quote itself
+                i += 2
+                continue
+            return i + 1
+        i += 1
+    return n
+
+
+def _comment_end(text: str, start: int, nested: bool) -> int:
+    depth = 0
+    i = start
+    n = len(text)
+    while i < n:
+        if text.startswith("/*", i):
+            depth = depth + 1 if nested or depth == 0 else depth
+            i += 2
+        elif text.startswith("*/", i):
+            depth -= 1
+            i += 2
+            if depth == 0:
+                return i
+        else:
+            i += 1
+    return n
+
+
+def split(text: str, syntax: Syntax = Syntax()) -> list[Piece]:
+    """The statements of ``text`` in order, each without its ``;``; empty ones left out."""
+    result: list[Piece] = []
+    pieces: list[tuple[bool, str]] = []  # (is a literal or quoted name, text)
+    tag = ""
+    i = plain_from = 0
+    n = len(text)
+
+    def plain(upto: int) -> None:
+        if upto > plain_from:
+            pieces.append((False, text[plain_from:upto]))
+
+    def finish() -> None:
+        nonlocal pieces, tag
+        statement = _tidy(pieces)
+        if statement[0].strip():
+            result.append(Piece(statement[0], statement[1], tag))
+        pieces, tag = [], ""
+
+    while i < n:
+        char = text[i]
+        end = -1
+        if char in "'\"":
+            backslashes = (char == "'" and syntax.escape_strings and i > 0
+                           and text[i - 1] in "eE" and (i < 2 or not _word_char(text[i - 2])))
+            end = _quoted_end(text, i, char, backslashes)
+        elif char == "$" and syntax.dollar_quotes and (i == 0 or not _word_char(text[i - 1])):
+            opening = _DOLLAR_TAG.match(text, i)
+            if opening:
+                close = text.find(opening.group(0), opening.end())
+                end = n if close < 0 else close + len(opening.group(0))
+        elif text.startswith("--", i) or text.startswith("/*", i):
+            plain(i)
+            if char == "-":
+                stop = text.find("\n", i)
+                stop = n if stop < 0 else stop
+                found = _TAG.fullmatch(text, i, stop)
+                if found and not tag:
+                    tag = found.group(1)
+            else:
+                stop = _comment_end(text, i, syntax.nested_comments)
+            i = plain_from = stop
+            continue
+        elif char == ";":
+            plain(i)
+            finish()
+            i = plain_from = i + 1
+            continue
+        if end > 0:
+            plain(i)
+            pieces.append((True, text[i:end]))
+            i = plain_from = end
+        else:
+            i += 1
+    plain(n)
+    finish()
+    return result
+
+
+def _tidy(pieces: list[tuple[bool, str]]) -> tuple[str, str]:
+    """The statement's SQL and its ``text()`` form, without the lines that held only
+    comments or nothing (line breaks inside a literal are kept: they are part of it)."""
+    lines: list[list[tuple[bool, str]]] = [[]]
+    for quoted, part in pieces:
+        if quoted:
+            lines[-1].append((True, part))
+            continue
+        first, *rest = part.split("\n")
+        lines[-1].append((False, first))
+        lines += [[(False, line)] for line in rest]
+    kept = [line for line in lines if any(q or p.strip() for q, p in line)]
+    sql = "\n".join("".join(p for _, p in line) for line in kept).strip()
+    bindable = "\n".join("".join(p.replace(":", "\\:") if q else p for q, p in line)
+                         for line in kept).strip()
+    return sql, bindable

@@ -51,18 +51,28 @@ class Problems:
         return bool(self.items)
 
 
+#: more choices than this are narrowed to those that begin as the word does (comparing a
+#: word with each of a file's hundred thousand columns would take seconds per problem)
+MANY_CHOICES = 1000
+
+
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice closest to ``word``, if one is close enough to be a likely typo."""
-    close = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    unique = set(choices)
+    if len(unique) > MANY_CHOICES:
+        unique = {c for c in unique if c[:2] == word[:2]}
+        if len(unique) > MANY_CHOICES:
+            return None
+    close = difflib.get_close_matches(word, sorted(unique), n=1, cutoff=0.6)
     return close[0] if close else None
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A "did you mean ...?" hint, or an empty string when nothing is close."""
-    choices = sorted(set(choices))
+    choices = set(choices)
     close = closest(word, choices)
     if close:
         return f"did you mean {close!r}?"
     if choices and len(choices) <= 8:
-        return "expected one of: " + ", ".join(choices)
+        return "expected one of: " + ", ".join(sorted(choices))
     return ""

@@ -449,7 +449,7 @@ def read_yaml(file: Path, shown_path: str, problems: Problems) -> Any:
         return None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, col = _inside(text, mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or str(exc)
         if "maximum nesting depth" in problem and _PARSER is not yaml.SafeLoader:
             # libyaml reads ahead, and stops at its own limit (1000 levels) before ours is
@@ -481,6 +481,15 @@ def read_yaml(file: Path, shown_path: str, problems: Problems) -> Any:
     except yaml.YAMLError as exc:
         problems.add(shown_path, 1, 1, f"invalid YAML: {exc}")
         return None
+
+
+def _inside(text: str, line: int, col: int) -> tuple[int, int]:
+    """The place, or the end of the text if the parser put it after the last line (libyaml
+    does at the end of a text without a final line break)."""
+    lines = text.count("\n") + 1
+    if line > lines:
+        return _place(text, len(text))
+    return line, col
 
 
 def _index(text: str, line: int, col: int) -> int:

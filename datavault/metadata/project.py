@@ -710,6 +710,7 @@ def _link(name: str, doc: Doc, data: LMap, known: Known) -> m.Link | None:
     description = doc.description(data)
     table = known.naming.link_table(name)
     roles: list[m.LinkRole] = []
+    role_names: set[str] = set()
     entries = data.get("hubs")
     if "hubs" in data:
         if not isinstance(entries, LList):
@@ -747,15 +748,16 @@ def _link(name: str, doc: Doc, data: LMap, known: Known) -> m.Link | None:
             doc.at(where, f"hub role {role!r} contains __",
                    "__ separates the parts of the toolkit's own names; use a single _")
             continue
-        if any(r.role == role for r in roles):
+        if role in role_names:
             doc.at(where, f"hub role {role!r} appears twice",
                    "name the roles, for example: - manager: employee")
             continue
         doc.identifier_length(where, "the staging column", m.stage_role_key(name, role))
         doc.identifier_length(where, "the index name", f"ix_{table}_{role}")
         roles.append(m.LinkRole(role, hub))
+        role_names.add(role)
     complete = entries is not None and len(entries) >= 2 and len(roles) == len(entries)
-    role_names = [r.role for r in roles]
+    role_list = [r.role for r in roles]
     feeds: list[m.LinkFeed] = []
     if "sources" in data and (
         srcs := doc.mapping(data["sources"], data.value_at("sources"), "sources")
@@ -768,13 +770,13 @@ def _link(name: str, doc: Doc, data: LMap, known: Known) -> m.Link | None:
             if value is not None and not isinstance(value, LMap):
                 doc.at(srcs.value_at(src_name),
                        f"source {src_name!r} must give each hub's key column(s) as `hub: column`",
-                       f"for example: {role_names[0] if role_names else 'order'}: order_id")
+                       f"for example: {role_list[0] if role_list else 'order'}: order_id")
                 continue
             if value is not None:
                 for role in value:
                     if complete and role not in role_names:
                         doc.at(value.key_at(role), f"unknown hub role {role!r}",
-                               did_you_mean(str(role), role_names))
+                               did_you_mean(str(role), role_list))
             per_role: list[tuple[str, ...] | None] = []
             for role in roles:
                 if value is None:

@@ -302,6 +302,12 @@ class _Reader:
             elif frame.key is _NO_KEY:
                 frame.key, frame.key_at, frame.key_tag = value, where, tag
                 frame.key_text = event.value if kind is ev.ScalarEvent else None
+            elif frame.key_tag == STR and frame.key not in container:  # the usual pair
+                key = frame.key
+                frame.key = _NO_KEY
+                container[key] = value
+                container.key_locs[key] = frame.key_at
+                container.value_locs[key] = where
             else:
                 self._pair(frame, value, where)
 

@@ -10,7 +10,6 @@ earliest applied time that changed (SEMANTICS.md section 4).
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import hashlib
 import json
@@ -35,70 +34,19 @@ FORMAT = 1
 
 
 # ---- spines -------------------------------------------------------------------------------
+MAX_SNAPSHOTS = m.MAX_SNAPSHOTS
+
+
 def snapshots(spine: m.Spine, today: dt.date) -> list[dt.datetime]:
-    """The snapshot times of a spine, oldest first; ``today`` ends a spine without ``to``."""
+    """The snapshot times of a spine, oldest first; ``today`` ends a spine without ``to``.
+
+    ``validate`` refuses a spine that reaches outside the calendar or makes more than
+    MAX_SNAPSHOTS snapshots; one without ``to:`` grows with the days, so a build checks again.
+    """
     try:
-        return _snapshots(spine, today)
-    except (ValueError, OverflowError):
-        raise DatavaultError("the spine reaches outside the calendar (years 1 to 9999); "
-                             "check its from:, to: and the ladder's for:") from None
-
-
-def _snapshots(spine: m.Spine, today: dt.date) -> list[dt.datetime]:
-    if spine.dates:
-        return sorted(spine.dates)
-    end = spine.end or today
-    days: list[dt.date] = []
-    if spine.every:
-        assert spine.start is not None
-        n = 0
-        while (day := _shift(spine.start, spine.every, n)) <= end:
-            days.append(day)
-            n += 1
-            _check_size(len(days))
-    else:
-        span_end = end + dt.timedelta(days=1)  # exclusive
-        for step, count in spine.ladder:
-            span_start = spine.start if count is None else _shift(span_end, step, -count)
-            assert span_start is not None
-            if spine.start and span_start < spine.start:
-                span_start = spine.start
-            day = span_start
-            while day < span_end:
-                if _aligned(day, step):
-                    days.append(day)
-                    _check_size(len(days))
-                day += dt.timedelta(days=1)
-            span_end = span_start
-            if spine.start and span_end <= spine.start:
-                break
-    return sorted(dt.datetime(d.year, d.month, d.day) for d in set(days))
-
-
-
-def _check_size(count: int) -> None:
-    if count > MAX_SNAPSHOTS:
-        raise DatavaultError(f"the spine has more than {MAX_SNAPSHOTS:,} snapshots; "
-                             "check its from: date and step")
-
-
-def _shift(day: dt.date, step: str, n: int) -> dt.date:
-    """``day`` moved by ``n`` steps; a month step keeps the day of the month where it can."""
-    if step == "day":
-        return day + dt.timedelta(days=n)
-    if step == "week":
-        return day + dt.timedelta(weeks=n)
-    month = day.month - 1 + n
-    year = day.year + month // 12
-    month = month % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def _aligned(day: dt.date, step: str) -> bool:
-    """Ladder snapshots fall on calendar boundaries (every day, Mondays, first days of
-    months), so most of them stay put as the days go by."""
-    return step == "day" or (step == "week" and day.weekday() == 0) or (
-        step == "month" and day.day == 1)
+        return spine.snapshots(today)
+    except m.SpineError as exc:
+        raise DatavaultError(f"{exc.message}; {exc.hint}") from None
 
 
 # ---- tables -------------------------------------------------------------------------------

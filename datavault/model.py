@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -145,6 +146,122 @@ class Spine:
     start: dt.date | None = None
     end: dt.date | None = None
     ladder: tuple[tuple[str, int | None], ...] = ()
+
+    def count(self, today: dt.date) -> int:
+        """How many snapshots the spine makes (as of ``today`` without ``end``), counted
+        without making them; SpineError when it reaches outside the calendar."""
+        try:
+            if self.dates:
+                return len(self.dates)
+            if self.every:
+                assert self.start is not None
+                return _every_count(self.start, self.end or today, self.every)
+            return sum(_aligned_count(first, last, step)
+                       for first, last, step in self._rungs(today))
+        except (ValueError, OverflowError):
+            raise SpineError("the spine reaches outside the calendar (years 1 to 9999)",
+                             "check its from:, to: and the ladder's for:") from None
+
+    def check(self, today: dt.date) -> int:
+        """The number of snapshots; SpineError when it is more than MAX_SNAPSHOTS or the
+        spine reaches outside the calendar."""
+        count = self.count(today)
+        if count > MAX_SNAPSHOTS:
+            raise SpineError(f"the spine makes {count:,} snapshots, more than "
+                             f"{MAX_SNAPSHOTS:,}",
+                             "a mart holds a row per key and snapshot; "
+                             "check from:, to: and the step")
+        return count
+
+    def snapshots(self, today: dt.date) -> list[dt.datetime]:
+        """The snapshot times, oldest first; ``today`` ends a spine without ``end``.
+        SpineError when there would be more than MAX_SNAPSHOTS of them."""
+        count = self.check(today)
+        if self.dates:
+            return sorted(self.dates)
+        days: set[dt.date] = set()
+        if self.every:
+            assert self.start is not None
+            days.update(_shift(self.start, self.every, n) for n in range(count))
+        for first, last, step in [] if self.every else self._rungs(today):
+            day = first
+            while day < last:
+                if _aligned(day, step):
+                    days.add(day)
+                day += dt.timedelta(days=1)
+        return sorted(dt.datetime(d.year, d.month, d.day) for d in days)
+
+    def _rungs(self, today: dt.date) -> list[tuple[dt.date, dt.date, str]]:
+        """The ladder's spans, (first day, day after the last, step), from the latest back;
+        they do not overlap."""
+        spans = []
+        span_end = (self.end or today) + dt.timedelta(days=1)  # exclusive
+        for step, count in self.ladder:
+            span_start = self.start if count is None else _shift(span_end, step, -count)
+            assert span_start is not None
+            if self.start and span_start < self.start:
+                span_start = self.start
+            spans.append((span_start, span_end, step))
+            span_end = span_start
+            if self.start and span_end <= self.start:
+                break
+        return spans
+
+
+MAX_SNAPSHOTS = 100_000
+
+
+class SpineError(ValueError):
+    """A spine that cannot be made: too many snapshots, or days outside the calendar."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def _shift(day: dt.date, step: str, n: int) -> dt.date:
+    """``day`` moved by ``n`` steps; a month step keeps the day of the month where it can."""
+    if step == "day":
+        return day + dt.timedelta(days=n)
+    if step == "week":
+        return day + dt.timedelta(weeks=n)
+    month = day.month - 1 + n
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _aligned(day: dt.date, step: str) -> bool:
+    """Ladder snapshots fall on calendar boundaries (every day, Mondays, first days of
+    months), so most of them stay put as the days go by."""
+    return step == "day" or (step == "week" and day.weekday() == 0) or (
+        step == "month" and day.day == 1)
+
+
+def _every_count(start: dt.date, end: dt.date, step: str) -> int:
+    """How many of ``start`` + n steps (n = 0, 1, ...) are on or before ``end``."""
+    if end < start:
+        return 0
+    if step == "day":
+        return (end - start).days + 1
+    if step == "week":
+        return (end - start).days // 7 + 1
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months + (1 if _shift(start, step, months) <= end else 0)
+
+
+def _aligned_count(first: dt.date, last: dt.date, step: str) -> int:
+    """How many ``step``-aligned days (see _aligned) are from ``first`` up to ``last``,
+    excluded."""
+    if last <= first:
+        return 0
+    if step == "day":
+        return (last - first).days
+    if step == "week":
+        monday = first + dt.timedelta(days=-first.weekday() % 7)
+        return max(0, ((last - monday).days + 6) // 7)
+    months = (last.year - first.year) * 12 + last.month - first.month
+    return months + (1 if first.day == 1 else 0) - (1 if last.day == 1 else 0)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from datavault import api, marts, query
 from datavault import model as m
-from datavault.diagnostics import DatavaultError
+from datavault.diagnostics import DatavaultError, ModelError
 from datavault.load import open_input
 from tests.conftest import migrated, write_project
 
@@ -689,7 +689,8 @@ def test_what_a_review_found(tmp_path: Path, db_url: str) -> None:
     # a spine that runs off the calendar is one line, not a traceback
     (root / "models/marts/far.yml").write_text(
         "pit: person\nspine: {ladder: [{every: month, for: 100000}]}\n", encoding="utf-8")
-    with pytest.raises(DatavaultError, match="mart far: the spine reaches outside the calendar"):
+    with pytest.raises(ModelError, match="models/marts/far.yml:2:8: the spine reaches outside "
+                       "the calendar"):
         api.build_marts(root, url=db_url)
 
 

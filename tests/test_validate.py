@@ -150,13 +150,13 @@ ONE_EDIT = {
     # the link and the satellite that name this hub are not reported again
     "invalid YAML syntax": (
         HUB, "\nsources:", "\n sources:",
-        "models/hubs/customer.yml:4:2: invalid YAML: expected <block end>, but found "
-        "'<block mapping start>' (check indentation and quoting)",
+        "models/hubs/customer.yml:4:2: invalid YAML: did not find expected key "
+        "(check indentation and quoting)",
     ),
     "tab in the indentation": (
         SAT, "source:", "\tsource:",
-        "models/satellites/customer_details.yml:3:1: invalid YAML: found character '\\t' "
-        "that cannot start any token (indent with spaces, not tabs)",
+        "models/satellites/customer_details.yml:3:1: invalid YAML: found a tab character "
+        "that violates indentation (indent with spaces, not tabs)",
     ),
     "type of a key part differs from its source column": (
         CRM, "customer_id: text", "customer_id: integer",
@@ -381,3 +381,221 @@ def test_max_deletes_reaches_the_model(example_project: Path, value: str | None,
         append(example_project, CRM, f"max_deletes: {value}")
     source = api.validate(example_project).model.sources["crm_customers"]
     assert source.max_deletes == Decimal(percent)
+
+
+# ---- YAML a reader must survive: every case a problem with its place, never a traceback ----
+TAG_PROBLEMS = {
+    "a boolean tag on a word": (
+        "!!bool maybe", "9:9: tag !!bool does not fit 'maybe': it takes true or false "
+        "(remove the tag, or change the value)"),
+    "an integer tag on a word": (
+        "!!int x", "9:9: tag !!int does not fit 'x': it takes a whole number "
+        "(remove the tag, or change the value)"),
+    "an integer tag on nothing": (
+        "!!int ''", "9:9: tag !!int does not fit '': it takes a whole number "
+        "(remove the tag, or change the value)"),
+    "a float tag on a word": (
+        "!!float x", "9:9: tag !!float does not fit 'x': it takes a number "
+        "(remove the tag, or change the value)"),
+    "a null tag on a word": (
+        "!!null x", "9:9: tag !!null does not fit 'x': it takes nothing (null, ~ or empty) "
+        "(remove the tag, or change the value)"),
+    "a timestamp tag on a word": (
+        "!!timestamp x", "9:9: tag !!timestamp does not fit 'x': it takes a date or a "
+        "timestamp (remove the tag, or change the value)"),
+    "an unknown local tag": (
+        "!foo text", "9:9: unsupported tag !foo (model files take text, numbers, true or "
+        "false, dates, lists and mappings: remove the tag)"),
+    "a tag the safe loader refuses": (
+        "!!python/object:os.system text", "9:9: unsupported tag !!python/object:os.system "
+        "(model files take text, numbers, true or false, dates, lists and mappings: "
+        "remove the tag)"),
+    "a set": (
+        "!!set {a, b}", "9:9: unsupported tag !!set (model files take text, numbers, true or "
+        "false, dates, lists and mappings: remove the tag)"),
+    "a scalar tag on a list": (
+        "!!int [1, 2]", "9:9: tag !!int is for a single value, not a list"),
+    "a mapping tag on a word": (
+        "!!map text", "9:9: tag !!map is for a mapping, not a single value"),
+}
+
+
+@pytest.mark.parametrize(("value", "expected"), TAG_PROBLEMS.values(), ids=TAG_PROBLEMS.keys())
+def test_a_value_that_does_not_fit_its_tag_is_a_problem_at_the_tag(
+        example_project: Path, value: str, expected: str) -> None:
+    edit(example_project, CRM, "city: text", f"city: {value}")
+    # the broken file makes no follow-up problems in the files that name the source
+    assert problems(example_project) == [f"{CRM}:{expected}"]
+
+
+def test_every_tag_problem_of_a_file_is_listed(example_project: Path) -> None:
+    edit(example_project, CRM, "city: text", "city: !!bool maybe")
+    edit(example_project, CRM, "name: text", "name: !!int x")
+    assert problems(example_project) == [
+        f"{CRM}:7:9: tag !!int does not fit 'x': it takes a whole number "
+        "(remove the tag, or change the value)",
+        f"{CRM}:9:9: tag !!bool does not fit 'maybe': it takes true or false "
+        "(remove the tag, or change the value)",
+    ]
+
+
+def test_tags_that_fit_their_values_are_read(example_project: Path) -> None:
+    edit(example_project, CRM, "city: text", "city: !!str text")
+    edit(example_project, CONFIG, "hash: md5", "hash: !!str md5")
+    edit(example_project, "models/marts/customers.yml", "to: 2026-04-01", "to: !!timestamp "
+         "2026-04-01")
+    result = run_validate(example_project)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("number", ["1" * 5000, "-" + "9" * 4301, "0x" + "f" * 5000])
+def test_a_huge_integer_is_a_problem(example_project: Path, number: str) -> None:
+    edit(example_project, CRM, "city: text", f"city: {number}")
+    assert problems(example_project) == [
+        f"{CRM}:9:9: the number {number[:12]}... is too long: more than 4,300 digits "
+        "(quote it if it is a text)"]
+
+
+def test_a_long_integer_within_the_limit_is_checked_like_any_value(example_project: Path) -> None:
+    number = "7" * 4300
+    edit(example_project, CRM, "city: text", f"city: {number}")
+    [problem] = problems(example_project)
+    assert problem.startswith(f"{CRM}:9:9: unknown type {int(number)!r} for column 'city'")
+
+
+def test_flow_lists_nested_thousands_deep_are_a_problem(example_project: Path) -> None:
+    edit(example_project, HUB, "description: A customer, known by the CRM's customer number.",
+         "description: " + "[" * 5000 + "]" * 5000)
+    assert problems(example_project) == [
+        f"{HUB}:1:113: nested too deep: more than 100 levels of lists and mappings"]
+
+
+def test_block_mappings_nested_thousands_deep_are_a_problem(example_project: Path) -> None:
+    deep = "".join(f"{' ' * i}k{i}:\n" for i in range(5000))
+    write_project(example_project, {"models/marts/customers.yml": deep})
+    assert problems(example_project) == [
+        "models/marts/customers.yml:101:101: nested too deep: more than 100 levels of lists "
+        "and mappings"]
+
+
+def test_an_alias_bomb_is_refused(example_project: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    write_project(example_project, {"models/marts/customers.yml": "\n".join(lines) + "\n"})
+    assert problems(example_project) == [
+        "models/marts/customers.yml:5:45: aliases repeat more than 100,000 values here "
+        "(each *alias repeats the whole value of its &anchor; write the values out)"]
+
+
+def test_aliases_and_merge_keys_within_the_limit_are_read(example_project: Path) -> None:
+    write_project(example_project, {"models/marts/customers.yml": (
+        "base: &base\n  every: month\n  from: 2026-01-01\n"
+        "description: x\npit: customer\nspine:\n  <<: *base\n  to: 2026-04-01\n")})
+    edit(example_project, "models/marts/customers.yml", "base: &base", "description: &base")
+    edit(example_project, "models/marts/customers.yml", "description: x\n", "")
+    result = run_validate(example_project)
+    assert result.exit_code == 1  # description: must be a text, nothing else
+    assert result.stderr.splitlines()[0] == (
+        "models/marts/customers.yml:1:14: description must be a text "
+        "(quote it if it contains a colon followed by a space)")
+    edit(example_project, "models/marts/customers.yml", "description: &base",
+         "spine_defaults: &base")
+    [problem] = problems(example_project)
+    assert problem.startswith("models/marts/customers.yml:1:1: unknown key 'spine_defaults'")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("pit: *nowhere\n", "1:6: unknown alias *nowhere (an alias repeats a value marked "
+                        "&nowhere earlier in the same file)"),
+    ("pit: &me [*me]\n", "1:11: alias *me is inside the value it repeats"),
+])
+def test_an_alias_without_its_anchor_is_a_problem(example_project: Path, text: str,
+                                                  expected: str) -> None:
+    write_project(example_project, {"models/marts/customers.yml": text})
+    assert problems(example_project) == [f"models/marts/customers.yml:{expected}"]
+
+
+def test_bytes_that_are_not_utf8_are_placed(example_project: Path) -> None:
+    path = example_project / CRM
+    path.write_bytes(path.read_bytes().replace(b"city: text", b"city: t\xe9xt"))
+    assert problems(example_project) == [
+        f"{CRM}:9:10: the file is not UTF-8 text: byte 0xe9 cannot be read (save it as UTF-8)"]
+
+
+def test_a_control_character_is_placed(example_project: Path) -> None:
+    edit(example_project, CRM, "city: text", "city: te\x00xt")
+    assert problems(example_project) == [
+        f"{CRM}:9:11: invalid YAML: character '\\x00' is not allowed (remove it)"]
+
+
+def test_a_byte_order_mark_is_read(example_project: Path) -> None:
+    path = example_project / CRM
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"city: text", b"city: txt"))
+    assert problems(example_project) == [
+        f"{CRM}:9:9: unknown type 'txt' for column 'city' (did you mean 'text'?)"]
+
+
+def test_a_second_document_is_a_problem(example_project: Path) -> None:
+    append(example_project, CRM, "---\nmore: 1")
+    assert problems(example_project) == [
+        f"{CRM}:11:1: a model file holds one YAML document; a second one starts here "
+        "(remove the --- line and what follows it)"]
+
+
+# ---- a source that feeds nothing ------------------------------------------------------------
+def test_a_source_that_feeds_no_entity_is_a_problem(example_project: Path) -> None:
+    write_project(example_project, {
+        "models/sources/returns.yml": "columns:\n  customer_number: text\n  reason: text\n",
+        "models/sources/audit.yml": "columns:\n  entry: integer\n",
+    })
+    assert problems(example_project) == [
+        "models/sources/audit.yml:1:1: source 'audit' feeds no hub, link or satellite, so a "
+        "load of it would keep nothing (list it under sources: of a hub or link: customer, "
+        "order, order_customer)",
+        "models/sources/returns.yml:1:1: source 'returns' feeds no hub, link or satellite, so "
+        "a load of it would keep nothing (it has the key columns of hub 'customer': list it "
+        "under sources: in models/hubs/customer.yml)",
+    ]
+
+
+def test_a_source_named_by_a_broken_hub_file_is_not_reported_again(
+        example_project: Path) -> None:
+    edit(example_project, "models/hubs/order.yml", "\nsources:", "\n sources:")
+    lines = problems(example_project)
+    assert [line.split(":")[0] for line in lines] == ["models/hubs/order.yml"]
+
+
+# ---- mart spines: their size is known when the model is read ---------------------------------
+@pytest.mark.parametrize(("spine", "expected"), [
+    ("  every: day\n  from: 1752-01-01\n  to: 2025-10-16\n",
+     "the spine makes 100,001 snapshots, more than 100,000"),
+    ("  every: day\n  from: 0001-01-01\n  to: 9999-12-31\n",
+     "the spine makes 3,652,059 snapshots, more than 100,000"),
+    ("  ladder:\n  - every: month\n    for: 100001\n  to: 2026-01-01\n",
+     "the spine reaches outside the calendar (years 1 to 9999)"),
+    ("  every: month\n  from: 9999-12-01\n  to: 9999-12-31\n", None),
+])
+def test_the_size_of_a_spine_is_checked_by_validate(example_project: Path, spine: str,
+                                                    expected: str | None) -> None:
+    mart = "models/marts/customers.yml"
+    text = (example_project / mart).read_text(encoding="utf-8")
+    (example_project / mart).write_text(text.split("spine:")[0] + "spine:\n" + spine,
+                                        encoding="utf-8")
+    if expected is None:
+        assert run_validate(example_project).exit_code == 0
+        return
+    [problem] = problems(example_project)
+    assert problem.startswith(f"{mart}:5:3: {expected} (")
+
+
+def test_a_spine_of_many_dates_is_checked_by_validate(example_project: Path) -> None:
+    import datetime as dt
+    days = [dt.date(1800, 1, 1) + dt.timedelta(days=i) for i in range(100_001)]
+    mart = "models/marts/customers.yml"
+    text = (example_project / mart).read_text(encoding="utf-8")
+    (example_project / mart).write_text(
+        text.split("spine:")[0] + "spine:\n  dates: [" + ", ".join(map(str, days)) + "]\n",
+        encoding="utf-8")
+    [problem] = problems(example_project)
+    assert problem.startswith(f"{mart}:5:3: the spine makes 100,001 snapshots, more than "
+                              "100,000 (")

@@ -32,6 +32,13 @@ def read_mart(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str])
                "bridge: [HUB, LINK, HUB] follows a path between hubs")
         return None
     spine = _spine(doc, data) if "spine" in data else None
+    if spine is not None:
+        try:
+            # a spine without to: grows by the day; marts build checks it again
+            spine.check(dt.datetime.now(dt.UTC).date())
+        except m.SpineError as exc:
+            doc.at(data.value_at("spine"), exc.message, exc.hint)
+            spine = None
     if "pit" in data:
         mart = _pit(name, doc, data, model, broken, description, spine)
     else:
@@ -274,7 +281,7 @@ def _dates(doc: Any, spec: LMap) -> m.Spine | None:
         doc.at(spec.value_at("dates"), "dates must be a list of dates or timestamps",
                "for example dates: [2026-01-31, 2026-02-28]")
         return None
-    result: list[dt.datetime] = []
+    result: set[dt.datetime] = set()
     for index, item in enumerate(value):
         stamp = _timestamp(item)
         if stamp is None:
@@ -284,7 +291,7 @@ def _dates(doc: Any, spec: LMap) -> m.Spine | None:
         if stamp in result:
             doc.at(value.item_at(index), f"{item} is listed twice")
             return None
-        result.append(stamp)
+        result.add(stamp)
     return m.Spine(dates=tuple(sorted(result)))
 
 

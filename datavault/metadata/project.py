@@ -163,6 +163,7 @@ def load_project(root: Path | str) -> Project:
     _check_layout(root, problems)
     entries: dict[str, list[tuple[str, Doc, LMap, bool]]] = {kind: [] for kind in KINDS}
     entity_files: dict[str, str] = {}
+    unread = False  # a hub, link or satellite file that could not be read
     for kind in KINDS:
         for file in model_files(root, kind):
             shown = file.relative_to(root).as_posix()
@@ -192,10 +193,13 @@ def load_project(root: Path | str) -> Project:
                 if len(problems.items) == before:
                     doc.at((1, 1), "the file is empty",
                            f"a {KIND_OF[kind]} needs {REQUIRED_KEYS[kind]}")
+                unread = unread or kind != "sources"
                 continue
             data = doc.mapping(data, (1, 1), "the file")
             if data is not None:
                 entries[kind].append((name, doc, data, first))
+            elif kind != "sources":
+                unread = True
 
     sources: dict[str, m.Source] = {}
     for name, doc, data, first in entries["sources"]:
@@ -222,6 +226,8 @@ def load_project(root: Path | str) -> Project:
         sat = _satellite(name, doc, data, known)
         if sat is not None and first:
             sats[name] = sat
+    if not unread:
+        _check_unused_sources(entries, known, hubs)
     _check_table_names(known, problems)
     model = m.Model(known.settings, sources, hubs, links, sats)
     broken = {n for kind in ("hubs", "links", "satellites") for n in known.files[kind]
@@ -304,6 +310,37 @@ def _check_layout(root: Path, problems: Problems) -> None:
             problems.add(shown, 1, 1, "model file outside a kind folder, it is not read",
                          "move it to models/sources/, models/hubs/, models/links/, "
                          "models/satellites/ or models/marts/")
+
+
+def _check_unused_sources(entries: dict[str, list[tuple[str, Doc, LMap, bool]]], known: Known,
+                          hubs: dict[str, m.Hub]) -> None:
+    """A source that no hub, link or satellite names: a load of it would stage its rows and
+    keep none of them, so it is refused here rather than found out by an empty load.
+
+    Only checked when every hub, link and satellite file was read, with a mapping under
+    sources: (else the source may be named in the part that could not be read).
+    """
+    if any(not isinstance(data.get("sources"), LMap)
+           for kind in ("hubs", "links") for _, _, data, _ in entries[kind]):
+        return
+    used = {s for names in known.fed_by.values() for s in names}
+    used |= {str(data.get("source")) for _, _, data, _ in entries["satellites"]}
+    for name, doc, _, first in entries["sources"]:
+        if not first or name in used:
+            continue
+        source = known.sources.get(name)
+        columns = {(c.name, c.type) for c in source.columns} if source else set()
+        fits = [h for h, hub in sorted(hubs.items())
+                if all((part.name, part.type) in columns for part in hub.key)]
+        if fits:
+            hint = (f"it has the key columns of hub {fits[0]!r}: list it under sources: in "
+                    f"models/hubs/{fits[0]}.yml")
+        else:
+            names = sorted(known.files["hubs"]) + sorted(known.files["links"])
+            hint = "list it under sources: of a hub or link" + (
+                ": " + ", ".join(names) if 0 < len(names) <= 8 else "")
+        doc.at((1, 1), f"source {name!r} feeds no hub, link or satellite, so a load of it "
+               "would keep nothing", hint)
 
 
 def _note_sources(known: Known, name: str, data: LMap) -> None:
@@ -676,6 +713,7 @@ def _link(name: str, doc: Doc, data: LMap, known: Known) -> m.Link | None:
     description = doc.description(data)
     table = known.naming.link_table(name)
     roles: list[m.LinkRole] = []
+    role_names: set[str] = set()
     entries = data.get("hubs")
     if "hubs" in data:
         if not isinstance(entries, LList):
@@ -713,15 +751,16 @@ def _link(name: str, doc: Doc, data: LMap, known: Known) -> m.Link | None:
             doc.at(where, f"hub role {role!r} contains __",
                    "__ separates the parts of the toolkit's own names; use a single _")
             continue
-        if any(r.role == role for r in roles):
+        if role in role_names:
             doc.at(where, f"hub role {role!r} appears twice",
                    "name the roles, for example: - manager: employee")
             continue
         doc.identifier_length(where, "the staging column", m.stage_role_key(name, role))
         doc.identifier_length(where, "the index name", f"ix_{table}_{role}")
         roles.append(m.LinkRole(role, hub))
+        role_names.add(role)
     complete = entries is not None and len(entries) >= 2 and len(roles) == len(entries)
-    role_names = [r.role for r in roles]
+    role_list = [r.role for r in roles]
     feeds: list[m.LinkFeed] = []
     if "sources" in data and (
         srcs := doc.mapping(data["sources"], data.value_at("sources"), "sources")
@@ -734,13 +773,13 @@ def _link(name: str, doc: Doc, data: LMap, known: Known) -> m.Link | None:
             if value is not None and not isinstance(value, LMap):
                 doc.at(srcs.value_at(src_name),
                        f"source {src_name!r} must give each hub's key column(s) as `hub: column`",
-                       f"for example: {role_names[0] if role_names else 'order'}: order_id")
+                       f"for example: {role_list[0] if role_list else 'order'}: order_id")
                 continue
             if value is not None:
                 for role in value:
                     if complete and role not in role_names:
                         doc.at(value.key_at(role), f"unknown hub role {role!r}",
-                               did_you_mean(str(role), role_names))
+                               did_you_mean(str(role), role_list))
             per_role: list[tuple[str, ...] | None] = []
             for role in roles:
                 if value is None:

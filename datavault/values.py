@@ -13,6 +13,7 @@ from datavault.hashing import canonical
 DECIMAL_DIGITS = 1000
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}
+_INFINITY = {"inf", "infinity"}  # the spellings of an infinity a float column reads
 INT64 = 2**63
 
 
@@ -51,7 +52,7 @@ def parse(text: str | None, type_name: str) -> object:
         if type_name == "uuid":
             return uuid.UUID(raw)
         if type_name == "float":
-            return float(raw) + 0.0  # -0.0 is 0.0: no engine keeps the sign of a zero
+            return _double(float(raw), raw.lstrip("+-").lower() in _INFINITY, text)
     except ParseError:
         raise
     except (ValueError, InvalidOperation, ArithmeticError):
@@ -89,11 +90,27 @@ def coerce(value: object, type_name: str) -> object:
             return bool(value)
         if type_name == "uuid" and isinstance(value, uuid.UUID):
             return value
-        if type_name == "float" and isinstance(value, (int, float, Decimal)):
-            return float(value) + 0.0
+        if type_name == "float" and isinstance(value, float):
+            return value + 0.0
+        if type_name == "float" and isinstance(value, (int, Decimal)):
+            return _double(float(value), isinstance(value, Decimal) and value.is_infinite(),
+                           value)
+    except ParseError:
+        raise
+    except OverflowError:  # an int too large for a double
+        raise ParseError(f"an integer of {len(str(abs(value)))} digits is out of the range "
+                         "of a float (a double)") from None
     except (ValueError, TypeError):
         pass
     raise ParseError(f"{value!r} is not a valid {type_name}")
+
+
+def _double(value: float, said_infinity: bool, shown: object) -> float:
+    """A double read from a source: a finite number too large for a double is refused, not
+    made an infinity (only ``inf`` or ``Infinity`` say that); a zero has no sign."""
+    if math.isinf(value) and not said_infinity:
+        raise ParseError(f"{shown!r} is out of the range of a float (a double)")
+    return value + 0.0  # -0.0 is 0.0: no engine keeps the sign of a zero
 
 
 def _decimal(value: Decimal, shown: object) -> Decimal:

@@ -166,3 +166,23 @@ def test_any_number_is_stored_answered_and_printed_as_python_reads_it(readings, 
         assert stored[hashing.hash_key([(key, "text")], "md5")] == hashing.hash_diff(
             [("f", values.parse(f, "float"), "float"),
              ("d", values.parse(d, "decimal"), "decimal")], "md5"), (f, d)
+
+
+def test_a_finite_number_beyond_a_double_is_quarantined_not_made_infinite(
+        tmp_path: Path, db_url: str) -> None:
+    """A source that says 1e309 said a finite number no double holds: the row goes to the
+    quarantine with the reason, on every engine (PostgreSQL's own float8 refuses it too),
+    while inf and a number that rounds to zero are values."""
+    root = write_project(tmp_path / "project", PROJECT)
+    migrated(root, db_url)
+    big = "1" + "0" * 400  # longer than the dialect's typed-in-SQL limit as well
+    lines = ["id,f,d", "A,1e309,1", "B,-1E+309,1", f"C,{big},1", "D,inf,1", "E,1e-400,1"]
+    (root / "readings.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = api.load(root, "readings", str(root / "readings.csv"), url=db_url)
+    assert result.ok and result.rows_quarantined == 3, result
+    reasons = {r["row"]: r["reason"] for r in api.quarantined(root, url=db_url).records()}
+    assert sorted(reasons) == [1, 2, 3]
+    assert all("out of the range of a float" in reason for reason in reasons.values()), reasons
+    got = {r["probe_id"]: r["f"] for r in api.query_state(root, "probe_reading",
+                                                          url=db_url).records()}
+    assert got == {"D": math.inf, "E": 0.0}

@@ -785,6 +785,11 @@ def _text(value: object) -> str:
     return str(value)
 
 
+# a table shows each row on one line: line breaks and tabs in a value as escapes (CSV and
+# JSON keep them as they are)
+_ONE_LINE = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
 def _emit(answer, fmt: str, title: str) -> None:  # type: ignore[no-untyped-def]
     if getattr(answer, "note", ""):
         errors.print(f"note: {answer.note}", markup=False, highlight=False, soft_wrap=True)
@@ -800,7 +805,7 @@ def _emit(answer, fmt: str, title: str) -> None:  # type: ignore[no-untyped-def]
         for column in answer.columns:
             table.add_column(column, overflow="fold")
         for row in rows:
-            table.add_row(*[_text(v) for v in row])
+            table.add_row(*[_text(v).translate(_ONE_LINE) for v in row])
         _table(table, f"{title}: {_count(len(rows), 'row')}")
 
 

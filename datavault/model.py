@@ -170,7 +170,8 @@ class Spine:
             raise SpineError(f"the spine makes {count:,} snapshots, more than "
                              f"{MAX_SNAPSHOTS:,}",
                              "a mart holds a row per key and snapshot; "
-                             "check from:, to: and the step")
+                             + ("list fewer dates" if self.dates
+                                else "check from:, to: and the step"))
         return count
 
     def snapshots(self, today: dt.date) -> list[dt.datetime]:

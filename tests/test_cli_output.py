@@ -286,3 +286,22 @@ def test_the_demo_piped_is_never_wrapped_or_cut(tmp_path: Path) -> None:
     assert "What the vault knows: customer_details, every version, both time axes" in lines
     assert any(line.startswith("│ C002 ") and "bob.stone@example.com" in line
                for line in lines)
+
+
+def test_a_table_shows_a_value_with_line_breaks_on_one_line(example_project: Path,
+                                                             db_url: str) -> None:
+    """A value holding a line break or a tab is one line in a table (escaped), and exact in
+    CSV and JSON."""
+    p = example_project
+    url = migrated(p, db_url)
+    data = p / "one.csv"
+    data.write_text('customer_id,name,email,city,extracted_at\n'
+                    'C001,"Alice\r\nMartin",a@example.com,"Ly\ton",2026-01-01T06:00:00\n',
+                    encoding="utf-8", newline="")
+    dv(p, url, "load", "crm_customers", str(data), "--allow-mass-delete")
+    shown = piped(p, url, "query", "customer_details", "--key", "C001")
+    [row] = table_rows(shown.stdout)
+    assert "Alice\\r\\nMartin" in row and "Ly\\ton" in row, shown.stdout
+    [record] = as_json(dv(p, url, "query", "customer_details", "--key", "C001",
+                          "--format", "json"))
+    assert record["name"] == "Alice\r\nMartin" and record["city"] == "Ly\ton"

@@ -355,6 +355,8 @@ def append(root: Path, relative: str, line: str) -> str:
              "(write it with a % sign, e.g. max_deletes: 50%)"),
     ("[50%]", "max_deletes must be a percentage, not a list "
               "(write it with a % sign, e.g. max_deletes: 50%)"),
+    ("1000", "max_deletes must be a percentage, not the number 1000 "
+             "(write it with a % sign, e.g. max_deletes: 50%)"),
     ("150%", "max_deletes 150% is not between 0% and 100% "
              "(0% refuses a snapshot that would delete any key; 100% sets no limit)"),
     ("-5%", "max_deletes -5% is not between 0% and 100% "
@@ -597,5 +599,16 @@ def test_a_spine_of_many_dates_is_checked_by_validate(example_project: Path) -> 
         text.split("spine:")[0] + "spine:\n  dates: [" + ", ".join(map(str, days)) + "]\n",
         encoding="utf-8")
     [problem] = problems(example_project)
-    assert problem.startswith(f"{mart}:5:3: the spine makes 100,001 snapshots, more than "
-                              "100,000 (")
+    assert problem == (f"{mart}:5:3: the spine makes 100,001 snapshots, more than 100,000 "
+                       "(a mart holds a row per key and snapshot; list fewer dates)")
+
+
+@pytest.mark.parametrize(("value", "read_as"), [
+    ("no", "the value false"), ("1.10", "the number 1.1"), ("2026-01-01", "datetime.date"),
+])
+def test_a_record_source_yaml_reads_as_another_value_says_to_quote_it(
+        example_project: Path, value: str, read_as: str) -> None:
+    edit(example_project, CRM, "record_source: crm.customers", f"record_source: {value}")
+    [problem] = problems(example_project)
+    assert problem.startswith(f"{CRM}:2:16: record_source must be a non-empty text, not ")
+    assert read_as in problem and problem.endswith("put the text in quotes)"), problem

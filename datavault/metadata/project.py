@@ -494,7 +494,12 @@ def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
                    did_you_mean(sequence, by_name))
     record_source = data.get("record_source", name)
     if not isinstance(record_source, str) or not record_source:
-        doc.at(data.value_at("record_source"), "record_source must be a non-empty text")
+        doc.at(data.value_at("record_source"),
+               f"record_source must be a non-empty text, not {_describe(record_source)}",
+               "YAML reads no, on, 1.10 and dates as other values than text: "
+               "put the text in quotes" if record_source is not None
+               and not isinstance(record_source, (str, LMap, LList))
+               else "")
     elif "\x00" in record_source:  # no database stores it in a text column
         doc.at(data.value_at("record_source"), "record_source must not hold a NUL character",
                "remove the \\0 (or \\x00) escape from it")
@@ -575,7 +580,8 @@ def _max_deletes(doc: Doc, data: LMap, batch: Any) -> Decimal:
         return m.DEFAULT_MAX_DELETES
     match = PERCENTAGE.match(value.strip()) if isinstance(value, str) else None
     if match is None:
-        shown = f"{value}%" if isinstance(value, int) and not isinstance(value, bool) else "50%"
+        shown = (f"{value}%" if isinstance(value, int) and not isinstance(value, bool)
+                 and 0 <= value <= 100 else "50%")
         doc.at(where, f"max_deletes must be a percentage, not {_describe(value)}",
                f"write it with a % sign, e.g. max_deletes: {shown}")
         return m.DEFAULT_MAX_DELETES

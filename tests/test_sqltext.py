@@ -22,6 +22,8 @@ from tests.conftest import migrated, write_project
 from tests.test_generate import _run_plain
 
 EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100"))
+# a load per example, and for the generated files a database and client runs per example:
+# the split's property above takes every example, these a bounded share
 PG = get_dialect("postgresql").syntax
 LITE = get_dialect("sqlite").syntax
 
@@ -165,7 +167,7 @@ def test_a_record_source_with_a_nul_character_is_a_validation_problem(tmp_path: 
     assert "record_source" in str(raised.value) and "feed.yml" in str(raised.value)
 
 
-@settings(max_examples=max(EXAMPLES // 4, 5), deadline=None,
+@settings(max_examples=min(max(EXAMPLES // 4, 5), 40), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @example(record_source="crm 100% eu;\n-- dropped?\n:name %(x)s ? $$ '\"")
 @given(record_source=texts)
@@ -184,7 +186,7 @@ def test_any_record_source_is_stored_byte_exact_in_hubs_links_and_satellites(
     assert [r[history.columns.index("record_source")] for r in history.rows] == [record_source]
 
 
-@settings(max_examples=max(EXAMPLES // 10, 3), deadline=None,
+@settings(max_examples=min(max(EXAMPLES // 10, 3), 8), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @example(record_source="crm 100% eu;\n-- dropped?\n:batch_id %(x)s ? $$ '\"\n\\q\n.quit\n")
 @example(record_source="\r\n")  # sqlite3 drops a raw CR before a line break

@@ -237,7 +237,7 @@ def test_no_command_shows_logs_or_stores_a_password(
                  f"postgresql://postgres@127.0.0.1:port/postgres?password={canary}",
                  f"postgres ql://postgres:{canary}@127.0.0.1/postgres",
                  f"postgresql:/postgres:{canary}@127.0.0.1/postgres",
-                 f"postgresql://postgres:Pw@{canary}@127.0.0.1/postgres"]  # an @ unescaped
+                 f"postgresql://postgres:Pw@{canary}x@127.0.0.1/postgres"]  # an @ unescaped
 
     # a project and its database; init with an unreachable database says so, masked
     run("--url", unreachable[1], "init", str(tmp_path / "unreachable"))

@@ -224,7 +224,7 @@ def _parse(url: str) -> sa.URL:
         parsed = make_url(url)
     except (sa.exc.ArgumentError, ValueError, TypeError) as exc:
         _remember_malformed(url)
-        reason = ("an @ in a password (or a database name) must be percent-encoded as %40"
+        reason = ("an @ in the password or the database name must be percent-encoded as %40"
                   if str(exc) == "an @ in the password" else
                   "its port is not a number" if "int()" in str(exc) else
                   "expected dialect+driver://user@host:port/database")

@@ -5,6 +5,12 @@ A URL's password (``user:password@``) and its secret query parameters (``passwor
 ``sslpassword=``, ``token=``, ``api_key=``, ...) never leave the process in clear: every
 place that prints, logs or stores a URL shows it by ``shown_url``, and every message that may
 repeat one (a driver's error, a batch's failure) goes through ``redact``.
+
+What the toolkit composes from a URL (``shown_url``; a database input's description, which the
+batch ledger stores) is masked by its structure only, never by looking for a secret's value:
+a password that is also the user's name or a table's keeps those as they are. Text from
+outside (a driver's error, an exception's text, a log record) has its URLs masked by their
+structure too, and the rest of it by the values of the secrets this process has seen.
 """
 
 from __future__ import annotations
@@ -123,8 +129,9 @@ _PLACEHOLDER = "datavaultmaskedsecret"
 # text that starts like a URL (a scheme, then ://), up to a space or a quote, without the
 # punctuation of the sentence around it
 _URL_IN_TEXT = re.compile(r"""[A-Za-z][A-Za-z0-9+.-]*://[^\s'"]*[^\s'".,;:)\]}>]""")
-# a malformed URL's parts that may be secrets: the password of user:password@, query values
-_USERINFO_SECRET = re.compile(r"://[^/?#@:]*:([^@]*)@")
+# a malformed URL's parts that may be secrets: the password of user:password@ (which runs to
+# the last @ before the query), query values
+_USER_COLON = re.compile(r"://[^/?#@:\s]*:")
 _PARAMETER = re.compile(r"[?&;]([^=&;#\s]+)=([^&;#\s]*)")
 # secrets of fewer characters are masked inside URLs only: replacing them anywhere in a text
 # would mangle it
@@ -162,15 +169,31 @@ def shown_url(url: str | sa.URL) -> str:
     return masked.render_as_string(hide_password=True).replace(_PLACEHOLDER, MASK)
 
 
+def mask_urls(text: str) -> str:
+    """``text`` with every URL in it shown by ``shown_url``, and nothing else changed: for
+    text the toolkit composes (a database input's description, as the ledger stores it)."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda match: _shown_in_text(match.group(0))[0], text)
+
+
 def redact(text: str) -> str:
     """``text`` with every URL in it shown by ``shown_url``, and every secret of the URLs
-    this process has parsed replaced by ``***``: for messages that may repeat a URL or its
-    parts (a driver's error, an exception's text, a log record)."""
-    if "://" in text:
-        text = _URL_IN_TEXT.sub(_shown_match, text)
-    if _seen_pattern is not None:
-        text = _seen_pattern.sub(MASK, text)
-    return text
+    this process has parsed replaced by ``***`` outside those URLs (a URL's user name, or a
+    parameter that is not a secret, stays as it is even when it equals a password): for
+    messages from outside that may repeat a URL or its parts (a driver's error, an
+    exception's text, a log record)."""
+    # the URLs are read first, so that the secrets they hold are known for the rest
+    pieces: list[tuple[str, bool]] = []  # (text, whether secrets' values are masked in it)
+    outside = 0
+    for match in (_URL_IN_TEXT.finditer(text) if "://" in text else ()):
+        shown, structural = _shown_in_text(match.group(0))
+        pieces += [(text[outside:match.start()], True), (shown, not structural)]
+        outside = match.end()
+    pieces.append((text[outside:], True))
+    pattern = _seen_pattern
+    return "".join(pattern.sub(MASK, piece) if by_value and pattern is not None else piece
+                   for piece, by_value in pieces)
 
 
 class RedactingFilter(logging.Filter):
@@ -194,11 +217,16 @@ def redact_logging() -> None:
 def _parse(url: str) -> sa.URL:
     """``make_url``, remembering the URL's secrets; a malformed URL is a DatavaultError that
     does not repeat it (nor the exception's text, which may)."""
+    password = _userinfo_password(url) if isinstance(url, str) else None
     try:
+        if password is not None and "@" in password:  # else read as far as its first @
+            raise ValueError("an @ in the password")
         parsed = make_url(url)
     except (sa.exc.ArgumentError, ValueError, TypeError) as exc:
         _remember_malformed(url)
-        reason = ("its port is not a number" if "int()" in str(exc) else
+        reason = ("an @ in the password or the database name must be percent-encoded as %40"
+                  if str(exc) == "an @ in the password" else
+                  "its port is not a number" if "int()" in str(exc) else
                   "expected dialect+driver://user@host:port/database")
         raise DatavaultError(f"not a database URL ({reason}; the URL is not shown, as it "
                              "may hold a password)") from None
@@ -210,13 +238,15 @@ def _masked(value: str | tuple[str, ...]) -> str | tuple[str, ...]:
     return _PLACEHOLDER if isinstance(value, str) else tuple(_PLACEHOLDER for _ in value)
 
 
-def _shown_match(match: re.Match[str]) -> str:
-    text = match.group(0)
+def _shown_in_text(text: str) -> tuple[str, bool]:
+    """A URL found in a text as it may be shown, and whether it was masked by its structure
+    (a URL that cannot be read is hidden when a part of it may be a secret, else kept as
+    it is, to be masked by the values of the secrets seen)."""
     try:
         _parse(text)
-    except DatavaultError:  # not a URL: hidden when a part of it may be a secret
-        return MALFORMED if _secrets_of_malformed(text) else text
-    return shown_url(text)
+    except DatavaultError:
+        return (MALFORMED, True) if _secrets_of_malformed(text) else (text, False)
+    return shown_url(text), True
 
 
 def _remember(parsed: sa.URL) -> None:
@@ -233,11 +263,27 @@ def _remember_malformed(url: str) -> None:
 
 
 def _secrets_of_malformed(url: str) -> list[str]:
-    """What may be secrets in a URL that cannot be read: a password before @, the values of
+    """What may be secrets in a URL that cannot be read: a password before @ (and each part
+    of it between @s, as a parser that stops at the first @ would split it), the values of
     secret query parameters."""
-    values = [v for v in _USERINFO_SECRET.findall(url) if v]
-    return values + [value for name, value in _PARAMETER.findall(url)
-                     if value and is_secret_parameter(name)]
+    password = _userinfo_password(url)
+    values = [password, *password.split("@")] if password else []
+    return [v for v in values if v] + [value for name, value in _PARAMETER.findall(url)
+                                       if value and is_secret_parameter(name)]
+
+
+def _userinfo_password(url: str) -> str | None:
+    """The text between the user's ``:`` and the last ``@`` before the query, as given: the
+    password of ``user:password@host``, also when an ``@`` in it is not percent-encoded."""
+    user = _USER_COLON.search(url)
+    if user is None:
+        return None
+    rest = url[user.end():]
+    first = rest.find("@")
+    if first < 0:
+        return None
+    query = rest.find("?", first)
+    return rest[:(rest if query < 0 else rest[:query]).rindex("@")]
 
 
 def _remember_values(values: list[str]) -> None:

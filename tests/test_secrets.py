@@ -236,7 +236,8 @@ def test_no_command_shows_logs_or_stores_a_password(
     malformed = [f"postgresql://postgres:{canary}@127.0.0.1:port{canary}/postgres",
                  f"postgresql://postgres@127.0.0.1:port/postgres?password={canary}",
                  f"postgres ql://postgres:{canary}@127.0.0.1/postgres",
-                 f"postgresql:/postgres:{canary}@127.0.0.1/postgres"]
+                 f"postgresql:/postgres:{canary}@127.0.0.1/postgres",
+                 f"postgresql://postgres:Pw@{canary}x@127.0.0.1/postgres"]  # an @ unescaped
 
     # a project and its database; init with an unreachable database says so, masked
     run("--url", unreachable[1], "init", str(tmp_path / "unreachable"))
@@ -330,3 +331,105 @@ def test_no_command_shows_logs_or_stores_a_password(
 
     leaks = run.leaks() + _files_holding(tmp_path, canary) + _rows_holding(plain, canary)
     assert not leaks, "\n".join(leaks)
+
+
+# ---- a password with an unescaped @; masking that leaves what is not secret alone --------
+@pytest.fixture
+def forget_secrets() -> Iterator[None]:
+    """Forgets afterwards the secrets the test made the process remember (words such as
+    ``postgres`` would else be masked in every later test's messages)."""
+    seen, pattern = set(database._seen_secrets), database._seen_pattern
+    yield
+    database._seen_secrets.clear()
+    database._seen_secrets.update(seen)
+    database._seen_pattern = pattern
+
+
+@pytest.mark.parametrize(("password", "fragments"), [
+    ("Canary7@Pw1234", ["Canary7", "Pw1234"]),
+    ("Canary7@Pw1234:x@y/z", ["Canary7", "Pw1234:x", "y/z"]),
+])
+def test_a_password_with_an_unescaped_at_is_malformed_and_secret(
+        password: str, fragments: list[str], forget_secrets: None) -> None:
+    url = f"postgresql://postgres:{password}@127.0.0.1:5439/x?application_name=a@b"
+    assert database.shown_url(url) == database.MALFORMED
+    with pytest.raises(DatavaultError) as caught:
+        database.with_driver(url)
+    assert "%40" in str(caught.value)
+    assert not any(f in str(caught.value) for f in fragments)
+    # a driver's message repeating the password, or its parts, is masked
+    for text in (f"could not translate host name \"{fragments[1]}@127.0.0.1\"",
+                 f"password {password} refused", f"at {url}, failed"):
+        redacted = database.redact(text)
+        assert not any(f in redacted for f in fragments), redacted
+
+
+def test_a_query_value_with_at_is_not_a_password(forget_secrets: None) -> None:
+    url = "postgresql://u:s3cretAt@h/db?application_name=me@home"
+    assert database.shown_url(url) == "postgresql://u:***@h/db?application_name=me%40home"
+
+
+def test_masking_by_value_leaves_user_names_and_other_parameters_alone(
+        forget_secrets: None) -> None:
+    url = "postgresql://postgres:postgres@127.0.0.1/db?application_name=CanaryPw123"
+    database.with_driver(url.replace("/db?", "/db2?").replace("postgres@", "CanaryPw123@"))
+    shown = database.shown_url(url)
+    assert shown == "postgresql://postgres:***@127.0.0.1/db?application_name=CanaryPw123"
+    message = f"cannot connect to {shown}: refused"
+    assert database.redact(message) == message
+    # text from outside is masked by value, but not a URL's user name
+    assert database.redact(f"{url} says: bad password CanaryPw123") == \
+        f"{shown} says: bad password ***"
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_database_input_is_described_with_its_url_masked_by_structure_only(
+        engine: str, make_pg_url, tmp_path: Path, forget_secrets: None) -> None:
+    """A password that is also a user, table or parameter name masks only the password."""
+    project = tmp_path / "vault"
+    url = make_pg_url() if engine == "postgresql" else f"sqlite:///{project / 'vault.sqlite'}"
+    source = make_pg_url()
+    engine_ = sa.create_engine(source)
+    with engine_.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE TABLE customers (customer_id text, name text, email text, city text, "
+            "extracted_at timestamp)")
+        connection.exec_driver_sql(
+            "INSERT INTO customers VALUES ('C001', 'Alice', 'a@example.com', 'Lyon', "
+            "'2026-01-01 06:00:00')")
+    engine_.dispose()
+    run = Run("never-shown", env={"DATAVAULT_URL": url})
+    run("init", str(project))
+    p = ("-p", str(project))
+    run(*p, "migrate", "upgrade")
+    inputs = [_with_canary(source, "customers", "userinfo") + "&application_name=customers",
+              _with_canary(source, "postgres", "userinfo")]
+    shown = [database.shown_url(u) for u in inputs]
+    assert all("postgres:***@" in s for s in shown), shown
+    for given, table in zip(inputs, ("customers", "customers"), strict=True):
+        out = run(*p, "load", "crm_customers", given, "--table", table, "--allow-mass-delete")
+        assert "***:***" not in out.output and "src.***" not in out.output, out.output
+    described = [f"{s} [SELECT * FROM customers]" for s in shown]
+    listing = run(*p, "batches", "--format", "json").stdout
+    assert all(d in listing for d in described), listing
+    assert "application_name=customers" in shown[0]
+    engine_ = sa.create_engine(database.with_driver(url))
+    with engine_.connect() as connection:
+        stored = connection.exec_driver_sql("SELECT input FROM dv_batch ORDER BY batch_id")
+        assert [row[0] for row in stored] == described
+    engine_.dispose()
+
+
+@pytest.mark.parametrize("debug", [(), ("--debug",)])
+def test_a_url_with_an_unescaped_at_is_refused_unshown(
+        debug: tuple[str, ...], tmp_path: Path, forget_secrets: None) -> None:
+    project = tmp_path / "vault"
+    run = Run("Pw9d41", env={})
+    run("init", str(project))
+    p = ("-p", str(project))
+    bad = "postgresql://postgres:Canary@Pw9d41@127.0.0.1:5439/x"
+    failed = [run(*debug, "--url", bad, *p, "batches", code=1),
+              run(*debug, *p, "load", "crm_customers", bad, "--table", "t", code=1)]
+    for result in failed:
+        assert "%40" in result.output, result.output
+    assert not run.leaks(), run.leaks()

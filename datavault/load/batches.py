@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from datavault import schema, values
-from datavault.database import redact
+from datavault.database import mask_urls, redact
 from datavault.dialects import Dialect
 
 STAGING = schema.BATCH_STAGING
@@ -105,7 +105,7 @@ class Ledger:
         """A new batch in state ``staging``: the next id and a load time later than every
         batch's, assigned under a lock so that concurrent loads never share either. The
         ``description`` of its input is stored with any secret in it masked."""
-        description = redact(description)
+        description = mask_urls(description)
         t = self.table
         with self.engine.begin() as connection:
             self.dialect.serialize_writers(connection, schema.BATCH_TABLE)
@@ -196,4 +196,4 @@ class Ledger:
 
 def _redacted(text: str | None) -> str | None:
     """A text of the ledger as shown: a row written before secrets were masked shows none."""
-    return None if text is None else redact(text)
+    return None if text is None else mask_urls(text)

@@ -76,7 +76,8 @@ def _relative_sqlite(url: str, project_root: Path) -> str:
 
 # The driver a URL without one gets: the one the toolkit installs (SQLAlchemy 2.1 would pick
 # psycopg 3 for a plain postgresql:// URL).
-DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg2"}
+DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg2",
+                   "postgres": "postgresql+psycopg2"}  # the scheme libpq and Heroku write
 
 
 def with_driver(url: str) -> sa.URL:

@@ -622,3 +622,13 @@ def test_a_row_with_too_few_or_too_many_fields_is_quarantined(
         (3, "the row has 6 fields, the header 5"),
     ]
     assert loaded == 1
+
+
+def test_a_postgres_scheme_url_is_a_postgresql_url(project: Path, pg_url: str) -> None:
+    """``postgres://``, as libpq and many hosting services write it, names PostgreSQL."""
+    url = pg_url.replace("postgresql+psycopg2://", "postgres://", 1)
+    assert url.startswith("postgres://")
+    migrated(project, pg_url)
+    result = cli(project, url, "load", "crm_customers", str(data(project, CRM["jan"])))
+    assert result.exit_code == 0, result.output
+    assert "loaded" in result.output

@@ -221,6 +221,33 @@ def _read_rows(names: list[str], rows, declared: Mapping[str, object]) -> list[t
             for r in rows]
 
 
+# The columns of `state` and `history` answers besides keys and payload (for a hub or link,
+# after each satellite's name and a dot in `state`).
+ANSWER_COLUMNS = ("satellite", "applied", "loaded", "batch", "record_source", "replaced",
+                  "deleted")
+
+
+def _payload_labels(keys: Sequence[sa.Label], columns: Sequence[tuple[m.Satellite, str]],
+                    prefixed: bool) -> dict[tuple[str, str], str]:
+    """The output name of each (satellite, payload column): the column's name (after the
+    satellite's name and a dot in a hub's or link's answer), with the satellite's name and a
+    dot put in front again while the name is one of the answer's business key columns or
+    ``ANSWER_COLUMNS`` (in a hub's or link's answer, after a satellite's name), or another
+    payload column's: every column of an answer has a name of its own, the same in `query`
+    and `history`."""
+    taken = {key.name for key in keys} | set(ANSWER_COLUMNS)
+    if prefixed:
+        taken |= {f"{sat.name}.{name}" for sat, _ in columns for name in ANSWER_COLUMNS}
+    labels = {}
+    for sat, name in columns:
+        label = f"{sat.name}.{name}" if prefixed else name
+        while label in taken:
+            label = f"{sat.name}.{label}"
+        taken.add(label)
+        labels[(sat.name, name)] = label
+    return labels
+
+
 # ---- answers ------------------------------------------------------------------------------
 def state(connection: sa.Connection, model: m.Model, entity: str,
           keys: Sequence[str] | None = None, at: dt.datetime | None = None,
@@ -247,6 +274,8 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     columns: list = list(labels)
     declared: dict[str, object] = {}
     present = []
+    names = _payload_labels(labels, [(s, name) for s in sats for name in vault.payload(s)],
+                            kind != "satellite")
     for sat in sats:
         latest = _latest(vault, sat, hashed, at, known_at).alias(f"s_{sat.name}")
         joined = joined.outerjoin(latest, sa.and_(
@@ -257,16 +286,17 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
                     latest.c.record_source.label(f"{prefix}record_source")]
         if model.sources[sat.source].batch == "snapshot":
             columns.append((latest.c.hash_diff == deleted).label(f"{prefix}deleted"))
-        columns += [latest.c[name].label(f"{prefix}{name}") for name in vault.payload(sat)]
-        declared.update((f"{prefix}{name}", latest.c[name].type) for name in vault.payload(sat))
+        columns += [latest.c[name].label(names[(sat.name, name)]) for name in vault.payload(sat)]
+        declared.update((names[(sat.name, name)], latest.c[name].type)
+                        for name in vault.payload(sat))
         present.append(latest.c.applied_ts.is_not(None))
     query = sa.select(*columns).select_from(joined).where(sa.or_(*present))
     if hashed is not None:
         query = query.where(parent_key.in_(hashed))
     query = query.order_by(*labels)
     result = connection.execute(query)
-    names = list(result.keys())
-    return Answer(names, _read_rows(names, result, declared), known.note)
+    output = list(result.keys())
+    return Answer(output, _read_rows(output, result, declared), known.note)
 
 
 def history(connection: sa.Connection, model: m.Model, entity: str,
@@ -287,8 +317,8 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     if not sats:
         raise DatavaultError(f"{kind} {entity} has no satellites to answer from")
     payload_names = [(s, name) for s in sats for name in vault.payload(s)]
-    declared = {name if kind == "satellite" else f"{s.name}.{name}": vault.sat(s.name).c[name].type
-                for s, name in payload_names}
+    names = _payload_labels(labels, payload_names, kind != "satellite")
+    declared = {names[(s.name, name)]: vault.sat(s.name).c[name].type for s, name in payload_names}
     selects = []
     for sat in sats:
         table = vault.sat(sat.name)
@@ -298,17 +328,17 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
         conditions = [table.c.load_ts <= known.at]
         if hashed is not None:  # inside the window's subquery: it reads only these keys
             conditions.append(key.in_(hashed))
-        inner = sa.select(table, replaced.label("replaced")).where(*conditions).subquery()
+        inner = sa.select(table, replaced.label("dv_replaced")).where(*conditions).subquery()
         ikey = inner.c[schema.sat_key_column(sat)]
         payload = [
-            (inner.c[name] if owner is sat else sa.null()).label(
-                name if kind == "satellite" else f"{owner.name}.{name}")
+            (inner.c[name] if owner is sat else sa.null()).label(names[(owner.name, name)])
             for owner, name in payload_names
         ]
         query = sa.select(
-            *labels, sa.literal(sat.name).label("satellite"),
+            *labels, *([] if kind == "satellite" else [sa.literal(sat.name).label("satellite")]),
             inner.c.applied_ts.label("applied"), inner.c.load_ts.label("loaded"),
-            inner.c.batch_id.label("batch"), inner.c.record_source, inner.c.replaced,
+            inner.c.batch_id.label("batch"), inner.c.record_source.label("record_source"),
+            inner.c.dv_replaced.label("replaced"),
             (inner.c.hash_diff == hashing.zero_key(model.settings.hash)).label("deleted"),
             *payload,
         ).select_from(source.join(inner, ikey == parent_key))
@@ -318,12 +348,7 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     union = sa.union_all(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
     ordered = sa.select(union).order_by(
         *[union.c[label.name] for label in labels], union.c.applied, union.c.loaded,
-        union.c.satellite)
+        *([] if kind == "satellite" else [union.c.satellite]))
     result = connection.execute(ordered)
     columns = list(result.keys())
-    rows = _read_rows(columns, result, declared)
-    if kind == "satellite":  # one satellite: its name on every row says nothing
-        index = columns.index("satellite")
-        columns.pop(index)
-        rows = [r[:index] + r[index + 1:] for r in rows]
-    return Answer(columns, rows, known.note)
+    return Answer(columns, _read_rows(columns, result, declared), known.note)

@@ -319,7 +319,7 @@ class Renderer:
             "sequence": q(source.sequence) if source.sequence else None,
             "snapshot": source.batch == "snapshot",
             "obs_row_json": self.dialect.json_object(
-                [("applied_at", "o.applied")] + [(c.name, f"o.{q(c.name)}") for c in sat.payload]
+                [("applied_at", "o.dv_applied")] + [(c.name, f"o.{q(c.name)}") for c in sat.payload]
             ),
             "reason_missing": self.dialect.text_literal(
                 f"missing business key of {sat.parent_kind} {sat.parent}"

@@ -27,8 +27,8 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_customer = '\x000000000000000000000
 -- differs from the one before it (dv_prev), and the rest is logged.
 CREATE TEMPORARY TABLE dv_obs AS
 WITH src AS (
-    SELECT s.dv_batch_id, s.dv_row, s.dv_loaded_at, s.dv_hk_customer AS hk, s.dv_applied_at AS applied,
-           s.dv_hd_customer_details AS hd,
+    SELECT s.dv_batch_id, s.dv_row, s.dv_loaded_at, s.dv_hk_customer AS dv_hk, s.dv_applied_at AS dv_applied,
+           s.dv_hd_customer_details AS dv_hd,
            s.name AS name,
            s.email AS email,
            s.city AS city,
@@ -38,14 +38,14 @@ WITH src AS (
       AND s.dv_hk_customer <> '\x00000000000000000000000000000000'::bytea
 ),
 top AS (SELECT * FROM src WHERE dv_rank = 1),
-clash AS (SELECT hk, applied FROM top GROUP BY hk, applied HAVING COUNT(DISTINCT hd) > 1)
+clash AS (SELECT dv_hk, dv_applied FROM top GROUP BY dv_hk, dv_applied HAVING COUNT(DISTINCT dv_hd) > 1)
 SELECT t.*,
-       ROW_NUMBER() OVER (PARTITION BY t.hk, t.applied ORDER BY t.dv_row) AS dv_dup,
-       CASE WHEN c.hk IS NULL THEN 0 ELSE 1 END AS dv_conflict,
-       LAG(t.hd) OVER (PARTITION BY t.hk ORDER BY t.applied, t.dv_row) AS dv_prev,
-       CASE WHEN MAX(CASE WHEN c.hk IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY t.hk) = 0
-             AND NOT EXISTS (SELECT 1 FROM sat_customer_details x WHERE x.customer_hk = t.hk)
-             AND NOT EXISTS (SELECT 1 FROM sat_customer_details__obs x WHERE x.customer_hk = t.hk)
+       ROW_NUMBER() OVER (PARTITION BY t.dv_hk, t.dv_applied ORDER BY t.dv_row) AS dv_dup,
+       CASE WHEN c.dv_hk IS NULL THEN 0 ELSE 1 END AS dv_conflict,
+       LAG(t.dv_hd) OVER (PARTITION BY t.dv_hk ORDER BY t.dv_applied, t.dv_row) AS dv_prev,
+       CASE WHEN MAX(CASE WHEN c.dv_hk IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY t.dv_hk) = 0
+             AND NOT EXISTS (SELECT 1 FROM sat_customer_details x WHERE x.customer_hk = t.dv_hk)
+             AND NOT EXISTS (SELECT 1 FROM sat_customer_details__obs x WHERE x.customer_hk = t.dv_hk)
              -- (a later snapshot loaded before would have deleted a key it lacked)
              AND NOT EXISTS (SELECT 1 FROM dv_batch b
                              WHERE b.source = 'crm_customers'
@@ -54,11 +54,11 @@ SELECT t.*,
                                                   WHERE a.entity = 'customer_details' AND a.status = 'ok'))
             THEN 1 ELSE 0 END AS dv_fresh
 FROM top t
-LEFT JOIN clash c ON c.hk = t.hk AND c.applied = t.applied;
+LEFT JOIN clash c ON c.dv_hk = t.dv_hk AND c.dv_applied = t.dv_applied;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT o.dv_batch_id, 'customer_details', o.dv_row, 'crm_customers', 'conflict: other rows of this batch give another customer_details payload for the same key and applied time; declare a sequence column on the source to order them', json_build_object('applied_at', o.applied, 'name', o.name, 'email', o.email, 'city', o.city)::text
+SELECT o.dv_batch_id, 'customer_details', o.dv_row, 'crm_customers', 'conflict: other rows of this batch give another customer_details payload for the same key and applied time; declare a sequence column on the source to order them', json_build_object('applied_at', o.dv_applied, 'name', o.name, 'email', o.email, 'city', o.city)::text
 FROM dv_obs o
 WHERE (o.dv_conflict = 1)
   AND NOT EXISTS (
@@ -70,10 +70,10 @@ DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
 
 -- A full snapshot: every key this satellite holds that the batch lacks is deleted at the
 -- snapshot's time (a deletion is the reserved all-zero hash diff with no payload).
-INSERT INTO dv_obs (dv_batch_id, dv_row, dv_loaded_at, hk, applied, hd, dv_rank, dv_dup, dv_conflict, dv_fresh)
-SELECT c.batch_id, NULL, c.loaded_at, k.hk, c.snapshot_at, '\x00000000000000000000000000000000'::bytea, 1, 1, 0, 0
+INSERT INTO dv_obs (dv_batch_id, dv_row, dv_loaded_at, dv_hk, dv_applied, dv_hd, dv_rank, dv_dup, dv_conflict, dv_fresh)
+SELECT c.batch_id, NULL, c.loaded_at, k.dv_hk, c.snapshot_at, '\x00000000000000000000000000000000'::bytea, 1, 1, 0, 0
 FROM (
-    SELECT t.customer_hk AS hk FROM sat_customer_details t
+    SELECT t.customer_hk AS dv_hk FROM sat_customer_details t
     EXCEPT
     SELECT s.dv_hk_customer FROM stg_crm_customers s WHERE s.dv_batch_id = :batch_id
 ) k
@@ -83,15 +83,15 @@ ANALYZE dv_obs;
 
 -- dv:inserted
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, name, email, city, record_source, batch_id)
-SELECT o.hk, o.applied, o.dv_loaded_at, o.hd, o.name, o.email, o.city, 'crm.customers', o.dv_batch_id
+SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, o.name, o.email, o.city, 'crm.customers', o.dv_batch_id
 FROM dv_obs o
-WHERE o.dv_fresh = 1 AND (o.dv_prev <> o.hd OR (o.dv_prev IS NULL AND o.hd <> '\x00000000000000000000000000000000'::bytea));
+WHERE o.dv_fresh = 1 AND (o.dv_prev <> o.dv_hd OR (o.dv_prev IS NULL AND o.dv_hd <> '\x00000000000000000000000000000000'::bytea));
 
 -- dv:logged
 INSERT INTO sat_customer_details__obs (customer_hk, applied_ts, load_ts, hash_diff)
-SELECT o.hk, o.applied, o.dv_loaded_at, o.hd
+SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd
 FROM dv_obs o
-WHERE o.dv_fresh = 1 AND (o.dv_prev = o.hd OR (o.dv_prev IS NULL AND o.hd = '\x00000000000000000000000000000000'::bytea));
+WHERE o.dv_fresh = 1 AND (o.dv_prev = o.dv_hd OR (o.dv_prev IS NULL AND o.dv_hd = '\x00000000000000000000000000000000'::bytea));
 
 -- Every other key of the batch (one with a past): each observed applied time from the key's
 -- earliest one in the batch onward:
@@ -99,55 +99,55 @@ WHERE o.dv_fresh = 1 AND (o.dv_prev = o.hd OR (o.dv_prev IS NULL AND o.hd = '\x0
 -- latest earlier observation (to decide whether the log needs this one).
 CREATE TEMPORARY TABLE dv_timeline AS
 WITH first_seen AS (
-    SELECT hk, MIN(applied) AS first_applied FROM dv_obs WHERE dv_fresh = 0 GROUP BY hk
+    SELECT dv_hk, MIN(dv_applied) AS first_applied FROM dv_obs WHERE dv_fresh = 0 GROUP BY dv_hk
 ),
 cand AS (
-    SELECT o.hk, o.applied, o.dv_loaded_at AS load_ts, o.hd, 1 AS in_batch, 0 AS is_row FROM dv_obs o
+    SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at AS load_ts, o.dv_hd, 1 AS in_batch, 0 AS is_row FROM dv_obs o
     WHERE o.dv_fresh = 0
     UNION ALL
     SELECT t.customer_hk, t.applied_ts, t.load_ts, t.hash_diff, 0, 1
-    FROM sat_customer_details t JOIN first_seen f ON t.customer_hk = f.hk AND t.applied_ts >= f.first_applied
+    FROM sat_customer_details t JOIN first_seen f ON t.customer_hk = f.dv_hk AND t.applied_ts >= f.first_applied
     UNION ALL
     SELECT g.customer_hk, g.applied_ts, g.load_ts, g.hash_diff, 0, 0
-    FROM sat_customer_details__obs g JOIN first_seen f ON g.customer_hk = f.hk AND g.applied_ts >= f.first_applied
+    FROM sat_customer_details__obs g JOIN first_seen f ON g.customer_hk = f.dv_hk AND g.applied_ts >= f.first_applied
     UNION ALL
     -- Earlier snapshots loaded before this satellite knew the key did not hold it: deleted
     -- there, as of those snapshots' load times.
-    SELECT f.hk, b.snapshot_at, b.loaded_at, '\x00000000000000000000000000000000'::bytea, 0, 0
+    SELECT f.dv_hk, b.snapshot_at, b.loaded_at, '\x00000000000000000000000000000000'::bytea, 0, 0
     FROM first_seen f
     JOIN dv_batch b ON b.source = 'crm_customers' AND b.snapshot_at >= f.first_applied
     WHERE b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
                          WHERE a.entity = 'customer_details' AND a.status = 'ok')
       AND NOT EXISTS (SELECT 1 FROM sat_customer_details t
-                      WHERE t.customer_hk = f.hk AND t.load_ts <= b.loaded_at)
+                      WHERE t.customer_hk = f.dv_hk AND t.load_ts <= b.loaded_at)
 ),
 -- One pass per key and applied time, no self-joins: the latest-loaded observation (desired),
 -- the latest stored row, and the latest observation from before this batch.
 ranked AS (
-    SELECT c.hk, c.applied, c.hd, c.in_batch,
-           ROW_NUMBER() OVER (PARTITION BY c.hk, c.applied ORDER BY c.load_ts DESC) AS by_load,
-           MAX(c.is_row) OVER (PARTITION BY c.hk, c.applied) AS has_row,
-           FIRST_VALUE(c.hd) OVER (PARTITION BY c.hk, c.applied
+    SELECT c.dv_hk, c.dv_applied, c.dv_hd, c.in_batch,
+           ROW_NUMBER() OVER (PARTITION BY c.dv_hk, c.dv_applied ORDER BY c.load_ts DESC) AS by_load,
+           MAX(c.is_row) OVER (PARTITION BY c.dv_hk, c.dv_applied) AS has_row,
+           FIRST_VALUE(c.dv_hd) OVER (PARTITION BY c.dv_hk, c.dv_applied
                                    ORDER BY c.is_row DESC, c.load_ts DESC) AS row_hd,
-           MIN(c.in_batch) OVER (PARTITION BY c.hk, c.applied) AS has_no_prior,
-           FIRST_VALUE(c.hd) OVER (PARTITION BY c.hk, c.applied
+           MIN(c.in_batch) OVER (PARTITION BY c.dv_hk, c.dv_applied) AS has_no_prior,
+           FIRST_VALUE(c.dv_hd) OVER (PARTITION BY c.dv_hk, c.dv_applied
                                    ORDER BY c.in_batch, c.load_ts DESC) AS prior_any
     FROM cand c
 ),
 points AS (
-    SELECT r.hk, r.applied, r.hd AS desired, r.in_batch,
+    SELECT r.dv_hk, r.dv_applied, r.dv_hd AS desired, r.in_batch,
            CASE WHEN r.has_row = 1 THEN r.row_hd END AS stored_here,
            CASE WHEN r.has_no_prior = 0 THEN r.prior_any END AS prior_hd,
-           LAG(r.hd) OVER (PARTITION BY r.hk ORDER BY r.applied) AS prev_desired,
-           ROW_NUMBER() OVER (PARTITION BY r.hk ORDER BY r.applied) AS pos
+           LAG(r.dv_hd) OVER (PARTITION BY r.dv_hk ORDER BY r.dv_applied) AS prev_desired,
+           ROW_NUMBER() OVER (PARTITION BY r.dv_hk ORDER BY r.dv_applied) AS pos
     FROM ranked r
     WHERE r.by_load = 1
 )
-SELECT p.hk, p.applied, p.desired, p.in_batch, p.prior_hd,
+SELECT p.dv_hk, p.dv_applied, p.desired, p.in_batch, p.prior_hd,
        CASE WHEN p.stored_here IS NOT NULL THEN p.stored_here
             WHEN p.pos = 1 THEN (  -- the stored state just before the key's first point
                 SELECT t.hash_diff FROM sat_customer_details t
-                WHERE t.customer_hk = p.hk AND t.applied_ts < p.applied
+                WHERE t.customer_hk = p.dv_hk AND t.applied_ts < p.dv_applied
                 ORDER BY t.applied_ts DESC, t.load_ts DESC LIMIT 1)
             ELSE p.prev_desired END AS shown
 FROM points p;
@@ -159,30 +159,30 @@ ANALYZE dv_timeline;
 
 -- dv:inserted
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, name, email, city, record_source, batch_id)
-SELECT o.hk, o.applied, o.dv_loaded_at, o.hd, o.name, o.email, o.city, 'crm.customers', o.dv_batch_id
+SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, o.name, o.email, o.city, 'crm.customers', o.dv_batch_id
 FROM dv_timeline t
-JOIN dv_obs o ON o.hk = t.hk AND o.applied = t.applied
-WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired) AND o.hd <> '\x00000000000000000000000000000000'::bytea;
+JOIN dv_obs o ON o.dv_hk = t.dv_hk AND o.dv_applied = t.dv_applied
+WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired) AND o.dv_hd <> '\x00000000000000000000000000000000'::bytea;
 
 -- dv:deleted
 -- The snapshot's deletions that change a state (no payload), counted apart.
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, record_source, batch_id)
-SELECT o.hk, o.applied, o.dv_loaded_at, o.hd, 'crm.customers', o.dv_batch_id
+SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, 'crm.customers', o.dv_batch_id
 FROM dv_timeline t
-JOIN dv_obs o ON o.hk = t.hk AND o.applied = t.applied
-WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired) AND o.hd = '\x00000000000000000000000000000000'::bytea;
+JOIN dv_obs o ON o.dv_hk = t.dv_hk AND o.dv_applied = t.dv_applied
+WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired) AND o.dv_hd = '\x00000000000000000000000000000000'::bytea;
 
 -- dv:inserted
 -- Where a batch changes a state before a later observation, that later state is restored
 -- with this batch's load time (its payload is that of any stored row with the same hash diff).
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, name, email, city, record_source, batch_id)
-SELECT t.hk, t.applied, b.dv_loaded_at, t.desired, r.name, r.email, r.city, 'crm.customers', b.dv_batch_id
+SELECT t.dv_hk, t.dv_applied, b.dv_loaded_at, t.desired, r.name, r.email, r.city, 'crm.customers', b.dv_batch_id
 FROM dv_timeline t
 LEFT JOIN (
     SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.customer_hk, x.hash_diff ORDER BY x.load_ts DESC) AS dv_pick
     FROM sat_customer_details x
-    WHERE x.customer_hk IN (SELECT hk FROM dv_timeline WHERE in_batch = 0 AND shown <> desired)
-) r ON r.customer_hk = t.hk AND r.hash_diff = t.desired AND r.dv_pick = 1
+    WHERE x.customer_hk IN (SELECT dv_hk FROM dv_timeline WHERE in_batch = 0 AND shown <> desired)
+) r ON r.customer_hk = t.dv_hk AND r.hash_diff = t.desired AND r.dv_pick = 1
 CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) b
 WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired <> '\x00000000000000000000000000000000'::bytea;
 
@@ -190,16 +190,16 @@ WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired <> '\x00000000000000
 -- The same for a later state that is a deletion (a satellite holds deletions from snapshots):
 -- restored with no payload, and counted apart.
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, record_source, batch_id)
-SELECT t.hk, t.applied, b.dv_loaded_at, t.desired, 'crm.customers', b.dv_batch_id
+SELECT t.dv_hk, t.dv_applied, b.dv_loaded_at, t.desired, 'crm.customers', b.dv_batch_id
 FROM dv_timeline t
 CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) b
 WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired = '\x00000000000000000000000000000000'::bytea;
 
 -- dv:logged
 INSERT INTO sat_customer_details__obs (customer_hk, applied_ts, load_ts, hash_diff)
-SELECT t.hk, t.applied, o.dv_loaded_at, t.desired
+SELECT t.dv_hk, t.dv_applied, o.dv_loaded_at, t.desired
 FROM dv_timeline t
-JOIN dv_obs o ON o.hk = t.hk AND o.applied = t.applied
+JOIN dv_obs o ON o.dv_hk = t.dv_hk AND o.dv_applied = t.dv_applied
 WHERE t.in_batch = 1 AND t.shown = t.desired
   AND (t.prior_hd IS NULL OR t.prior_hd <> t.desired);
 

@@ -27,21 +27,18 @@ from datavault.render import GHOST_TEXT, Renderer
 
 MART_TABLE = "dv_mart"
 SPINE_TABLE = "dv_mart_spine"
-MAX_SNAPSHOTS = 100_000
 GHOST_TIME = dt.datetime(1, 1, 1)
 #: bumped when the SQL that fills a mart changes meaning, so stored marts are rebuilt
 FORMAT = 1
 
 
 # ---- spines -------------------------------------------------------------------------------
-MAX_SNAPSHOTS = m.MAX_SNAPSHOTS
-
-
 def snapshots(spine: m.Spine, today: dt.date) -> list[dt.datetime]:
     """The snapshot times of a spine, oldest first; ``today`` ends a spine without ``to``.
 
     ``validate`` refuses a spine that reaches outside the calendar or makes more than
-    MAX_SNAPSHOTS snapshots; one without ``to:`` grows with the days, so a build checks again.
+    ``model.MAX_SNAPSHOTS`` snapshots; one without ``to:`` grows with the days, so a build
+    checks again.
     """
     try:
         return spine.snapshots(today)

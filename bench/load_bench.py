@@ -203,8 +203,7 @@ def entity_floor_sql(model, engine: sa.Engine, entity: str, source_name: str = S
                   for r in link.roles]
     else:
         sat = model.satellites[entity]
-        parent_key = (schema.stage_hub_key(sat.parent) if sat.parent_kind == "hub"
-                      else schema.stage_link_key(sat.parent))
+        parent_key = sat.stage_key
         key = f"{parent_key}, dv_applied_at"
         pairs = [(schema.sat_key_column(sat), parent_key),
                  ("applied_ts", "dv_applied_at"),

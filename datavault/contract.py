@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from datavault import model as m
+from datavault.kinds import KINDS
+from datavault.kinds.base import REHASH
 
 # Declared types a stored value converts to exactly, with the same text on every engine.
 WIDENINGS: dict[str, frozenset[str]] = {
@@ -37,8 +39,6 @@ NOT_PORTABLE: dict[str, frozenset[str]] = {
 STAGING = "staging table"  # the definition of a source's item: only its table is recorded
 SHAPE = "table "  # the prefix of the items that record a table's shape
 
-REHASH = ("A rehash is a separate, deliberate operation: build it as a new vault (or a new "
-          "hub under a new name) and load it from the sources, and keep this one as it is.")
 
 
 def contract(model: m.Model) -> dict[str, str]:
@@ -50,14 +50,8 @@ def contract(model: m.Model) -> dict[str, str]:
     }
     for source in model.sources.values():
         items[f"source {source.name}"] = STAGING
-    for hub in model.hubs.values():
-        items[f"hub {hub.name}"] = ", ".join(f"{c.name} {c.type}" for c in hub.key)
-    for link in model.links.values():
-        items[f"link {link.name}"] = ", ".join(f"{r.role}={r.hub}" for r in link.roles)
-    for sat in model.satellites.values():
-        items[f"satellite {sat.name}"] = f"{sat.parent_kind} {sat.parent}"
-        for column in sat.payload:
-            items[f"satellite {sat.name}.{column.name}"] = column.type
+    for entity in model.entities.values():
+        items.update(KINDS[entity.kind].contract_items(model, entity))
     return items
 
 
@@ -126,22 +120,11 @@ def _changed(item: str, before: str, after: str) -> Change:
             "every table of the vault is named by these patterns; new patterns would start "
             "empty tables beside the ones that hold the history. Rename the tables in a "
             "migration of your own if that is what you mean"), always=True)
-    if kind == "hub":
-        return Change(item, before, after, "breaking", (
-            f"hub {rest}'s hash keys are computed from its business key parts, their order and "
-            "their types (the canonical text), so every stored key, and every link and "
-            "satellite row that points at it, would stop matching the keys new batches give. "
-            + REHASH))
-    if kind == "link":
-        return Change(item, before, after, "breaking", (
-            f"link {rest}'s keys are computed from its hubs' business keys in this order, so "
-            "every stored link key would stop matching. " + REHASH + _RECREATE.format(
-                kind="link", name=rest)), always=True)
-    if kind == "satellite" and "." not in rest:
-        return Change(item, before, after, "breaking", (
-            f"the rows of satellite {rest} hang off the keys of its parent; they cannot be "
-            "moved to another parent. Declare a new satellite for the new parent"
-            + _RECREATE.format(kind="satellite", name=rest)), always=True)
+    if kind in KINDS:
+        broken = KINDS[kind].breaking(rest, before, after)
+        if broken is not None:
+            reason, always = broken
+            return Change(item, before, after, "breaking", reason, always=always)
     if after in WIDENINGS.get(before, frozenset()):
         return Change(item, before, after, "widened")
     if after in NOT_PORTABLE.get(before, frozenset()):
@@ -154,11 +137,6 @@ def _changed(item: str, before: str, after: str) -> Change:
         f"a {before} column cannot become {after} without losing or rejecting stored "
         f"values; only widening is allowed ({_widenings_text(before)}). Add a new column "
         "for the new type instead"))
-
-
-_RECREATE = (" (its table is keyed by the old definition: to start it over, remove the {kind} "
-             "from the YAML, `datavault migrate revision --drop-removed` and upgrade, then "
-             "declare {name} anew)")
 
 
 def _widenings_text(type_name: str) -> str:
@@ -200,13 +178,8 @@ def owned_tables(stored: dict[str, str], naming: m.Naming) -> dict[str, str]:
     owned = {}
     for item in stored:
         kind, _, name = item.partition(" ")
-        if kind == "hub":
-            owned[naming.hub_table(name)] = "history"
-        elif kind == "link":
-            owned[naming.link_table(name)] = "history"
-        elif kind == "satellite" and "." not in name:
-            owned[naming.sat_table(name)] = "history"
-            owned[naming.sat_log_table(name)] = "history"
+        if kind in KINDS:
+            owned.update((table, "history") for table in KINDS[kind].owned_tables(naming, name))
         elif kind == "source":
             owned[naming.stage_table(name)] = "staging"
     return owned

@@ -6,6 +6,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
+from typing import ClassVar, Protocol
 
 COLUMN_TYPES = ("text", "integer", "decimal", "date", "timestamp", "boolean", "uuid", "float")
 KEY_TYPES = tuple(t for t in COLUMN_TYPES if t != "float")
@@ -73,6 +75,7 @@ class HubFeed:
 class Hub:
     """A hub: a business key (one or more typed parts) fed by one or more sources."""
 
+    kind: ClassVar[str] = "hub"
     name: str
     key: tuple[Column, ...]
     feeds: tuple[HubFeed, ...]
@@ -80,6 +83,9 @@ class Hub:
 
     def feed(self, source: str) -> HubFeed | None:
         return next((f for f in self.feeds if f.source == source), None)
+
+    def fed_by(self, source: str) -> bool:
+        return self.feed(source) is not None
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,7 @@ class LinkFeed:
 class Link:
     """A link: a relationship between two or more hubs."""
 
+    kind: ClassVar[str] = "link"
     name: str
     roles: tuple[LinkRole, ...]
     feeds: tuple[LinkFeed, ...]
@@ -109,6 +116,9 @@ class Link:
 
     def feed(self, source: str) -> LinkFeed | None:
         return next((f for f in self.feeds if f.source == source), None)
+
+    def fed_by(self, source: str) -> bool:
+        return self.feed(source) is not None
 
 
 @dataclass(frozen=True)
@@ -124,12 +134,28 @@ class PayloadColumn:
 class Satellite:
     """Descriptive history of a hub or link key, fed by one source."""
 
+    kind: ClassVar[str] = "satellite"
     name: str
     parent: str
     parent_kind: str  # "hub" or "link"
     source: str
     payload: tuple[PayloadColumn, ...]
     description: str = ""
+
+    def fed_by(self, source: str) -> bool:
+        return self.source == source
+
+    @property
+    def key_column(self) -> str:
+        """The column of its parent's hash key, in its tables."""
+        return (hub_key_column(self.parent) if self.parent_kind == "hub"
+                else link_key_column(self.parent))
+
+    @property
+    def stage_key(self) -> str:
+        """The column of its parent's hash key in the staging table."""
+        return (stage_hub_key(self.parent) if self.parent_kind == "hub"
+                else stage_link_key(self.parent))
 
 
 @dataclass(frozen=True)
@@ -358,16 +384,44 @@ class Settings:
     profile: str | None = None
 
 
+class Entity(Protocol):
+    """What every entity of the model is, whatever its kind (``datavault.kinds``)."""
+
+    kind: ClassVar[str]
+    name: str
+    description: str
+
+    def fed_by(self, source: str) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Model:
-    """A whole validated project model."""
+    """A whole validated project model.
+
+    ``entities``: every hub, link, satellite (and entity of any other kind) by name, in the
+    order of their kinds' registration (``datavault.kinds.KINDS``: the order a batch loads
+    them in), then of their names; names are unique across kinds."""
 
     settings: Settings
     sources: dict[str, Source]
-    hubs: dict[str, Hub]
-    links: dict[str, Link]
-    satellites: dict[str, Satellite]
+    entities: dict[str, Entity]
     marts: dict[str, Mart] = field(default_factory=dict)
+
+    def group(self, kind: str) -> dict:
+        """The entities of one kind, by name."""
+        return {n: e for n, e in self.entities.items() if e.kind == kind}
+
+    @cached_property
+    def hubs(self) -> dict[str, Hub]:
+        return self.group("hub")
+
+    @cached_property
+    def links(self) -> dict[str, Link]:
+        return self.group("link")
+
+    @cached_property
+    def satellites(self) -> dict[str, Satellite]:
+        return self.group("satellite")
 
     # ---- naming -------------------------------------------------------------------------
     def hub_table(self, hub: str) -> str:
@@ -398,29 +452,23 @@ class Model:
         return hub_key_column(parent) if parent in self.hubs else link_key_column(parent)
 
     def entity_kind(self, name: str) -> str | None:
-        groups = (("hub", self.hubs), ("link", self.links), ("satellite", self.satellites))
-        for kind, group in groups:
-            if name in group:
-                return kind
-        return None
+        """The kind of an entity (``hub``, ``link``, ``satellite``, ...); None: no such one."""
+        entity = self.entities.get(name)
+        return None if entity is None else entity.kind
 
     # ---- who feeds what -----------------------------------------------------------------
     def hubs_of(self, source: str) -> list[Hub]:
-        return [h for h in self.hubs.values() if h.feed(source)]
+        return [h for h in self.hubs.values() if h.fed_by(source)]
 
     def links_of(self, source: str) -> list[Link]:
-        return [lk for lk in self.links.values() if lk.feed(source)]
+        return [lk for lk in self.links.values() if lk.fed_by(source)]
 
     def satellites_of(self, source: str) -> list[Satellite]:
-        return [s for s in self.satellites.values() if s.source == source]
+        return [s for s in self.satellites.values() if s.fed_by(source)]
 
     def entities_of(self, source: str) -> list[str]:
-        """Every entity a source feeds, hubs first, then links, then satellites."""
-        return (
-            [h.name for h in self.hubs_of(source)]
-            + [lk.name for lk in self.links_of(source)]
-            + [s.name for s in self.satellites_of(source)]
-        )
+        """Every entity a source feeds, in load order (hubs, then links, then satellites)."""
+        return [e.name for e in self.entities.values() if e.fed_by(source)]
 
     def key_of_hub_role(self, link: Link, role: LinkRole) -> tuple[Column, ...]:
         return self.hubs[role.hub].key

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from datavault import contract, hashing, schema, values
+from datavault import contract, hashing, kinds, schema, values
 from datavault import model as m
 from datavault.diagnostics import DatavaultError, did_you_mean
 
@@ -94,13 +94,16 @@ class _Vault:
         self.kept = kept if kept is not None else kept_columns(connection, model)
         self._sats: dict[str, sa.Table] = {}
 
-    def entity(self, name: str) -> str:
-        kind = self.model.entity_kind(name)
-        if kind is None:
-            known = list(self.model.hubs) + list(self.model.links) + list(self.model.satellites)
+    def answered(self, name: str) -> tuple[kinds.Kind, str, list[m.Satellite]]:
+        """The kind of the entity ``name``, the hub or link whose keys its answers list, and
+        the satellites they show (DatavaultError: there is no such entity)."""
+        if name not in self.model.entities:
             raise DatavaultError(f"unknown hub, link or satellite {name!r}; "
-                                 + (did_you_mean(name, known) or "see models/"))
-        return kind
+                                 + (did_you_mean(name, list(self.model.entities))
+                                    or "see models/"))
+        kind = kinds.kind_of(self.model, name)
+        parent, sats = kind.answers(self.model, self.model.entities[name])
+        return kind, parent, [self.model.satellites[s] for s in sorted(sats)]
 
     def sat(self, name: str) -> sa.Table:
         """A satellite's table, with the columns the database keeps that the model no longer
@@ -115,10 +118,6 @@ class _Vault:
         declared = self.md.tables[self.model.sat_table(sat.name)].c
         return [c.name for c in sat.payload] + [
             c.name for c in self.sat(sat.name).c if c.name not in declared]
-
-    def parent_of(self, name: str) -> str:
-        kind = self.entity(name)
-        return self.model.satellites[name].parent if kind == "satellite" else name
 
     def key_source(self, parent: str) -> tuple[sa.FromClause, sa.ColumnElement, list]:
         """A FROM clause with the parent's hash key and its business key columns, labelled."""
@@ -137,10 +136,6 @@ class _Vault:
             labels += [hub.c[c.name].label(f"{role.role}.{c.name}")
                        for c in self.model.hubs[role.hub].key]
         return joined, table.c[schema.link_key_column(parent)], labels
-
-    def satellites_of(self, parent: str) -> list[m.Satellite]:
-        return sorted((s for s in self.model.satellites.values() if s.parent == parent),
-                      key=lambda s: s.name)
 
 
 def kept_columns(connection: sa.Connection, model: m.Model) -> dict[str, list[m.Column]]:
@@ -212,12 +207,12 @@ def _read_rows(names: list[str], rows, declared: Mapping[str, object]) -> list[t
     """Rows of an answer, each float and decimal payload value in the one Python form every
     engine answers with (``values.read_value``): ``declared`` gives a column's SQLAlchemy
     type by its label."""
-    kinds = {i: schema.declared_type(declared[name]) for i, name in enumerate(names)
+    types = {i: schema.declared_type(declared[name]) for i, name in enumerate(names)
              if name in declared}
-    kinds = {i: kind for i, kind in kinds.items() if kind in ("float", "decimal")}
-    if not kinds:
+    types = {i: type_ for i, type_ in types.items() if type_ in ("float", "decimal")}
+    if not types:
         return [tuple(r) for r in rows]
-    return [tuple(values.read_value(v, kinds[i]) if i in kinds else v for i, v in enumerate(r))
+    return [tuple(values.read_value(v, types[i]) if i in types else v for i, v in enumerate(r))
             for r in rows]
 
 
@@ -259,28 +254,27 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     holds shows ``deleted`` true and no payload. ``kept``: the payload columns the tables
     keep that the model no longer declares (default: read from the stored contract)."""
     vault = _Vault(model, connection, kept)
-    kind = vault.entity(entity)
-    parent = vault.parent_of(entity)
+    kind, parent, sats = vault.answered(entity)
+    side_by_side = kind.is_parent  # a hub's or link's satellites, each under its name
     at = at or values.utcnow()
     known = known_as_of(connection, model, known_at)
     known_at = known.at
     hashed = [parse_key(model, parent, k) for k in keys] if keys else None
     source, parent_key, labels = vault.key_source(parent)
-    sats = [model.satellites[entity]] if kind == "satellite" else vault.satellites_of(parent)
     deleted = hashing.zero_key(model.settings.hash)
     if not sats:
-        raise DatavaultError(f"{kind} {entity} has no satellites to answer from")
+        raise DatavaultError(f"{kind.name} {entity} has no satellites to answer from")
     joined = source
     columns: list = list(labels)
     declared: dict[str, object] = {}
     present = []
     names = _payload_labels(labels, [(s, name) for s in sats for name in vault.payload(s)],
-                            kind != "satellite")
+                            side_by_side)
     for sat in sats:
         latest = _latest(vault, sat, hashed, at, known_at).alias(f"s_{sat.name}")
         joined = joined.outerjoin(latest, sa.and_(
             latest.c[schema.sat_key_column(sat)] == parent_key, latest.c.dv_rank == 1))
-        prefix = "" if kind == "satellite" else f"{sat.name}."
+        prefix = f"{sat.name}." if side_by_side else ""
         columns += [latest.c.applied_ts.label(f"{prefix}applied"),
                     latest.c.load_ts.label(f"{prefix}loaded"),
                     latest.c.record_source.label(f"{prefix}record_source")]
@@ -309,15 +303,14 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     out; ``kept`` as in ``state``."""
     known = known_as_of(connection, model, known_at)
     vault = _Vault(model, connection, kept)
-    kind = vault.entity(entity)
-    parent = vault.parent_of(entity)
+    kind, parent, sats = vault.answered(entity)
+    side_by_side = kind.is_parent  # a hub's or link's satellites, each under its name
     hashed = [parse_key(model, parent, k) for k in keys] if keys else None
     source, parent_key, labels = vault.key_source(parent)
-    sats = [model.satellites[entity]] if kind == "satellite" else vault.satellites_of(parent)
     if not sats:
-        raise DatavaultError(f"{kind} {entity} has no satellites to answer from")
+        raise DatavaultError(f"{kind.name} {entity} has no satellites to answer from")
     payload_names = [(s, name) for s in sats for name in vault.payload(s)]
-    names = _payload_labels(labels, payload_names, kind != "satellite")
+    names = _payload_labels(labels, payload_names, side_by_side)
     declared = {names[(s.name, name)]: vault.sat(s.name).c[name].type for s, name in payload_names}
     selects = []
     for sat in sats:
@@ -335,7 +328,7 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
             for owner, name in payload_names
         ]
         query = sa.select(
-            *labels, *([] if kind == "satellite" else [sa.literal(sat.name).label("satellite")]),
+            *labels, *([sa.literal(sat.name).label("satellite")] if side_by_side else []),
             inner.c.applied_ts.label("applied"), inner.c.load_ts.label("loaded"),
             inner.c.batch_id.label("batch"), inner.c.record_source.label("record_source"),
             inner.c.dv_replaced.label("replaced"),
@@ -348,7 +341,7 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     union = sa.union_all(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
     ordered = sa.select(union).order_by(
         *[union.c[label.name] for label in labels], union.c.applied, union.c.loaded,
-        *([] if kind == "satellite" else [union.c.satellite]))
+        *([union.c.satellite] if side_by_side else []))
     result = connection.execute(ordered)
     columns = list(result.keys())
     return Answer(columns, _read_rows(columns, result, declared), known.note)

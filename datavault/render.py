@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from datavault import kinds, schema
 from datavault import model as m
-from datavault import schema
 from datavault.dialects import Dialect
 from datavault.dialects.syntax import Syntax, split
 from datavault.resources import templates_dir
@@ -162,33 +162,12 @@ class Renderer:
         the others are first selected (tag ``parse``) for the loader to parse into the
         landing table.
         """
-        algorithm = self.model.settings.hash
         d = self.dialect
         q = d.quote
         hashes: list[tuple[str, str]] = []
-        for hub in self.model.hubs_of(source.name):
-            feed = hub.feed(source.name)
-            assert feed is not None
-            parts = [(f"l.{q(col)}", part.type) for col, part in zip(feed.columns, hub.key)]
-            hashes.append((q(schema.stage_hub_key(hub.name)), d.hash_key(parts, algorithm)))
-        for link in self.model.links_of(source.name):
-            feed = link.feed(source.name)
-            assert feed is not None
-            every_part: list[tuple[str, str]] = []
-            role_hashes = []
-            for role, columns in zip(link.roles, feed.columns):
-                key = self.model.hubs[role.hub].key
-                parts = [(f"l.{q(col)}", part.type) for col, part in zip(columns, key)]
-                every_part += parts
-                role_hashes.append(
-                    (q(schema.stage_role_key(link.name, role.role)), d.hash_key(parts, algorithm))
-                )
-            hashes.append((q(schema.stage_link_key(link.name)),
-                           d.hash_key(every_part, algorithm)))
-            hashes += role_hashes
-        for sat in self.model.satellites_of(source.name):
-            items = [(c.name, f"l.{q(c.source_column)}", c.type) for c in sat.payload]
-            hashes.append((q(schema.stage_hash_diff(sat.name)), d.hash_diff(items, algorithm)))
+        for name in self.model.entities_of(source.name):
+            hashes += kinds.kind_of(self.model, name).stage_hashes(
+                self.model, self.model.entities[name], source, d)
         # A link's role keys are its hubs' keys: each distinct hash is computed once, in a
         # subquery the engine does not fold into the outer one (which would copy it back).
         unique = list(dict.fromkeys(expr for _, expr in hashes))
@@ -242,104 +221,21 @@ class Renderer:
         return self._rendered[key]
 
     def _load(self, source: m.Source, entity: str, batch_id: int | None) -> Rendered:
-        kind = self.model.entity_kind(entity)
-        if kind == "hub":
-            text = self._hub(source, self.model.hubs[entity], batch_id)
-        elif kind == "link":
-            text = self._link(source, self.model.links[entity], batch_id)
-        elif kind == "satellite":
-            text = self._satellite(source, self.model.satellites[entity], batch_id)
-        else:
-            raise KeyError(entity)
+        kind = kinds.kind_of(self.model, entity)
+        context = kind.load_context(self.model, self.dialect, source,
+                                    self.model.entities[entity],
+                                    self._common(source, entity, batch_id))
+        text = self._render(kind.template, context)
         return Rendered(f"{source.name}__{entity}", text, self.dialect.syntax)
-
-    def _hub(self, source: m.Source, hub: m.Hub, batch_id: int | None) -> str:
-        feed = hub.feed(source.name)
-        assert feed is not None
-        context = self._common(source, hub.name, batch_id)
-        q = self.dialect.quote
-        context.update({
-            "hub": hub.name,
-            "table": q(self.model.hub_table(hub.name)),
-            "key": q(schema.hub_key_column(hub.name)),
-            "stage_key": q(schema.stage_hub_key(hub.name)),
-            "key_columns": [(q(part.name), q(col)) for part, col in zip(hub.key, feed.columns)],
-            "reason_missing": self.dialect.text_literal(
-                f"missing business key of hub {hub.name} ({', '.join(feed.columns)})"
-            ),
-        })
-        return self._render("hub.sql.j2", context)
-
-    def _link(self, source: m.Source, link: m.Link, batch_id: int | None) -> str:
-        feed = link.feed(source.name)
-        assert feed is not None
-        context = self._common(source, link.name, batch_id)
-        q = self.dialect.quote
-        zero = context["zero_key"]
-        missing = " OR ".join(
-            f"s.{q(schema.stage_role_key(link.name, r.role))} = {zero}" for r in link.roles
-        )
-        described = "; ".join(
-            f"{r.role}: {', '.join(cols)}" for r, cols in zip(link.roles, feed.columns)
-        )
-        context.update({
-            "link": link.name,
-            "table": q(self.model.link_table(link.name)),
-            "key": q(schema.link_key_column(link.name)),
-            "stage_key": q(schema.stage_link_key(link.name)),
-            "roles": [(q(schema.role_key_column(r.role)),
-                       q(schema.stage_role_key(link.name, r.role))) for r in link.roles],
-            "missing_condition": missing,
-            "reason_missing": self.dialect.text_literal(
-                f"missing business key of a hub of link {link.name} ({described})"
-            ),
-        })
-        return self._render("link.sql.j2", context)
-
-    def _sat_common(self, source: m.Source, sat: m.Satellite, batch_id: int | None) -> dict:
-        context = self._common(source, sat.name, batch_id)
-        q = self.dialect.quote
-        context.update({
-            "sat": sat.name,
-            "table": q(self.model.sat_table(sat.name)),
-            "key": q(schema.sat_key_column(sat)),
-            "stage_key": q(schema.stage_hub_key(sat.parent) if sat.parent_kind == "hub"
-                           else schema.stage_link_key(sat.parent)),
-            "deleted": self.dialect.zero_key(self.model.settings.hash),
-        })
-        return context
-
-    def _satellite(self, source: m.Source, sat: m.Satellite, batch_id: int | None) -> str:
-        context = self._sat_common(source, sat, batch_id)
-        q = self.dialect.quote
-        context.update({
-            "log": q(self.model.sat_log_table(sat.name)),
-            "stage_diff": q(schema.stage_hash_diff(sat.name)),
-            "payload": [(q(c.name), q(c.source_column)) for c in sat.payload],
-            "sequence": q(source.sequence) if source.sequence else None,
-            "snapshot": source.batch == "snapshot",
-            "obs_row_json": self.dialect.json_object(
-                [("applied_at", "o.dv_applied")] + [(c.name, f"o.{q(c.name)}") for c in sat.payload]
-            ),
-            "reason_missing": self.dialect.text_literal(
-                f"missing business key of {sat.parent_kind} {sat.parent}"
-            ),
-            "reason_conflict": self.dialect.text_literal(
-                f"conflict: other rows of this batch give another {sat.name} payload for the "
-                "same key and applied time"
-                + ("" if source.sequence else "; declare a sequence column on the source "
-                   "to order them")
-            ),
-        })
-        return self._render("satellite.sql.j2", context)
 
     def snapshot_deletions(self, source: m.Source, satellite: str, batch_id: int) -> Rendered:
         """One query, one row (``live_keys``, ``lacking_keys``): the keys of a satellite whose
         current state is not a deletion, and how many of them the staged batch ``batch_id``
         of a snapshot source lacks (the keys its load would delete)."""
         sat = self.model.satellites[satellite]
-        text = self._render("snapshot_deletions.sql.j2",
-                            self._sat_common(source, sat, batch_id))
+        context = kinds.KINDS[sat.kind].history_context(
+            self.model, self.dialect, sat, self._common(source, sat.name, batch_id))
+        text = self._render("snapshot_deletions.sql.j2", context)
         return Rendered(f"{source.name}__{satellite}__deletions", text,
                         self.dialect.syntax)
 

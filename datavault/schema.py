@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 
+from datavault import kinds
 from datavault import model as m
-from datavault.dialects import DIALECTS
+from datavault.dialects.types import column_type, declared_type, hash_type  # noqa: F401
 from datavault.model import (  # noqa: F401  (naming rules, re-exported)
     hub_key_column,
     link_key_column,
@@ -31,43 +31,9 @@ AUDIT_TABLE = "dv_load_audit"
 QUARANTINE_TABLE = "dv_quarantine"
 CONTRACT_TABLE = "dv_contract"
 
-_GENERIC: dict[str, Any] = {
-    "text": sa.Text(),
-    "integer": sa.BigInteger(),
-    "decimal": sa.Numeric(),
-    "date": sa.Date(),
-    "timestamp": sa.DateTime(),
-    "boolean": sa.Boolean(create_constraint=False),
-    "uuid": sa.Text(),
-    "float": sa.Float(precision=53),
-}
-
-
-@cache
-def column_type(type_name: str) -> Any:
-    """The SQLAlchemy type of a declared column type, with each dialect's variant (one
-    object per type name: columns share it)."""
-    result = _GENERIC[type_name]
-    for name, dialect in sorted(DIALECTS.items()):
-        override = dialect.type_overrides.get(type_name)
-        if override is not None:
-            result = result.with_variant(override, name)
-    return result
-
-
-def declared_type(sa_type: object) -> str | None:
-    """The declared column type whose ``column_type`` is ``sa_type`` (None: no such one)."""
-    return next((t for t in _GENERIC if column_type(t) is sa_type), None)
-
-
-def hash_type() -> Any:
-    return sa.LargeBinary()
-
-
 def sat_key_column(sat: m.Satellite) -> str:
-    if sat.parent_kind == "hub":
-        return m.hub_key_column(sat.parent)
-    return m.link_key_column(sat.parent)
+    """The column of a satellite's parent hash key."""
+    return sat.key_column
 
 
 _CACHE: dict[int, tuple[m.Model, sa.MetaData]] = {}
@@ -88,44 +54,9 @@ def build_metadata(model: m.Model) -> sa.MetaData:
     """Every table of the vault: hubs, links, satellites and their logs, stages, bookkeeping."""
     md = sa.MetaData()
     _bookkeeping(md)
-    for hub in sorted(model.hubs.values(), key=lambda h: h.name):
-        sa.Table(
-            model.hub_table(hub.name), md,
-            sa.Column(hub_key_column(hub.name), hash_type(), primary_key=True),
-            *[sa.Column(c.name, column_type(c.type)) for c in hub.key],
-            *_system_columns(),
-            comment=hub.description or None,
-        )
-    for link in sorted(model.links.values(), key=lambda lk: lk.name):
-        table = sa.Table(
-            model.link_table(link.name), md,
-            sa.Column(link_key_column(link.name), hash_type(), primary_key=True),
-            *[sa.Column(role_key_column(r.role), hash_type(), nullable=False) for r in link.roles],
-            *_system_columns(),
-            comment=link.description or None,
-        )
-        for role in link.roles:
-            sa.Index(f"ix_{table.name}_{role.role}", table.c[role_key_column(role.role)])
-    for sat in sorted(model.satellites.values(), key=lambda s: s.name):
-        key = sat_key_column(sat)
-        sa.Table(
-            model.sat_table(sat.name), md,
-            sa.Column(key, hash_type(), primary_key=True),
-            sa.Column("applied_ts", sa.DateTime(), primary_key=True),
-            sa.Column("load_ts", sa.DateTime(), primary_key=True),
-            sa.Column("hash_diff", hash_type(), nullable=False),
-            *[sa.Column(c.name, column_type(c.type)) for c in sat.payload],
-            *_system_columns(with_load_ts=False),
-            comment=sat.description or None,
-        )
-        sa.Table(
-            model.sat_log_table(sat.name), md,
-            sa.Column(key, hash_type(), primary_key=True),
-            sa.Column("applied_ts", sa.DateTime(), primary_key=True),
-            sa.Column("load_ts", sa.DateTime(), primary_key=True),
-            sa.Column("hash_diff", hash_type(), nullable=False),
-            comment=f"observations of {sat.name} that did not need a row of their own",
-        )
+    for kind in kinds.KINDS.values():
+        for _, entity in sorted(model.group(kind.name).items()):
+            kind.define_tables(model, entity, md)
     for source in sorted(model.sources.values(), key=lambda s: s.name):
         stage_table(model, source, md)
     return md
@@ -189,15 +120,8 @@ def stage_table(model: m.Model, source: m.Source, md: sa.MetaData) -> sa.Table:
         sa.Column("dv_applied_at", sa.DateTime(), nullable=False),
         *[sa.Column(c.name, column_type(c.type)) for c in source.columns],
     ]
-    for hub in model.hubs_of(source.name):
-        columns.append(sa.Column(stage_hub_key(hub.name), hash_type(), nullable=False))
-    for link in model.links_of(source.name):
-        columns.append(sa.Column(stage_link_key(link.name), hash_type(), nullable=False))
-        for role in link.roles:
-            columns.append(sa.Column(stage_role_key(link.name, role.role), hash_type(),
-                                     nullable=False))
-    for sat in model.satellites_of(source.name):
-        columns.append(sa.Column(stage_hash_diff(sat.name), hash_type(), nullable=False))
+    for name in model.entities_of(source.name):
+        columns += kinds.kind_of(model, name).stage_columns(model, model.entities[name])
     return sa.Table(model.stage_table(source.name), md, *columns,
                     comment=f"staged batches of source {source.name} not yet fully loaded")
 
@@ -224,14 +148,6 @@ def raw_table(source: m.Source) -> sa.Table:
         *[sa.Column(f"c{i}", sa.Text()) for i in range(len(source.columns))],
         prefixes=["TEMPORARY"],
     )
-
-
-def _system_columns(with_load_ts: bool = True) -> list[sa.Column]:
-    columns = [sa.Column("load_ts", sa.DateTime(), nullable=False)] if with_load_ts else []
-    return columns + [
-        sa.Column("record_source", sa.Text(), nullable=False),
-        sa.Column("batch_id", sa.BigInteger(), nullable=False),
-    ]
 
 
 def contract_table(md: sa.MetaData) -> sa.Table:

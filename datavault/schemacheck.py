@@ -28,7 +28,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from datavault import contract, schema
+from datavault import contract, kinds, schema
 from datavault import model as m
 from datavault.diagnostics import DatavaultError
 
@@ -51,22 +51,16 @@ class Scope:
 
 def _parent(model: m.Model, parent: str) -> tuple[set[str], set[str]]:
     """The tables and items of a hub, or of a link and the hubs whose keys name its keys."""
-    if parent in model.hubs:
-        return {model.hub_table(parent)}, {f"hub {parent}"}
-    if parent not in model.links:
+    if parent not in model.entities:
         return set(), set()
-    hubs = {role.hub for role in model.links[parent].roles}
-    return ({model.link_table(parent)} | {model.hub_table(h) for h in hubs},
-            {f"link {parent}"} | {f"hub {h}" for h in hubs})
+    return kinds.kind_of(model, parent).scope(model, model.entities[parent])
 
 
-def _satellites(model: m.Model, names: Iterable[str], logs: bool = False
-                ) -> tuple[set[str], set[str]]:
+def _satellites(model: m.Model, names: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The tables and items of satellites that a command reads (not their logs)."""
     tables, items = set(), set()
     for name in names:
         tables.add(model.sat_table(name))
-        if logs:
-            tables.add(model.sat_log_table(name))
         items.add(f"satellite {name}")
     return tables, items
 
@@ -77,9 +71,7 @@ def entity_scope(model: m.Model, name: str) -> Scope:
     kind = model.entity_kind(name)
     if kind is None:  # the query itself says that there is no such entity
         return table_scope(name, schema.BATCH_TABLE)
-    parent = model.satellites[name].parent if kind == "satellite" else name
-    sats = [name] if kind == "satellite" else [
-        s.name for s in model.satellites.values() if s.parent == parent]
+    parent, sats = kinds.kind_of(model, name).answers(model, model.entities[name])
     tables, items = _parent(model, parent)
     sat_tables, sat_items = _satellites(model, sats)
     return Scope(f"{kind} {name}", frozenset(tables | sat_tables | {schema.BATCH_TABLE}),
@@ -93,15 +85,11 @@ def source_scope(model: m.Model, source: str) -> Scope:
     tables = {model.stage_table(source), schema.BATCH_TABLE, schema.AUDIT_TABLE,
               schema.QUARANTINE_TABLE}
     items = {f"source {source}"}
-    for parent in [h.name for h in model.hubs_of(source)] + [
-            lk.name for lk in model.links_of(source)]:
-        more_tables, more_items = _parent(model, parent)
+    for name in model.entities_of(source):
+        more_tables, more_items = kinds.kind_of(model, name).scope(model, model.entities[name])
         tables |= more_tables
         items |= more_items
-    sat_tables, sat_items = _satellites(model, [s.name for s in model.satellites_of(source)],
-                                        logs=True)
-    return Scope(f"source {source}", frozenset(tables | sat_tables),
-                 frozenset(items | sat_items), load=True)
+    return Scope(f"source {source}", frozenset(tables), frozenset(items), load=True)
 
 
 def mart_scope(model: m.Model, mart: m.Mart) -> Scope:

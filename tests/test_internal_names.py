@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from datavault import api
 from datavault.dialects import get_dialect
 from datavault.load import open_input
-from datavault.metadata.project import RESERVED_COLUMNS
+from datavault.metadata.checks import RESERVED_COLUMNS
 from datavault.render import Renderer
 from tests.conftest import migrated, write_project
 

@@ -14,6 +14,7 @@ from datavault import schema, values
 from datavault.database import redact
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import Dialect
+from datavault.kinds import KINDS
 from datavault.load.batches import Batch
 from datavault.render import Renderer
 
@@ -54,7 +55,7 @@ class EntityLoads:
         statements = self.renderer.load(source, entity, batch.batch_id).statements()
         try:
             with self.engine.begin() as connection:
-                if kind == "satellite":
+                if kind in KINDS and KINDS[kind].keeps_history:
                     self._check_order(connection, entity, batch)
                 for statement in statements:
                     count = statement.execute(connection).rowcount

@@ -26,6 +26,7 @@ from datavault import schema, values
 from datavault.database import redact
 from datavault.diagnostics import DatavaultError, did_you_mean
 from datavault.dialects import Dialect
+from datavault.kinds import kind_of
 from datavault.load.batches import (
     FAILED,
     LOADED,
@@ -373,7 +374,7 @@ class Loader:
         over = []
         with self.engine.connect() as connection:
             for entity in entities:
-                if self.model.entity_kind(entity) != "satellite":
+                if not kind_of(self.model, entity).keeps_history:
                     continue
                 (check,) = self.renderer.snapshot_deletions(
                     source, entity, batch.batch_id).statements()

@@ -1,0 +1,42 @@
+"""The kinds of entity, one module each, registered by name (``KINDS``).
+
+The order of registration is the order of reading (a link's hubs are read before it) and of
+loading (a batch loads its hubs, then its links, then its satellites). A new kind is a module
+here with a ``Kind`` subclass, its load template under ``templates/base/``, and its tests.
+"""
+
+from __future__ import annotations
+
+from datavault import model as m
+from datavault.kinds.base import Kind
+from datavault.kinds.hub import HubKind
+from datavault.kinds.link import LinkKind
+from datavault.kinds.satellite import SatelliteKind
+
+#: every kind by name, in the order they are read and loaded
+KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add a kind (after those registered before it)."""
+    if kind.name in KINDS:
+        raise ValueError(f"kind {kind.name!r} is registered already")
+    KINDS[kind.name] = kind
+    return kind
+
+
+for _kind in (HubKind(), LinkKind(), SatelliteKind()):
+    register(_kind)
+
+
+def kind_of(model: m.Model, name: str) -> Kind:
+    """The kind of the entity ``name`` of ``model`` (KeyError: no such entity)."""
+    return KINDS[model.entities[name].kind]
+
+
+def by_folder(folder: str) -> Kind | None:
+    """The kind whose files are in ``models/<folder>/``."""
+    return next((k for k in KINDS.values() if k.folder == folder), None)
+
+
+__all__ = ["KINDS", "Kind", "by_folder", "kind_of", "register"]

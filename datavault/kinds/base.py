@@ -1,0 +1,131 @@
+"""What a kind of entity is: every question the toolkit asks of one, answered in one place.
+
+A kind's module (``hub.py``, ``link.py``, ``satellite.py``) subclasses ``Kind`` and registers
+an instance (``datavault.kinds.register``). The project reader, the schema, the contract, the
+renderer, the loader, ``query`` and the schema check ask the kind of an entity and never test
+its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from datavault import model as m
+from datavault.dialects import Dialect
+from datavault.metadata.checks import Doc, Known
+from datavault.metadata.yamlfile import LMap
+
+#: what a refused change of a key says to do instead
+REHASH = ("A rehash is a separate, deliberate operation: build it as a new vault (or a new "
+          "hub under a new name) and load it from the sources, and keep this one as it is.")
+#: how to start over an entity whose table is keyed by an old definition
+RECREATE = (" (its table is keyed by the old definition: to start it over, remove the {kind} "
+            "from the YAML, `datavault migrate revision --drop-removed` and upgrade, then "
+            "declare {name} anew)")
+
+
+class Kind:
+    """One kind of entity. Subclasses set the class attributes and answer the methods."""
+
+    #: the kind's name, in messages, contract items (``hub NAME``) and ``dv_load_audit.kind``
+    name: ClassVar[str]
+    #: the folder under ``models/`` whose files declare entities of this kind
+    folder: ClassVar[str]
+    #: what its YAML file needs at least (for the message about an empty file)
+    needs: ClassVar[str]
+    #: the load template (``templates/<dialect>/`` or ``base/``)
+    template: ClassVar[str]
+    #: satellites and marts hang off its keys (hubs and links)
+    is_parent: ClassVar[bool] = False
+    #: it keeps history along applied time: its batches must come in load-time order, a
+    #: snapshot's deletions are checked against it (the mass-delete check), and ``query``
+    #: answers from it
+    keeps_history: ClassVar[bool] = False
+
+    # ---- the YAML file ----------------------------------------------------------------------
+    def read(self, name: str, doc: Doc, data: LMap, known: Known) -> m.Entity | None:
+        """The entity a file declares, or None: every problem is added to ``doc``, with its
+        line and column. ``known`` holds what the files read before declare (kinds are read
+        in registration order)."""
+        raise NotImplementedError
+
+    def note(self, known: Known, name: str, data: LMap, entity: m.Entity | None) -> None:
+        """Record in ``known`` what the files read after this one may refer to (the file of
+        each name is noted whether it is valid or not)."""
+
+    def sources_named(self, data: LMap) -> set[str] | None:
+        """The sources a file names as feeding it (None: the file cannot tell, so a source
+        that seems to feed nothing is not reported)."""
+        raise NotImplementedError
+
+    # ---- names and tables -------------------------------------------------------------------
+    def table_names(self, naming: m.Naming, name: str) -> list[str]:
+        """The tables of an entity of this name, its main table first."""
+        raise NotImplementedError
+
+    def define_tables(self, model: m.Model, entity: Any, md: sa.MetaData) -> None:
+        """Add the entity's tables to ``md``."""
+        raise NotImplementedError
+
+    def stage_columns(self, model: m.Model, entity: Any) -> list[sa.Column]:
+        """The columns the entity adds to the staging table of a source that feeds it."""
+        return []
+
+    def stage_hashes(self, model: m.Model, entity: Any, source: m.Source,
+                     dialect: Dialect) -> list[tuple[str, str]]:
+        """(staging column, SQL expression over the landed row ``l``) for each of those
+        columns: the hash keys and hash diffs staging computes."""
+        return []
+
+    # ---- the key contract -------------------------------------------------------------------
+    def contract_items(self, model: m.Model, entity: Any) -> dict[str, str]:
+        """What the entity's stored keys and rows depend on, as contract items: item name
+        (``KIND NAME`` or ``KIND NAME.PART``) -> definition."""
+        raise NotImplementedError
+
+    def breaking(self, rest: str, before: str, after: str) -> tuple[str, bool] | None:
+        """Why a change of the item ``KIND rest`` from ``before`` to ``after`` breaks stored
+        history, and whether it does so even in a vault without data (the tables cannot
+        follow); None: judge it as a column type change."""
+        raise NotImplementedError
+
+    def owned_tables(self, naming: m.Naming, rest: str) -> list[str]:
+        """The tables that a stored contract item ``KIND rest`` says the vault made."""
+        return [] if "." in rest else self.table_names(naming, rest)
+
+    # ---- loading ----------------------------------------------------------------------------
+    def load_context(self, model: m.Model, dialect: Dialect, source: m.Source, entity: Any,
+                     common: dict) -> dict:
+        """The template's context for a load of ``entity`` from ``source``: ``common`` (the
+        batch, the staging table, the record source ...) and the kind's own names, every
+        name quoted by the dialect and every text a literal."""
+        raise NotImplementedError
+
+    def history_context(self, model: m.Model, dialect: Dialect, entity: Any,
+                        common: dict) -> dict:
+        """A kind that keeps history: what every template over that history takes (its
+        tables and keys), such as the mass-delete check of a snapshot."""
+        raise NotImplementedError
+
+    # ---- reading ----------------------------------------------------------------------------
+    def answers(self, model: m.Model, entity: Any) -> tuple[str, Sequence[str]]:
+        """What ``query`` and ``history`` of the entity read: the hub or link whose keys
+        they list, and the satellites whose states they show."""
+        raise NotImplementedError
+
+    def scope(self, model: m.Model, entity: Any) -> tuple[set[str], set[str]]:
+        """The tables and contract items that a load of the entity writes."""
+        raise NotImplementedError
+
+
+def system_columns(with_load_ts: bool = True) -> list[sa.Column]:
+    """The columns every vault table ends with: when and from where a row came."""
+    columns = [sa.Column("load_ts", sa.DateTime(), nullable=False)] if with_load_ts else []
+    return columns + [
+        sa.Column("record_source", sa.Text(), nullable=False),
+        sa.Column("batch_id", sa.BigInteger(), nullable=False),
+    ]
+

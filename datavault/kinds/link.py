@@ -1,0 +1,218 @@
+"""Links: relationships between two or more hubs (a hub twice under two roles)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from datavault import model as m
+from datavault.diagnostics import did_you_mean
+from datavault.dialects import Dialect
+from datavault.dialects.types import hash_type
+from datavault.kinds.base import RECREATE, REHASH, Kind, system_columns
+from datavault.kinds.hub import note_sources
+from datavault.metadata.checks import Doc, Known, columns_for_parts, source_ref
+from datavault.metadata.yamlfile import LList, LMap
+
+
+class LinkKind(Kind):
+    """A link table keyed by the hash of its hubs' business keys, with each hub's hash key;
+    a row per relationship, inserted once."""
+
+    name = "link"
+    folder = "links"
+    needs = "hubs: and sources:"
+    template = "link.sql.j2"
+    is_parent = True
+
+    # ---- the YAML file ----------------------------------------------------------------------
+    def read(self, name: str, doc: Doc, data: LMap, known: Known) -> m.Link | None:
+        """The link, if its hubs are all valid (its feeds may still have problems)."""
+        doc.keys(data, ("description", "hubs", "sources"), ("hubs", "sources"))
+        description = doc.description(data)
+        table = known.naming.link_table(name)
+        roles: list[m.LinkRole] = []
+        role_names: set[str] = set()
+        entries = data.get("hubs")
+        if "hubs" in data:
+            if not isinstance(entries, LList):
+                doc.at(data.value_at("hubs"), "hubs must be a list of hub names",
+                       "for example: hubs: [order, customer]")
+                entries = None
+            elif len(entries) < 2:
+                doc.at(data.value_at("hubs"), "a link joins at least two hubs",
+                       "for a hub joined to itself, name the roles: "
+                       "hubs: [{employee: person}, {manager: person}]")
+        for i, entry in enumerate(entries or ()):
+            where = entries.item_at(i)  # type: ignore[union-attr]
+            if isinstance(entry, str):
+                role, hub, hub_at = entry, entry, where
+            elif isinstance(entry, LMap) and len(entry) == 1:
+                role, hub = next(iter(entry.items()))
+                hub_at = entry.value_at(role)
+                if doc.word(hub, hub_at, f"the hub of role {role!r}") is None:
+                    continue
+            else:
+                doc.at(where, "a link hub is a hub name, or `role: hub` for a hub joined twice")
+                continue
+            if hub not in known.files["hubs"]:
+                doc.at(hub_at, f"unknown hub {hub!r}",
+                       known.unknown_hint(hub, ("hubs",), "a link joins hubs"))
+                continue
+            if not doc.name(role, where, "role"):
+                continue
+            if role == name:
+                doc.at(where, f"hub role {role!r} has the name of the link itself",
+                       f"its key column would be the link's own key column "
+                       f"{m.role_key_column(role)}; name the role, for example - buyer: {hub}")
+                continue
+            if "__" in role:
+                doc.at(where, f"hub role {role!r} contains __",
+                       "__ separates the parts of the toolkit's own names; use a single _")
+                continue
+            if role in role_names:
+                doc.at(where, f"hub role {role!r} appears twice",
+                       "name the roles, for example: - manager: employee")
+                continue
+            doc.identifier_length(where, "the staging column", m.stage_role_key(name, role))
+            doc.identifier_length(where, "the index name", f"ix_{table}_{role}")
+            roles.append(m.LinkRole(role, hub))
+            role_names.add(role)
+        complete = entries is not None and len(entries) >= 2 and len(roles) == len(entries)
+        role_list = [r.role for r in roles]
+        feeds: list[m.LinkFeed] = []
+        if "sources" in data and (
+            srcs := doc.mapping(data["sources"], data.value_at("sources"), "sources")
+        ) is not None:
+            if not srcs:
+                doc.at(data.value_at("sources"), "a link needs at least one source",
+                       "list each source that carries the keys of all its hubs")
+            for src_name, value in srcs.items():
+                source = source_ref(doc, srcs, src_name, known)
+                if value is not None and not isinstance(value, LMap):
+                    doc.at(srcs.value_at(src_name),
+                           f"source {src_name!r} must give each hub's key column(s) as "
+                           "`hub: column`",
+                           f"for example: {role_list[0] if role_list else 'order'}: order_id")
+                    continue
+                if value is not None:
+                    for role in value:
+                        if complete and role not in role_names:
+                            doc.at(value.key_at(role), f"unknown hub role {role!r}",
+                                   did_you_mean(str(role), role_list))
+                per_role: list[tuple[str, ...] | None] = []
+                for role in roles:
+                    if value is None:
+                        spec, where = None, srcs.key_at(src_name)
+                    elif role.role in value:
+                        spec, where = value[role.role], value.value_at(role.role)
+                    else:
+                        doc.at(srcs.key_at(src_name),
+                               f"source {src_name!r}: no columns given for hub {role.role!r}",
+                               f"add `{role.role}: COLUMN` under {src_name}:")
+                        per_role.append(None)
+                        continue
+                    hub_key = known.hub_keys.get(role.hub)
+                    if source is None or hub_key is None:
+                        per_role.append(None)
+                        continue
+                    per_role.append(columns_for_parts(doc, spec, where, hub_key, source,
+                                                       f"hub {role.role!r}: "))
+                if complete and all(per_role):
+                    feeds.append(m.LinkFeed(src_name, tuple(per_role)))  # type: ignore[arg-type]
+        if not complete:
+            return None
+        return m.Link(name, tuple(roles), tuple(feeds), description)
+
+    def note(self, known: Known, name: str, data: LMap, entity: m.Entity | None) -> None:
+        note_sources(known, name, data)
+
+    def sources_named(self, data: LMap) -> set[str] | None:
+        listed = data.get("sources")
+        return {str(s) for s in listed} if isinstance(listed, LMap) else None
+
+    # ---- names and tables -------------------------------------------------------------------
+    def table_names(self, naming: m.Naming, name: str) -> list[str]:
+        return [naming.link_table(name)]
+
+    def define_tables(self, model: m.Model, entity: m.Link, md: sa.MetaData) -> None:
+        table = sa.Table(
+            model.link_table(entity.name), md,
+            sa.Column(m.link_key_column(entity.name), hash_type(), primary_key=True),
+            *[sa.Column(m.role_key_column(r.role), hash_type(), nullable=False)
+              for r in entity.roles],
+            *system_columns(),
+            comment=entity.description or None,
+        )
+        for role in entity.roles:
+            sa.Index(f"ix_{table.name}_{role.role}", table.c[m.role_key_column(role.role)])
+
+    def stage_columns(self, model: m.Model, entity: m.Link) -> list[sa.Column]:
+        return [sa.Column(m.stage_link_key(entity.name), hash_type(), nullable=False)] + [
+            sa.Column(m.stage_role_key(entity.name, role.role), hash_type(), nullable=False)
+            for role in entity.roles]
+
+    def stage_hashes(self, model: m.Model, entity: m.Link, source: m.Source,
+                     dialect: Dialect) -> list[tuple[str, str]]:
+        feed = entity.feed(source.name)
+        assert feed is not None
+        q = dialect.quote
+        algorithm = model.settings.hash
+        every_part: list[tuple[str, str]] = []
+        role_hashes = []
+        for role, columns in zip(entity.roles, feed.columns):
+            key = model.hubs[role.hub].key
+            parts = [(f"l.{q(col)}", part.type) for col, part in zip(columns, key)]
+            every_part += parts
+            role_hashes.append((q(m.stage_role_key(entity.name, role.role)),
+                                dialect.hash_key(parts, algorithm)))
+        return [(q(m.stage_link_key(entity.name)), dialect.hash_key(every_part, algorithm)),
+                *role_hashes]
+
+    # ---- the key contract -------------------------------------------------------------------
+    def contract_items(self, model: m.Model, entity: m.Link) -> dict[str, str]:
+        return {f"link {entity.name}": ", ".join(f"{r.role}={r.hub}" for r in entity.roles)}
+
+    def breaking(self, rest: str, before: str, after: str) -> tuple[str, bool] | None:
+        return (f"link {rest}'s keys are computed from its hubs' business keys in this order, "
+                "so every stored link key would stop matching. " + REHASH
+                + RECREATE.format(kind="link", name=rest), True)
+
+    # ---- loading ----------------------------------------------------------------------------
+    def load_context(self, model: m.Model, dialect: Dialect, source: m.Source,
+                     entity: m.Link, common: dict) -> dict:
+        feed = entity.feed(source.name)
+        assert feed is not None
+        q = dialect.quote
+        zero = common["zero_key"]
+        missing = " OR ".join(
+            f"s.{q(m.stage_role_key(entity.name, r.role))} = {zero}" for r in entity.roles
+        )
+        described = "; ".join(
+            f"{r.role}: {', '.join(cols)}" for r, cols in zip(entity.roles, feed.columns)
+        )
+        return {
+            **common,
+            "link": entity.name,
+            "table": q(model.link_table(entity.name)),
+            "key": q(m.link_key_column(entity.name)),
+            "stage_key": q(m.stage_link_key(entity.name)),
+            "roles": [(q(m.role_key_column(r.role)), q(m.stage_role_key(entity.name, r.role)))
+                      for r in entity.roles],
+            "missing_condition": missing,
+            "reason_missing": dialect.text_literal(
+                f"missing business key of a hub of link {entity.name} ({described})"
+            ),
+        }
+
+    # ---- reading ----------------------------------------------------------------------------
+    def answers(self, model: m.Model, entity: m.Link) -> tuple[str, Sequence[str]]:
+        return entity.name, [s.name for s in model.satellites.values()
+                             if s.parent == entity.name]
+
+    def scope(self, model: m.Model, entity: m.Link) -> tuple[set[str], set[str]]:
+        """A link's table, and its hubs' (whose keys make the link's keys)."""
+        hubs = {r.hub for r in entity.roles}
+        return ({model.link_table(entity.name)} | {model.hub_table(h) for h in hubs},
+                {f"link {entity.name}"} | {f"hub {h}" for h in hubs})

@@ -43,16 +43,23 @@ SHAPE = "table "  # the prefix of the items that record a table's shape
 
 def contract(model: m.Model) -> dict[str, str]:
     """The contract items of a model: item name -> definition."""
-    naming = model.settings.naming
-    items = {
-        "hash": model.settings.hash,
-        "naming": f"hub={naming.hub} link={naming.link} satellite={naming.satellite}",
-    }
+    items = {"hash": model.settings.hash, "naming": naming_item(model.settings.naming)}
     for source in model.sources.values():
         items[f"source {source.name}"] = STAGING
     for entity in model.entities.values():
         items.update(KINDS[entity.kind].contract_items(model, entity))
     return items
+
+
+def naming_item(naming: m.Naming) -> str:
+    """The naming item: the patterns of the hub, link and satellite tables, then those of
+    any other kind that differ from the default (so that a kind added to the toolkit leaves
+    the item of every vault made before it as it was)."""
+    default = m.Naming()
+    others = "".join(f" {name}={getattr(naming, name)}" for name in m.Naming.__dataclass_fields__
+                     if name not in ("hub", "link", "satellite", "stage")
+                     and getattr(naming, name) != getattr(default, name))
+    return f"hub={naming.hub} link={naming.link} satellite={naming.satellite}{others}"
 
 
 @dataclass(frozen=True)

@@ -276,7 +276,7 @@ def _read_settings(root: Path, problems: Problems) -> m.Settings:
     if "naming" in data and (
         raw := doc.mapping(data["naming"], data.value_at("naming"), "naming")
     ) is not None:
-        doc.keys(raw, ("hub", "link", "satellite", "stage"))
+        doc.keys(raw, tuple(m.Naming.__dataclass_fields__))
         values = {}
         for key, pattern in raw.items():
             if not isinstance(pattern, str) or "{name}" not in pattern or not IDENTIFIER.match(

@@ -530,6 +530,16 @@ def test_a_control_character_is_placed(example_project: Path) -> None:
         f"{CRM}:9:11: invalid YAML: character '\\x00' is not allowed (remove it)"]
 
 
+@pytest.mark.parametrize("mark", ["\x85", "\u2028", "\u2029", "\r"])
+def test_places_count_lines_by_line_feeds_only(example_project: Path, mark: str) -> None:
+    # YAML also ends a line at these; an editor, and the rest of the message, do not
+    path = example_project / CRM
+    path.write_bytes(path.read_bytes().replace(b"city: text", b"city: txt").replace(
+        b"batch: snapshot", f"batch: snapshot{mark}".encode()))
+    assert problems(example_project) == [
+        f"{CRM}:9:9: unknown type 'txt' for column 'city' (did you mean 'text'?)"]
+
+
 def test_a_byte_order_mark_is_read(example_project: Path) -> None:
     path = example_project / CRM
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"city: text", b"city: txt"))

@@ -20,6 +20,8 @@ with a syntax error, so that the checks after it report nothing that follows fro
 
 from __future__ import annotations
 
+import bisect
+import re
 from pathlib import Path
 from typing import Any
 
@@ -211,12 +213,14 @@ class _Reader:
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.open_anchors: set[str] = set()
         self.repeated = 0
+        self.where = _Places("")
 
     def problem(self, where: tuple[int, int], message: str, hint: str = "") -> None:
         self.problems.add(self.path, where[0], where[1], message, hint)
         self.failed = True
 
     def read(self, text: str) -> Any:
+        self.where = _Places(text)
         parser = self.parser(text)
         try:
             value = self._events(parser)
@@ -234,8 +238,7 @@ class _Reader:
             event = get()
             kind = type(event)
             if kind is ev.ScalarEvent:
-                mark = event.start_mark
-                where = (mark.line + 1, mark.column + 1)
+                where = self.where(event.start_mark)
                 size = 1
                 if event.tag is None and event.implicit[0]:
                     # plain values repeat (types, column names): read each text once
@@ -250,8 +253,7 @@ class _Reader:
                 if event.anchor is not None:
                     self.anchors[event.anchor] = (value, 1)
             elif kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
-                mark = event.start_mark
-                where = (mark.line + 1, mark.column + 1)
+                where = self.where(event.start_mark)
                 if len(stack) >= MAX_DEPTH:
                     self.problem(where, f"nested too deep: more than {MAX_DEPTH} levels of "
                                  "lists and mappings")
@@ -274,14 +276,12 @@ class _Reader:
                     self.open_anchors.discard(frame.anchor)
                     self.anchors[frame.anchor] = (value, size)
             elif kind is ev.AliasEvent:
-                mark = event.start_mark
-                where = (mark.line + 1, mark.column + 1)
+                where = self.where(event.start_mark)
                 value, size, tag = self._alias(event.anchor, where)
             elif kind is ev.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    mark = event.start_mark
-                    self.problem((mark.line + 1, mark.column + 1),
+                    self.problem(self.where(event.start_mark),
                                  "a model file holds one YAML document; a second one starts "
                                  "here", "remove the --- line and what follows it")
                     raise _Stop
@@ -428,6 +428,24 @@ class _Reader:
                         result.value_locs[key] = source.value_at(key)
 
 
+class _Places:
+    """The line and column (from 1) of a parser's mark, with lines ended by line feeds only,
+    as editors and every other message count them: libyaml also ends a line at a carriage
+    return, NEL, or a Unicode line or paragraph separator, which would put a place on a line
+    the file does not have (the mark's character index says where it really is)."""
+
+    def __init__(self, text: str) -> None:
+        self.starts: list[int] | None = None
+        if any(c in text for c in "\r\x85\u2028\u2029"):
+            self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def __call__(self, mark: Any) -> tuple[int, int]:
+        if self.starts is None:
+            return mark.line + 1, mark.column + 1
+        line = bisect.bisect_right(self.starts, mark.index)
+        return line, mark.index - self.starts[line - 1] + 1
+
+
 def _place(text: str, index: int) -> tuple[int, int]:
     """Line and column (from 1) of the character at ``index`` of ``text``."""
     start = text.rfind("\n", 0, index) + 1
@@ -455,7 +473,7 @@ def read_yaml(file: Path, shown_path: str, problems: Problems) -> Any:
         return None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = _inside(text, mark.line + 1, mark.column + 1) if mark else (1, 1)
+        line, col = _inside(text, *_Places(text)(mark)) if mark else (1, 1)
         problem = exc.problem or str(exc)
         if "maximum nesting depth" in problem and _PARSER is not yaml.SafeLoader:
             # libyaml reads ahead, and stops at its own limit (1000 levels) before ours is

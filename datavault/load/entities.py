@@ -55,7 +55,11 @@ class EntityLoads:
         statements = self.renderer.load(source, entity, batch.batch_id).statements()
         try:
             with self.engine.begin() as connection:
-                if kind in KINDS and KINDS[kind].keeps_history:
+                if kind in KINDS and (KINDS[kind].keeps_history or KINDS[kind].in_load_order):
+                    if KINDS[kind].in_load_order:  # its other sources' batches wait for this
+                        self.dialect.serialize_writers(
+                            connection, KINDS[kind].table_names(self.model.settings.naming,
+                                                                entity)[0])
                     self._check_order(connection, entity, batch)
                 for statement in statements:
                     count = statement.execute(connection).rowcount
@@ -83,8 +87,8 @@ class EntityLoads:
         if outcome.status == "ok" and written:
             try:  # statistics only guide the planner: the load is done without them
                 with self.engine.begin() as connection:
-                    self.dialect.refresh_statistics(connection, self.model.entity_table(entity),
-                                                    written)
+                    table = KINDS[kind].table_names(self.model.settings.naming, entity)[0]
+                    self.dialect.refresh_statistics(connection, table, written)
             except sa.exc.DBAPIError:
                 pass
         return outcome

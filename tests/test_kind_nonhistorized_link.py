@@ -529,20 +529,24 @@ def test_a_missing_hub_key_follows_the_null_key_policy(db_url: str, tmp_path: Pa
         vault.session.close()
 
 
+# the project with a second source, other, that feeds the hubs and the link as feed does
+TWO_SOURCES = {
+    **PROJECT,
+    "models/sources/other.yml": SOURCE,
+    "models/hubs/customer.yml": "business_key:\n  k: text\nsources:\n  feed: {k: a}\n"
+                                "  other: {k: a}\n",
+    "models/hubs/account.yml": "business_key:\n  n: text\nsources:\n  feed: {n: b}\n"
+                               "  other: {n: b}\n",
+    "models/nonhistorized_links/payment.yml": PROJECT[
+        "models/nonhistorized_links/payment.yml"].replace(
+        "    account: b\n", "    account: b\n  other:\n    customer: a\n    account: b\n"),
+}
+
+
 def test_two_sources_feed_one_link_and_its_first_loaded_payload_stands(
     db_url: str, tmp_path: Path
 ) -> None:
-    files = {
-        **PROJECT,
-        "models/sources/other.yml": SOURCE.replace("applied_at: day\n", ""),
-        "models/hubs/customer.yml": "business_key:\n  k: text\nsources:\n  feed: {k: a}\n"
-                                    "  other: {k: a}\n",
-        "models/hubs/account.yml": "business_key:\n  n: text\nsources:\n  feed: {n: b}\n"
-                                   "  other: {n: b}\n",
-        "models/nonhistorized_links/payment.yml": PROJECT[
-            "models/nonhistorized_links/payment.yml"].replace(
-            "    account: b\n", "    account: b\n  other:\n    customer: a\n    account: b\n"),
-    }
+    files = {**TWO_SOURCES, "models/sources/other.yml": SOURCE.replace("applied_at: day\n", "")}
     vault = Vault(tmp_path / "two", db_url, files)
     try:
         first = vault.load(write_batch(tmp_path, 0, [("A", "X", 1, 0, "x", 1)]))
@@ -842,19 +846,8 @@ def test_loads_of_two_sources_at_once_take_turns_in_load_time_order(
     """Two sources of one link loaded at the same moment: they share a load lock, so every
     batch loads the link in load-time order and none is refused as older than one it holds;
     the link equals the reference taken in load-time order."""
-    files = {
-        **PROJECT,
-        "models/sources/other.yml": SOURCE,
-        "models/hubs/customer.yml": "business_key:\n  k: text\nsources:\n  feed: {k: a}\n"
-                                    "  other: {k: a}\n",
-        "models/hubs/account.yml": "business_key:\n  n: text\nsources:\n  feed: {n: b}\n"
-                                   "  other: {n: b}\n",
-        "models/nonhistorized_links/payment.yml": PROJECT[
-            "models/nonhistorized_links/payment.yml"].replace(
-            "    account: b\n", "    account: b\n  other:\n    customer: a\n    account: b\n"),
-    }
     root = tmp_path / "two"
-    vault = Vault(root, db_url, files)
+    vault = Vault(root, db_url, TWO_SOURCES)
     chance = random.Random(7)
     batches = {source: [[(chance.choice("AB"), "X", chance.randint(1, 3), chance.randint(0, 3),
                           chance.choice("xy"), 1) for _ in range(4)] for _ in range(6)]
@@ -909,3 +902,28 @@ def test_the_key_contract_refuses_another_event_key_and_adds_payload(project: Pa
     changes = contract.compare(before, contract.contract(api.validate(project).model))
     assert [(c.item, c.kind) for c in changes] == [
         ("nonhistorized_link payment.paid_at", "added")]
+
+
+def test_a_batch_of_one_source_waits_for_an_unfinished_earlier_one_of_another(
+    db_url: str, tmp_path: Path
+) -> None:
+    """An earlier batch of another source that has yet to load the link comes first: the
+    later one is refused until it has (else the earlier one would be refused for ever)."""
+    vault = Vault(tmp_path / "two", db_url, TWO_SOURCES)
+    loader = vault.session.loader
+    try:
+        early = loader.stage("feed", open_input(write_batch(tmp_path, 0, [
+            ("A", "X", 1, 0, "x", 1)])))
+        later = loader.load("other", open_input(write_batch(tmp_path, 1, [
+            ("A", "X", 1, 0, "y", 1), ("B", "X", 1, 0, "y", 1)])))
+        link = next(e for e in later.entities if e.entity == "payment")
+        assert link.status == "failed" and link.message.startswith(
+            f"payment must load batch {early.batch_id} of feed (staged) before batch "
+            f"{later.batch_id}")
+        assert vault.stored() == {}
+        assert loader.resume(early.batch_id).ok and loader.resume(later.batch_id).ok
+        _check(vault, [(early.batch_id, early.loaded_at, [("A", "X", 1, 0, "x", 1)]),
+                       (later.batch_id, later.loaded_at, [("A", "X", 1, 0, "y", 1),
+                                                          ("B", "X", 1, 0, "y", 1)])])
+    finally:
+        vault.session.close()

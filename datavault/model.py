@@ -159,6 +159,28 @@ class Satellite:
 
 
 @dataclass(frozen=True)
+class NonHistorizedLink:
+    """A non-historized (transactional) link: events that never change once they happened
+    (SEMANTICS.md section 8), each under its event key (the link key of its roles, then the
+    event key columns), inserted once with its payload; the first one loaded stands."""
+
+    kind: ClassVar[str] = "nonhistorized_link"
+    name: str
+    roles: tuple[LinkRole, ...]
+    feeds: tuple[LinkFeed, ...]
+    #: the columns that tell events of the same roles apart (business key parts), as stored
+    event_key: tuple[PayloadColumn, ...]
+    payload: tuple[PayloadColumn, ...]
+    description: str = ""
+
+    def feed(self, source: str) -> LinkFeed | None:
+        return next((f for f in self.feeds if f.source == source), None)
+
+    def fed_by(self, source: str) -> bool:
+        return self.feed(source) is not None
+
+
+@dataclass(frozen=True)
 class Spine:
     """The snapshot times of a mart, in applied time (a date means its midnight, UTC).
 
@@ -326,6 +348,7 @@ class Naming:
     link: str = "link_{name}"
     satellite: str = "sat_{name}"
     stage: str = "stg_{name}"
+    nonhistorized_link: str = "nhl_{name}"
 
     def hub_table(self, hub: str) -> str:
         return self.hub.format(name=hub)
@@ -342,6 +365,9 @@ class Naming:
 
     def stage_table(self, source: str) -> str:
         return self.stage.format(name=source)
+
+    def nonhistorized_link_table(self, name: str) -> str:
+        return self.nonhistorized_link.format(name=name)
 
 
 # Column names of the vault's own columns: one rule each, used by validation and schema alike.

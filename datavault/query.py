@@ -40,6 +40,10 @@ def key_columns(model: m.Model, parent: str) -> list[tuple[str, m.Column]]:
     """The business key parts of a hub, or of every hub of a link in role order."""
     if parent in model.hubs:
         return [(parent, c) for c in model.hubs[parent].key]
+    entity = model.entities[parent]
+    if isinstance(entity, m.NonHistorizedLink):  # an event key: its roles', then its own
+        return [(role.role, c) for role in entity.roles for c in model.hubs[role.hub].key] + [
+            (parent, m.Column(c.name, c.type)) for c in entity.event_key]
     return [(role.role, c) for role in model.links[parent].roles
             for c in model.hubs[role.hub].key]
 
@@ -253,6 +257,8 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     its load time). Keys without any state are left out; a key that a full snapshot no longer
     holds shows ``deleted`` true and no payload. ``kept``: the payload columns the tables
     keep that the model no longer declares (default: read from the stored contract)."""
+    if isinstance(model.entities.get(entity), m.NonHistorizedLink):
+        return events(connection, model, entity, keys, at or values.utcnow(), known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
     side_by_side = kind.is_parent  # a hub's or link's satellites, each under its name
@@ -301,6 +307,8 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     replaced it for the same applied time (replaced); for a hub or link, the rows of all its
     satellites. Rows loaded after ``known_at`` (default: as ``known_as_of`` says) are left
     out; ``kept`` as in ``state``."""
+    if isinstance(model.entities.get(entity), m.NonHistorizedLink):  # one version per event
+        return events(connection, model, entity, keys, None, known_at)
     known = known_as_of(connection, model, known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
@@ -345,3 +353,55 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     result = connection.execute(ordered)
     columns = list(result.keys())
     return Answer(columns, _read_rows(columns, result, declared), known.note)
+
+
+# ---- non-historized links ----------------------------------------------------------------
+def events(connection: sa.Connection, model: m.Model, entity: str,
+           keys: Sequence[str] | None = None, at: dt.datetime | None = None,
+           known_at: dt.datetime | int | None = None) -> Answer:
+    """The events of a non-historized link (SEMANTICS.md section 8) with applied time at or
+    before ``at`` (None: whatever their applied time), as known at ``known_at`` (as in
+    ``state``): each with its roles' business keys, its event key columns, its applied and
+    load time, batch and record source, and its payload, in key order. An event has one
+    version, so ``state`` and ``history`` both answer with this. ``keys``: event keys, the
+    roles' key parts and then the event key's, joined with ``|``."""
+    nhl = model.entities[entity]
+    assert isinstance(nhl, m.NonHistorizedLink)
+    known = known_as_of(connection, model, known_at)
+    md = schema.metadata_for(model)
+    table = md.tables[model.settings.naming.nonhistorized_link_table(entity)]
+    key = table.c[schema.link_key_column(entity)]
+    joined: sa.FromClause = table
+    labels, order = [], []
+    for role in nhl.roles:  # a hub whose load has not run yet leaves its key NULL here
+        hub = md.tables[model.hub_table(role.hub)].alias(f"h_{role.role}")
+        joined = joined.outerjoin(hub, hub.c[schema.hub_key_column(role.hub)]
+                                  == table.c[schema.role_key_column(role.role)])
+        for part in model.hubs[role.hub].key:
+            labels.append(hub.c[part.name].label(f"{role.role}.{part.name}"))
+            order.append(hub.c[part.name].asc().nulls_first())
+    taken = {label.name for label in labels} | set(ANSWER_COLUMNS)
+    names: dict[str, str] = {}
+    for column in (*nhl.event_key, *nhl.payload):
+        label = column.name
+        while label in taken:
+            label = f"{entity}.{label}"
+        taken.add(label)
+        names[column.name] = label
+    conditions = [table.c.load_ts <= known.at]
+    if at is not None:
+        conditions.append(table.c.applied_ts <= at)
+    if keys:
+        conditions.append(key.in_([parse_key(model, entity, k) for k in keys]))
+    query = sa.select(
+        *labels, *[table.c[c.name].label(names[c.name]) for c in nhl.event_key],
+        table.c.applied_ts.label("applied"), table.c.load_ts.label("loaded"),
+        table.c.batch_id.label("batch"), table.c.record_source.label("record_source"),
+        *[table.c[c.name].label(names[c.name]) for c in nhl.payload],
+    ).select_from(joined).where(*conditions).order_by(
+        *order, *[table.c[c.name].asc().nulls_first() for c in nhl.event_key],
+        table.c.applied_ts, key)
+    result = connection.execute(query)
+    output = list(result.keys())
+    declared = {names[c.name]: table.c[c.name].type for c in (*nhl.event_key, *nhl.payload)}
+    return Answer(output, _read_rows(output, result, declared), known.note)

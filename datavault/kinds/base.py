@@ -44,6 +44,9 @@ class Kind:
     #: snapshot's deletions are checked against it (the mass-delete check), and ``query``
     #: answers from it
     keeps_history: ClassVar[bool] = False
+    #: its batches must come in load-time order although it keeps no history along applied
+    #: time (what the first loaded batch stores stands)
+    in_load_order: ClassVar[bool] = False
 
     # ---- the YAML file ----------------------------------------------------------------------
     def read(self, name: str, doc: Doc, data: LMap, known: Known) -> m.Entity | None:

@@ -31,96 +31,8 @@ class LinkKind(Kind):
         """The link, if its hubs are all valid (its feeds may still have problems)."""
         doc.keys(data, ("description", "hubs", "sources"), ("hubs", "sources"))
         description = doc.description(data)
-        table = known.naming.link_table(name)
-        roles: list[m.LinkRole] = []
-        role_names: set[str] = set()
-        entries = data.get("hubs")
-        if "hubs" in data:
-            if not isinstance(entries, LList):
-                doc.at(data.value_at("hubs"), "hubs must be a list of hub names",
-                       "for example: hubs: [order, customer]")
-                entries = None
-            elif len(entries) < 2:
-                doc.at(data.value_at("hubs"), "a link joins at least two hubs",
-                       "for a hub joined to itself, name the roles: "
-                       "hubs: [{employee: person}, {manager: person}]")
-        for i, entry in enumerate(entries or ()):
-            where = entries.item_at(i)  # type: ignore[union-attr]
-            if isinstance(entry, str):
-                role, hub, hub_at = entry, entry, where
-            elif isinstance(entry, LMap) and len(entry) == 1:
-                role, hub = next(iter(entry.items()))
-                hub_at = entry.value_at(role)
-                if doc.word(hub, hub_at, f"the hub of role {role!r}") is None:
-                    continue
-            else:
-                doc.at(where, "a link hub is a hub name, or `role: hub` for a hub joined twice")
-                continue
-            if hub not in known.files["hubs"]:
-                doc.at(hub_at, f"unknown hub {hub!r}",
-                       known.unknown_hint(hub, ("hubs",), "a link joins hubs"))
-                continue
-            if not doc.name(role, where, "role"):
-                continue
-            if role == name:
-                doc.at(where, f"hub role {role!r} has the name of the link itself",
-                       f"its key column would be the link's own key column "
-                       f"{m.role_key_column(role)}; name the role, for example - buyer: {hub}")
-                continue
-            if "__" in role:
-                doc.at(where, f"hub role {role!r} contains __",
-                       "__ separates the parts of the toolkit's own names; use a single _")
-                continue
-            if role in role_names:
-                doc.at(where, f"hub role {role!r} appears twice",
-                       "name the roles, for example: - manager: employee")
-                continue
-            doc.identifier_length(where, "the staging column", m.stage_role_key(name, role))
-            doc.identifier_length(where, "the index name", f"ix_{table}_{role}")
-            roles.append(m.LinkRole(role, hub))
-            role_names.add(role)
-        complete = entries is not None and len(entries) >= 2 and len(roles) == len(entries)
-        role_list = [r.role for r in roles]
-        feeds: list[m.LinkFeed] = []
-        if "sources" in data and (
-            srcs := doc.mapping(data["sources"], data.value_at("sources"), "sources")
-        ) is not None:
-            if not srcs:
-                doc.at(data.value_at("sources"), "a link needs at least one source",
-                       "list each source that carries the keys of all its hubs")
-            for src_name, value in srcs.items():
-                source = source_ref(doc, srcs, src_name, known)
-                if value is not None and not isinstance(value, LMap):
-                    doc.at(srcs.value_at(src_name),
-                           f"source {src_name!r} must give each hub's key column(s) as "
-                           "`hub: column`",
-                           f"for example: {role_list[0] if role_list else 'order'}: order_id")
-                    continue
-                if value is not None:
-                    for role in value:
-                        if complete and role not in role_names:
-                            doc.at(value.key_at(role), f"unknown hub role {role!r}",
-                                   did_you_mean(str(role), role_list))
-                per_role: list[tuple[str, ...] | None] = []
-                for role in roles:
-                    if value is None:
-                        spec, where = None, srcs.key_at(src_name)
-                    elif role.role in value:
-                        spec, where = value[role.role], value.value_at(role.role)
-                    else:
-                        doc.at(srcs.key_at(src_name),
-                               f"source {src_name!r}: no columns given for hub {role.role!r}",
-                               f"add `{role.role}: COLUMN` under {src_name}:")
-                        per_role.append(None)
-                        continue
-                    hub_key = known.hub_keys.get(role.hub)
-                    if source is None or hub_key is None:
-                        per_role.append(None)
-                        continue
-                    per_role.append(columns_for_parts(doc, spec, where, hub_key, source,
-                                                       f"hub {role.role!r}: "))
-                if complete and all(per_role):
-                    feeds.append(m.LinkFeed(src_name, tuple(per_role)))  # type: ignore[arg-type]
+        roles, complete = read_roles(doc, name, data, known, known.naming.link_table(name))
+        feeds = read_feeds(doc, data, roles, complete, known)
         if not complete:
             return None
         return m.Link(name, tuple(roles), tuple(feeds), description)
@@ -216,3 +128,108 @@ class LinkKind(Kind):
         hubs = {r.hub for r in entity.roles}
         return ({model.link_table(entity.name)} | {model.hub_table(h) for h in hubs},
                 {f"link {entity.name}"} | {f"hub {h}" for h in hubs})
+
+
+def read_roles(doc: Doc, name: str, data: LMap, known: Known, table: str,
+               what: str = "link") -> tuple[list[m.LinkRole], bool]:
+    """The roles of a file's ``hubs:`` (a link's, or another kind's that joins hubs like one,
+    called ``what`` in messages, whose main table is ``table``), and whether every entry is
+    a valid role."""
+    roles: list[m.LinkRole] = []
+    role_names: set[str] = set()
+    entries = data.get("hubs")
+    if "hubs" in data:
+        if not isinstance(entries, LList):
+            doc.at(data.value_at("hubs"), "hubs must be a list of hub names",
+                   "for example: hubs: [order, customer]")
+            entries = None
+        elif len(entries) < 2:
+            doc.at(data.value_at("hubs"), f"a {what} joins at least two hubs",
+                   "for a hub joined to itself, name the roles: "
+                   "hubs: [{employee: person}, {manager: person}]")
+    for i, entry in enumerate(entries or ()):
+        where = entries.item_at(i)  # type: ignore[union-attr]
+        if isinstance(entry, str):
+            role, hub, hub_at = entry, entry, where
+        elif isinstance(entry, LMap) and len(entry) == 1:
+            role, hub = next(iter(entry.items()))
+            hub_at = entry.value_at(role)
+            if doc.word(hub, hub_at, f"the hub of role {role!r}") is None:
+                continue
+        else:
+            doc.at(where, f"a {what} hub is a hub name, or `role: hub` for a hub joined twice")
+            continue
+        if hub not in known.files["hubs"]:
+            doc.at(hub_at, f"unknown hub {hub!r}",
+                   known.unknown_hint(hub, ("hubs",), f"a {what} joins hubs"))
+            continue
+        if not doc.name(role, where, "role"):
+            continue
+        if role == name:
+            doc.at(where, f"hub role {role!r} has the name of the {what} itself",
+                   f"its key column would be the {what}'s own key column "
+                   f"{m.role_key_column(role)}; name the role, for example - buyer: {hub}")
+            continue
+        if "__" in role:
+            doc.at(where, f"hub role {role!r} contains __",
+                   "__ separates the parts of the toolkit's own names; use a single _")
+            continue
+        if role in role_names:
+            doc.at(where, f"hub role {role!r} appears twice",
+                   "name the roles, for example: - manager: employee")
+            continue
+        doc.identifier_length(where, "the staging column", m.stage_role_key(name, role))
+        doc.identifier_length(where, "the index name", f"ix_{table}_{role}")
+        roles.append(m.LinkRole(role, hub))
+        role_names.add(role)
+    complete = entries is not None and len(entries) >= 2 and len(roles) == len(entries)
+    return roles, complete
+
+
+def read_feeds(doc: Doc, data: LMap, roles: list[m.LinkRole], complete: bool, known: Known,
+               what: str = "link") -> list[m.LinkFeed]:
+    """Per source of a file's ``sources:``, the columns of each role's hub key (the sources
+    whose columns are all valid, once every role is)."""
+    role_list = [r.role for r in roles]
+    role_names = set(role_list)
+    feeds: list[m.LinkFeed] = []
+    if "sources" in data and (
+        srcs := doc.mapping(data["sources"], data.value_at("sources"), "sources")
+    ) is not None:
+        if not srcs:
+            doc.at(data.value_at("sources"), f"a {what} needs at least one source",
+                   "list each source that carries the keys of all its hubs")
+        for src_name, value in srcs.items():
+            source = source_ref(doc, srcs, src_name, known)
+            if value is not None and not isinstance(value, LMap):
+                doc.at(srcs.value_at(src_name),
+                       f"source {src_name!r} must give each hub's key column(s) as "
+                       "`hub: column`",
+                       f"for example: {role_list[0] if role_list else 'order'}: order_id")
+                continue
+            if value is not None:
+                for role in value:
+                    if complete and role not in role_names:
+                        doc.at(value.key_at(role), f"unknown hub role {role!r}",
+                               did_you_mean(str(role), role_list))
+            per_role: list[tuple[str, ...] | None] = []
+            for role in roles:
+                if value is None:
+                    spec, where = None, srcs.key_at(src_name)
+                elif role.role in value:
+                    spec, where = value[role.role], value.value_at(role.role)
+                else:
+                    doc.at(srcs.key_at(src_name),
+                           f"source {src_name!r}: no columns given for hub {role.role!r}",
+                           f"add `{role.role}: COLUMN` under {src_name}:")
+                    per_role.append(None)
+                    continue
+                hub_key = known.hub_keys.get(role.hub)
+                if source is None or hub_key is None:
+                    per_role.append(None)
+                    continue
+                per_role.append(columns_for_parts(doc, spec, where, hub_key, source,
+                                                   f"hub {role.role!r}: "))
+            if complete and all(per_role):
+                feeds.append(m.LinkFeed(src_name, tuple(per_role)))  # type: ignore[arg-type]
+    return feeds

@@ -55,7 +55,11 @@ class EntityLoads:
         statements = self.renderer.load(source, entity, batch.batch_id).statements()
         try:
             with self.engine.begin() as connection:
-                if kind in KINDS and KINDS[kind].keeps_history:
+                if kind in KINDS and (KINDS[kind].keeps_history or KINDS[kind].in_load_order):
+                    if KINDS[kind].in_load_order:  # its other sources' batches wait for this
+                        self.dialect.serialize_writers(
+                            connection, KINDS[kind].table_names(self.model.settings.naming,
+                                                                entity)[0])
                     self._check_order(connection, entity, batch)
                 for statement in statements:
                     count = statement.execute(connection).rowcount
@@ -83,30 +87,33 @@ class EntityLoads:
         if outcome.status == "ok" and written:
             try:  # statistics only guide the planner: the load is done without them
                 with self.engine.begin() as connection:
-                    self.dialect.refresh_statistics(connection, self.model.entity_table(entity),
-                                                    written)
+                    table = KINDS[kind].table_names(self.model.settings.naming, entity)[0]
+                    self.dialect.refresh_statistics(connection, table, written)
             except sa.exc.DBAPIError:
                 pass
         return outcome
 
     def _check_order(self, connection: sa.Connection, entity: str, batch: Batch) -> None:
-        """A satellite takes the batches of its source in load-time order: it refuses a batch
-        older than one it already holds, and a batch while an earlier one of the source that
-        has not finished has yet to load it (the earlier one would be refused for ever)."""
+        """A satellite takes the batches of its source in load-time order (and so does a
+        kind ``in_load_order``, those of all its sources): it refuses a batch older than one
+        it already holds, and a batch while an earlier one of those sources that has not
+        finished has yet to load it (the earlier one would be refused for ever)."""
         audit = self.metadata.tables[schema.AUDIT_TABLE]
         batches = self.metadata.tables[schema.BATCH_TABLE]
         loaded = sa.select(audit.c.batch_id).where(
             audit.c.batch_id == batches.c.batch_id, audit.c.entity == entity,
             audit.c.status == "ok")
+        sources = [s for s in self.model.sources if self.model.entities[entity].fed_by(s)]
         waiting = connection.execute(
-            sa.select(batches.c.batch_id, batches.c.status, batches.c.entities)
-            .where(batches.c.source == batch.source, batches.c.batch_id < batch.batch_id,
+            sa.select(batches.c.batch_id, batches.c.source, batches.c.status,
+                      batches.c.entities)
+            .where(batches.c.source.in_(sources), batches.c.batch_id < batch.batch_id,
                    batches.c.status.in_(schema.BATCH_UNFINISHED), ~loaded.exists())
             .order_by(batches.c.batch_id)).all()
-        for batch_id, status, entities in waiting:
+        for batch_id, source, status, entities in waiting:
             if not entities or entity in entities.split(","):
                 raise DatavaultError(
-                    f"{entity} must load batch {batch_id} of {batch.source} ({status}) before "
+                    f"{entity} must load batch {batch_id} of {source} ({status}) before "
                     f"batch {batch.batch_id}: finish it first (`datavault load --resume "
                     f"{batch_id}`), then load batch {batch.batch_id}'s {entity}"
                 )

@@ -2,12 +2,14 @@
 
 A load of a source holds that source's load lock (see ``Dialect.load_lock``) from the moment
 its batch is numbered to its end, so loads of one source never interleave; loads of other
-sources run at once. Under the lock it first finishes any earlier batch of the source that a
-stopped loader left unfinished (the vault's satellites take batches in load-time order), then
-skips an input identical to one already loaded, or stages it as a new batch and runs each
-entity load in its own transaction. Before the first entity load of a snapshot batch, it
-refuses one that would delete more than its source's ``max_deletes`` of a satellite's live
-keys (the mass-delete check). The loader never reads YAML.
+sources run at once, except those of sources that feed one entity taking batches in load-time
+order (a non-historized link of two sources), which share a lock. Under the lock it first
+finishes any earlier batch of the source that a stopped loader left unfinished (the vault's
+satellites take batches in load-time order), then skips an input identical to one already
+loaded, or stages it as a new batch and runs each entity load in its own transaction. Before
+the first entity load of a snapshot batch, it refuses one that would delete more than its
+source's ``max_deletes`` of a satellite's live keys (the mass-delete check). The loader never
+reads YAML.
 """
 
 from __future__ import annotations
@@ -222,16 +224,31 @@ class Loader:
     def is_running(self, source: str) -> bool:
         """Whether a load of ``source`` holds its lock now (its batches under way are being
         worked on; when none does, they were interrupted)."""
-        lock = self.dialect.load_lock(self.engine, source)
+        lock = self.dialect.load_lock(self.engine, self._lock_name(source))
         if lock.acquire(blocking=False):
             lock.release()
             return False
         return True
 
+    def _lock_name(self, source: str) -> str:
+        """The load lock ``source`` takes: its own; or, where it feeds an entity that takes
+        batches in load-time order from other sources too (a non-historized link of two
+        sources), one that all the sources so joined share, so that their loads take turns
+        and each batch loads it in the order of the load times."""
+        group, todo = {source}, [source]
+        while todo:
+            current = todo.pop()
+            for entity in self.model.entities.values():
+                if entity.fed_by(current) and kind_of(self.model, entity.name).in_load_order:
+                    joined = {s for s in self.model.sources if entity.fed_by(s)} - group
+                    group |= joined
+                    todo += sorted(joined)
+        return " and ".join(sorted(group))
+
     # ---- inside the lock ----------------------------------------------------------------
     @contextmanager
     def _locked(self, source: str, progress: Progress) -> Iterator[None]:
-        lock = self.dialect.load_lock(self.engine, source)
+        lock = self.dialect.load_lock(self.engine, self._lock_name(source))
         if not lock.acquire(blocking=False):
             under_way = [b for b in self.ledger.unfinished() if b.status in UNDER_WAY]
             holder = next((b for b in reversed(under_way) if b.source == source),

@@ -1,0 +1,29 @@
+-- Run with: sqlite3 -cmd ".parameter set :batch_id N" VAULT ".read load/payments/account.sql"
+BEGIN;
+
+-- Hub account from source payments: insert the business keys that hub_account does not hold yet.
+-- Reads batch :batch_id staged in stg_payments; running it again inserts nothing.
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT s.dv_batch_id, 'account', s.dv_row, 'payments', 'missing business key of hub account (account_no)', json_object('payment_no', s.payment_no, 'customer_id', s.customer_id, 'account_no', s.account_no, 'paid_at', s.paid_at, 'amount', s.amount, 'currency', s.currency, 'note', s.note)
+FROM stg_payments s
+WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_account = X'00000000000000000000000000000000')
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = s.dv_batch_id AND q.entity = 'account' AND q.row_number = s.dv_row
+  );
+
+-- dv:inserted
+INSERT INTO hub_account (account_hk, account_number, load_ts, record_source, batch_id)
+SELECT k.dv_hk_account, k.account_no, k.dv_loaded_at, 'bank.payments', k.dv_batch_id
+FROM (
+    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_account ORDER BY s.dv_row) AS dv_pick
+    FROM stg_payments s
+    WHERE s.dv_batch_id = :batch_id
+      AND s.dv_hk_account <> X'00000000000000000000000000000000'
+) k
+WHERE k.dv_pick = 1
+  AND NOT EXISTS (SELECT 1 FROM hub_account h WHERE h.account_hk = k.dv_hk_account)
+ON CONFLICT DO NOTHING;
+
+COMMIT;

@@ -83,8 +83,8 @@ class EntityLoads:
         if outcome.status == "ok" and written:
             try:  # statistics only guide the planner: the load is done without them
                 with self.engine.begin() as connection:
-                    self.dialect.refresh_statistics(connection, self.model.entity_table(entity),
-                                                    written)
+                    table = KINDS[kind].table_names(self.model.settings.naming, entity)[0]
+                    self.dialect.refresh_statistics(connection, table, written)
             except sa.exc.DBAPIError:
                 pass
         return outcome

@@ -28,22 +28,22 @@ def _hash_diff(algorithm: str, *args: object) -> bytes:
     return hashing.hash_diff(items, algorithm)  # type: ignore[arg-type]
 
 
-def _set_hash_diff(algorithm: str) -> type:
-    """The aggregate ``dv_set_hash_diff_ALGORITHM(member hash diff)``: the hash diff of the set
-    of a group's members (``hashing.set_hash_diff``; the zero hash diff for no rows)."""
+class _SetHashDiff:
+    """The aggregate ``dv_set_hash_diff(algorithm, member hash diff)``: the hash diff of the
+    set of a group's members (``hashing.set_hash_diff``). SQLite gives NULL for no rows,
+    without asking it (``Dialect.set_hash_diff`` makes that the zero hash diff)."""
 
-    class SetHashDiff:
-        def __init__(self) -> None:
-            self.members: set[bytes] = set()
+    def __init__(self) -> None:
+        self.algorithm = ""
+        self.members: set[bytes] = set()
 
-        def step(self, member: bytes | None) -> None:
-            if member is not None:
-                self.members.add(bytes(member))
+    def step(self, algorithm: str, member: bytes | None) -> None:
+        self.algorithm = algorithm
+        if member is not None:
+            self.members.add(bytes(member))
 
-        def finalize(self) -> bytes:
-            return hashing.set_hash_diff(self.members, algorithm)
-
-    return SetHashDiff
+    def finalize(self) -> bytes:
+        return hashing.set_hash_diff(self.members, self.algorithm)
 
 
 class SQLiteDialect(Dialect):
@@ -87,9 +87,8 @@ class SQLiteDialect(Dialect):
         return f"dv_hash_diff({lit(algorithm)}, {args})"
 
     def set_hash_diff(self, expr: str, algorithm: str) -> str:
-        if algorithm not in hashing.ALGORITHMS:
-            raise ValueError(f"unknown hash algorithm {algorithm!r}")
-        return f"dv_set_hash_diff_{algorithm}({expr})"
+        aggregate = f"dv_set_hash_diff({self.text_literal(algorithm)}, {expr})"
+        return f"COALESCE({aggregate}, {self.zero_key(algorithm)})"
 
     def serialize_writers(self, connection: sa.Connection, table: str) -> None:
         # SQLite has one writer at a time: take the write lock before the first read, so that
@@ -113,9 +112,7 @@ class SQLiteDialect(Dialect):
     def prepare_connection(self, dbapi_connection: Any) -> None:
         dbapi_connection.create_function("dv_hash_key", -1, _hash_key, deterministic=True)
         dbapi_connection.create_function("dv_hash_diff", -1, _hash_diff, deterministic=True)
-        for algorithm in hashing.ALGORITHMS:
-            dbapi_connection.create_aggregate(f"dv_set_hash_diff_{algorithm}", 1,
-                                              _set_hash_diff(algorithm))
+        dbapi_connection.create_aggregate("dv_set_hash_diff", 2, _SetHashDiff)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

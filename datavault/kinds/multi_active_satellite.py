@@ -99,8 +99,7 @@ class MultiActiveSatelliteKind(SatelliteKind):
                 ok = False
             elif column not in declared:
                 doc.at(at, f"child key column {column!r} is not a payload column",
-                       did_you_mean(column, declared)
-                       or "a child key is made of payload columns; add it under payload:")
+                       did_you_mean(column, declared))
                 ok = False
             else:
                 columns.append(column)
@@ -201,7 +200,13 @@ class MultiActiveSatelliteKind(SatelliteKind):
                      entity: m.MultiActiveSatellite, common: dict) -> dict:
         q = dialect.quote
         by_name = {c.name: c for c in entity.payload}
-        child = ", ".join(entity.child_key)
+        if entity.child_key:
+            conflict = (f"conflict: other rows of this batch give {entity.name} another member "
+                        f"with the same child key ({', '.join(entity.child_key)}) for the same "
+                        "key and applied time, so the whole set is held back")
+        else:  # staging gives every row of a key and applied time one set: it never happens
+            conflict = (f"conflict: rows of this batch give {entity.name} two sets for the same "
+                        "key and applied time")
         return {
             **self.history_context(model, dialect, entity, common),
             "log": q(model.settings.naming.msat_log_table(entity.name)),
@@ -214,18 +219,14 @@ class MultiActiveSatelliteKind(SatelliteKind):
             "snapshot": source.batch == "snapshot",
             # the history rule's conflict of two hash diffs never happens here (every row of
             # a key and applied time has its set's): conflicts are of child keys, quarantined
-            # whole with the staged rows
+            # whole with the staged rows, before the history rule
             "obs_row_json": dialect.json_object([("applied_at", "o.dv_applied")]),
             "reason_missing": dialect.text_literal(
                 f"missing business key of {entity.parent_kind} {entity.parent}"
             ),
             "reason_conflict": dialect.text_literal(
-                f"conflict: other rows of this batch give {entity.name} another member with "
-                f"the same child key ({child}) for the same key and applied time, so the "
-                "whole set is held back"
-                + ("" if source.sequence else "; declare a sequence column on the source "
-                   "to order the sets")
-            ),
+                conflict + ("" if source.sequence else "; declare a sequence column on the "
+                            "source to order the sets")),
         }
 
     # ---- reading ----------------------------------------------------------------------------

@@ -147,3 +147,11 @@ def hash_diff_string(items: Iterable[tuple[str, object, str]]) -> str:
 def hash_diff(items: Iterable[tuple[str, object, str]], algorithm: str) -> bytes:
     """The hash diff of a satellite row's payload."""
     return digest(hash_diff_string(items), algorithm)
+
+
+def set_hash_diff(member_diffs: Iterable[bytes], algorithm: str) -> bytes:
+    """The hash diff of a set of members (SEMANTICS.md section 7): their distinct hash diffs
+    as lower-case hexadecimal, sorted, joined with ``|``, hashed; the empty set (a deletion)
+    has the zero hash diff."""
+    texts = sorted({bytes(d).hex() for d in member_diffs})
+    return digest("|".join(texts), algorithm) if texts else zero_key(algorithm)

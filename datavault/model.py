@@ -181,6 +181,38 @@ class NonHistorizedLink:
 
 
 @dataclass(frozen=True)
+class MultiActiveSatellite:
+    """Several rows per parent key and applied time, fed by one source (SEMANTICS.md section
+    7): the rows of a key and applied time are one set of members, a version stored whole.
+    ``child_key``: payload columns that tell the members of one set apart (none: a plain
+    set)."""
+
+    kind: ClassVar[str] = "multi_active_satellite"
+    name: str
+    parent: str
+    parent_kind: str  # "hub" or "link"
+    source: str
+    payload: tuple[PayloadColumn, ...]
+    child_key: tuple[str, ...] = ()
+    description: str = ""
+
+    def fed_by(self, source: str) -> bool:
+        return self.source == source
+
+    @property
+    def key_column(self) -> str:
+        """The column of its parent's hash key, in its tables."""
+        return (hub_key_column(self.parent) if self.parent_kind == "hub"
+                else link_key_column(self.parent))
+
+    @property
+    def stage_key(self) -> str:
+        """The column of its parent's hash key in the staging table."""
+        return (stage_hub_key(self.parent) if self.parent_kind == "hub"
+                else stage_link_key(self.parent))
+
+
+@dataclass(frozen=True)
 class Spine:
     """The snapshot times of a mart, in applied time (a date means its midnight, UTC).
 
@@ -349,6 +381,7 @@ class Naming:
     satellite: str = "sat_{name}"
     stage: str = "stg_{name}"
     nonhistorized_link: str = "nhl_{name}"
+    multi_active_satellite: str = "msat_{name}"
 
     def hub_table(self, hub: str) -> str:
         return self.hub.format(name=hub)
@@ -368,6 +401,13 @@ class Naming:
 
     def nonhistorized_link_table(self, name: str) -> str:
         return self.nonhistorized_link.format(name=name)
+
+    def msat_table(self, msat: str) -> str:
+        return self.multi_active_satellite.format(name=msat)
+
+    def msat_log_table(self, msat: str) -> str:
+        """The narrow log of observations of sets that did not become rows."""
+        return f"{self.msat_table(msat)}__obs"
 
 
 # Column names of the vault's own columns: one rule each, used by validation and schema alike.

@@ -107,19 +107,23 @@ class _Vault:
                                     or "see models/"))
         kind = kinds.kind_of(self.model, name)
         parent, sats = kind.answers(self.model, self.model.entities[name])
-        return kind, parent, [self.model.satellites[s] for s in sorted(sats)]
+        return kind, parent, [self.model.entities[s] for s in sorted(sats)]
+
+    def table(self, name: str) -> sa.Table:
+        """The table of a satellite (of any kind), as the model declares it."""
+        kind = kinds.kind_of(self.model, name)
+        return self.md.tables[kind.table_names(self.model.settings.naming, name)[0]]
 
     def sat(self, name: str) -> sa.Table:
         """A satellite's table, with the columns the database keeps that the model no longer
         declares (their history stays queryable)."""
         if name not in self._sats:
-            self._sats[name] = schema.with_kept(self.md.tables[self.model.sat_table(name)],
-                                                self.kept.get(name, ()))
+            self._sats[name] = schema.with_kept(self.table(name), self.kept.get(name, ()))
         return self._sats[name]
 
     def payload(self, sat: m.Satellite) -> list[str]:
         """The payload columns of a satellite: the model's, then the kept ones."""
-        declared = self.md.tables[self.model.sat_table(sat.name)].c
+        declared = self.table(sat.name).c
         return [c.name for c in sat.payload] + [
             c.name for c in self.sat(sat.name).c if c.name not in declared]
 
@@ -153,15 +157,18 @@ def kept_columns(connection: sa.Connection, model: m.Model) -> dict[str, list[m.
 
 def _latest(vault: _Vault, sat: m.Satellite, keys: list[bytes] | None, at: dt.datetime,
             known_at: dt.datetime) -> sa.Subquery:
-    """Per key, the row with the greatest (applied, loaded) at or before both times."""
+    """Per key, the row with the greatest (applied, loaded) at or before both times (every
+    row of it, where a state is several rows)."""
     table = vault.sat(sat.name)
     key = table.c[schema.sat_key_column(sat)]
     conditions = [table.c.applied_ts <= at, table.c.load_ts <= known_at]
     if keys is not None:
         conditions.append(key.in_(keys))
+    number = sa.func.rank if kinds.kind_of(vault.model, sat.name).multi_row else \
+        sa.func.row_number
     return sa.select(
         table,
-        sa.func.row_number().over(
+        number().over(
             partition_by=key, order_by=(table.c.applied_ts.desc(), table.c.load_ts.desc())
         ).label("dv_rank"),
     ).where(*conditions).subquery()
@@ -247,6 +254,15 @@ def _payload_labels(keys: Sequence[sa.Label], columns: Sequence[tuple[m.Satellit
     return labels
 
 
+def _members_order(vault: _Vault, kind: kinds.Kind, sats: Sequence[m.Satellite],
+                   names: dict[tuple[str, str], str]) -> list[str]:
+    """The answer columns that order the rows of one state of several rows (the members of
+    a set): its payload columns; none for other kinds."""
+    if not kind.multi_row:
+        return []
+    return [names[(sat.name, name)] for sat in sats for name in vault.payload(sat)]
+
+
 # ---- answers ------------------------------------------------------------------------------
 def state(connection: sa.Connection, model: m.Model, entity: str,
           keys: Sequence[str] | None = None, at: dt.datetime | None = None,
@@ -293,7 +309,8 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     query = sa.select(*columns).select_from(joined).where(sa.or_(*present))
     if hashed is not None:
         query = query.where(parent_key.in_(hashed))
-    query = query.order_by(*labels)
+    members = set(_members_order(vault, kind, sats, names))
+    query = query.order_by(*labels, *[c for c in columns if c.name in members])
     result = connection.execute(query)
     output = list(result.keys())
     return Answer(output, _read_rows(output, result, declared), known.note)
@@ -324,8 +341,14 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     for sat in sats:
         table = vault.sat(sat.name)
         key = table.c[schema.sat_key_column(sat)]
-        replaced = sa.func.lead(table.c.load_ts).over(
+        replaced: sa.ColumnElement = sa.func.lead(table.c.load_ts).over(
             partition_by=(key, table.c.applied_ts), order_by=table.c.load_ts)
+        if kinds.kind_of(model, sat.name).multi_row:  # the next version, not the next row
+            later = table.alias("dv_later")
+            replaced = sa.select(sa.func.min(later.c.load_ts)).where(
+                later.c[schema.sat_key_column(sat)] == key,
+                later.c.applied_ts == table.c.applied_ts, later.c.load_ts > table.c.load_ts,
+                later.c.load_ts <= known.at).scalar_subquery()
         conditions = [table.c.load_ts <= known.at]
         if hashed is not None:  # inside the window's subquery: it reads only these keys
             conditions.append(key.in_(hashed))
@@ -349,7 +372,8 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     union = sa.union_all(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
     ordered = sa.select(union).order_by(
         *[union.c[label.name] for label in labels], union.c.applied, union.c.loaded,
-        *([union.c.satellite] if side_by_side else []))
+        *([union.c.satellite] if side_by_side else []),
+        *[union.c[label] for label in _members_order(vault, kind, sats, names)])
     result = connection.execute(ordered)
     columns = list(result.keys())
     return Answer(columns, _read_rows(columns, result, declared), known.note)

@@ -165,9 +165,11 @@ class Renderer:
         d = self.dialect
         q = d.quote
         hashes: list[tuple[str, str]] = []
+        after: list[str] = []
         for name in self.model.entities_of(source.name):
-            hashes += kinds.kind_of(self.model, name).stage_hashes(
-                self.model, self.model.entities[name], source, d)
+            kind, entity = kinds.kind_of(self.model, name), self.model.entities[name]
+            hashes += kind.stage_hashes(self.model, entity, source, d)
+            after += kind.stage_after(self.model, entity, source, d, BATCH_PARAM)
         # A link's role keys are its hubs' keys: each distinct hash is computed once, in a
         # subquery the engine does not fold into the outer one (which would copy it back).
         unique = list(dict.fromkeys(expr for _, expr in hashes))
@@ -187,6 +189,7 @@ class Renderer:
             "loaded_at_param": d.timestamp_param("loaded_at"),
             "applied_at_param": d.timestamp_param("applied_at"),
             "raw": self._raw(source) if raw else None,
+            "after": after,
         })
         return Rendered(f"stage_{source.name}", text, self.dialect.syntax)
 
@@ -232,7 +235,7 @@ class Renderer:
         """One query, one row (``live_keys``, ``lacking_keys``): the keys of a satellite whose
         current state is not a deletion, and how many of them the staged batch ``batch_id``
         of a snapshot source lacks (the keys its load would delete)."""
-        sat = self.model.satellites[satellite]
+        sat = self.model.entities[satellite]
         context = kinds.KINDS[sat.kind].history_context(
             self.model, self.dialect, sat, self._common(source, sat.name, batch_id))
         text = self._render("snapshot_deletions.sql.j2", context)

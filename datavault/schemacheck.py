@@ -60,8 +60,9 @@ def _satellites(model: m.Model, names: Iterable[str]) -> tuple[set[str], set[str
     """The tables and items of satellites that a command reads (not their logs)."""
     tables, items = set(), set()
     for name in names:
-        tables.add(model.sat_table(name))
-        items.add(f"satellite {name}")
+        kind = kinds.kind_of(model, name)
+        tables.add(kind.table_names(model.settings.naming, name)[0])
+        items.add(f"{kind.name} {name}")
     return tables, items
 
 

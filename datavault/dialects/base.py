@@ -113,6 +113,12 @@ class Dialect:
         """SQL for the hash diff of (name, expression, type) payload columns."""
         raise NotImplementedError
 
+    def set_hash_diff(self, expr: str, algorithm: str) -> str:
+        """SQL for an aggregate: the hash diff of a set (SEMANTICS.md section 7) whose
+        members' hash diffs are ``expr`` over the rows of a group (repeats and order do not
+        matter); the zero hash diff for no rows."""
+        raise NotImplementedError
+
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
         """SQL for a JSON text object of (key, expression) pairs, for quarantine rows."""
         raise NotImplementedError

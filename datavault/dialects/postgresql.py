@@ -204,6 +204,12 @@ class PostgresDialect(Dialect):
                   for name, expr, t in sorted(items)]
         return self._digest(f"concat_ws('|', {', '.join(pieces)})", algorithm)
 
+    def set_hash_diff(self, expr: str, algorithm: str) -> str:
+        # The hexadecimal texts sorted byte by byte (the "C" collation), as Python sorts them
+        texts = f"encode({expr}, 'hex') COLLATE \"C\""
+        joined = f"string_agg(DISTINCT {texts}, '|' ORDER BY {texts})"
+        return f"COALESCE({self._digest(joined, algorithm)}, {self.zero_key(algorithm)})"
+
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
         return ("json_build_object(" + ", ".join(f"{self.text_literal(k)}, {e}" for k, e in pairs)
                 + ")::text")

@@ -28,6 +28,24 @@ def _hash_diff(algorithm: str, *args: object) -> bytes:
     return hashing.hash_diff(items, algorithm)  # type: ignore[arg-type]
 
 
+class _SetHashDiff:
+    """The aggregate ``dv_set_hash_diff(algorithm, member hash diff)``: the hash diff of the
+    set of a group's members (``hashing.set_hash_diff``). SQLite gives NULL for no rows,
+    without asking it (``Dialect.set_hash_diff`` makes that the zero hash diff)."""
+
+    def __init__(self) -> None:
+        self.algorithm = ""
+        self.members: set[bytes] = set()
+
+    def step(self, algorithm: str, member: bytes | None) -> None:
+        self.algorithm = algorithm
+        if member is not None:
+            self.members.add(bytes(member))
+
+    def finalize(self) -> bytes:
+        return hashing.set_hash_diff(self.members, self.algorithm)
+
+
 class SQLiteDialect(Dialect):
     name = "sqlite"
     # exact decimals and canonical UUID text are stored as TEXT
@@ -68,6 +86,10 @@ class SQLiteDialect(Dialect):
         args = ", ".join(f"{lit(name)}, {lit(t)}, {expr}" for name, expr, t in items)
         return f"dv_hash_diff({lit(algorithm)}, {args})"
 
+    def set_hash_diff(self, expr: str, algorithm: str) -> str:
+        aggregate = f"dv_set_hash_diff({self.text_literal(algorithm)}, {expr})"
+        return f"COALESCE({aggregate}, {self.zero_key(algorithm)})"
+
     def serialize_writers(self, connection: sa.Connection, table: str) -> None:
         # SQLite has one writer at a time: take the write lock before the first read, so that
         # the read sees what the write builds on (its driver begins only at the first write)
@@ -90,6 +112,7 @@ class SQLiteDialect(Dialect):
     def prepare_connection(self, dbapi_connection: Any) -> None:
         dbapi_connection.create_function("dv_hash_key", -1, _hash_key, deterministic=True)
         dbapi_connection.create_function("dv_hash_diff", -1, _hash_diff, deterministic=True)
+        dbapi_connection.create_aggregate("dv_set_hash_diff", 2, _SetHashDiff)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

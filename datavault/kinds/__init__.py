@@ -11,6 +11,7 @@ from datavault import model as m
 from datavault.kinds.base import Kind
 from datavault.kinds.hub import HubKind
 from datavault.kinds.link import LinkKind
+from datavault.kinds.multi_active_satellite import MultiActiveSatelliteKind
 from datavault.kinds.nonhistorized_link import NonHistorizedLinkKind
 from datavault.kinds.satellite import SatelliteKind
 
@@ -29,6 +30,7 @@ def register(kind: Kind) -> Kind:
 for _kind in (HubKind(), LinkKind(), SatelliteKind()):
     register(_kind)
 register(NonHistorizedLinkKind())
+register(MultiActiveSatelliteKind())
 
 
 def kind_of(model: m.Model, name: str) -> Kind:

@@ -47,6 +47,9 @@ class Kind:
     #: its batches must come in load-time order although it keeps no history along applied
     #: time (what the first loaded batch stores stands)
     in_load_order: ClassVar[bool] = False
+    #: a state is several rows (the members of a set), all of one (applied, loaded): readers
+    #: take every row of the latest version, not one
+    multi_row: ClassVar[bool] = False
 
     # ---- the YAML file ----------------------------------------------------------------------
     def read(self, name: str, doc: Doc, data: LMap, known: Known) -> m.Entity | None:
@@ -81,6 +84,13 @@ class Kind:
                      dialect: Dialect) -> list[tuple[str, str]]:
         """(staging column, SQL expression over the landed row ``l``) for each of those
         columns: the hash keys and hash diffs staging computes."""
+        return []
+
+    def stage_after(self, model: m.Model, entity: Any, source: m.Source, dialect: Dialect,
+                    batch: str) -> list[str]:
+        """SQL statements staging runs once every row of the batch (``batch``: the SQL of its
+        id) is in the staging table: values of a staging column computed over several rows,
+        such as a set's hash diff."""
         return []
 
     # ---- the key contract -------------------------------------------------------------------

@@ -26,12 +26,13 @@ class SatelliteKind(Kind):
     needs = "parent:, source: and payload:"
     template = "satellite.sql.j2"
     keeps_history = True
+    #: the keys its YAML file may have
+    keys: tuple[str, ...] = ("description", "parent", "source", "payload")
 
     # ---- the YAML file ----------------------------------------------------------------------
     def read(self, name: str, doc: Doc, data: LMap, known: Known) -> m.Satellite | None:
         """The satellite, if its parent, source and every payload column are valid."""
-        doc.keys(data, ("description", "parent", "source", "payload"),
-                 ("parent", "source", "payload"))
+        doc.keys(data, self.keys, ("parent", "source", "payload"))
         description = doc.description(data)
         parent: str | None = None
         kind: str | None = None

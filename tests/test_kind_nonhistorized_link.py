@@ -927,3 +927,50 @@ def test_a_batch_of_one_source_waits_for_an_unfinished_earlier_one_of_another(
                                                           ("B", "X", 1, 0, "y", 1)])])
     finally:
         vault.session.close()
+
+
+def test_reserved_words_as_names(make_db_url, tmp_path: Path) -> None:
+    """Names that are reserved words (the link's table, its roles, event key and payload
+    columns, the source's columns) load, answer and run from the generated file alike."""
+    files = {
+        "config/datavault.yml": 'naming:\n  nonhistorized_link: "{name}"\n',
+        "models/sources/select.yml": "applied_at: primary\ncolumns:\n  order: text\n"
+                                     "  from: text\n  lateral: integer\n  primary: timestamp\n"
+                                     "  returning: text\n  limit: decimal\n",
+        "models/hubs/user.yml": "business_key:\n  order: text\nsources:\n  select:\n",
+        "models/hubs/table.yml": "business_key:\n  from: text\nsources:\n  select:\n",
+        "models/nonhistorized_links/group.yml": "hubs: [{where: user}, {having: table}]\n"
+                                                "sources:\n  select:\n    where: order\n"
+                                                "    having: from\n"
+                                                "event_key: {check: lateral}\n"
+                                                "payload: {default: returning, limit: limit}\n",
+    }
+    root = write_project(tmp_path / "reserved", files)
+    csv_text = ("order,from,lateral,primary,returning,limit\n"
+                "a,b,1,2026-01-01T00:00:00,x,1.5\na,b,1,2026-01-01T00:00:00,y,1.5\n"
+                "a,b,2,2026-01-02T00:00:00,x,2\n")
+    (tmp_path / "batch.csv").write_text(csv_text, encoding="utf-8")
+    by_loader, by_client = make_db_url(), make_db_url()
+    loader_session = api.open_session(root, url=migrated(root, by_loader))
+    client_session = api.open_session(root, url=migrated(root, by_client))
+    try:
+        assert loader_session.loader.load("select", open_input(str(tmp_path / "batch.csv"))).ok
+        answer = loader_session.query_state("group", ["A|B|2"])
+        assert [(r["where.order"], r["check"], r["default"]) for r in answer.records()] == [
+            ("a", 2, "x")]
+        api.generate(root, client_session.loader.dialect.name, tmp_path / "sql")
+        staged = client_session.loader.stage("select", open_input(str(tmp_path / "batch.csv")))
+        for entity in ("table", "user", "group"):
+            _run_plain(by_client, tmp_path / "sql" / "load" / "select" / f"{entity}.sql",
+                       staged.batch_id)
+        rows = []
+        for url in (by_loader, by_client):
+            engine = sa.create_engine(url)
+            with engine.connect() as connection:
+                rows.append([tuple(r) for r in connection.exec_driver_sql(
+                    'SELECT "check", "default", "limit" FROM "group" ORDER BY "check"')])
+            engine.dispose()
+        assert rows[0] == rows[1] and len(rows[0]) == 1  # event 1 is a conflict
+    finally:
+        loader_session.close()
+        client_session.close()

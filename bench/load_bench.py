@@ -48,6 +48,7 @@ import generate
 import sqlalchemy as sa
 
 from datavault import api, schema
+from datavault.kinds import main_table
 from datavault.load import open_input
 
 SOURCE = "shop_orders"
@@ -415,7 +416,7 @@ def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
                 warnings.append(f"initial load: {e['entity']} inserted {e['rows_inserted']:,} "
                                 f"rows, expected {keys:,}")
         with staged_again(session, SOURCE, files["initial"]):
-            floors = {name: floor_insert_select(engine, engine_name, model.entity_table(name),
+            floors = {name: floor_insert_select(engine, engine_name, main_table(model, name),
                                                 entity_floor_sql(model, engine, name))
                       for name in entities}
         columns = [(c.name, c.type) for c in model.sources[SOURCE].columns]

@@ -39,6 +39,7 @@ from load_bench import (
 )
 
 from datavault import api
+from datavault.kinds import main_table
 from datavault.load import open_input
 
 PROJECT = Path(__file__).resolve().parent / "tpch"
@@ -82,7 +83,7 @@ def bench_engine(engine_name: str, data: Path, workdir: Path, timeout: float) ->
                             "COPY csv" if engine_name == "postgresql" else "csv + executemany"))
             with staged_again(session, table, path):
                 floor_seconds = {e.entity: floor_insert_select(
-                    session.engine, engine_name, model.entity_table(e.entity),
+                    session.engine, engine_name, main_table(model, e.entity),
                     entity_floor_sql(model, session.engine, e.entity, table))[1]
                     for e in result.entities}
             for e in result.entities:

@@ -509,10 +509,6 @@ class Model:
         """The table of a hub or a link."""
         return self.hub_table(parent) if parent in self.hubs else self.link_table(parent)
 
-    def entity_table(self, name: str) -> str:
-        """The table of a hub, a link or a satellite."""
-        return self.sat_table(name) if name in self.satellites else self.parent_table(name)
-
     def parent_key(self, parent: str) -> str:
         """The hash key column of a hub or a link."""
         return hub_key_column(parent) if parent in self.hubs else link_key_column(parent)

@@ -46,14 +46,13 @@ CHURNED_CATALOGS = ("pg_attribute", "pg_class", "pg_type", "pg_depend", "pg_inde
                     "pg_rewrite", "pg_sequence", "pg_description", "pg_shdepend")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _vacuumed_catalogs() -> Iterator[None]:
+def pytest_sessionfinish(session: pytest.Session) -> None:
     """The tests make and drop hundreds of schemas; on a server whose autovacuum is off, the
     dead rows they leave in the system catalogs would pile up run after run and slow every
     catalog lookup. A VACUUM of those catalogs after the run lets the next one reuse the
-    space."""
-    yield
-    if _PG_PROBLEM is not None:
+    space. Under pytest-xdist only the controlling process does it, once every worker is
+    done."""
+    if _PG_PROBLEM is not None or hasattr(session.config, "workerinput"):
         return
     engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:

@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from datavault import api
 from datavault.cli import main
+from datavault.kinds import KINDS
 from tests.conftest import write_project
 
 HUB = "models/hubs/customer.yml"
@@ -258,15 +259,20 @@ def test_files_that_would_not_be_read(example_project: Path) -> None:
         "models/hubs/extra/product.yml": "business_key: {sku: text}\n",
         "models/product.yml": "business_key: {sku: text}\n",
     })
-    assert problems(example_project) == [
+    found = problems(example_project)
+    assert found[0::2] == [
         "models/hubs/extra:1:1: folder models/hubs/extra/ is not read "
         "(model files go directly in models/hubs/)",
-        "models/product.yml:1:1: model file outside a kind folder, it is not read "
-        "(move it to models/sources/, models/hubs/, models/links/, models/satellites/ "
-        "or models/marts/)",
         "models/satelites:1:1: unknown folder models/satelites/, its files are not read "
         "(did you mean 'satellites'?)",
     ]
+    # the hint names the folder of every kind, whichever kinds there are
+    assert found[1].startswith(
+        "models/product.yml:1:1: model file outside a kind folder, it is not read "
+        "(move it to the folder of its kind: models/sources/, models/hubs/, models/links/, "
+        "models/satellites/, ")
+    assert found[1].endswith(" or models/marts/)")
+    assert all(f"models/{kind.folder}/" in found[1] for kind in KINDS.values())
 
 
 def test_double_underscore_in_an_entity_name(example_project: Path) -> None:

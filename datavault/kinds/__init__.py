@@ -38,9 +38,14 @@ def kind_of(model: m.Model, name: str) -> Kind:
     return KINDS[model.entities[name].kind]
 
 
+def main_table(model: m.Model, name: str) -> str:
+    """The main table of the entity ``name`` (its keys or its rows; not its log)."""
+    return kind_of(model, name).table_names(model.settings.naming, name)[0]
+
+
 def by_folder(folder: str) -> Kind | None:
     """The kind whose files are in ``models/<folder>/``."""
     return next((k for k in KINDS.values() if k.folder == folder), None)
 
 
-__all__ = ["KINDS", "Kind", "by_folder", "kind_of", "register"]
+__all__ = ["KINDS", "Kind", "by_folder", "kind_of", "main_table", "register"]

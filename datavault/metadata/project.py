@@ -192,8 +192,9 @@ def _check_layout(root: Path, problems: Problems) -> None:
                                  f"model files go directly in {shown}/")
         elif path.suffix in (".yml", ".yaml"):
             problems.add(shown, 1, 1, "model file outside a kind folder, it is not read",
-                         "move it to models/sources/, models/hubs/, models/links/, "
-                         "models/satellites/ or models/marts/")
+                         "move it to the folder of its kind: "
+                         + ", ".join(f"models/{f}/" for f in FOLDERS[:-1])
+                         + f" or models/{FOLDERS[-1]}/")
 
 
 def _check_unused_sources(entries: dict[str, list[tuple[str, Doc, LMap, bool]]], known: Known,

@@ -193,3 +193,29 @@ def test_a_multi_active_satellite_is_not_a_pit_parent(tmp_path: Path) -> None:
     assert problems(root) == [
         "models/marts/people.yml:1:6: pit must name a hub or a link; 'person_phones' is a "
         "multi active satellite (write pit: person and list person_phones under satellites:)"]
+
+
+def test_a_refresh_after_a_late_set_equals_a_full_build(vault, tmp_path: Path) -> None:
+    root, url, session = vault
+    api.build_marts(root, url=url)
+    late = _write(tmp_path, "late", ["k", "day", "kind", "number"],
+                  [("A", _day(0.75), "home", "9"), ("B", _day(3.5), "work", "8"),
+                   ("B", _day(3.5), "home", "7")])
+    assert session.loader.load("phones", open_input(late)).ok
+
+    def snapshot() -> list[tuple]:
+        with session.engine.connect() as connection:
+            return sorted((bytes(hk), *rest) for hk, *rest in connection.exec_driver_sql(
+                "SELECT person_hk, snapshot_ts, person_phones_applied_ts, person_phones_load_ts,"
+                " person_name_applied_ts FROM pit_people").all())
+
+    api.build_marts(root, url=url)
+    refreshed = snapshot()
+    api.build_marts(root, url=url, full=True)
+    assert refreshed == snapshot()
+    with session.engine.connect() as connection:
+        shown = {tuple(rest) for at, *rest in connection.exec_driver_sql(
+            "SELECT snapshot_at, k, kind, number FROM people_snapshot").all()
+            if _ts(at) == SNAPSHOTS[1]}
+    # the late set of day 0.75 replaced A's whole set from then on: its work number is gone
+    assert shown == {("A", "home", "9"), ("B", "home", "7"), ("C", None, None)}

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from datavault import model as m
 from datavault import schema, values
 from datavault.diagnostics import DatavaultError, did_you_mean
+from datavault.kinds import main_table
 from datavault.render import GHOST_TEXT, Renderer
 
 MART_TABLE = "dv_mart"
@@ -104,7 +105,7 @@ def definition(model: m.Model, mart: m.Mart) -> str:
         "format": FORMAT, "kind": mart.kind, "parent": mart.parent,
         "satellites": list(mart.satellites), "path": list(mart.path),
         "hash": model.settings.hash,
-        "tables": [model.sat_table(s) for s in mart.satellites]
+        "tables": [main_table(model, s) for s in mart.satellites]
         + [model.parent_table(p) for p in (mart.path or (mart.parent,))],
     }, sort_keys=True)
 

@@ -273,11 +273,10 @@ class Renderer:
         }
 
     def _sat_context(self, name: str, index: int) -> dict:
-        sat = self.model.satellites[name]
+        sat = kinds.kind_of(self.model, name).described(self.model, self.model.entities[name])
         q = self.dialect.quote
-        return {"name": name, "n": index, "table": q(self.model.sat_table(name)),
-                "key": q(schema.sat_key_column(sat)), "parent": sat.parent,
-                "payload": [c.name for c in sat.payload]}
+        return {"name": name, "n": index, "table": q(sat.table), "key": q(sat.key),
+                "parent": sat.parent, "payload": list(sat.payload)}
 
     def mart(self, mart: m.Mart) -> Rendered:
         """The refresh of a PIT or bridge table as known at ``:known_at``: the keys touched

@@ -17,7 +17,8 @@ PACKAGE = ROOT / "datavault"
 
 # What each module may import from the toolkit (DESIGN.md: dependencies point one way). The
 # metadata package is two layers: reading YAML and the checks all files share, under the
-# kinds; the reader of a project, which drives the kinds, over them.
+# kinds; the reader of a project, which drives the kinds, and of its marts (which ask the kinds
+# how a mart sees an entity), over them.
 ALLOWED = {
     "model": set(),
     "hashing": set(),
@@ -26,7 +27,7 @@ ALLOWED = {
     "metadata.yamlfile": {"diagnostics"},
     "metadata.checks": {"model", "diagnostics", "metadata.yamlfile"},
     "kinds": {"model", "diagnostics", "dialects", "metadata.checks", "metadata.yamlfile"},
-    "metadata.marts": {"model", "diagnostics", "metadata.yamlfile"},
+    "metadata.marts": {"model", "diagnostics", "kinds", "metadata.yamlfile"},
     "metadata.project": {"model", "diagnostics", "kinds", "metadata.checks",
                          "metadata.yamlfile", "metadata.marts"},
     "metadata.__init__": {"metadata.project"},
@@ -38,7 +39,7 @@ ALLOWED = {
     "contract": {"model", "kinds"},
     "migrate": {"contract", "database", "schema", "model", "diagnostics", "metadata.__init__",
                 "marts"},
-    "marts": {"model", "schema", "values", "diagnostics", "render"},
+    "marts": {"model", "schema", "values", "diagnostics", "render", "kinds"},
     "query": {"hashing", "schema", "values", "model", "diagnostics", "contract", "kinds"},
     "schemacheck": {"contract", "schema", "model", "diagnostics", "migrate", "kinds"},
     "session": {"database", "marts", "query", "schema", "schemacheck", "diagnostics",

@@ -8,7 +8,7 @@ here with a ``Kind`` subclass, its load template under ``templates/base/``, and 
 from __future__ import annotations
 
 from datavault import model as m
-from datavault.kinds.base import Kind
+from datavault.kinds.base import Described, Kind
 from datavault.kinds.hub import HubKind
 from datavault.kinds.link import LinkKind
 from datavault.kinds.multi_active_satellite import MultiActiveSatelliteKind
@@ -43,9 +43,18 @@ def main_table(model: m.Model, name: str) -> str:
     return kind_of(model, name).table_names(model.settings.naming, name)[0]
 
 
+def described(model: m.Model) -> dict[str, Described]:
+    """Every entity that marts can point at (satellites of every kind), by name, as marts
+    see it."""
+    seen = ((name, KINDS[entity.kind].described(model, entity))
+            for name, entity in model.entities.items())
+    return {name: view for name, view in seen if view is not None}
+
+
 def by_folder(folder: str) -> Kind | None:
     """The kind whose files are in ``models/<folder>/``."""
     return next((k for k in KINDS.values() if k.folder == folder), None)
 
 
-__all__ = ["KINDS", "Kind", "by_folder", "kind_of", "main_table", "register"]
+__all__ = ["KINDS", "Described", "Kind", "by_folder", "described", "kind_of", "main_table",
+           "register"]

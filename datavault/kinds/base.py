@@ -9,6 +9,7 @@ its name.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -25,6 +26,21 @@ REHASH = ("A rehash is a separate, deliberate operation: build it as a new vault
 RECREATE = (" (its table is keyed by the old definition: to start it over, remove the {kind} "
             "from the YAML, `datavault migrate revision --drop-removed` and upgrade, then "
             "declare {name} anew)")
+
+
+@dataclass(frozen=True)
+class Described:
+    """What a mart sees of an entity that describes a hub or link: a PIT points at its rows, a
+    bridge's ``require:`` asks whether its state is live. Its rows are keyed by ``key`` (the
+    hash key of ``parent``), each has ``applied_ts``, ``load_ts`` and ``hash_diff`` (the zero
+    hash diff: a deletion), and a state is one row, or several of one (applied_ts, load_ts)
+    when ``multi_row`` (the members of a set)."""
+
+    parent: str
+    table: str
+    key: str
+    payload: tuple[str, ...]
+    multi_row: bool = False
 
 
 class Kind:
@@ -132,6 +148,11 @@ class Kind:
     def scope(self, model: m.Model, entity: Any) -> tuple[set[str], set[str]]:
         """The tables and contract items that a load of the entity writes."""
         raise NotImplementedError
+
+    # ---- marts ------------------------------------------------------------------------------
+    def described(self, model: m.Model, entity: Any) -> Described | None:
+        """How marts see the entity's rows, or None: marts cannot point at it."""
+        return None
 
 
 def system_columns(with_load_ts: bool = True) -> list[sa.Column]:

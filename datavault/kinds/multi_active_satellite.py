@@ -20,7 +20,7 @@ from datavault import model as m
 from datavault.diagnostics import did_you_mean
 from datavault.dialects import Dialect
 from datavault.dialects.types import column_type, hash_type
-from datavault.kinds.base import RECREATE, system_columns
+from datavault.kinds.base import RECREATE, Described, system_columns
 from datavault.kinds.satellite import SatelliteKind
 from datavault.metadata.checks import Doc, Known, describe
 from datavault.metadata.yamlfile import LList, LMap
@@ -238,6 +238,11 @@ class MultiActiveSatelliteKind(SatelliteKind):
               ) -> tuple[set[str], set[str]]:
         return (set(self.table_names(model.settings.naming, entity.name)),
                 {f"{self.name} {entity.name}"})
+
+    def described(self, model: m.Model, entity: m.MultiActiveSatellite) -> Described:
+        return Described(entity.parent, model.settings.naming.msat_table(entity.name),
+                         entity.key_column, tuple(c.name for c in entity.payload),
+                         multi_row=True)
 
 
 def _payload_names(spec: Any) -> dict[str, tuple[int, int]]:

@@ -12,7 +12,7 @@ from datavault import model as m
 from datavault.diagnostics import did_you_mean
 from datavault.dialects import Dialect
 from datavault.dialects.types import column_type, hash_type
-from datavault.kinds.base import RECREATE, Kind, system_columns
+from datavault.kinds.base import RECREATE, Described, Kind, system_columns
 from datavault.metadata.checks import RESERVED_COLUMNS, Doc, Known
 from datavault.metadata.yamlfile import LList, LMap
 
@@ -206,5 +206,9 @@ class SatelliteKind(Kind):
     def scope(self, model: m.Model, entity: m.Satellite) -> tuple[set[str], set[str]]:
         return ({model.sat_table(entity.name), model.sat_log_table(entity.name)},
                 {f"satellite {entity.name}"})
+
+    def described(self, model: m.Model, entity: m.Satellite) -> Described:
+        return Described(entity.parent, model.sat_table(entity.name), entity.key_column,
+                         tuple(c.name for c in entity.payload))
 
 

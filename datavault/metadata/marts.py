@@ -11,6 +11,7 @@ from typing import Any
 
 from datavault import model as m
 from datavault.diagnostics import did_you_mean
+from datavault.kinds import Described, described
 from datavault.metadata.yamlfile import LList, LMap
 
 SPINE_HINT = ("give dates: [2026-01-31, ...], or every: day|week|month with from: (and to:), "
@@ -55,30 +56,40 @@ def _pit(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str], desc
     parent = doc.word(data["pit"], data.value_at("pit"), "pit")
     if parent is None:
         return None
+    targets = described(model)
     if parent in model.hubs:
         kind = "hub"
     elif parent in model.links:
         kind = "link"
     else:
-        if parent in model.satellites:
+        if parent in targets:
             doc.at(data.value_at("pit"), f"pit must name a hub or a link; {parent!r} is a "
-                   "satellite", f"write pit: {model.satellites[parent].parent} and list "
-                   f"{parent} under satellites:")
+                   f"{_kind_words(model, parent)}", f"write pit: {targets[parent].parent} and "
+                   f"list {parent} under satellites:")
         elif parent not in broken:
             doc.at(data.value_at("pit"), f"unknown hub or link {parent!r}",
                    did_you_mean(parent, list(model.hubs) + list(model.links))
                    or "a PIT follows a hub or a link")
         return None
-    own = sorted(s.name for s in model.satellites.values() if s.parent == parent)
     if "satellites" in data:
         chosen = _satellite_list(doc, data, "satellites", model, broken, {parent})
         if chosen is None:
             return None
+        several = [name for name in chosen if targets[name].multi_row]
+        if len(several) > 1:
+            doc.at(data.value_at("satellites"),
+                   f"a PIT points at one multi-active satellite at most, not "
+                   f"{len(several)} ({', '.join(several)})",
+                   "its views have a row per member of the set, and two sets would pair every "
+                   "member of one with every member of the other; make a PIT for each")
+            return None
     else:
-        chosen = tuple(own)
+        chosen = _single_rows(targets, {parent})
         if not chosen:
+            many = sorted(n for n, t in targets.items() if t.parent == parent)
             doc.at(data.value_at("pit"), f"{kind} {parent!r} has no satellites to point at",
-                   "a PIT points at satellite rows; add a satellite whose parent is "
+                   f"list the multi-active satellite under satellites: [{many[0]}]" if many
+                   else "a PIT points at satellite rows; add a satellite whose parent is "
                    f"{parent}")
             return None
     if spine is None:
@@ -89,11 +100,13 @@ def _pit(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str], desc
 
 def _satellite_list(doc: Any, data: LMap, key: str, model: m.Model, broken: set[str],
                     parents: set[str]) -> tuple[str, ...] | None:
-    """The satellites listed under ``key``, each of a parent in ``parents``."""
+    """The satellites (of any kind that marts see) listed under ``key``, each of a parent in
+    ``parents``."""
+    targets = described(model)
     value = data[key]
     if not isinstance(value, LList) or not value:
         doc.at(data.value_at(key), f"{key} must be a list of satellites",
-               f"for example {key}: [{next(iter(sorted(model.satellites)), 'details')}]")
+               f"for example {key}: [{next(iter(sorted(targets)), 'details')}]")
         return None
     result: list[str] = []
     ok = True
@@ -102,16 +115,17 @@ def _satellite_list(doc: Any, data: LMap, key: str, model: m.Model, broken: set[
         if doc.word(item, where, f"item {index + 1} of {key}") is None:
             ok = False
             continue
-        if item not in model.satellites:
+        if item not in targets:
             ok = False
             if item not in broken:
                 doc.at(where, f"unknown satellite {item!r}",
-                       did_you_mean(str(item), model.satellites) or "see models/satellites/")
+                       did_you_mean(str(item), targets) or "see models/satellites/")
             continue
-        sat = model.satellites[item]
+        sat = targets[item]
         if sat.parent not in parents:
             ok = False
-            doc.at(where, f"satellite {item!r} describes {sat.parent_kind} {sat.parent}, "
+            doc.at(where, f"{_kind_words(model, item)} {item!r} describes "
+                   f"{model.entity_kind(sat.parent)} {sat.parent}, "
                    f"not {' or '.join(sorted(parents))}")
             continue
         if item in result:
@@ -120,6 +134,17 @@ def _satellite_list(doc: Any, data: LMap, key: str, model: m.Model, broken: set[
             continue
         result.append(item)
     return tuple(result) if ok else None
+
+
+def _single_rows(targets: dict[str, Described], parents: set[str]) -> tuple[str, ...]:
+    """What a mart that lists no satellites uses: every satellite of ``parents`` whose state is
+    one row (a multi-active satellite changes the grain of a PIT's views to one row per member,
+    so a mart uses it when it lists it)."""
+    return tuple(sorted(n for n, t in targets.items() if t.parent in parents and not t.multi_row))
+
+
+def _kind_words(model: m.Model, name: str) -> str:
+    return str(model.entity_kind(name)).replace("_", " ")
 
 
 # ---- bridge -------------------------------------------------------------------------------
@@ -174,8 +199,7 @@ def _bridge(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str],
         if required is None:
             return None
     else:
-        required = tuple(sorted(s.name for s in model.satellites.values()
-                                if s.parent in on_path))
+        required = _single_rows(described(model), on_path)
     if spine is None:
         return None
     return m.Mart(name, "bridge", spine, parent=path[0], parent_kind="hub",

@@ -36,7 +36,7 @@ WHERE COALESCE(c1.customer_hk, NULL) IS NOT NULL
 
 -- Each key's states along applied time as known before the first unfinished batch: valid
 -- from an applied time at which one of the satellites changed, to the next such time (NULL:
--- still valid).
+-- still valid); a state of a multi-active satellite is a row per member, each with the span.
 CREATE VIEW customers_history AS
 WITH
 v1 AS (
@@ -61,12 +61,12 @@ grouped AS (
 ),
 filled AS (
     SELECT g.hk, g.applied_ts,
+           LEAD(g.applied_ts) OVER (PARTITION BY g.hk ORDER BY g.applied_ts) AS valid_to,
            MAX(g.a1) OVER (PARTITION BY g.hk, g.g1) AS a1,
            MAX(g.l1) OVER (PARTITION BY g.hk, g.g1) AS l1
     FROM grouped g
 )
-SELECT h.customer_number AS customer_number, k.applied_ts AS valid_from,
-       LEAD(k.applied_ts) OVER (PARTITION BY k.hk ORDER BY k.applied_ts) AS valid_to, s1.name AS name, s1.email AS email, s1.city AS city
+SELECT h.customer_number AS customer_number, k.applied_ts AS valid_from, k.valid_to, s1.name AS name, s1.email AS email, s1.city AS city
 FROM filled k
 JOIN hub_customer h ON h.customer_hk = k.hk
 LEFT JOIN sat_customer_details s1 ON s1.customer_hk = k.hk

@@ -44,6 +44,19 @@ class InputFormat:
 
 
 @dataclass(frozen=True)
+class DeleteMarker:
+    """How a row of a delta source says its record was deleted (SEMANTICS.md section 5): the
+    value of ``column`` is one of ``values`` (canonical texts of section 1, compared as they
+    are: no trimming, no case folding). ``ends``: the hubs and links whose satellites a marked
+    row deletes (empty: every parent the source's satellites hang off; validation allows that
+    only where there is one)."""
+
+    column: str
+    values: tuple[str, ...]
+    ends: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Source:
     """A source of batches: its columns, record source name and how applied time is found."""
 
@@ -58,9 +71,16 @@ class Source:
     #: a snapshot source: the largest share (percent, 0 to 100) of the keys a satellite holds
     #: live that one batch may delete; 100 turns the check off
     max_deletes: Decimal = DEFAULT_MAX_DELETES
+    #: how a row says its record was deleted; None: no row does
+    deleted: DeleteMarker | None = None
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    def deletes(self, parent: str) -> bool:
+        """Whether a marked row of this source deletes the key it gives the satellites of
+        ``parent`` (a hub or link)."""
+        return self.deleted is not None and (not self.deleted.ends or parent in self.deleted.ends)
 
 
 @dataclass(frozen=True)
@@ -437,6 +457,10 @@ def stage_role_key(link: str, role: str) -> str:
 
 def stage_hash_diff(sat: str) -> str:
     return f"dv_hd_{sat}"
+
+
+#: the staging column that flags a row of a source with delete markers: 1 marked, else 0
+STAGE_DELETED = "dv_deleted"
 
 
 @dataclass(frozen=True)

@@ -233,6 +233,13 @@ ANSWER_COLUMNS = ("satellite", "applied", "loaded", "batch", "record_source", "r
                   "deleted")
 
 
+def _deletes(model: m.Model, sat: m.Satellite) -> bool:
+    """Whether the satellite can hold deletion rows: of a full snapshot source, or of a source
+    whose delete markers reach its parent (SEMANTICS.md section 5)."""
+    source = model.sources[sat.source]
+    return source.batch == "snapshot" or source.deletes(sat.parent)
+
+
 def _payload_labels(keys: Sequence[sa.Label], columns: Sequence[tuple[m.Satellite, str]],
                     prefixed: bool) -> dict[tuple[str, str], str]:
     """The output name of each (satellite, payload column): the column's name (after the
@@ -271,7 +278,7 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     its satellites side by side, at applied time ``at`` as known at load time ``known_at``
     (``at`` defaults to now, ``known_at`` to what ``known_as_of`` says; a batch id stands for
     its load time). Keys without any state are left out; a key that a full snapshot no longer
-    holds shows ``deleted`` true and no payload. ``kept``: the payload columns the tables
+    holds, or that a delete marker deleted, shows ``deleted`` true and no payload. ``kept``: the payload columns the tables
     keep that the model no longer declares (default: read from the stored contract)."""
     if isinstance(model.entities.get(entity), m.NonHistorizedLink):
         return events(connection, model, entity, keys, at or values.utcnow(), known_at)
@@ -300,7 +307,7 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
         columns += [latest.c.applied_ts.label(f"{prefix}applied"),
                     latest.c.load_ts.label(f"{prefix}loaded"),
                     latest.c.record_source.label(f"{prefix}record_source")]
-        if model.sources[sat.source].batch == "snapshot":
+        if _deletes(model, sat):
             columns.append((latest.c.hash_diff == deleted).label(f"{prefix}deleted"))
         columns += [latest.c[name].label(names[(sat.name, name)]) for name in vault.payload(sat)]
         declared.update((names[(sat.name, name)], latest.c[name].type)

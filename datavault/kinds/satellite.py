@@ -72,8 +72,6 @@ class SatelliteKind(Kind):
             else:
                 doc.at(data.value_at("payload"), "payload must be a list of source columns",
                        "or a mapping `satellite_column: source_column`")
-            if isinstance(spec, (LList, LMap)) and not spec:
-                doc.at(data.value_at("payload"), "a satellite needs at least one payload column")
             seen: set[str] = set()
             by_name = {c.name: c for c in source.columns} if source else {}
             for target, column, key_loc, value_loc in items:
@@ -103,7 +101,9 @@ class SatelliteKind(Kind):
                            did_you_mean(column, by_name))
                     continue
                 payload.append(m.PayloadColumn(target, column, by_name[column].type))
-            complete = bool(items) and len(payload) == len(items)
+            # no payload columns (`payload: []`): a status tracking satellite (SEMANTICS.md
+            # section 5), whose rows say present, or deleted
+            complete = isinstance(spec, (LList, LMap)) and len(payload) == len(items)
         if not (parent and kind and source and src_name and complete):
             return None
         return m.Satellite(name, parent, kind, source.name, tuple(payload), description)

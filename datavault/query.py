@@ -278,8 +278,9 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     its satellites side by side, at applied time ``at`` as known at load time ``known_at``
     (``at`` defaults to now, ``known_at`` to what ``known_as_of`` says; a batch id stands for
     its load time). Keys without any state are left out; a key that a full snapshot no longer
-    holds, or that a delete marker deleted, shows ``deleted`` true and no payload. ``kept``: the payload columns the tables
-    keep that the model no longer declares (default: read from the stored contract)."""
+    holds, or that a delete marker deleted, shows ``deleted`` true and no payload.
+    ``kept``: the payload columns the tables keep that the model no longer declares
+    (default: read from the stored contract)."""
     if isinstance(model.entities.get(entity), m.NonHistorizedLink):
         return events(connection, model, entity, keys, at or values.utcnow(), known_at)
     vault = _Vault(model, connection, kept)

@@ -405,9 +405,12 @@ def test_marked_rows_of_a_multi_active_satellite(vault: Vault) -> None:
     are not members; values compare by canonical text (D is declared too, `del` is not)."""
     header = ["k", "day", "number", "op"]
     batches = [
-        [("A", 0, "1", "i"), ("A", 0, "2", "i"), ("B", 0, "5", "i")],
+        # C: a set and its deletion in the key's first batch
+        [("A", 0, "1", "i"), ("A", 0, "2", "i"), ("B", 0, "5", "i"), ("C", 0, "7", "i"),
+         ("C", 1, "7", "d")],
         [("A", 1, "1", "d"), ("A", 1, "2", "D"), ("B", 1, "5", "i"), ("B", 1, "6", "d")],
-        [("A", 2, "1", "i"), ("A", 2, "3", "del"), ("A", 2, "9", " d")],
+        [("A", 2, "1", "i"), ("A", 2, "3", "del"), ("A", 2, "9", " d"), ("B", 2, "5", "i"),
+         ("B", 2, "6", "d"), ("B", 2, "8", "i")],
     ]
     observations: list[tuple] = []
     load_times = []
@@ -431,10 +434,11 @@ def test_marked_rows_of_a_multi_active_satellite(vault: Vault) -> None:
             versions[point] = versions.get(point, frozenset()) | {
                 frozenset({("number", number)})}
     rows = [(*p, s) for p, s in versions.items()]
-    for key, d, known_at in itertools.product(["A", "B"], range(4), load_times):
+    for key, d, known_at in itertools.product(["A", "B", "C"], range(4), load_times):
         assert live_state(rows, key, day(d), known_at) == live_state(
             observations, key, day(d), known_at), (key, d, known_at)
     assert live_state(rows, "A", day(1), load_times[-1]) is None
+    assert live_state(rows, "C", day(1), load_times[-1]) is None
     assert live_state(rows, "A", day(2), load_times[-1]) == frozenset(
         {frozenset({("number", "1")}), frozenset({("number", "3")}),
          frozenset({("number", "9")})})

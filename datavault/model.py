@@ -201,6 +201,35 @@ class NonHistorizedLink:
 
 
 @dataclass(frozen=True)
+class RecordTracking:
+    """When a source last saw each key of a hub or link it feeds (SEMANTICS.md section 5): one
+    row per key and applied time of the source's unmarked rows, with the load time of the
+    first batch that gave it."""
+
+    kind: ClassVar[str] = "record_tracking"
+    name: str
+    parent: str
+    parent_kind: str  # "hub" or "link"
+    source: str
+    description: str = ""
+
+    def fed_by(self, source: str) -> bool:
+        return self.source == source
+
+    @property
+    def key_column(self) -> str:
+        """The column of its parent's hash key, in its table."""
+        return (hub_key_column(self.parent) if self.parent_kind == "hub"
+                else link_key_column(self.parent))
+
+    @property
+    def stage_key(self) -> str:
+        """The column of its parent's hash key in the staging table."""
+        return (stage_hub_key(self.parent) if self.parent_kind == "hub"
+                else stage_link_key(self.parent))
+
+
+@dataclass(frozen=True)
 class MultiActiveSatellite:
     """Several rows per parent key and applied time, fed by one source (SEMANTICS.md section
     7): the rows of a key and applied time are one set of members, a version stored whole.
@@ -402,6 +431,7 @@ class Naming:
     stage: str = "stg_{name}"
     nonhistorized_link: str = "nhl_{name}"
     multi_active_satellite: str = "msat_{name}"
+    record_tracking: str = "rts_{name}"
 
     def hub_table(self, hub: str) -> str:
         return self.hub.format(name=hub)
@@ -424,6 +454,9 @@ class Naming:
 
     def msat_table(self, msat: str) -> str:
         return self.multi_active_satellite.format(name=msat)
+
+    def record_tracking_table(self, name: str) -> str:
+        return self.record_tracking.format(name=name)
 
     def msat_log_table(self, msat: str) -> str:
         """The narrow log of observations of sets that did not become rows."""

@@ -283,6 +283,8 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     (default: read from the stored contract)."""
     if isinstance(model.entities.get(entity), m.NonHistorizedLink):
         return events(connection, model, entity, keys, at or values.utcnow(), known_at)
+    if isinstance(model.entities.get(entity), m.RecordTracking):
+        return last_seen(connection, model, entity, keys, at or values.utcnow(), known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
     side_by_side = kind.is_parent  # a hub's or link's satellites, each under its name
@@ -334,6 +336,8 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     out; ``kept`` as in ``state``."""
     if isinstance(model.entities.get(entity), m.NonHistorizedLink):  # one version per event
         return events(connection, model, entity, keys, None, known_at)
+    if isinstance(model.entities.get(entity), m.RecordTracking):  # every time a source saw
+        return last_seen(connection, model, entity, keys, None, known_at)
     known = known_as_of(connection, model, known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
@@ -437,3 +441,39 @@ def events(connection: sa.Connection, model: m.Model, entity: str,
     output = list(result.keys())
     declared = {names[c.name]: table.c[c.name].type for c in (*nhl.event_key, *nhl.payload)}
     return Answer(output, _read_rows(output, result, declared), known.note)
+
+
+def last_seen(connection: sa.Connection, model: m.Model, entity: str,
+              keys: Sequence[str] | None = None, at: dt.datetime | None = None,
+              known_at: dt.datetime | int | None = None) -> Answer:
+    """Record tracking (SEMANTICS.md section 5): when the source last saw each key, at applied
+    time ``at`` as known at ``known_at`` (as in ``state``): the greatest applied time at or
+    before ``at`` of its rows loaded by then (``last_seen``), with the load time, batch and
+    record source of that row, in key order; a key the source has not seen is left out.
+    With ``at`` None (``history``), every applied time at which it saw each key instead."""
+    rts = model.entities[entity]
+    assert isinstance(rts, m.RecordTracking)
+    known = known_as_of(connection, model, known_at)
+    vault = _Vault(model, connection, {})
+    source, parent_key, labels = vault.key_source(rts.parent)
+    table = vault.md.tables[model.settings.naming.record_tracking_table(entity)]
+    key = table.c[rts.key_column]
+    conditions = [table.c.load_ts <= known.at]
+    if at is not None:
+        conditions.append(table.c.applied_ts <= at)
+    if keys:
+        conditions.append(key.in_([parse_key(model, rts.parent, k) for k in keys]))
+    rows = sa.select(
+        table, sa.func.row_number().over(
+            partition_by=key, order_by=table.c.applied_ts.desc()).label("dv_rank"),
+    ).where(*conditions).subquery("r")
+    picked = [rows.c.dv_rank == 1] if at is not None else []
+    query = sa.select(
+        *labels,
+        rows.c.applied_ts.label("last_seen" if at is not None else "applied"),
+        rows.c.load_ts.label("loaded"), rows.c.batch_id.label("batch"),
+        rows.c.record_source.label("record_source"),
+    ).select_from(source.join(rows, rows.c[rts.key_column] == parent_key)).where(
+        *picked).order_by(*[c.element for c in labels], rows.c.applied_ts)
+    result = connection.execute(query)
+    return Answer(list(result.keys()), [tuple(r) for r in result], known.note)

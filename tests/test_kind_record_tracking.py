@@ -260,3 +260,15 @@ def test_validate_counts_it(tmp_path: Path) -> None:
     write_project(tmp_path, PROJECT)
     model = api.validate(tmp_path).model
     assert sorted(model.group("record_tracking")) == ["customer_in_book", "customer_in_feed"]
+
+
+def test_validate_summary_counts_record_tracking(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from datavault.cli import main
+
+    write_project(tmp_path, PROJECT)
+    result = CliRunner().invoke(main, ["-p", str(tmp_path), "validate"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == (
+        "ok: 2 sources, 1 hub, 0 links, 0 satellites, 0 marts, 2 record tracking tables")

@@ -99,7 +99,7 @@ CREATE TABLE stg_feed (
 	k TEXT, 
 	day TIMESTAMP WITHOUT TIME ZONE, 
 	op TEXT, 
-	dv_deleted SMALLINT NOT NULL, 
+	dv_deleted SMALLINT, 
 	dv_hk_customer BYTEA NOT NULL, 
 	PRIMARY KEY (dv_batch_id, dv_row)
 );

@@ -583,3 +583,37 @@ def test_a_status_tracking_satellite_validates(tmp_path: Path) -> None:
     assert model.entities["customer_status"].payload == ()
     assert model.sources["phones"].deleted.values == ("d", "D")
     assert model.sources["plain"].deleted.values == ("true",)
+
+
+def test_validate_of_mutated_files_never_crashes(tmp_path: Path) -> None:
+    """The fuzzing of tests/test_validate_fuzz.py, on sources with delete markers, a status
+    tracking satellite and a record tracking file."""
+    from tests import test_validate_fuzz as fuzz
+
+    project = tmp_path / "project"
+    for part in ("models", "config"):
+        shutil.copytree(GOLDEN_PROJECT / part, project / part)
+    write_project(project, {"models/record_tracking/customer_in_crm.yml":
+                            "parent: customer\nsource: crm_changes\n"})
+    api.validate(project)
+    files = ["models/sources/crm_changes.yml", "models/sources/shop_orders.yml",
+             "models/satellites/customer_status.yml",
+             "models/record_tracking/customer_in_crm.yml"]
+
+    @settings(max_examples=max(EXAMPLES, 20), deadline=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=st.data())
+    def mutated(data: st.DataObject) -> None:
+        changed = data.draw(st.sampled_from(files), label="file")
+        path = project / changed
+        original = path.read_bytes()
+        text = original.decode("utf-8")
+        raw = (fuzz._mutate_data(data, text) if data.draw(st.booleans(), label="as data")
+               else fuzz._mutate_text(data, text))
+        path.write_bytes(raw)
+        try:
+            fuzz._check(project, changed, raw)
+        finally:
+            path.write_bytes(original)
+
+    mutated()

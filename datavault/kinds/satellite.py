@@ -168,8 +168,9 @@ class SatelliteKind(Kind):
                 f"missing business key of {entity.parent_kind} {entity.parent}"
             ),
             "reason_conflict": dialect.text_literal(
-                f"conflict: other rows of this batch give another {entity.name} payload for "
-                "the same key and applied time"
+                f"conflict: other rows of this batch give another {entity.name} payload"
+                + (" or a deletion" if source.deletes(entity.parent) else "")
+                + " for the same key and applied time"
                 + ("" if source.sequence else "; declare a sequence column on the source "
                    "to order them")
             ),

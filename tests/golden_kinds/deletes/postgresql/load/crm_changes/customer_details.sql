@@ -52,7 +52,7 @@ LEFT JOIN clash c ON c.dv_hk = t.dv_hk AND c.dv_applied = t.dv_applied;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT o.dv_batch_id, 'customer_details', o.dv_row, 'crm_changes', 'conflict: other rows of this batch give another customer_details payload for the same key and applied time', json_build_object('applied_at', o.dv_applied, 'name', o.name)::text
+SELECT o.dv_batch_id, 'customer_details', o.dv_row, 'crm_changes', 'conflict: other rows of this batch give another customer_details payload or a deletion for the same key and applied time', json_build_object('applied_at', o.dv_applied, 'name', o.name)::text
 FROM dv_obs o
 WHERE (o.dv_conflict = 1)
   AND NOT EXISTS (

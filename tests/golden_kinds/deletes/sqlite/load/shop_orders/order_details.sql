@@ -50,7 +50,7 @@ LEFT JOIN clash c ON c.dv_hk = t.dv_hk AND c.dv_applied = t.dv_applied;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT o.dv_batch_id, 'order_details', o.dv_row, 'shop_orders', 'conflict: other rows of this batch give another order_details payload for the same key and applied time; declare a sequence column on the source to order them', json_object('applied_at', o.dv_applied, 'amount', o.amount)
+SELECT o.dv_batch_id, 'order_details', o.dv_row, 'shop_orders', 'conflict: other rows of this batch give another order_details payload or a deletion for the same key and applied time; declare a sequence column on the source to order them', json_object('applied_at', o.dv_applied, 'amount', o.amount)
 FROM dv_obs o
 WHERE (o.dv_conflict = 1)
   AND NOT EXISTS (

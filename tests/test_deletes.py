@@ -578,6 +578,20 @@ def test_a_source_feeding_satellites_of_two_parents_says_which_it_ends(tmp_path:
     model = api.validate(tmp_path).model
     assert model.sources["shop_orders"].deletes("order")
     assert not model.sources["shop_orders"].deletes("customer")
+    # loaded: the cancelled O1 is deleted; its customer C1 is not (a row of the cancellation
+    # gives C1 its amount like any row)
+    session = api.open_session(tmp_path, url=migrated(tmp_path, f"sqlite:///{tmp_path}/v.db"))
+    assert session.loader.load("shop_orders", open_input(
+        str(GOLDEN_PROJECT / "data" / "shop_orders_1.csv"))).ok
+    with session.engine.connect() as connection:
+        orders = query.history(connection, session.project.model, "order_details").records()
+        spend = query.history(connection, session.project.model, "customer_spend").records()
+    session.close()
+    assert [(r["order_id"], _ts(r["applied"]).day, r["deleted"]) for r in orders] == [
+        ("O1", 1, False), ("O1", 2, True), ("O2", 1, False)]
+    assert [(r["customer_id"], _ts(r["applied"]).day, str(r["amount"])) for r in spend] == [
+        ("C1", 1, "10.5"), ("C2", 1, "7")]
+    assert not any(r["deleted"] for r in spend)
 
 
 def GOLDEN_PROJECT_FILES() -> dict[str, str]:  # noqa: N802

@@ -225,10 +225,15 @@ def validate(obj: dict, fmt: str) -> None:
     counts = {"sources": len(model.sources), "hubs": len(model.hubs),
               "links": len(model.links), "satellites": len(model.satellites),
               "marts": len(model.marts)}
+    tracking = len(model.group("record_tracking"))
+    if tracking:  # counted where a project has them, so other summaries read as before
+        counts["record_tracking"] = tracking
     if fmt == "json":
         _json({"ok": True, "problems": [], **counts})
     else:
-        _say("ok: " + ", ".join(_count(n, kind.removesuffix("s")) for kind, n in counts.items()))
+        units = {"record_tracking": "record tracking table"}
+        _say("ok: " + ", ".join(_count(n, units.get(kind, kind.removesuffix("s")))
+                                for kind, n in counts.items()))
 
 
 @main.command()

@@ -44,6 +44,19 @@ class InputFormat:
 
 
 @dataclass(frozen=True)
+class DeleteMarker:
+    """How a row of a delta source says its record was deleted (SEMANTICS.md section 5): the
+    value of ``column`` is one of ``values`` (canonical texts of section 1, compared as they
+    are: no trimming, no case folding). ``ends``: the hubs and links whose satellites a marked
+    row deletes (empty: every parent the source's satellites hang off; validation allows that
+    only where there is one)."""
+
+    column: str
+    values: tuple[str, ...]
+    ends: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Source:
     """A source of batches: its columns, record source name and how applied time is found."""
 
@@ -58,9 +71,16 @@ class Source:
     #: a snapshot source: the largest share (percent, 0 to 100) of the keys a satellite holds
     #: live that one batch may delete; 100 turns the check off
     max_deletes: Decimal = DEFAULT_MAX_DELETES
+    #: how a row says its record was deleted; None: no row does
+    deleted: DeleteMarker | None = None
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+    def deletes(self, parent: str) -> bool:
+        """Whether a marked row of this source deletes the key it gives the satellites of
+        ``parent`` (a hub or link)."""
+        return self.deleted is not None and (not self.deleted.ends or parent in self.deleted.ends)
 
 
 @dataclass(frozen=True)
@@ -178,6 +198,35 @@ class NonHistorizedLink:
 
     def fed_by(self, source: str) -> bool:
         return self.feed(source) is not None
+
+
+@dataclass(frozen=True)
+class RecordTracking:
+    """When a source last saw each key of a hub or link it feeds (SEMANTICS.md section 5): one
+    row per key and applied time of the source's unmarked rows, with the load time of the
+    first batch that gave it."""
+
+    kind: ClassVar[str] = "record_tracking"
+    name: str
+    parent: str
+    parent_kind: str  # "hub" or "link"
+    source: str
+    description: str = ""
+
+    def fed_by(self, source: str) -> bool:
+        return self.source == source
+
+    @property
+    def key_column(self) -> str:
+        """The column of its parent's hash key, in its table."""
+        return (hub_key_column(self.parent) if self.parent_kind == "hub"
+                else link_key_column(self.parent))
+
+    @property
+    def stage_key(self) -> str:
+        """The column of its parent's hash key in the staging table."""
+        return (stage_hub_key(self.parent) if self.parent_kind == "hub"
+                else stage_link_key(self.parent))
 
 
 @dataclass(frozen=True)
@@ -382,6 +431,7 @@ class Naming:
     stage: str = "stg_{name}"
     nonhistorized_link: str = "nhl_{name}"
     multi_active_satellite: str = "msat_{name}"
+    record_tracking: str = "rts_{name}"
 
     def hub_table(self, hub: str) -> str:
         return self.hub.format(name=hub)
@@ -404,6 +454,9 @@ class Naming:
 
     def msat_table(self, msat: str) -> str:
         return self.multi_active_satellite.format(name=msat)
+
+    def record_tracking_table(self, name: str) -> str:
+        return self.record_tracking.format(name=name)
 
     def msat_log_table(self, msat: str) -> str:
         """The narrow log of observations of sets that did not become rows."""
@@ -437,6 +490,10 @@ def stage_role_key(link: str, role: str) -> str:
 
 def stage_hash_diff(sat: str) -> str:
     return f"dv_hd_{sat}"
+
+
+#: the staging column that flags a row of a source with delete markers: 1 marked, else 0
+STAGE_DELETED = "dv_deleted"
 
 
 @dataclass(frozen=True)

@@ -233,6 +233,13 @@ ANSWER_COLUMNS = ("satellite", "applied", "loaded", "batch", "record_source", "r
                   "deleted")
 
 
+def _deletes(model: m.Model, sat: m.Satellite) -> bool:
+    """Whether the satellite can hold deletion rows: of a full snapshot source, or of a source
+    whose delete markers reach its parent (SEMANTICS.md section 5)."""
+    source = model.sources[sat.source]
+    return source.batch == "snapshot" or source.deletes(sat.parent)
+
+
 def _payload_labels(keys: Sequence[sa.Label], columns: Sequence[tuple[m.Satellite, str]],
                     prefixed: bool) -> dict[tuple[str, str], str]:
     """The output name of each (satellite, payload column): the column's name (after the
@@ -271,10 +278,13 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     its satellites side by side, at applied time ``at`` as known at load time ``known_at``
     (``at`` defaults to now, ``known_at`` to what ``known_as_of`` says; a batch id stands for
     its load time). Keys without any state are left out; a key that a full snapshot no longer
-    holds shows ``deleted`` true and no payload. ``kept``: the payload columns the tables
-    keep that the model no longer declares (default: read from the stored contract)."""
+    holds, or that a delete marker deleted, shows ``deleted`` true and no payload.
+    ``kept``: the payload columns the tables keep that the model no longer declares
+    (default: read from the stored contract)."""
     if isinstance(model.entities.get(entity), m.NonHistorizedLink):
         return events(connection, model, entity, keys, at or values.utcnow(), known_at)
+    if isinstance(model.entities.get(entity), m.RecordTracking):
+        return last_seen(connection, model, entity, keys, at or values.utcnow(), known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
     side_by_side = kind.is_parent  # a hub's or link's satellites, each under its name
@@ -300,7 +310,7 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
         columns += [latest.c.applied_ts.label(f"{prefix}applied"),
                     latest.c.load_ts.label(f"{prefix}loaded"),
                     latest.c.record_source.label(f"{prefix}record_source")]
-        if model.sources[sat.source].batch == "snapshot":
+        if _deletes(model, sat):
             columns.append((latest.c.hash_diff == deleted).label(f"{prefix}deleted"))
         columns += [latest.c[name].label(names[(sat.name, name)]) for name in vault.payload(sat)]
         declared.update((names[(sat.name, name)], latest.c[name].type)
@@ -326,6 +336,8 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     out; ``kept`` as in ``state``."""
     if isinstance(model.entities.get(entity), m.NonHistorizedLink):  # one version per event
         return events(connection, model, entity, keys, None, known_at)
+    if isinstance(model.entities.get(entity), m.RecordTracking):  # every time a source saw
+        return last_seen(connection, model, entity, keys, None, known_at)
     known = known_as_of(connection, model, known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
@@ -429,3 +441,39 @@ def events(connection: sa.Connection, model: m.Model, entity: str,
     output = list(result.keys())
     declared = {names[c.name]: table.c[c.name].type for c in (*nhl.event_key, *nhl.payload)}
     return Answer(output, _read_rows(output, result, declared), known.note)
+
+
+def last_seen(connection: sa.Connection, model: m.Model, entity: str,
+              keys: Sequence[str] | None = None, at: dt.datetime | None = None,
+              known_at: dt.datetime | int | None = None) -> Answer:
+    """Record tracking (SEMANTICS.md section 5): when the source last saw each key, at applied
+    time ``at`` as known at ``known_at`` (as in ``state``): the greatest applied time at or
+    before ``at`` of its rows loaded by then (``last_seen``), with the load time, batch and
+    record source of that row, in key order; a key the source has not seen is left out.
+    With ``at`` None (``history``), every applied time at which it saw each key instead."""
+    rts = model.entities[entity]
+    assert isinstance(rts, m.RecordTracking)
+    known = known_as_of(connection, model, known_at)
+    vault = _Vault(model, connection, {})
+    source, parent_key, labels = vault.key_source(rts.parent)
+    table = vault.md.tables[model.settings.naming.record_tracking_table(entity)]
+    key = table.c[rts.key_column]
+    conditions = [table.c.load_ts <= known.at]
+    if at is not None:
+        conditions.append(table.c.applied_ts <= at)
+    if keys:
+        conditions.append(key.in_([parse_key(model, rts.parent, k) for k in keys]))
+    rows = sa.select(
+        table, sa.func.row_number().over(
+            partition_by=key, order_by=table.c.applied_ts.desc()).label("dv_rank"),
+    ).where(*conditions).subquery("r")
+    picked = [rows.c.dv_rank == 1] if at is not None else []
+    query = sa.select(
+        *labels,
+        rows.c.applied_ts.label("last_seen" if at is not None else "applied"),
+        rows.c.load_ts.label("loaded"), rows.c.batch_id.label("batch"),
+        rows.c.record_source.label("record_source"),
+    ).select_from(source.join(rows, rows.c[rts.key_column] == parent_key)).where(
+        *picked).order_by(*[c.element for c in labels], rows.c.applied_ts)
+    result = connection.execute(query)
+    return Answer(list(result.keys()), [tuple(r) for r in result], known.note)

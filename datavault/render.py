@@ -139,7 +139,13 @@ class Renderer:
         d = self.dialect
         q = d.quote
         batch = BATCH_PARAM if batch_id is None else str(int(batch_id))
+        parent = getattr(self.model.entities.get(entity), "parent", None)
+        marked = f"s.{q(m.STAGE_DELETED)} = 1" if source.deleted is not None else None
         return {
+            # a staged row `s` whose delete marker says deleted: of any key (`marked`), and
+            # of this entity's parent, whose satellites the marked rows delete (`marker`)
+            "marked": marked,
+            "marker": marked if parent is not None and source.deletes(parent) else None,
             "batch": batch,
             "this_batch": f"s.dv_batch_id = {batch}",
             "source": source.name,
@@ -166,6 +172,8 @@ class Renderer:
         q = d.quote
         hashes: list[tuple[str, str]] = []
         after: list[str] = []
+        if source.deleted is not None:
+            hashes.append((q(m.STAGE_DELETED), self.delete_flag(source)))
         for name in self.model.entities_of(source.name):
             kind, entity = kinds.kind_of(self.model, name), self.model.entities[name]
             hashes += kind.stage_hashes(self.model, entity, source, d)
@@ -192,6 +200,17 @@ class Renderer:
             "after": after,
         })
         return Rendered(f"stage_{source.name}", text, self.dialect.syntax)
+
+    def delete_flag(self, source: m.Source) -> str:
+        """SQL over a landed row ``l``: 1 where its delete marker column holds one of the
+        declared values (compared by canonical text, SEMANTICS.md section 5), else 0 (NULL
+        included)."""
+        marker = source.deleted
+        assert marker is not None
+        text = self.dialect.canonical_text(f"l.{self.dialect.quote(marker.column)}",
+                                           source.column(marker.column).type)
+        listed = ", ".join(self.dialect.text_literal(v) for v in marker.values)
+        return f"CASE WHEN {text} IN ({listed}) THEN 1 ELSE 0 END"
 
     def _raw(self, source: m.Source) -> dict:
         d = self.dialect

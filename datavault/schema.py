@@ -120,6 +120,10 @@ def stage_table(model: m.Model, source: m.Source, md: sa.MetaData) -> sa.Table:
         sa.Column("dv_applied_at", sa.DateTime(), nullable=False),
         *[sa.Column(c.name, column_type(c.type)) for c in source.columns],
     ]
+    if source.deleted is not None:  # 1 where the row's delete marker says deleted, else 0
+        # (nullable: a migration that adds a marker to a source adds the column to a
+        # staging table that may hold an unfinished batch)
+        columns.append(sa.Column(m.STAGE_DELETED, sa.SmallInteger()))
     for name in model.entities_of(source.name):
         columns += kinds.kind_of(model, name).stage_columns(model, model.entities[name])
     return sa.Table(model.stage_table(source.name), md, *columns,

@@ -28,8 +28,10 @@ ALLOWED = {
     "metadata.checks": {"model", "diagnostics", "metadata.yamlfile"},
     "kinds": {"model", "diagnostics", "dialects", "metadata.checks", "metadata.yamlfile"},
     "metadata.marts": {"model", "diagnostics", "kinds", "metadata.yamlfile"},
+    # hashing and values (leaves): a source's delete marker values are read as typed values
+    # of their column and kept as canonical text, at the place the YAML gives them
     "metadata.project": {"model", "diagnostics", "kinds", "metadata.checks",
-                         "metadata.yamlfile", "metadata.marts"},
+                         "metadata.yamlfile", "metadata.marts", "hashing", "values"},
     "metadata.__init__": {"metadata.project"},
     "dialects": {"dialects", "hashing", "values", "diagnostics"},
     "schema": {"model", "dialects", "kinds"},

@@ -113,6 +113,11 @@ class Dialect:
         """SQL for the hash diff of (name, expression, type) payload columns."""
         raise NotImplementedError
 
+    def canonical_text(self, expr: str, type_name: str) -> str:
+        """SQL for the canonical text (SEMANTICS.md section 1) of a typed expression, NULL
+        for NULL: neither trimmed nor case-folded (a delete marker compares it as it is)."""
+        raise NotImplementedError
+
     def set_hash_diff(self, expr: str, algorithm: str) -> str:
         """SQL for an aggregate: the hash diff of a set (SEMANTICS.md section 7) whose
         members' hash diffs are ``expr`` over the rows of a group (repeats and order do not

@@ -28,6 +28,12 @@ def _hash_diff(algorithm: str, *args: object) -> bytes:
     return hashing.hash_diff(items, algorithm)  # type: ignore[arg-type]
 
 
+def _canonical(type_name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    return hashing.canonical(values.from_stored(value, type_name), type_name)
+
+
 class _SetHashDiff:
     """The aggregate ``dv_set_hash_diff(algorithm, member hash diff)``: the hash diff of the
     set of a group's members (``hashing.set_hash_diff``). SQLite gives NULL for no rows,
@@ -83,8 +89,11 @@ class SQLiteDialect(Dialect):
 
     def hash_diff(self, items: Sequence[tuple[str, str, str]], algorithm: str) -> str:
         lit = self.text_literal
-        args = ", ".join(f"{lit(name)}, {lit(t)}, {expr}" for name, expr, t in items)
-        return f"dv_hash_diff({lit(algorithm)}, {args})"
+        args = "".join(f", {lit(name)}, {lit(t)}, {expr}" for name, expr, t in items)
+        return f"dv_hash_diff({lit(algorithm)}{args})"
+
+    def canonical_text(self, expr: str, type_name: str) -> str:
+        return f"dv_canonical({self.text_literal(type_name)}, {expr})"
 
     def set_hash_diff(self, expr: str, algorithm: str) -> str:
         aggregate = f"dv_set_hash_diff({self.text_literal(algorithm)}, {expr})"
@@ -113,6 +122,7 @@ class SQLiteDialect(Dialect):
         dbapi_connection.create_function("dv_hash_key", -1, _hash_key, deterministic=True)
         dbapi_connection.create_function("dv_hash_diff", -1, _hash_diff, deterministic=True)
         dbapi_connection.create_aggregate("dv_set_hash_diff", 2, _SetHashDiff)
+        dbapi_connection.create_function("dv_canonical", 2, _canonical, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

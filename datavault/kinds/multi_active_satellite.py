@@ -148,6 +148,11 @@ class MultiActiveSatelliteKind(SatelliteKind):
         rank = (f"RANK() OVER (PARTITION BY x.{key}, x.dv_applied_at "
                 f"ORDER BY x.{q(source.sequence)} DESC NULLS LAST)" if source.sequence else "1")
         aggregate = dialect.set_hash_diff("t.dv_member", model.settings.hash)
+        # a row whose delete marker says deleted is no member: a set of marked rows only is
+        # the empty set, a deletion (SEMANTICS.md section 7)
+        member = f"x.{q(m.stage_hash_diff(entity.name))}"
+        if source.deletes(entity.parent):
+            member = f"CASE WHEN x.{q(m.STAGE_DELETED)} = 1 THEN NULL ELSE {member} END"
         return [
             f"-- The hash diff of the set of {entity.name} that each row is a member of.\n"
             f"UPDATE {stage} AS s\n"
@@ -156,7 +161,7 @@ class MultiActiveSatelliteKind(SatelliteKind):
             f"    SELECT t.dv_hk, t.dv_applied, {aggregate} AS dv_set\n"
             "    FROM (\n"
             f"        SELECT x.{key} AS dv_hk, x.dv_applied_at AS dv_applied, "
-            f"x.{q(m.stage_hash_diff(entity.name))} AS dv_member,\n"
+            f"{member} AS dv_member,\n"
             f"               {rank} AS dv_rank\n"
             f"        FROM {stage} x\n"
             f"        WHERE x.dv_batch_id = {batch}\n"

@@ -165,6 +165,11 @@ class NonHistorizedLinkKind(Kind):
                     f" stored another payload for this event of {entity.name}; an event is "
                     "stored once and never changed (a correction is an event of its own)"),
             ),
+            "reason_marked": dialect.text_literal(
+                f"deletion: the row's delete marker says its record was deleted, but an event "
+                f"of {WHAT} {entity.name} happened and is not undone; a correction is an event "
+                "of its own"
+            ),
             "reason_conflict": dialect.text_literal(
                 f"conflict: other rows of this batch give another payload for the same event "
                 f"of {entity.name}, so none is stored; if they are different events, declare "

@@ -34,32 +34,8 @@ class SatelliteKind(Kind):
         """The satellite, if its parent, source and every payload column are valid."""
         doc.keys(data, self.keys, ("parent", "source", "payload"))
         description = doc.description(data)
-        parent: str | None = None
-        kind: str | None = None
-        if "parent" in data:
-            parent = doc.word(data["parent"], data.value_at("parent"), "parent")
-            if parent in known.files["hubs"]:
-                kind = "hub"
-            elif parent in known.files["links"]:
-                kind = "link"
-            elif parent is not None:
-                doc.at(data.value_at("parent"), f"unknown parent {parent!r}",
-                       known.unknown_hint(parent, ("hubs", "links"),
-                                          "a satellite's parent is a hub or a link"))
-        src_name: str | None = None
-        source: m.Source | None = None
-        if "source" in data:
-            src_name = doc.word(data["source"], data.value_at("source"), "source")
-            if src_name is not None and src_name not in known.files["sources"]:
-                doc.at(data.value_at("source"), f"unknown source {src_name!r}",
-                       known.unknown_hint(src_name, ("sources",), "add it under models/sources/"))
-                src_name = None
-            source = known.sources.get(src_name) if src_name else None
-        if parent and kind and src_name and src_name not in known.fed_by.get(parent, {src_name}):
-            doc.at(data.value_at("source"),
-                   f"source {src_name!r} does not feed {kind} {parent!r}, so its rows have no key",
-                   f"add {src_name} under sources: in models/{kind}s/{parent}.yml")
-            src_name = None
+        parent, kind, src_name, source = read_parent_and_source(doc, data, known,
+                                                                "a satellite's")
         payload: list[m.PayloadColumn] = []
         spec = data.get("payload")
         complete = False
@@ -72,8 +48,6 @@ class SatelliteKind(Kind):
             else:
                 doc.at(data.value_at("payload"), "payload must be a list of source columns",
                        "or a mapping `satellite_column: source_column`")
-            if isinstance(spec, (LList, LMap)) and not spec:
-                doc.at(data.value_at("payload"), "a satellite needs at least one payload column")
             seen: set[str] = set()
             by_name = {c.name: c for c in source.columns} if source else {}
             for target, column, key_loc, value_loc in items:
@@ -103,7 +77,9 @@ class SatelliteKind(Kind):
                            did_you_mean(column, by_name))
                     continue
                 payload.append(m.PayloadColumn(target, column, by_name[column].type))
-            complete = bool(items) and len(payload) == len(items)
+            # no payload columns (`payload: []`): a status tracking satellite (SEMANTICS.md
+            # section 5), whose rows say present, or deleted
+            complete = isinstance(spec, (LList, LMap)) and len(payload) == len(items)
         if not (parent and kind and source and src_name and complete):
             return None
         return m.Satellite(name, parent, kind, source.name, tuple(payload), description)
@@ -192,8 +168,9 @@ class SatelliteKind(Kind):
                 f"missing business key of {entity.parent_kind} {entity.parent}"
             ),
             "reason_conflict": dialect.text_literal(
-                f"conflict: other rows of this batch give another {entity.name} payload for "
-                "the same key and applied time"
+                f"conflict: other rows of this batch give another {entity.name} payload"
+                + (" or a deletion" if source.deletes(entity.parent) else "")
+                + " for the same key and applied time"
                 + ("" if source.sequence else "; declare a sequence column on the source "
                    "to order them")
             ),
@@ -212,3 +189,35 @@ class SatelliteKind(Kind):
                          tuple(c.name for c in entity.payload))
 
 
+def read_parent_and_source(doc: Doc, data: LMap, known: Known, whose: str
+                           ) -> tuple[str | None, str | None, str | None, m.Source | None]:
+    """The ``parent:`` (a hub or a link) and ``source:`` of a file of a kind that hangs off
+    one parent and is fed by one source that feeds it: (parent, "hub" or "link", source
+    name, source), each None where it is not valid (the problem reported at its place)."""
+    parent: str | None = None
+    kind: str | None = None
+    if "parent" in data:
+        parent = doc.word(data["parent"], data.value_at("parent"), "parent")
+        if parent in known.files["hubs"]:
+            kind = "hub"
+        elif parent in known.files["links"]:
+            kind = "link"
+        elif parent is not None:
+            doc.at(data.value_at("parent"), f"unknown parent {parent!r}",
+                   known.unknown_hint(parent, ("hubs", "links"),
+                                      f"{whose} parent is a hub or a link"))
+    src_name: str | None = None
+    source: m.Source | None = None
+    if "source" in data:
+        src_name = doc.word(data["source"], data.value_at("source"), "source")
+        if src_name is not None and src_name not in known.files["sources"]:
+            doc.at(data.value_at("source"), f"unknown source {src_name!r}",
+                   known.unknown_hint(src_name, ("sources",), "add it under models/sources/"))
+            src_name = None
+        source = known.sources.get(src_name) if src_name else None
+    if parent and kind and src_name and src_name not in known.fed_by.get(parent, {src_name}):
+        doc.at(data.value_at("source"),
+               f"source {src_name!r} does not feed {kind} {parent!r}, so its rows have no key",
+               f"add {src_name} under sources: in models/{kind}s/{parent}.yml")
+        src_name = None
+    return parent, kind, src_name, source

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from datavault import hashing, values
 from datavault import model as m
 from datavault.diagnostics import DatavaultError, Problems, did_you_mean
 from datavault.kinds import KINDS as KINDS_BY_NAME
@@ -115,6 +116,7 @@ def load_project(root: Path | str) -> Project:
     model = m.Model(known.settings, sources, entities)
     if not unread:
         _check_unused_sources(entries, known, model.hubs)
+    _check_deletion_ends(entries, known, model, unread)
     _check_table_names(known, problems)
     broken = {n for kind in KINDS_BY_NAME.values() for n in known.files[kind.folder]
               if n not in entities}
@@ -230,6 +232,38 @@ def _check_unused_sources(entries: dict[str, list[tuple[str, Doc, LMap, bool]]],
                "would keep nothing", hint)
 
 
+def _check_deletion_ends(entries: dict[str, list[tuple[str, Doc, LMap, bool]]], known: Known,
+                         model: m.Model, unread: bool) -> None:
+    """A source's ``deleted: ends:`` names hubs and links; a source without ``ends`` feeds
+    satellites (of any kind that keeps history) of one parent at most, since a row names keys
+    of records it does not delete: a deleted order is not a deleted customer."""
+    for name, doc, data, first in entries["sources"]:
+        source = known.sources.get(name)
+        if not first or source is None or source.deleted is None:
+            continue
+        spec = data["deleted"]
+        if source.deleted.ends and isinstance(spec, LMap):
+            ends = spec["ends"]
+            for index, end in enumerate(ends):
+                if end not in known.files["hubs"] and end not in known.files["links"]:
+                    doc.at(ends.item_at(index), f"ends names unknown hub or link {end!r}",
+                           known.unknown_hint(end, ("hubs", "links"),
+                                              "a marked row ends the satellites of a hub or "
+                                              "link the source feeds"))
+            continue
+        if unread:
+            continue  # the satellites of a file that could not be read are not known
+        parents = sorted({e.parent for e in model.entities.values()
+                          if e.fed_by(name) and KINDS_BY_NAME[e.kind].keeps_history
+                          and hasattr(e, "parent")})
+        if len(parents) > 1:
+            doc.at(data.key_at("deleted"),
+                   f"source {name!r} feeds satellites of {', '.join(parents)}: say which of "
+                   "them a marked row deletes",
+                   f"add ends: [{parents[0]}] (the hubs and links whose records the source's "
+                   "rows are) under deleted:")
+
+
 def _check_table_names(known: Known, problems: Problems) -> None:
     """Two entities whose tables would have the same name (through the naming patterns)."""
     naming = known.naming
@@ -320,7 +354,7 @@ def _read_settings(root: Path, problems: Problems) -> m.Settings:
 def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
     """The source, if all its columns are valid (other problems are only reported)."""
     doc.keys(data, ("description", "record_source", "batch", "applied_at", "sequence",
-                    "max_deletes", "columns", "input"), ("columns",))
+                    "max_deletes", "deleted", "columns", "input"), ("columns",))
     description = doc.description(data)
     columns: list[m.Column] = []
     complete = False
@@ -379,10 +413,120 @@ def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
         doc.at(data.value_at("record_source"), "record_source must not hold a NUL character",
                "remove the \\0 (or \\x00) escape from it")
     input_format = _input_format(doc, data)
-    if not complete or input_format is None:
+    deleted = _delete_marker(doc, data, by_name, batch) if complete else None
+    if not complete or input_format is None or (deleted is None and "deleted" in data):
         return None
     return m.Source(name, str(record_source), tuple(columns), str(batch), applied_at, sequence,
-                    description, input_format, max_deletes)
+                    description, input_format, max_deletes, deleted)
+
+
+DELETED_HINT = ("write `deleted: COLUMN` for a boolean column whose true marks a deletion, or "
+                "`deleted: {column: COLUMN, values: [VALUE, ...], ends: [HUB_OR_LINK, ...]}`")
+
+
+def _delete_marker(doc: Doc, data: LMap, by_name: dict[str, m.Column],
+                   batch: Any) -> m.DeleteMarker | None:
+    """A delta source's ``deleted:`` (SEMANTICS.md section 5): a boolean column, or a column,
+    the values in it that mark a deletion, and the hubs and links whose satellites it ends.
+    The values are kept as their canonical texts of section 1. Names in ``ends`` are checked
+    against the hubs and links once they are read (``_check_deletion_ends``)."""
+    if "deleted" not in data:
+        return None
+    spec, where = data["deleted"], data.value_at("deleted")
+    if batch == "snapshot":
+        doc.at(data.key_at("deleted"), "deleted: is for delta sources",
+               "a snapshot deletes a key by lacking it; use batch: delta for a change feed")
+        return None
+    if isinstance(spec, str):
+        column = doc.word(spec, where, "deleted")
+        if column is None:
+            return None
+        if column not in by_name:
+            doc.at(where, f"deleted names unknown column {column!r}",
+                   did_you_mean(column, by_name) or DELETED_HINT)
+            return None
+        if by_name[column].type != "boolean":
+            doc.at(where, f"deleted column {column!r} is {by_name[column].type}, not boolean",
+                   f"name the values that mark a deletion: deleted: {{column: {column}, "
+                   "values: [VALUE]}")
+            return None
+        return m.DeleteMarker(column, ("true",))
+    spec = doc.mapping(spec, where, "deleted") if isinstance(spec, LMap) else None
+    if spec is None:
+        doc.at(where, "deleted must be a column name or a mapping", DELETED_HINT)
+        return None
+    doc.keys(spec, ("column", "values", "ends"), ("column", "values"))
+    ok = True
+    column = None
+    if "column" in spec:
+        column = doc.word(spec["column"], spec.value_at("column"), "deleted column")
+        if column is not None and column not in by_name:
+            doc.at(spec.value_at("column"), f"deleted names unknown column {column!r}",
+                   did_you_mean(column, by_name))
+            column = None
+    texts: list[str] = []
+    raw = spec.get("values")
+    if "values" in spec:
+        if not isinstance(raw, LList) or not raw:
+            doc.at(spec.value_at("values"), "values must be a list of the values that mark a "
+                   "deletion", "e.g. values: [d]")
+            ok = False
+        elif column is not None:
+            type_name = by_name[column].type
+            for index, value in enumerate(raw):
+                text = _marker_text(doc, value, raw.item_at(index), column, type_name)
+                if text is None:
+                    ok = False
+                elif text not in texts:
+                    texts.append(text)
+    ends: list[str] = []
+    if "ends" in spec:
+        raw_ends = spec["ends"]
+        if not isinstance(raw_ends, LList) or not raw_ends:
+            doc.at(spec.value_at("ends"), "ends must be a list of hubs and links",
+                   "the hubs and links whose satellites a marked row deletes, e.g. ends: [order]")
+            ok = False
+        else:
+            for index, end in enumerate(raw_ends):
+                word = doc.word(end, raw_ends.item_at(index), "an item of ends")
+                if word is None:
+                    ok = False
+                elif word in ends:
+                    doc.at(raw_ends.item_at(index), f"{word!r} appears twice in ends")
+                else:
+                    ends.append(word)
+    if column is None or not ok or not texts:
+        return None
+    return m.DeleteMarker(column, tuple(texts), tuple(ends))
+
+
+def _marker_text(doc: Doc, value: Any, where: tuple[int, int], column: str,
+                 type_name: str) -> str | None:
+    """The canonical text of a value of ``values:`` read as the column's type; None (and a
+    problem reported) when it is not one."""
+    if isinstance(value, (LMap, LList)) or value is None or value == "":
+        doc.at(where, f"a value of deleted must be a {type_name} value, not "
+               f"{describe(value)}", "NULL and empty fields never mark a deletion")
+        return None
+    if isinstance(value, bool):
+        if type_name != "boolean":
+            doc.at(where, f"{'true' if value else 'false'} is not a {type_name} value of "
+                   f"column {column!r}", "YAML reads yes, no, on and off as booleans: put the "
+                   "text in quotes")
+            return None
+        return "true" if value else "false"
+    if type_name == "text" and not isinstance(value, str):
+        doc.at(where, f"a value of text column {column!r} must be a text, not "
+               f"{describe(value)}", "put it in quotes, as the source writes it")
+        return None
+    try:
+        parsed = values.parse(str(value), type_name)
+        if parsed is None:
+            raise values.ParseError("empty")
+        return hashing.canonical(parsed, type_name)
+    except (values.ParseError, ValueError):
+        doc.at(where, f"{value!r} is not a {type_name} value of column {column!r}")
+        return None
 
 
 _CHARACTER_NAMES = {"tab": "\t", "comma": ",", "pipe": "|", "semicolon": ";", "space": " "}

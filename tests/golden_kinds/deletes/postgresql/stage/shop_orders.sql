@@ -1,0 +1,44 @@
+-- Stage source shop_orders: add the batch landed in dv_land_shop_orders to stg_shop_orders as batch
+-- :batch_id, computing the hash keys and hash diffs of every hub, link and satellite it feeds.
+
+INSERT INTO stg_shop_orders (
+    dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,
+    order_id,
+    customer_id,
+    ordered_at,
+    amount,
+    cancelled,
+    dv_deleted,
+    dv_hk_customer,
+    dv_hk_order,
+    dv_hk_order_customer,
+    dv_hk_order_customer__order,
+    dv_hk_order_customer__customer,
+    dv_hd_order_details
+)
+SELECT
+    :batch_id, l.dv_row, CAST(:loaded_at AS timestamp), COALESCE(l.dv_applied_at, CAST(:applied_at AS timestamp)),
+    l.order_id,
+    l.customer_id,
+    l.ordered_at,
+    l.amount,
+    l.cancelled,
+    l.dv_h0,
+    l.dv_h1,
+    l.dv_h2,
+    l.dv_h3,
+    l.dv_h2,
+    l.dv_h1,
+    l.dv_h4
+FROM (
+    SELECT l.*,
+           CASE WHEN CASE l.cancelled WHEN TRUE THEN 'true' WHEN FALSE THEN 'false' END IN ('true') THEN 1 ELSE 0 END AS dv_h0,
+           COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.customer_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h1,
+           COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.order_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h2,
+           COALESCE(decode(md5(convert_to(NULLIF(COALESCE(replace(replace(NULLIF(upper(btrim(l.order_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), '\N') || '|' || COALESCE(replace(replace(NULLIF(upper(btrim(l.customer_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), '\N'), '\N|\N'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h3,
+           decode(md5(convert_to(concat_ws('|', 'amount=' || replace(replace(trim_scale(l.amount)::text, '\', '\\'), '|', '\|')), 'UTF8')), 'hex') AS dv_h4
+    FROM dv_land_shop_orders l
+    OFFSET 0
+) l;
+
+ANALYZE stg_shop_orders;

@@ -1,0 +1,29 @@
+-- Run with: sqlite3 -cmd ".parameter set :batch_id N" VAULT ".read load/shop_orders/order.sql"
+BEGIN;
+
+-- Hub order from source shop_orders: insert the business keys that hub_order does not hold yet.
+-- Reads batch :batch_id staged in stg_shop_orders; running it again inserts nothing.
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT s.dv_batch_id, 'order', s.dv_row, 'shop_orders', 'missing business key of hub order (order_id)', json_object('order_id', s.order_id, 'customer_id', s.customer_id, 'ordered_at', s.ordered_at, 'amount', s.amount, 'cancelled', s.cancelled)
+FROM stg_shop_orders s
+WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_order = X'00000000000000000000000000000000')
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = s.dv_batch_id AND q.entity = 'order' AND q.row_number = s.dv_row
+  );
+
+-- dv:inserted
+INSERT INTO hub_order (order_hk, order_id, load_ts, record_source, batch_id)
+SELECT k.dv_hk_order, k.order_id, k.dv_loaded_at, 'shop_orders', k.dv_batch_id
+FROM (
+    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_order ORDER BY s.dv_row) AS dv_pick
+    FROM stg_shop_orders s
+    WHERE s.dv_batch_id = :batch_id
+      AND s.dv_hk_order <> X'00000000000000000000000000000000'
+) k
+WHERE k.dv_pick = 1
+  AND NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = k.dv_hk_order)
+ON CONFLICT DO NOTHING;
+
+COMMIT;

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from datavault import api, database, query, values
 from datavault.diagnostics import DatavaultError, ModelError
+from datavault.kinds import KINDS
 from datavault.load import REFUSED, STATES, LoadResult
 
 console = Console()
@@ -222,13 +223,17 @@ def validate(obj: dict, fmt: str) -> None:
             {"path": p.path, "line": p.line, "column": p.col, "message": p.message,
              "hint": p.hint or None} for p in exc.problems]})
         sys.exit(1)
-    counts = {"sources": len(model.sources), "hubs": len(model.hubs),
-              "links": len(model.links), "satellites": len(model.satellites),
-              "marts": len(model.marts)}
+    counts = {"sources": len(model.sources)}
+    for kind in KINDS.values():  # hubs, links and satellites always; other kinds when used
+        number = len(model.group(kind.name))
+        if number or kind.name in ("hub", "link", "satellite"):
+            counts[kind.folder] = number
+    counts["marts"] = len(model.marts)
     if fmt == "json":
         _json({"ok": True, "problems": [], **counts})
     else:
-        _say("ok: " + ", ".join(_count(n, kind.removesuffix("s")) for kind, n in counts.items()))
+        _say("ok: " + ", ".join(_count(n, folder.removesuffix("s").replace("_", " "))
+                                for folder, n in counts.items()))
 
 
 @main.command()

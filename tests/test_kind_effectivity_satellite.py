@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from datavault import api, hashing, query
@@ -198,3 +198,168 @@ def vault(tmp_path: Path, db_url: str):
     v = Vault(tmp_path / "project", db_url)
     yield v
     v.session.close()
+
+
+# ---- the checks against the reference --------------------------------------------------------
+def _booking_observations(loaded: dt.datetime, rows) -> list[tuple]:
+    return batch_observations(loaded, [(o, day(d), c, seq) for o, c, d, seq in rows])[0]
+
+
+def _extract_observations(loaded: dt.datetime, snapshot, ever: set[str]) -> list[tuple]:
+    """A snapshot's relationships, and an end of every order any snapshot gives that it lacks
+    (an order given only in conflicting rows is given)."""
+    d, content = snapshot
+    rows = [(o, day(d), c) for o, customers in content.items() for c in customers]
+    return (batch_observations(loaded, rows)[0]
+            + [(o, day(d), loaded, DELETED) for o in sorted(ever - set(content))])
+
+
+def _check_exact(rows: list[tuple], observations: list[tuple],
+                 load_times: list[dt.datetime]) -> None:
+    grid = [day(d) for d in range(-1, 6)]
+    for order, at, known_at in itertools.product(ORDERS, grid, load_times):
+        expected = live_state(observations, order, at, known_at)
+        actual = live_state(rows, order, at, known_at)
+        assert actual == expected, (
+            f"order {order} at day {(at - DAY0).days}, known at batch "
+            f"{load_times.index(known_at) + 1}: vault {actual}, reference {expected}")
+
+
+def _check_minimal(rows: list[tuple]) -> None:
+    """Every stored row is needed: without it, the relationship at its applied time as known
+    at its load time would be another (an end counts as none)."""
+    for row in rows:
+        order, applied, loaded, state = row
+        others = [r for r in rows if r is not row]
+        assert live_state(others, order, applied, loaded) != (
+            None if state is DELETED else state), f"{row} changes nothing"
+
+
+def _check_readers(vault: Vault, eff: str, observations: list[tuple],
+                   load_times: list[dt.datetime]) -> None:
+    """`history` gives the reference's spans as known at every load time, and `query` the
+    span in effect at a few applied times."""
+    for known_at in load_times:
+        expected = {o: effectivity_spans(observations, o, known_at) for o in ORDERS}
+        assert vault.spans(eff, known_at) == {o: s for o, s in expected.items() if s}, known_at
+        for d in (0, 2, 4):
+            at = day(d)
+            current = {o: [(c, start, end) for c, start, end in s
+                           if start <= at and (end is None or at < end)]
+                       for o, s in expected.items()}
+            assert vault.spans(eff, known_at, at) == {o: s for o, s in current.items() if s}, (
+                known_at, d)
+
+
+# ---- the properties --------------------------------------------------------------------------
+@st.composite
+def booking_batch(draw):
+    """Relationships of a few orders and days: a row repeated, two customers for one order and
+    day (a conflict, unless the sequence orders one away)."""
+    cells = draw(st.dictionaries(st.tuples(st.sampled_from(ORDERS[:2]), st.integers(0, 3)),
+                                 st.sampled_from(CUSTOMERS), max_size=5))
+    rows = []
+    for (order, d), customer in cells.items():
+        top = draw(st.sampled_from([1, 2]))
+        rows.append((order, customer, d, top))
+        if draw(st.booleans()):
+            rows.append(rows[-1])
+        if draw(st.integers(0, 3)) == 0:
+            rows.append((order, draw(st.sampled_from(CUSTOMERS)), d,
+                         draw(st.sampled_from([None, top - 1, top]))))
+    return draw(st.permutations(rows))
+
+
+@st.composite
+def arrivals(draw, batches):
+    """Distinct batches, then an arrival order that may repeat a batch."""
+    made = draw(st.lists(batches, min_size=1, max_size=5))
+    order = draw(st.permutations(range(len(made))))
+    repeats = draw(st.lists(st.integers(0, len(made) - 1), max_size=2))
+    return made, list(order) + repeats
+
+
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+@SETTINGS
+@given(history=arrivals(booking_batch()))
+@example(history=(  # A, B, A; then the B corrected to A, and a late C between
+    [[("O1", "A", 0, 1)], [("O1", "B", 2, 1)], [("O1", "A", 3, 1)], [("O1", "A", 2, 1)],
+     [("O1", "C", 1, 1)]], [0, 1, 2, 3, 4, 1]))
+def test_delta_relationships_equal_the_reference(vault: Vault, history) -> None:
+    batches, arrival = history
+    vault.reset()
+    observations: list[tuple] = []
+    load_times: list[dt.datetime] = []
+    for n, index in enumerate(arrival):
+        rows = batches[index] if n < len(batches) else list(reversed(batches[index]))
+        result = vault.load("bookings", rows)
+        load_times.append(result.loaded_at)
+        observations += _booking_observations(result.loaded_at, rows)
+        _check_exact(vault.rows("booked"), observations, load_times)
+    _check_minimal(vault.rows("booked"))
+    _check_readers(vault, "booked", observations, load_times)
+    before = vault.counts()
+    vault.load("bookings", list(reversed(batches[arrival[-1]])))  # the last batch again
+    assert vault.counts() == before, "loading a batch again inserted rows"
+
+
+snapshot = st.tuples(
+    st.integers(0, 4),
+    # non-empty: an empty file carries no applied time (its snapshot time is its load time);
+    # two customers of one order are a conflict
+    st.dictionaries(st.sampled_from(ORDERS), st.lists(st.sampled_from(CUSTOMERS), min_size=1,
+                                                      max_size=2, unique=True),
+                    min_size=1, max_size=3))
+
+
+def _shared_gap(snapshots, arrival) -> bool:
+    """A snapshot that gives an order only in conflicting rows, then a snapshot of an earlier
+    applied time that gives it: the shared timeline of templates/base/_history.sql.j2 (of
+    every satellite) shows the order deleted at the first snapshot's time, where section 5
+    says its state holds. Left out of the property; pinned by
+    test_a_snapshot_conflict_then_an_earlier_snapshot_holds_the_key (strict xfail)."""
+    seen: list[tuple] = []
+    for index in arrival:
+        d, content = snapshots[index]
+        if any(o in content and earlier_d > d for earlier_d, conflicted in seen
+               for o in conflicted):
+            return True
+        seen.append((d, {o for o, customers in content.items() if len(customers) > 1}))
+    return False
+
+
+def _extract_rows(snap, reverse: bool = False) -> list[tuple]:
+    d, content = snap
+    rows = [(o, c, d) for o, customers in sorted(content.items())
+            for c in customers + customers[:1]]  # a row repeated
+    return list(reversed(rows)) if reverse else rows
+
+
+@SETTINGS
+@given(history=arrivals(snapshot))
+@example(history=([(0, {"O1": ["A"], "O2": ["A"]}), (2, {"O1": ["B"]}),
+                   (3, {"O1": ["A"], "O2": ["C"]}), (1, {"O2": ["B"]})], [0, 1, 2, 3]))
+def test_snapshot_relationships_equal_the_reference(vault: Vault, history) -> None:
+    snapshots, arrival = history
+    assume(not _shared_gap(snapshots, arrival))
+    vault.reset()
+    observations: list[tuple] = []
+    load_times: list[dt.datetime] = []
+    loaded: list[tuple] = []
+    for n, index in enumerate(arrival):
+        result = vault.load("extract", _extract_rows(snapshots[index],
+                                                     reverse=n >= len(snapshots)))
+        load_times.append(result.loaded_at)
+        loaded.append((result.loaded_at, snapshots[index]))
+        ever = {o for _, (_, content) in loaded for o in content}
+        observations = [o for at, snap in loaded for o in _extract_observations(at, snap, ever)]
+        _check_exact(vault.rows("extracted"), observations, load_times)
+    _check_minimal(vault.rows("extracted"))
+    _check_readers(vault, "extracted", observations, load_times)
+    before = vault.counts()
+    vault.load("extract", _extract_rows(snapshots[arrival[-1]], reverse=True))
+    assert vault.counts() == before, "loading a snapshot again inserted rows"

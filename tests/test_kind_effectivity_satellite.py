@@ -18,16 +18,21 @@ import csv
 import datetime as dt
 import itertools
 import os
+import shutil
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from datavault import api, hashing, query
+from datavault.cli import main
 from datavault.load import open_input
 from tests.conftest import migrated, write_project
 from tests.reference import DELETED, batch_observations, effectivity_spans, live_state
+from tests.test_generate import _run_plain
 
 # Each example loads up to eight batches (some 0.1 s each on SQLite, 0.5 s on PostgreSQL): a
 # tenth of the setting, 100 at the CI's 1000, keeps each property within a few minutes there.
@@ -511,9 +516,6 @@ def test_entity_loads_of_a_batch_in_any_order_give_the_same_spans(vault: Vault) 
 
 
 def test_query_and_history_through_the_command_line(vault: Vault) -> None:
-    from click.testing import CliRunner
-
-    from datavault.cli import main
     first = vault.load("bookings", [("O1", "A", 1, 1), ("O2", "C", 1, 1)])
     vault.load("bookings", [("O1", "B", 3, 1)])
     root, url = vault.session.project.root, str(vault.session.engine.url.render_as_string(
@@ -540,3 +542,250 @@ def test_a_snapshot_conflict_then_an_earlier_snapshot_holds_the_key(vault: Vault
     vault.load("extract", [("O3", "A", 1), ("O3", "B", 1)])
     vault.load("extract", [("O3", "A", 0)])
     assert _days(vault.spans("extracted")) == {"O3": [("A", 0, None)]}
+
+
+# ---- the golden project: generated SQL, a plain client --------------------------------------
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden_kinds" / "effectivity_satellite"
+GOLDEN_PROJECT = HERE / "projects" / "effectivity_satellite"
+UPDATE = os.environ.get("DATAVAULT_UPDATE_GOLDEN") == "1"
+# the fourth day's extract arrives before the third's
+BATCHES = ["order_customers_1.csv", "order_customers_2.csv", "order_customers_4.csv",
+           "order_customers_3.csv"]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*.sql"))}
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_generated_sql_matches_the_golden_files(dialect: str, tmp_path: Path) -> None:
+    api.generate(GOLDEN_PROJECT, dialect, tmp_path)
+    generated = _files(tmp_path)
+    if UPDATE:
+        for relative, data in generated.items():
+            target = GOLDEN / dialect / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    expected = _files(GOLDEN / dialect)
+    assert sorted(generated) == sorted(expected)
+    for relative in expected:
+        assert generated[relative] == expected[relative], (
+            f"{dialect}/{relative} differs from tests/golden_kinds (DATAVAULT_UPDATE_GOLDEN=1 "
+            "after a wanted change)")
+
+
+def _copy_project(target: Path) -> Path:
+    for part in ("models", "config", "data"):
+        shutil.copytree(GOLDEN_PROJECT / part, target / part)
+    return target
+
+
+def _plain(row) -> tuple:
+    return tuple(bytes(v) if isinstance(v, memoryview) else
+                 v.isoformat() if isinstance(v, dt.datetime) else v for v in row)
+
+
+def _tables(url: str) -> dict[str, list[tuple]]:
+    names = ["hub_order", "hub_customer", "link_order_customer", "dv_quarantine"] + [
+        t for name in ("order_customer_eff", "order_customer_booked")
+        for t in (f"eff_{name}", f"eff_{name}__obs")]
+    engine = sa.create_engine(url)
+    result = {}
+    with engine.connect() as connection:
+        for name in names:
+            columns = [c["name"] for c in sa.inspect(connection).get_columns(name)
+                       if c["name"] != "load_ts"]
+            keep = ", ".join(columns)
+            result[name] = [_plain(r) for r in connection.exec_driver_sql(
+                f"SELECT {keep} FROM {name} ORDER BY {keep}")]
+    engine.dispose()
+    return result
+
+
+def _spans_of(answer: query.Answer) -> list[tuple]:
+    return [(*r[:-2], _ts(r[-2]).day, None if r[-1] is None else _ts(r[-1]).day)
+            for r in answer.rows]
+
+
+def test_generated_load_files_run_in_a_plain_client(make_db_url, tmp_path: Path) -> None:
+    project = _copy_project(tmp_path / "project")
+    by_loader, by_client = make_db_url(), make_db_url()
+    loader_session = api.open_session(project, url=migrated(project, by_loader))
+    client_session = api.open_session(project, url=migrated(project, by_client))
+    dialect = client_session.loader.dialect.name
+    api.generate(project, dialect, tmp_path / "sql")
+    for file in BATCHES:
+        path = str(project / "data" / file)
+        assert loader_session.loader.load("order_customers", open_input(path),
+                                          allow_mass_delete=True).ok
+        staged = client_session.loader.stage("order_customers", open_input(path),
+                                             allow_mass_delete=True)
+        for entity in client_session.project.model.entities_of("order_customers"):
+            for _ in range(2):  # running a file again inserts and quarantines nothing more
+                _run_plain(by_client, tmp_path / "sql" / "load" / "order_customers"
+                           / f"{entity}.sql", staged.batch_id)
+    model = loader_session.project.model
+    loaded, plain = _tables(by_loader), _tables(by_client)
+    with loader_session.engine.connect() as connection:
+        by_order = _spans_of(query.history(connection, model, "order_customer_eff"))
+        by_both = _spans_of(query.history(connection, model, "order_customer_booked"))
+        now = _spans_of(query.state(connection, model, "order_customer_eff",
+                                    at=dt.datetime(2026, 1, 3, 12)))
+    loader_session.close()
+    client_session.close()
+    assert plain == loaded
+    # O1: A, B, back to A (the late third day's extract); O2: A until the third day's extract
+    # lacks it, then C; O3 has no customer (quarantined by the link and both satellites)
+    assert by_order == [("O1", "A", 1, 2), ("O1", "B", 2, 3), ("O1", "A", 3, None),
+                        ("O2", "A", 1, 3), ("O2", "C", 4, None)]
+    assert by_both == [("O1", "A", 1, 2), ("O1", "A", 3, None), ("O1", "B", 2, 3),
+                       ("O2", "A", 1, 3), ("O2", "C", 4, None)]
+    assert now == [("O1", "A", 3, None)]
+    assert [r[1:3] for r in loaded["dv_quarantine"]] == [
+        ("customer", 3), ("order_customer", 3), ("order_customer_booked", 3),
+        ("order_customer_eff", 3)]
+
+
+# ---- validation ------------------------------------------------------------------------------
+EFF = "models/effectivity_satellites/order_customer_eff.yml"
+
+
+def _problems(root: Path) -> list[str]:
+    result = CliRunner().invoke(main, ["-p", str(root), "validate"])
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1, result.output
+    *lines, count = result.stderr.splitlines()
+    assert count == f"{len(lines)} problem{'s' if len(lines) != 1 else ''} found"
+    return lines
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return _copy_project(tmp_path / "project")
+
+
+def test_the_golden_project_is_valid_and_counted(project: Path) -> None:
+    model = api.validate(project).model
+    eff = model.entities["order_customer_eff"]
+    assert (eff.kind, eff.link, eff.driving_key, eff.other_roles) == (
+        "effectivity_satellite", "order_customer", ("order",), ("customer",))
+    # the driving key in the link's role order, whatever the file's
+    assert model.entities["order_customer_booked"].driving_key == ("order", "customer")
+    result = CliRunner().invoke(main, ["-p", str(project), "validate"])
+    assert result.stdout == ("ok: 1 source, 2 hubs, 1 link, 0 satellites, "
+                             "2 effectivity satellites, 0 marts\n")
+    result = CliRunner().invoke(main, ["-p", str(project), "validate", "--format", "json"])
+    assert '"effectivity_satellites": 2' in result.stdout
+
+
+DRIVING_KEY_PROBLEMS = {
+    "a role not in the link": ("driving_key: [order]", "driving_key: [ordr]",
+                               f"{EFF}:3:15: link 'order_customer' has no role 'ordr' (did "
+                               "you mean 'order'?)"),
+    "twice": ("driving_key: [order]", "driving_key: [order, order]",
+              f"{EFF}:3:22: driving key role 'order' appears twice"),
+    "empty": ("driving_key: [order]", "driving_key: []",
+              f"{EFF}:3:14: driving_key is empty (name the roles of the link whose "
+              "relationship changes, for example: driving_key: [order])"),
+    "a mapping": ("driving_key: [order]", "driving_key: {order: 1}",
+                  f"{EFF}:3:14: driving_key must be a list of the link's roles, not a mapping "
+                  "(for example: driving_key: [order])"),
+    "not a name": ("driving_key: [order]", "driving_key: [[order]]",
+                   f"{EFF}:3:15: a driving key role must be a role of the link, not a list"),
+    "unknown link": ("link: order_customer", "link: order_custmer",
+                     f"{EFF}:2:7: unknown link 'order_custmer' (did you mean "
+                     "'order_customer'?)"),
+    "a hub for a link": ("link: order_customer", "link: order",
+                         f"{EFF}:2:7: unknown link 'order' ('order' is a hub; an effectivity "
+                         "satellite follows a link)"),
+    "a source not feeding the link": (
+        "source: order_customers", "source: other_source",
+        f"{EFF}:4:9: source 'other_source' does not feed link 'order_customer', so its rows "
+        "name no relationship (add other_source under sources: in "
+        "models/links/order_customer.yml, or name one of its sources: order_customers)"),
+    "unknown source": ("source: order_customers", "source: order_custmers",
+                       f"{EFF}:4:9: unknown source 'order_custmers' (did you mean "
+                       "'order_customers'?)"),
+    "an unknown key": ("source: order_customers", "source: order_customers\nsatellite: x",
+                       f"{EFF}:5:1: unknown key 'satellite' (expected one of: description, "
+                       "driving_key, link, source)"),
+}
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), DRIVING_KEY_PROBLEMS.values(),
+                         ids=DRIVING_KEY_PROBLEMS.keys())
+def test_each_problem_of_an_effectivity_satellite_file_is_placed(
+        project: Path, old: str, new: str, expected: str) -> None:
+    if "other_source" in new:
+        (project / "models" / "sources" / "other_source.yml").write_text(
+            "columns:\n  order_no: text\n", encoding="utf-8")
+        (project / "models" / "hubs" / "order.yml").write_text(
+            "business_key:\n  order_no: text\nsources:\n  order_customers:\n  other_source:\n",
+            encoding="utf-8")
+    path = project / EFF
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    assert _problems(project) == [expected]
+
+
+def test_a_naming_pattern_names_its_tables(project: Path) -> None:
+    from datavault import contract
+    model = api.validate(project).model
+    assert contract.contract(model)["naming"] == (
+        "hub=hub_{name} link=link_{name} satellite=sat_{name}")  # the default: not listed
+    (project / "config" / "datavault.yml").write_text(
+        "naming:\n  effectivity_satellite: es_{name}\n", encoding="utf-8")
+    model = api.validate(project).model
+    tables = set(api.schema.build_metadata(model).tables)
+    assert {"es_order_customer_eff", "es_order_customer_eff__obs"} <= tables
+    assert not {t for t in tables if t.startswith("eff_")}
+    assert contract.contract(model)["naming"].endswith(" effectivity_satellite=es_{name}")
+
+
+def test_the_key_contract_of_an_effectivity_satellite(project: Path) -> None:
+    from datavault import contract
+    model = api.validate(project).model
+    items = contract.contract(model)
+    assert items["effectivity_satellite order_customer_eff"] == "link order_customer driving order"
+    assert items["effectivity_satellite order_customer_booked"] == (
+        "link order_customer driving order, customer")
+    changes = contract.compare(
+        {**items, "effectivity_satellite order_customer_eff":
+         "link order_customer driving customer"}, items)
+    assert [(c.item, c.kind, c.always) for c in changes] == [
+        ("effectivity_satellite order_customer_eff", "breaking", True)]
+
+
+def test_a_migration_adds_an_effectivity_satellite_to_a_vault_with_data(
+        project: Path, db_url: str) -> None:
+    """A vault made and loaded before the effectivity satellite: the migration adds its tables
+    and nothing else, and the next batch loads it (its relationships begin there)."""
+    eff_files = sorted((project / "models" / "effectivity_satellites").glob("*.yml"))
+    kept = {p: p.read_text(encoding="utf-8") for p in eff_files}
+    for p in eff_files:
+        p.unlink()
+    session = api.open_session(project, url=migrated(project, db_url))
+    assert session.loader.load("order_customers",
+                               open_input(str(project / "data" / BATCHES[0]))).ok
+    session.close()
+    for p, text in kept.items():
+        p.write_text(text, encoding="utf-8")
+    steps = api.migrate_revision(project, "effectivity", url=db_url)
+    assert steps is not None
+    api.migrate_upgrade(project, url=db_url)
+    session = api.open_session(project, url=db_url)
+    try:
+        assert session.loader.load("order_customers",
+                                   open_input(str(project / "data" / BATCHES[1]))).ok
+        with session.engine.connect() as connection:
+            spans = _spans_of(query.history(connection, session.project.model,
+                                            "order_customer_eff"))
+            links = connection.exec_driver_sql(
+                "SELECT COUNT(*) FROM link_order_customer").scalar_one()
+        assert spans == [("O1", "B", 2, None), ("O2", "A", 2, None)]
+        assert links == 3
+    finally:
+        session.close()

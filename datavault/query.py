@@ -478,8 +478,9 @@ def spans(connection: sa.Connection, model: m.Model, entity: str,
     # other than the one before (none before counts as ended)
     changes = sa.select(
         points.c.dk, points.c.applied_ts, points.c.hash_diff, points.c.lk,
-        sa.func.lead(points.c.applied_ts).over(partition_by=points.c.dk,
-                                               order_by=points.c.applied_ts).label("dv_end"),
+        sa.type_coerce(sa.func.lead(points.c.applied_ts).over(
+            partition_by=points.c.dk, order_by=points.c.applied_ts), sa.DateTime()
+        ).label("dv_end"),
     ).where(sa.or_(
         sa.and_(points.c.dv_prev.is_(None), points.c.hash_diff != deleted),
         sa.and_(points.c.dv_prev.is_not(None), points.c.dv_prev != points.c.hash_diff),

@@ -474,17 +474,15 @@ def spans(connection: sa.Connection, model: m.Model, entity: str,
         sa.func.lag(ranked.c.hash_diff).over(partition_by=ranked.c.dk,
                                              order_by=ranked.c.applied_ts).label("dv_prev"),
     ).where(ranked.c.dv_pick == 1).subquery("dv_points")
-    # the points where the state changes: an end where there is a state, or a relationship
-    # other than the one before (none before counts as ended)
+    # the points where the state changes: the first point, or one whose state differs from
+    # the one before (an end as the first point begins no span and ends none)
     changes = sa.select(
         points.c.dk, points.c.applied_ts, points.c.hash_diff, points.c.lk,
         sa.type_coerce(sa.func.lead(points.c.applied_ts).over(
             partition_by=points.c.dk, order_by=points.c.applied_ts), sa.DateTime()
         ).label("dv_end"),
-    ).where(sa.or_(
-        sa.and_(points.c.dv_prev.is_(None), points.c.hash_diff != deleted),
-        sa.and_(points.c.dv_prev.is_not(None), points.c.dv_prev != points.c.hash_diff),
-    )).subquery("dv_changes")
+    ).where(sa.or_(points.c.dv_prev.is_(None), points.c.dv_prev != points.c.hash_diff)
+            ).subquery("dv_changes")
     link = model.links[eff.link]
     link_table = md.tables[model.link_table(eff.link)]
     joined: sa.FromClause = changes.join(

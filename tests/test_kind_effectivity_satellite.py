@@ -491,6 +491,8 @@ def test_under_zero_key_a_missing_role_names_the_zero_key_and_no_driving_key_is_
         rows = [(e, n, r) for b, e, n, r in vault.quarantined() if b == result.batch_id]
         assert [(e, n) for e, n, _ in rows] == [("booked", 2)]
         assert rows[0][2].startswith("missing driving key of booked (order: order_no)")
+        vault.load("bookings", [("O1", "A", 2, 1)])  # the customer known from then on
+        assert _days(vault.spans("booked")) == {"O1": [(None, 1, 2), ("A", 2, None)]}
     finally:
         vault.session.close()
 

@@ -34,10 +34,10 @@ from tests.conftest import migrated, write_project
 from tests.reference import DELETED, batch_observations, effectivity_spans, live_state
 from tests.test_generate import _run_plain
 
-# Each example loads up to seven batches of two entity loads that keep history (0.3 s an
-# example on SQLite, 1 s on PostgreSQL): a twentieth of the setting, 50 at the CI's 1000,
-# keeps the four properties near two minutes together there; every mutant planted in this
-# kind's template, staging hashes and readers failed within 20 examples.
+# Each example loads up to seven batches and reads every span as known at each load time: a
+# twentieth of the setting, 50 at the CI's 1000, keeps the four properties within a minute or
+# two together there (45 s on an idle machine); every mutant planted in this kind's template,
+# staging hashes and readers failed within 20 examples, on both engines.
 SETTING = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100"))
 EXAMPLES = max(SETTING // 20, 5)
 DAY0 = dt.datetime(2026, 1, 1)

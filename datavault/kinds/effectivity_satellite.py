@@ -66,11 +66,12 @@ class EffectivitySatelliteKind(Kind):
                        known.unknown_hint(src_name, ("sources",), "add it under models/sources/"))
                 src_name = None
         if link_name and src_name and src_name not in known.fed_by.get(link_name, {src_name}):
+            feeding = sorted(known.fed_by[link_name])
             doc.at(data.value_at("source"),
                    f"source {src_name!r} does not feed link {link_name!r}, so its rows name no "
                    "relationship",
-                   f"add {src_name} under sources: in models/links/{link_name}.yml, or name one "
-                   f"of its sources: {', '.join(sorted(known.fed_by.get(link_name, ())))}")
+                   f"add {src_name} under sources: in models/links/{link_name}.yml"
+                   + (f", or name one of its sources: {', '.join(feeding)}" if feeding else ""))
             src_name = None
         if link is None or driving is None or src_name is None or src_name not in known.sources:
             return None

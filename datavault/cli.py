@@ -20,6 +20,7 @@ from rich.table import Table
 
 from datavault import api, database, query, values
 from datavault.diagnostics import DatavaultError, ModelError
+from datavault.kinds import KINDS
 from datavault.load import REFUSED, STATES, LoadResult
 
 console = Console()
@@ -222,18 +223,19 @@ def validate(obj: dict, fmt: str) -> None:
             {"path": p.path, "line": p.line, "column": p.col, "message": p.message,
              "hint": p.hint or None} for p in exc.problems]})
         sys.exit(1)
-    counts = {"sources": len(model.sources), "hubs": len(model.hubs),
-              "links": len(model.links), "satellites": len(model.satellites),
-              "marts": len(model.marts)}
-    tracking = len(model.group("record_tracking"))
-    if tracking:  # counted where a project has them, so other summaries read as before
-        counts["record_tracking"] = tracking
+    counts = {"sources": len(model.sources)}
+    for kind in KINDS.values():  # hubs, links and satellites always; other kinds when used
+        number = len(model.group(kind.name))
+        if number or kind.name in ("hub", "link", "satellite"):
+            counts[kind.folder] = number
+    counts["marts"] = len(model.marts)
     if fmt == "json":
         _json({"ok": True, "problems": [], **counts})
     else:
         units = {"record_tracking": "record tracking table"}
-        _say("ok: " + ", ".join(_count(n, units.get(kind, kind.removesuffix("s")))
-                                for kind, n in counts.items()))
+        _say("ok: " + ", ".join(
+            _count(n, units.get(folder, folder.removesuffix("s").replace("_", " ")))
+            for folder, n in counts.items()))
 
 
 @main.command()
@@ -708,9 +710,13 @@ def marts_build(obj: dict, names: tuple[str, ...], full: bool, today, fmt: str) 
 def query_command(obj: dict, entity: str, keys: tuple[str, ...], at, known_at, fmt: str) -> None:
     """The state of keys of a satellite, or of a hub or link with all its satellites.
 
+    Of an effectivity satellite: per driving key, the relationship in effect (every role's
+    business key) and since when (start); --key takes driving keys.
+
     \b
     datavault query customer_details --at 2026-02-15
     datavault query customer --key C002 --at 2026-02-15 --known-at 2026-03-01T12:00
+    datavault query order_customer_eff --key O1 --at 2026-01-03
     """
     answer = api.query_state(obj["project"], entity, keys, at=at, known_at=known_at,
                              url=obj["url"], profile=obj["profile"])
@@ -728,7 +734,10 @@ def query_command(obj: dict, entity: str, keys: tuple[str, ...], at, known_at, f
 @click.pass_obj
 def history_command(obj: dict, entity: str, keys: tuple[str, ...], known_at, fmt: str) -> None:
     """Every version of a key: when it was true (applied) and when the vault learned it
-    (loaded, batch); `replaced` is when a later batch corrected that applied time."""
+    (loaded, batch); `replaced` is when a later batch corrected that applied time.
+
+    Of an effectivity satellite: every span of each driving key's relationships, with its
+    start and end (empty while it lasts) as known at --known-at."""
     answer = api.query_history(obj["project"], entity, keys, known_at=known_at,
                                url=obj["url"], profile=obj["profile"])
     _emit(answer, fmt, f"history of {entity}")

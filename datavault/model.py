@@ -262,6 +262,41 @@ class MultiActiveSatellite:
 
 
 @dataclass(frozen=True)
+class EffectivitySatellite:
+    """Which relationship of a link is in effect for each driving key, along applied time
+    (SEMANTICS.md section 6), fed by one source of the link: a satellite keyed by the
+    driving key (the key strings of ``driving_key``'s roles, hashed as a link key is) whose
+    hash diff is the link key of the relationship, the other roles' hub keys its payload."""
+
+    kind: ClassVar[str] = "effectivity_satellite"
+    name: str
+    link: str
+    #: the roles of the link that make the driving key, in the link's role order
+    driving_key: tuple[str, ...]
+    #: the link's other roles, in its order
+    other_roles: tuple[str, ...]
+    source: str
+    description: str = ""
+
+    def fed_by(self, source: str) -> bool:
+        return self.source == source
+
+    @property
+    def key_column(self) -> str:
+        """The column of the driving key, in its tables."""
+        return DRIVING_KEY_COLUMN
+
+    @property
+    def stage_key(self) -> str:
+        """The column of the driving key in the staging table."""
+        return stage_hub_key(self.name)
+
+
+#: the column of an effectivity satellite's driving key
+DRIVING_KEY_COLUMN = "driving_hk"
+
+
+@dataclass(frozen=True)
 class Spine:
     """The snapshot times of a mart, in applied time (a date means its midnight, UTC).
 
@@ -432,6 +467,7 @@ class Naming:
     nonhistorized_link: str = "nhl_{name}"
     multi_active_satellite: str = "msat_{name}"
     record_tracking: str = "rts_{name}"
+    effectivity_satellite: str = "eff_{name}"
 
     def hub_table(self, hub: str) -> str:
         return self.hub.format(name=hub)
@@ -461,6 +497,13 @@ class Naming:
     def msat_log_table(self, msat: str) -> str:
         """The narrow log of observations of sets that did not become rows."""
         return f"{self.msat_table(msat)}__obs"
+
+    def eff_table(self, eff: str) -> str:
+        return self.effectivity_satellite.format(name=eff)
+
+    def eff_log_table(self, eff: str) -> str:
+        """The narrow log of observations of relationships that did not become rows."""
+        return f"{self.eff_table(eff)}__obs"
 
 
 # Column names of the vault's own columns: one rule each, used by validation and schema alike.

@@ -41,6 +41,10 @@ def key_columns(model: m.Model, parent: str) -> list[tuple[str, m.Column]]:
     if parent in model.hubs:
         return [(parent, c) for c in model.hubs[parent].key]
     entity = model.entities[parent]
+    if isinstance(entity, m.EffectivitySatellite):  # its driving key: the driving roles'
+        roles = model.links[entity.link].roles
+        return [(role.role, c) for role in roles if role.role in entity.driving_key
+                for c in model.hubs[role.hub].key]
     if isinstance(entity, m.NonHistorizedLink):  # an event key: its roles', then its own
         return [(role.role, c) for role in entity.roles for c in model.hubs[role.hub].key] + [
             (parent, m.Column(c.name, c.type)) for c in entity.event_key]
@@ -285,6 +289,8 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
         return events(connection, model, entity, keys, at or values.utcnow(), known_at)
     if isinstance(model.entities.get(entity), m.RecordTracking):
         return last_seen(connection, model, entity, keys, at or values.utcnow(), known_at)
+    if isinstance(model.entities.get(entity), m.EffectivitySatellite):
+        return spans(connection, model, entity, keys, at or values.utcnow(), known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
     side_by_side = kind.is_parent  # a hub's or link's satellites, each under its name
@@ -338,6 +344,8 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
         return events(connection, model, entity, keys, None, known_at)
     if isinstance(model.entities.get(entity), m.RecordTracking):  # every time a source saw
         return last_seen(connection, model, entity, keys, None, known_at)
+    if isinstance(model.entities.get(entity), m.EffectivitySatellite):  # every span
+        return spans(connection, model, entity, keys, None, known_at)
     known = known_as_of(connection, model, known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
@@ -477,3 +485,73 @@ def last_seen(connection: sa.Connection, model: m.Model, entity: str,
         *picked).order_by(*[c.element for c in labels], rows.c.applied_ts)
     result = connection.execute(query)
     return Answer(list(result.keys()), [tuple(r) for r in result], known.note)
+
+
+# ---- effectivity satellites --------------------------------------------------------------
+def spans(connection: sa.Connection, model: m.Model, entity: str,
+          keys: Sequence[str] | None = None, at: dt.datetime | None = None,
+          known_at: dt.datetime | int | None = None) -> Answer:
+    """The relationships of an effectivity satellite's driving keys (SEMANTICS.md section 6),
+    as known at ``known_at`` (as in ``state``): each span with the business keys of every role
+    of the link (the driving roles' first), ``start`` (included) and ``end`` (excluded; None
+    while it lasts). With ``at``, only the span in effect at that applied time, per driving
+    key (``query``); without, every span (``history``). ``keys``: driving keys, the driving
+    roles' key parts joined with ``|``.
+
+    The spans are the stored rows read by the rule of section 2: per driving key and applied
+    time the latest-loaded row, and a span from each such row whose relationship differs from
+    the one before it, to the next one that differs (an end begins no span)."""
+    eff = model.entities[entity]
+    assert isinstance(eff, m.EffectivitySatellite)
+    known = known_as_of(connection, model, known_at)
+    md = schema.metadata_for(model)
+    table = md.tables[model.settings.naming.eff_table(entity)]
+    key = table.c[eff.key_column]
+    link_key = table.c[m.link_key_column(eff.link)]
+    deleted = hashing.zero_key(model.settings.hash)
+    conditions = [table.c.load_ts <= known.at]
+    if keys:
+        conditions.append(key.in_([parse_key(model, entity, k) for k in keys]))
+    ranked = sa.select(
+        key.label("dk"), table.c.applied_ts, table.c.hash_diff, link_key.label("lk"),
+        sa.func.row_number().over(partition_by=(key, table.c.applied_ts),
+                                  order_by=table.c.load_ts.desc()).label("dv_pick"),
+    ).where(*conditions).subquery("dv_ranked")
+    points = sa.select(
+        ranked.c.dk, ranked.c.applied_ts, ranked.c.hash_diff, ranked.c.lk,
+        sa.func.lag(ranked.c.hash_diff).over(partition_by=ranked.c.dk,
+                                             order_by=ranked.c.applied_ts).label("dv_prev"),
+    ).where(ranked.c.dv_pick == 1).subquery("dv_points")
+    # the points where the state changes: the first point, or one whose state differs from
+    # the one before (an end as the first point begins no span and ends none)
+    changes = sa.select(
+        points.c.dk, points.c.applied_ts, points.c.hash_diff, points.c.lk,
+        sa.type_coerce(sa.func.lead(points.c.applied_ts).over(
+            partition_by=points.c.dk, order_by=points.c.applied_ts), sa.DateTime()
+        ).label("dv_end"),
+    ).where(sa.or_(points.c.dv_prev.is_(None), points.c.dv_prev != points.c.hash_diff)
+            ).subquery("dv_changes")
+    link = model.links[eff.link]
+    link_table = md.tables[model.link_table(eff.link)]
+    joined: sa.FromClause = changes.join(
+        link_table, link_table.c[m.link_key_column(eff.link)] == changes.c.lk)
+    labels, order = [], []
+    roles = sorted(link.roles, key=lambda r: r.role not in eff.driving_key)  # stable
+    for role in roles:
+        hub = md.tables[model.hub_table(role.hub)].alias(f"h_{role.role}")
+        joined = joined.join(hub, hub.c[schema.hub_key_column(role.hub)]
+                             == link_table.c[schema.role_key_column(role.role)])
+        for part in model.hubs[role.hub].key:
+            labels.append(hub.c[part.name].label(f"{role.role}.{part.name}"))
+            if role.role in eff.driving_key:
+                order.append(hub.c[part.name])
+    where = [changes.c.hash_diff != deleted]
+    if at is not None:
+        where += [changes.c.applied_ts <= at,
+                  sa.or_(changes.c.dv_end.is_(None), changes.c.dv_end > at)]
+    query = sa.select(
+        *labels, changes.c.applied_ts.label("start"), changes.c.dv_end.label("end"),
+    ).select_from(joined).where(*where).order_by(*order, changes.c.applied_ts)
+    result = connection.execute(query)
+    output = list(result.keys())
+    return Answer(output, [tuple(r) for r in result], known.note)

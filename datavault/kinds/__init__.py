@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datavault import model as m
 from datavault.kinds.base import Described, Kind
+from datavault.kinds.effectivity_satellite import EffectivitySatelliteKind
 from datavault.kinds.hub import HubKind
 from datavault.kinds.link import LinkKind
 from datavault.kinds.multi_active_satellite import MultiActiveSatelliteKind
@@ -33,6 +34,7 @@ for _kind in (HubKind(), LinkKind(), SatelliteKind()):
 register(NonHistorizedLinkKind())
 register(MultiActiveSatelliteKind())
 register(RecordTrackingKind())
+register(EffectivitySatelliteKind())
 
 
 def kind_of(model: m.Model, name: str) -> Kind:

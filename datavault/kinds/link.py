@@ -39,6 +39,8 @@ class LinkKind(Kind):
 
     def note(self, known: Known, name: str, data: LMap, entity: m.Entity | None) -> None:
         note_sources(known, name, data)
+        if isinstance(entity, m.Link):
+            known.links[name] = entity
 
     def sources_named(self, data: LMap) -> set[str] | None:
         listed = data.get("sources")

@@ -101,6 +101,7 @@ class Known:
     sources: dict[str, m.Source] = field(default_factory=dict)  # every column valid
     hub_keys: dict[str, tuple[m.Column, ...]] = field(default_factory=dict)  # key valid
     fed_by: dict[str, frozenset[str]] = field(default_factory=dict)  # hubs and links
+    links: dict[str, m.Link] = field(default_factory=dict)  # every hub and feed valid
 
     @property
     def naming(self) -> m.Naming:

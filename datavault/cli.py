@@ -225,10 +225,14 @@ def validate(obj: dict, fmt: str) -> None:
     counts = {"sources": len(model.sources), "hubs": len(model.hubs),
               "links": len(model.links), "satellites": len(model.satellites),
               "marts": len(model.marts)}
+    references = len(model.group("reference_table"))
+    if references:  # a kind a project may not have: counted where it has one
+        counts["reference_tables"] = references
     if fmt == "json":
         _json({"ok": True, "problems": [], **counts})
     else:
-        _say("ok: " + ", ".join(_count(n, kind.removesuffix("s")) for kind, n in counts.items()))
+        _say("ok: " + ", ".join(_count(n, kind.removesuffix("s").replace("_", " "))
+                                for kind, n in counts.items()))
 
 
 @main.command()

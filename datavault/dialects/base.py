@@ -113,6 +113,11 @@ class Dialect:
         """SQL for the hash diff of (name, expression, type) payload columns."""
         raise NotImplementedError
 
+    def code_text(self, parts: Sequence[tuple[str, str]]) -> str:
+        """SQL for the text of a reference table's code of (expression, type) parts
+        (``hashing.code_text``): NULL when a part is missing."""
+        raise NotImplementedError
+
     def set_hash_diff(self, expr: str, algorithm: str) -> str:
         """SQL for an aggregate: the hash diff of a set (SEMANTICS.md section 7) whose
         members' hash diffs are ``expr`` over the rows of a group (repeats and order do not

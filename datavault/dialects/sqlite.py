@@ -28,6 +28,11 @@ def _hash_diff(algorithm: str, *args: object) -> bytes:
     return hashing.hash_diff(items, algorithm)  # type: ignore[arg-type]
 
 
+def _code_text(*args: object) -> str | None:
+    parts = [(values.from_stored(args[i + 1], args[i]), args[i]) for i in range(0, len(args), 2)]
+    return hashing.code_text(parts)  # type: ignore[arg-type]
+
+
 class _SetHashDiff:
     """The aggregate ``dv_set_hash_diff(algorithm, member hash diff)``: the hash diff of the
     set of a group's members (``hashing.set_hash_diff``). SQLite gives NULL for no rows,
@@ -86,6 +91,10 @@ class SQLiteDialect(Dialect):
         args = ", ".join(f"{lit(name)}, {lit(t)}, {expr}" for name, expr, t in items)
         return f"dv_hash_diff({lit(algorithm)}, {args})"
 
+    def code_text(self, parts: Sequence[tuple[str, str]]) -> str:
+        args = ", ".join(f"{self.text_literal(type_name)}, {expr}" for expr, type_name in parts)
+        return f"dv_code_text({args})"
+
     def set_hash_diff(self, expr: str, algorithm: str) -> str:
         aggregate = f"dv_set_hash_diff({self.text_literal(algorithm)}, {expr})"
         return f"COALESCE({aggregate}, {self.zero_key(algorithm)})"
@@ -112,6 +121,7 @@ class SQLiteDialect(Dialect):
     def prepare_connection(self, dbapi_connection: Any) -> None:
         dbapi_connection.create_function("dv_hash_key", -1, _hash_key, deterministic=True)
         dbapi_connection.create_function("dv_hash_diff", -1, _hash_diff, deterministic=True)
+        dbapi_connection.create_function("dv_code_text", -1, _code_text, deterministic=True)
         dbapi_connection.create_aggregate("dv_set_hash_diff", 2, _SetHashDiff)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

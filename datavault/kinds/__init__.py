@@ -13,6 +13,7 @@ from datavault.kinds.hub import HubKind
 from datavault.kinds.link import LinkKind
 from datavault.kinds.multi_active_satellite import MultiActiveSatelliteKind
 from datavault.kinds.nonhistorized_link import NonHistorizedLinkKind
+from datavault.kinds.reference_table import ReferenceTableKind
 from datavault.kinds.satellite import SatelliteKind
 
 #: every kind by name, in the order they are read and loaded
@@ -31,6 +32,7 @@ for _kind in (HubKind(), LinkKind(), SatelliteKind()):
     register(_kind)
 register(NonHistorizedLinkKind())
 register(MultiActiveSatelliteKind())
+register(ReferenceTableKind())
 
 
 def kind_of(model: m.Model, name: str) -> Kind:

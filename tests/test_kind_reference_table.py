@@ -31,7 +31,6 @@ from hypothesis import strategies as st
 
 from datavault import api, contract, hashing, query
 from datavault import model as m
-from datavault.diagnostics import ModelError
 from datavault.load import open_input
 from tests.conftest import PG_URL, migrated, need_postgres, write_project
 from tests.reference import (
@@ -384,3 +383,262 @@ def test_descriptions_in_applied_order_store_the_condensed_history(shared: Vault
     code = code_of("7", "mm")
     expected = condensed_history(observations, code, END)
     assert [(a, s) for _, a, _, s in sorted(shared.versions("unit"))] == expected
+
+
+# ---- the regression cases of section 9 -------------------------------------------------------
+def _list(vault: Vault, name: str = "unit", at: int = 9) -> dict:
+    return vault.code_list(name, day(at))
+
+
+def test_007_and_7_are_one_integer_code(vault: Vault) -> None:
+    vault.load("deltas", [("007", "mm", 0, "metre")])
+    vault.load("deltas", [("7", "mm", 1, "Metre"), ("7", "mm", 2, "Metre")])
+    assert vault.counts("unit") == (1, 2, 1)
+    assert vault.sql("SELECT dv_code, c, u FROM ref_unit") == [("7|mm", 7, "mm")]
+    assert _list(vault) == {code_of("7", "mm"): ("Metre",)}
+    with vault.session.engine.connect() as connection:  # either spelling finds it
+        for spelling in ("7|mm", "007|mm"):
+            assert len(query.history(connection, vault.model, "unit", [spelling]).rows) == 2
+
+
+def test_mm_and_Mm_are_two_codes(vault: Vault) -> None:  # noqa: N802 (the units' names)
+    vault.load("deltas", [("7", "mm", 0, "millimetre"), ("7", "Mm", 0, "megametre")])
+    assert sorted(vault.sql("SELECT dv_code FROM ref_unit")) == [("7|Mm",), ("7|mm",)]
+    assert _list(vault) == {code_of("7", "mm"): ("millimetre",),
+                            code_of("7", "Mm"): ("megametre",)}
+    with vault.session.engine.connect() as connection:
+        answer = query.state(connection, vault.model, "unit", ["7|Mm"], at=day(9))
+    assert [r["name"] for r in answer.records()] == ["megametre"]
+
+
+def test_a_code_text_is_escaped_so_parts_never_run_together(vault: Vault) -> None:
+    vault.load("deltas", [("7", "a|b", 0, "x"), ("7", "a\\|b", 0, "y")])
+    assert sorted(vault.sql("SELECT dv_code FROM ref_unit")) == [("7|a\\\\\\|b",), ("7|a\\|b",)]
+    assert len(_list(vault)) == 2
+
+
+def test_a_snapshot_that_lacks_a_code_retires_it_and_a_later_one_brings_it_back(
+        vault: Vault) -> None:
+    vault.load("snaps", [("7", "mm", 0, "metre"), ("8", "mm", 0, "x")])
+    vault.load("snaps", [("8", "mm", 1, "x")])
+    assert _list(vault, "unit_list", 1) == {code_of("8", "mm"): ("x",)}
+    assert _list(vault, "unit_list", 0) == {code_of("7", "mm"): ("metre",),
+                                            code_of("8", "mm"): ("x",)}
+    result = vault.load("snaps", [("7", "mm", 2, "metre"), ("8", "mm", 2, "x")])
+    assert _list(vault, "unit_list", 2) == {code_of("7", "mm"): ("metre",),
+                                            code_of("8", "mm"): ("x",)}
+    loads = {e.entity: (e.rows_inserted, e.rows_deleted) for e in result.entities}
+    assert loads == {"unit_list": (1, 0)}  # the return of 7, the same description again
+    history = [(r["u"], r["c"], (_ts(r["applied"]) - DAY0).days, r["deleted"], r["name"])
+               for r in vault.history("unit_list")]
+    assert history == [("mm", 7, 0, False, "metre"), ("mm", 7, 1, True, None),
+                       ("mm", 7, 2, False, "metre"), ("mm", 8, 0, False, "x")]
+    assert vault.counts("unit_list")[0] == 2  # a code row stays when its code is retired
+
+
+@pytest.mark.parametrize("policy", ["reject", "zero_key"])
+def test_a_missing_code_part_is_quarantined_under_either_policy(
+        policy: str, tmp_path: Path) -> None:
+    files = {**PROJECT, "config/datavault.yml": f"null_keys: {policy}\n"}
+    v = Vault(tmp_path / "project", f"sqlite:///{tmp_path / 'v.sqlite'}", files)
+    try:
+        result = v.load("deltas", [("7", " \t", 0, "blank"), ("7", "", 0, "empty"),
+                                   ("", "mm", 0, "no number"), ("7", "mm", 0, "metre")])
+        unit = next(e for e in result.entities if e.entity == "unit")
+        assert (unit.rows_inserted, unit.rows_quarantined) == (2, 3)  # the code, its row
+        assert [r[1:] for r in v.quarantined("unit")] == [
+            (n, "missing code of reference table unit (c, u): a part is empty")
+            for n in (1, 2, 3)]
+        assert v.counts("unit") == (1, 1, 0)
+    finally:
+        v.session.close()
+
+
+def test_a_batch_loaded_again_inserts_nothing_and_quarantines_nothing_new(vault: Vault
+                                                                          ) -> None:
+    rows = [("7", "mm", 0, "metre"), ("7", "mm", 0, "Metre"), ("8", " ", 0, "x"),
+            ("8", "mm", 1, None)]
+    vault.load("deltas", rows)
+    before = (vault.counts("unit"), len(vault.quarantined("unit")))
+    result = vault.load("deltas", rows)
+    unit = next(e for e in result.entities if e.entity == "unit")
+    assert (unit.rows_inserted, unit.rows_deleted) == (0, 0)
+    assert vault.counts("unit") == before[0]
+    assert len(vault.quarantined("unit")) == before[1] + 3  # the new batch's rows, reported
+
+
+def test_a_description_without_payload_columns(tmp_path: Path) -> None:
+    """A code list of codes only: each code is live from a snapshot that holds it to one
+    that lacks it."""
+    files = {**PROJECT, "models/reference_tables/unit_list.yml":
+             "source: snaps\ncode:\n  c: integer\n  u: text\npayload:\n"}
+    v = Vault(tmp_path / "project", f"sqlite:///{tmp_path / 'v.sqlite'}", files)
+    try:
+        v.load("snaps", [("7", "mm", 0, "x"), ("8", "mm", 0, "y")])
+        v.load("snaps", [("8", "mm", 1, "z")])
+        with v.session.engine.connect() as connection:
+            listed = query.state(connection, v.model, "unit_list", at=day(1)).records()
+        assert [(r["c"], r["u"]) for r in listed] == [(8, "mm")]
+        assert set(listed[0]) == {"c", "u", "applied", "loaded", "batch", "record_source"}
+        assert v.counts("unit_list") == (2, 3, 1)  # 7, 8; 7 retired; 8 seen again
+    finally:
+        v.session.close()
+
+
+# ---- validation ------------------------------------------------------------------------------
+REFFILE = "models/reference_tables/currency.yml"
+
+
+def _problems(root: Path) -> list[str]:
+    from click.testing import CliRunner
+
+    from datavault.cli import main
+
+    result = CliRunner().invoke(main, ["-p", str(root), "validate"])
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1, result.output
+    *lines, count = result.stderr.splitlines()
+    assert count == f"{len(lines)} problem{'s' if len(lines) != 1 else ''} found"
+    return lines
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(GOLDEN_PROJECT, target)
+    return target
+
+
+def test_the_golden_project_is_valid_and_counted(project: Path) -> None:
+    from click.testing import CliRunner
+
+    from datavault.cli import main
+
+    model = api.validate(project).model
+    currency = model.entities["currency"]
+    assert isinstance(currency, m.ReferenceTable)
+    assert [(c.name, c.type) for c in currency.code] == [("currency_code", "text")]
+    assert [c.name for c in currency.payload] == ["numeric_code", "currency_name", "minor_units"]
+    result = CliRunner().invoke(main, ["-p", str(project), "validate"])
+    assert result.output.strip().endswith(", 2 reference tables")
+    result = CliRunner().invoke(main, ["-p", str(project), "validate", "--format", "json"])
+    assert '"reference_tables": 2' in result.output
+
+
+PROBLEMS = {
+    "float code": ("  currency_code: text", "  currency_code: float",
+                   f"{REFFILE}:4:18: code part 'currency_code' is a float (a float has no "
+                   "exact text and cannot be part of a code; use decimal or integer)"),
+    "unknown type": ("  currency_code: text", "  currency_code: txt",
+                     f"{REFFILE}:4:18: unknown type 'txt' for code part 'currency_code' "
+                     "(did you mean 'text'?)"),
+    "no such column": ("  currency_code: text", "  currency_cod: text",
+                       f"{REFFILE}:4:3: source 'currencies' has no column 'currency_cod' "
+                       "(did you mean 'currency_code'?)"),
+    "another type": ("  minor_units: integer", "  minor_units: text",
+                     f"{REFFILE}:8:16: description column 'minor_units' is declared text, but "
+                     "source 'currencies' declares it integer (write minor_units: integer, "
+                     "or change the source)"),
+    "empty code": ("code:\n  currency_code: text", "code: {}",
+                   f"{REFFILE}:3:7: a code needs at least one part (for example: code: "
+                   "{currency_code: text})"),
+    "code a list": ("code:\n  currency_code: text", "code: [currency_code]",
+                    f"{REFFILE}:3:7: code must be a mapping of `source_column: type` lines, "
+                    "not a list (for example: code: {currency_code: text})"),
+    "unknown key": ("payload:", "payloads:",
+                    f"{REFFILE}:5:1: unknown key 'payloads' (did you mean 'payload'?)"),
+    "unknown source": ("source: currencies", "source: currencys",
+                       f"{REFFILE}:2:9: unknown source 'currencys' (did you mean "
+                       "'currencies'?)"),
+    "code in payload": ("  currency_name: text", "  currency_code: text",
+                        f"{REFFILE}:7:3: column 'currency_code' is a code part and a "
+                        "description column (a code part is the key: leave it out of "
+                        "payload:)"),
+    "reserved": ("  currency_code: text", "  load_ts: text",
+                 f"{REFFILE}:4:3: code part name 'load_ts' is reserved (names ending in _hk "
+                 "or starting with dv_, and applied_ts, batch_id, hash_diff, load_ts, "
+                 "record_source are the toolkit's; rename it in the source)"),
+}
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), PROBLEMS.values(), ids=PROBLEMS.keys())
+def test_each_problem_of_a_reference_table_file_is_placed(
+        project: Path, old: str, new: str, expected: str) -> None:
+    path = project / REFFILE
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    problems = _problems(project)
+    if new == "source: currencys":  # and the source now feeds nothing
+        assert problems[1].startswith("models/sources/currencies.yml:1:1: source 'currencies' "
+                                      "feeds no")
+        problems = problems[:1]
+    assert problems == [expected]
+
+
+def test_a_missing_code_is_reported(project: Path) -> None:
+    (project / REFFILE).write_text("source: currencies\n", encoding="utf-8")
+    assert _problems(project) == [f"{REFFILE}:1:1: missing required key 'code'"]
+
+
+def test_a_naming_pattern_names_its_tables_and_enters_the_contract(project: Path) -> None:
+    model = api.validate(project).model
+    assert contract.contract(model)["naming"] == (
+        "hub=hub_{name} link=link_{name} satellite=sat_{name}")
+    (project / "config").mkdir(exist_ok=True)
+    (project / "config" / "datavault.yml").write_text(
+        "naming:\n  reference_table: code_{name}\n", encoding="utf-8")
+    model = api.validate(project).model
+    tables = set(api.schema.build_metadata(model).tables)
+    assert {"code_currency", "code_currency__desc", "code_currency__obs"} <= tables
+    assert not {t for t in tables if t.startswith("ref_")}
+    assert contract.contract(model)["naming"].endswith(" reference_table=code_{name}")
+
+
+def test_the_key_contract_of_a_reference_table(project: Path) -> None:
+    items = contract.contract(api.validate(project).model)
+    assert items["reference_table unit"] == "unit_system text, symbol text"
+    assert items["reference_table currency.minor_units"] == "integer"
+    changes = contract.compare({**items, "reference_table unit": "symbol text"}, items)
+    assert [(c.item, c.kind) for c in changes] == [("reference_table unit", "breaking")]
+
+
+# ---- generated SQL: golden files, and a migration that adds the kind -----------------------
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*.sql"))}
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_generated_sql_matches_the_golden_files(dialect: str, tmp_path: Path) -> None:
+    api.generate(GOLDEN_PROJECT, dialect, tmp_path)
+    generated = _files(tmp_path)
+    if UPDATE:
+        for relative, data in generated.items():
+            target = GOLDEN / dialect / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    expected = _files(GOLDEN / dialect)
+    assert sorted(generated) == sorted(expected)
+    for relative in expected:
+        assert generated[relative] == expected[relative], (
+            f"{dialect}/{relative} differs from tests/golden_kinds (DATAVAULT_UPDATE_GOLDEN=1 "
+            "after a wanted change)")
+
+
+def test_a_migration_adds_a_reference_table_to_a_loaded_vault(example_project: Path,
+                                                              db_url: str) -> None:
+    from tests.test_migrate import V1_BATCHES, check_is_clean, count, dv
+
+    project, url = example_project, migrated(example_project, db_url)
+    dv(project, url, "load", "crm_customers", str(project / "data" / V1_BATCHES[0][1]))
+    (project / "models" / "reference_tables").mkdir()
+    (project / "models" / "reference_tables" / "city.yml").write_text(
+        "source: crm_customers\ncode:\n  city: text\npayload:\n", encoding="utf-8")
+    made = dv(project, url, "migrate", "revision", "-m", "cities").stdout
+    assert "ref_city" in made
+    dv(project, url, "migrate", "upgrade")
+    check_is_clean(project, url)
+    dv(project, url, "load", "crm_customers", str(project / "data" / V1_BATCHES[2][1]))
+    assert count(url, "ref_city") == count(url, "ref_city__desc") > 0
+    assert count(url, "sat_customer_details") > 0

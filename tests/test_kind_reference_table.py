@@ -65,7 +65,7 @@ TABLES = {"deltas": "unit", "snaps": "unit_list"}
 # spellings of the code's parts: "7" and "007" are one integer; "mm" and "Mm" two texts; a
 # text of white space only is missing
 NUMBERS = ("7", "007", "8")
-TEXTS = ("mm", "Mm", " \t")
+TEXTS = ("mm", "Mm", " \t", "m|m\\")
 NAMES = ("metre", "Metre", None)
 
 
@@ -673,3 +673,41 @@ def test_a_migration_adds_a_reference_table_to_a_loaded_vault(example_project: P
     dv(project, url, "load", "crm_customers", str(project / "data" / V1_BATCHES[2][1]))
     assert count(url, "ref_city") == count(url, "ref_city__desc") > 0
     assert count(url, "sat_customer_details") > 0
+
+
+def test_query_and_history_from_the_command_line(project: Path, db_url: str) -> None:
+    """The code list and every version through the CLI, with the schema check of each
+    command; a code asked by any spelling of its typed parts."""
+    import json
+
+    from tests.test_migrate import dv
+
+    url = migrated(project, db_url)
+    header = "currency_code,numeric_code,currency_name,minor_units,extracted_at\n"
+    for n, body in enumerate(["EUR,978,Euro,2,2026-01-01\nDEM,276,Mark,2,2026-01-01\n",
+                              "EUR,978,Euro,2,2026-01-02\n"]):
+        path = project / f"currencies_{n}.csv"
+        path.write_text(header + body, encoding="utf-8")
+        dv(project, url, "load", "currencies", str(path))
+    units = project / "units.csv"
+    units.write_text("unit_system,symbol,unit_name,changed_at\nSI,mm,millimetre,2026-01-01\n"
+                     "SI,Mm,megametre,2026-01-01\nSI, ,blank,2026-01-01\n", encoding="utf-8")
+    dv(project, url, "load", "units", str(units))
+
+    listed = json.loads(dv(project, url, "query", "currency", "--at", "2026-01-02",
+                           "--format", "json").stdout)
+    assert [(r["currency_code"], r["currency_name"]) for r in listed] == [
+        ("EUR", "Euro")]
+    listed = json.loads(dv(project, url, "query", "currency", "--at", "2026-01-01T12:00",
+                           "--format", "json").stdout)
+    assert [r["currency_code"] for r in listed] == ["DEM", "EUR"]
+    versions = json.loads(dv(project, url, "history", "currency", "--key", "DEM",
+                             "--format", "json").stdout)
+    assert [(r["applied"][:10], r["deleted"], r["currency_name"])
+            for r in versions] == [("2026-01-01", False, "Mark"),
+                                           ("2026-01-02", True, None)]
+    mega = json.loads(dv(project, url, "query", "unit", "--key", "SI|Mm",
+                         "--format", "json").stdout)
+    assert [r["unit_name"] for r in mega] == ["megametre"]
+    wrong = dv(project, url, "query", "unit", "--key", "SI", ok=False)
+    assert "code 'SI' has 1 part(s); unit needs 2: unit_system|symbol" in wrong.output

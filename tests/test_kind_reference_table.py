@@ -715,3 +715,12 @@ def test_query_and_history_from_the_command_line(project: Path, db_url: str) -> 
     assert [r["unit_name"] for r in mega] == ["megametre"]
     wrong = dv(project, url, "query", "unit", "--key", "SI", ok=False)
     assert "code 'SI' has 1 part(s); unit needs 2: unit_system|symbol" in wrong.output
+
+
+def test_the_mass_delete_check_counts_the_live_codes(vault: Vault) -> None:
+    vault.load("snaps", [(str(c), "mm", 0, "x") for c in range(1, 5)])
+    refused = vault.session.loader.load("snaps", open_input(vault.write([("1", "mm", 1, "x")])),
+                                        force=True)
+    assert refused.batch.status == "failed"
+    assert "would delete 3 of 4 keys (75%) of unit_list" in refused.batch.message
+    assert vault.counts("unit_list") == (4, 4, 0)

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from datavault.dialects.syntax import Syntax
-from datavault.hashing import zero_key
+from datavault.hashing import digest, zero_key
 
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f\x7f]+)")
 
@@ -112,6 +112,11 @@ class Dialect:
     def hash_diff(self, items: Sequence[tuple[str, str, str]], algorithm: str) -> str:
         """SQL for the hash diff of (name, expression, type) payload columns."""
         raise NotImplementedError
+
+    def empty_hash_diff(self, algorithm: str) -> str:
+        """The hash diff of a row without payload columns (the hash of the empty text), a
+        constant."""
+        return self.binary_literal(digest("", algorithm))
 
     def code_text(self, parts: Sequence[tuple[str, str]]) -> str:
         """SQL for the text of a reference table's code of (expression, type) parts

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from datavault import hashing
 from datavault import model as m
 from datavault.diagnostics import did_you_mean
 from datavault.dialects import Dialect
@@ -191,7 +190,7 @@ class ReferenceTableKind(Kind):
             diff = dialect.hash_diff([(c.name, f"l.{q(c.source_column)}", c.type)
                                       for c in entity.payload], model.settings.hash)
         else:  # no description columns: every row has the hash diff of the empty payload
-            diff = dialect.binary_literal(hashing.digest("", model.settings.hash))
+            diff = dialect.empty_hash_diff(model.settings.hash)
         return [(q(entity.stage_code), code), (q(m.stage_hash_diff(entity.name)), diff)]
 
     # ---- the key contract -------------------------------------------------------------------

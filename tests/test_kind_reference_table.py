@@ -724,3 +724,60 @@ def test_the_mass_delete_check_counts_the_live_codes(vault: Vault) -> None:
     assert refused.batch.status == "failed"
     assert "would delete 3 of 4 keys (75%) of unit_list" in refused.batch.message
     assert vault.counts("unit_list") == (4, 4, 0)
+
+
+CURRENCIES = [  # snapshots: DEM retired on the 2nd, back on the 3rd; a blank code quarantined
+    "currency_code,numeric_code,currency_name,minor_units,extracted_at\n"
+    "EUR,978,Euro,2,2026-01-01\nDEM,276,Mark,2,2026-01-01\n ,0,blank,0,2026-01-01\n",
+    "currency_code,numeric_code,currency_name,minor_units,extracted_at\n"
+    "EUR,978,Euro,2,2026-01-03\nDEM,276,Deutsche Mark,2,2026-01-03\n",
+    "currency_code,numeric_code,currency_name,minor_units,extracted_at\n"  # late
+    "EUR,978,Euro,2,2026-01-02\n",
+]
+
+
+def _tables(url: str) -> dict[str, list[tuple]]:
+    engine = sa.create_engine(url)
+    result = {}
+    with engine.connect() as connection:
+        for name in ("ref_currency", "ref_currency__desc", "ref_currency__obs",
+                     "dv_quarantine"):
+            columns = [c["name"] for c in sa.inspect(connection).get_columns(name)
+                       if c["name"] not in ("load_ts", "batch_id")]
+            keep = ", ".join(columns)
+            result[name] = [tuple(r) for r in connection.exec_driver_sql(
+                f"SELECT {keep} FROM {name} ORDER BY {keep}")]
+    engine.dispose()
+    return result
+
+
+def test_generated_load_files_run_in_a_plain_client(make_db_url, tmp_path: Path) -> None:
+    """The generated load of a reference table, run by the engine's own client (twice: the
+    second run adds nothing), gives the loader's tables."""
+    from tests.test_generate import _run_plain
+
+    root = tmp_path / "project"
+    shutil.copytree(GOLDEN_PROJECT, root)
+    by_loader, by_client = make_db_url(), make_db_url()
+    loader_session = api.open_session(root, url=migrated(root, by_loader))
+    client_session = api.open_session(root, url=migrated(root, by_client))
+    api.generate(root, client_session.loader.dialect.name, tmp_path / "sql")
+    try:
+        for number, text in enumerate(CURRENCIES):
+            path = tmp_path / f"currencies_{number}.csv"
+            path.write_text(text, encoding="utf-8")
+            assert loader_session.loader.load("currencies", open_input(str(path))).ok
+            staged = client_session.loader.stage("currencies", open_input(str(path)))
+            for _ in range(2):
+                _run_plain(by_client, tmp_path / "sql" / "load" / "currencies" / "currency.sql",
+                           staged.batch_id)
+        loaded, plain = _tables(by_loader), _tables(by_client)
+    finally:
+        loader_session.close()
+        client_session.close()
+    assert [r[0] for r in loaded["ref_currency"]] == ["DEM", "EUR"]
+    assert [(r[0], str(r[1])[:10], r[4]) for r in loaded["ref_currency__desc"]] == [
+        ("DEM", "2026-01-01", "Mark"), ("DEM", "2026-01-02", None),
+        ("DEM", "2026-01-03", "Deutsche Mark"), ("EUR", "2026-01-01", "Euro")]
+    assert len(loaded["dv_quarantine"]) == 1
+    assert plain == loaded

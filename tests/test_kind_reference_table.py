@@ -781,3 +781,37 @@ def test_generated_load_files_run_in_a_plain_client(make_db_url, tmp_path: Path)
         ("DEM", "2026-01-03", "Deutsche Mark"), ("EUR", "2026-01-01", "Euro")]
     assert len(loaded["dv_quarantine"]) == 1
     assert plain == loaded
+
+
+def test_the_plain_sql_join_of_the_readme(project: Path, db_url: str) -> None:
+    """README's join of a code list: the description live at each order's time, none where
+    the code was retired then."""
+    session = api.open_session(project, url=migrated(project, db_url))
+    try:
+        for number, text in enumerate([CURRENCIES[0], CURRENCIES[2]]):  # DEM retired on the 2nd
+            path = project / f"currencies_{number}.csv"
+            path.write_text(text, encoding="utf-8")
+            assert session.loader.load("currencies", open_input(str(path))).ok
+        zero = session.loader.dialect.zero_key("md5")
+        with session.engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TABLE orders (order_no INTEGER, currency TEXT, "
+                                       "ordered_at TIMESTAMP)")
+            connection.exec_driver_sql(
+                "INSERT INTO orders VALUES (1, 'DEM', '2026-01-01 12:00:00'), "
+                "(2, 'DEM', '2026-01-02 12:00:00'), (3, 'EUR', '2026-01-04 00:00:00')")
+            rows = connection.exec_driver_sql(f"""
+SELECT o.order_no, d.currency_name
+FROM orders o
+JOIN ref_currency r ON r.currency_code = o.currency
+JOIN ref_currency__desc d ON d.dv_code = r.dv_code
+WHERE d.applied_ts = (SELECT MAX(x.applied_ts) FROM ref_currency__desc x
+                      WHERE x.dv_code = r.dv_code AND x.applied_ts <= o.ordered_at)
+  AND d.load_ts = (SELECT MAX(x.load_ts) FROM ref_currency__desc x
+                   WHERE x.dv_code = r.dv_code AND x.applied_ts = d.applied_ts)
+  AND d.hash_diff <> {zero}
+ORDER BY o.order_no""").all()
+            connection.exec_driver_sql("DROP TABLE orders")
+    finally:
+        session.close()
+    # the snapshot of the 2nd lacked DEM: order 2, made that day, finds no live description
+    assert [tuple(r) for r in rows] == [(1, "Mark"), (3, "Euro")]

@@ -700,21 +700,24 @@ def marts_build(obj: dict, names: tuple[str, ...], full: bool, today, fmt: str) 
 @main.command("query")
 @click.argument("entity")
 @click.option("--key", "keys", multiple=True, metavar="VALUE",
-              help="A business key (repeatable; default: every key). Parts of a key of "
-                   "several parts are joined with |, as in 'A17|2026-01-01'.")
+              help="A business key, or a reference table's code (repeatable; default: "
+                   "every key). Parts of a key of several parts are joined with |, as in "
+                   "'A17|2026-01-01'.")
 @click.option("--at", type=Timestamp(), help="Applied time: the state as of then "
                                              "(default: now).")
 @click.option("--known-at", type=KnownAt(), help=KNOWN_AT_HELP)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_obj
 def query_command(obj: dict, entity: str, keys: tuple[str, ...], at, known_at, fmt: str) -> None:
-    """The state of keys of a satellite, or of a hub or link with all its satellites.
+    """The state of keys of a satellite, or of a hub or link with all its satellites; of a
+    reference table, its code list: every live code with its description.
 
     Of an effectivity satellite: per driving key, the relationship in effect (every role's
     business key) and since when (start); --key takes driving keys.
 
     \b
     datavault query customer_details --at 2026-02-15
+    datavault query currency --at 2026-02-15
     datavault query customer --key C002 --at 2026-02-15 --known-at 2026-03-01T12:00
     datavault query order_customer_eff --key O1 --at 2026-01-03
     """
@@ -728,7 +731,8 @@ def query_command(obj: dict, entity: str, keys: tuple[str, ...], at, known_at, f
 @main.command("history")
 @click.argument("entity")
 @click.option("--key", "keys", multiple=True, metavar="VALUE",
-              help="A business key (repeatable; default: every key).")
+              help="A business key, or a reference table's code (repeatable; default: "
+                   "every key).")
 @click.option("--known-at", type=KnownAt(), help=KNOWN_AT_HELP)
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_obj

@@ -134,6 +134,22 @@ def hash_key(parts: Sequence[tuple[object, str]], algorithm: str) -> bytes:
     return zero_key(algorithm) if text is None else digest(text, algorithm)
 
 
+def code_text(parts: Iterable[tuple[object, str]]) -> str | None:
+    """The text of a reference table's code (SEMANTICS.md section 9): each part's canonical
+    text, neither trimmed nor case-folded, escaped, joined with ``|``; None when a part is
+    missing (NULL, or text that is empty or only ASCII white space). Two codes are one code
+    exactly when their texts are equal (an integer ``007`` is ``7``; ``mm`` is not ``Mm``)."""
+    texts = []
+    for value, type_name in parts:
+        if value is None:
+            return None
+        text = canonical(value, type_name)
+        if type_name == "text" and not text.strip(ASCII_SPACE):
+            return None
+        texts.append(escape(text))
+    return "|".join(texts)
+
+
 def hash_diff_string(items: Iterable[tuple[str, object, str]]) -> str:
     """``name=value`` for every non-NULL payload column, sorted by name, joined with ``|``."""
     pairs = sorted(

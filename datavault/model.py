@@ -297,6 +297,34 @@ DRIVING_KEY_COLUMN = "driving_hk"
 
 
 @dataclass(frozen=True)
+class ReferenceTable:
+    """A code list (SEMANTICS.md section 9): codes of one or more typed parts, stored as they
+    are and not hashed (one row per code, the first batch that gives it), and the history of
+    each code's description columns, keyed by the code's text (``hashing.code_text``)."""
+
+    kind: ClassVar[str] = "reference_table"
+    name: str
+    source: str
+    #: the code's parts, each a column of the source under its own name
+    code: tuple[Column, ...]
+    #: the description columns (possibly none), each a column of the source
+    payload: tuple[PayloadColumn, ...]
+    description: str = ""
+
+    def fed_by(self, source: str) -> bool:
+        return self.source == source
+
+    @property
+    def stage_code(self) -> str:
+        """The staging column of each row's code text (NULL: a part is missing)."""
+        return f"dv_code_{self.name}"
+
+
+#: the column of a reference table's code text, the key of its tables
+CODE_COLUMN = "dv_code"
+
+
+@dataclass(frozen=True)
 class Spine:
     """The snapshot times of a mart, in applied time (a date means its midnight, UTC).
 
@@ -468,6 +496,7 @@ class Naming:
     multi_active_satellite: str = "msat_{name}"
     record_tracking: str = "rts_{name}"
     effectivity_satellite: str = "eff_{name}"
+    reference_table: str = "ref_{name}"
 
     def hub_table(self, hub: str) -> str:
         return self.hub.format(name=hub)
@@ -504,6 +533,18 @@ class Naming:
     def eff_log_table(self, eff: str) -> str:
         """The narrow log of observations of relationships that did not become rows."""
         return f"{self.eff_table(eff)}__obs"
+
+    def ref_table(self, name: str) -> str:
+        """A reference table's codes."""
+        return self.reference_table.format(name=name)
+
+    def ref_desc_table(self, name: str) -> str:
+        """The history of a reference table's descriptions."""
+        return f"{self.ref_table(name)}__desc"
+
+    def ref_log_table(self, name: str) -> str:
+        """The narrow log of description observations that did not become rows."""
+        return f"{self.ref_table(name)}__obs"
 
 
 # Column names of the vault's own columns: one rule each, used by validation and schema alike.

@@ -291,6 +291,8 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
         return last_seen(connection, model, entity, keys, at or values.utcnow(), known_at)
     if isinstance(model.entities.get(entity), m.EffectivitySatellite):
         return spans(connection, model, entity, keys, at or values.utcnow(), known_at)
+    if isinstance(model.entities.get(entity), m.ReferenceTable):
+        return codes(connection, model, entity, keys, at or values.utcnow(), known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
     side_by_side = kind.is_parent  # a hub's or link's satellites, each under its name
@@ -346,6 +348,8 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
         return last_seen(connection, model, entity, keys, None, known_at)
     if isinstance(model.entities.get(entity), m.EffectivitySatellite):  # every span
         return spans(connection, model, entity, keys, None, known_at)
+    if isinstance(model.entities.get(entity), m.ReferenceTable):  # every version of every code
+        return codes(connection, model, entity, keys, None, known_at)
     known = known_as_of(connection, model, known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
@@ -555,3 +559,80 @@ def spans(connection: sa.Connection, model: m.Model, entity: str,
     result = connection.execute(query)
     output = list(result.keys())
     return Answer(output, [tuple(r) for r in result], known.note)
+# ---- reference tables --------------------------------------------------------------------
+def parse_code(model: m.Model, entity: str, text: str) -> str:
+    """The text of a reference table's code (``hashing.code_text``) written as its parts
+    joined by ``|`` (a ``|`` or ``\\`` inside a part written ``\\|`` or ``\\\\``)."""
+    ref = model.entities[entity]
+    assert isinstance(ref, m.ReferenceTable)
+    parts = [_unescape(p) for p in _split(text)]
+    if len(parts) != len(ref.code):
+        raise DatavaultError(f"code {text!r} has {len(parts)} part(s); {entity} needs "
+                             f"{len(ref.code)}: {'|'.join(c.name for c in ref.code)}")
+    typed = []
+    for part, column in zip(parts, ref.code):
+        try:
+            typed.append((values.parse(part, column.type), column.type))
+        except values.ParseError as exc:
+            raise DatavaultError(f"code part {column.name}: {exc}") from None
+    code = hashing.code_text(typed)
+    if code is None:
+        raise DatavaultError(f"code {text!r} has a missing part, so no row has it")
+    return code
+
+
+def codes(connection: sa.Connection, model: m.Model, entity: str,
+          keys: Sequence[str] | None = None, at: dt.datetime | None = None,
+          known_at: dt.datetime | int | None = None) -> Answer:
+    """A reference table (SEMANTICS.md section 9). With ``at``: the code list at applied time
+    ``at`` as known at ``known_at`` (as in ``state``): every code whose description is live
+    there, with that description. Without: every version of every code's description as
+    known at ``known_at``, deletions (a snapshot that lacked the code) included, with when a
+    later batch replaced it for the same applied time. Each row gives the code's parts, its
+    applied and load time, batch and record source, and the description columns; ``keys``
+    are codes, their parts joined with ``|``."""
+    ref = model.entities[entity]
+    assert isinstance(ref, m.ReferenceTable)
+    known = known_as_of(connection, model, known_at)
+    md = schema.metadata_for(model)
+    naming = model.settings.naming
+    codes_table = md.tables[naming.ref_table(entity)]
+    desc = md.tables[naming.ref_desc_table(entity)]
+    deleted = hashing.zero_key(model.settings.hash)
+    conditions = [desc.c.load_ts <= known.at]
+    if keys:
+        conditions.append(desc.c[m.CODE_COLUMN].in_([parse_code(model, entity, k) for k in keys]))
+    if at is not None:
+        conditions.append(desc.c.applied_ts <= at)
+        pick = sa.func.row_number().over(partition_by=desc.c[m.CODE_COLUMN], order_by=(
+            desc.c.applied_ts.desc(), desc.c.load_ts.desc()))
+    else:
+        pick = sa.func.lead(desc.c.load_ts).over(
+            partition_by=(desc.c[m.CODE_COLUMN], desc.c.applied_ts), order_by=desc.c.load_ts)
+    inner = sa.select(desc, pick.label("dv_pick")).where(*conditions).subquery()
+    taken = {c.name for c in ref.code} | set(ANSWER_COLUMNS)
+    names: dict[str, str] = {}
+    for column in ref.payload:
+        label = column.name
+        while label in taken:
+            label = f"{entity}.{label}"
+        taken.add(label)
+        names[column.name] = label
+    code_labels = [codes_table.c[c.name].label(c.name) for c in ref.code]
+    columns = [*code_labels, inner.c.applied_ts.label("applied"),
+               inner.c.load_ts.label("loaded"), inner.c.batch_id.label("batch"),
+               inner.c.record_source.label("record_source")]
+    if at is None:
+        columns += [inner.c.dv_pick.label("replaced"),
+                    (inner.c.hash_diff == deleted).label("deleted")]
+    columns += [inner.c[c.name].label(names[c.name]) for c in ref.payload]
+    query = sa.select(*columns).select_from(codes_table.join(
+        inner, inner.c[m.CODE_COLUMN] == codes_table.c[m.CODE_COLUMN]))
+    if at is not None:  # the code list: the live codes only
+        query = query.where(inner.c.dv_pick == 1, inner.c.hash_diff != deleted)
+    query = query.order_by(*[codes_table.c[c.name] for c in ref.code], inner.c.applied_ts,
+                           inner.c.load_ts)
+    result = connection.execute(query)
+    output = list(result.keys())
+    declared = {names[c.name]: desc.c[c.name].type for c in ref.payload}
+    return Answer(output, _read_rows(output, result, declared), known.note)

@@ -200,3 +200,36 @@ def test_engines_store_and_print_numbers_as_python_does(engine, cells) -> None:
         else:
             assert read == expected == value, (type_name, value, got)
         assert values.display(read) == hashing.canonical(value, type_name), (value, got)
+
+
+# ---- the text of a reference table's code (SEMANTICS.md section 9) ---------------------------
+def test_a_code_text_keeps_case_and_space_and_escapes() -> None:
+    assert hashing.code_text([("mm", "text")]) != hashing.code_text([("Mm", "text")])
+    assert hashing.code_text([(" EUR", "text")]) == " EUR"
+    assert hashing.code_text([(7, "integer"), ("a|b", "text")]) == "7|a\\|b"
+    assert hashing.code_text([(7, "integer"), ("a\\", "text")]) == "7|a\\\\"
+    for missing in (None, "", " \t\r\n\f\v"):
+        assert hashing.code_text([(1, "integer"), (missing, "text")]) is None
+    assert hashing.code_text([(None, "integer")]) is None
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=key_values)
+@example(parts=[("text", " \t"), ("integer", 7)])
+@example(parts=[("text", "a|b\\"), ("text", " x "), ("decimal", Decimal("1E+3"))])
+def test_engines_give_the_code_text_of_the_python_rule(engine, parts) -> None:
+    engine, dialect = engine
+    columns = [sa.Column(f"k{i}", schema.column_type(t)) for i, (t, _) in enumerate(parts)]
+    table = sa.Table("dv_code_probe", sa.MetaData(), sa.Column("dv_row", sa.Integer),
+                     *columns, prefixes=["TEMPORARY"])
+    code_sql = dialect.code_text([(f"k{i}", t) for i, (t, _) in enumerate(parts)])
+    with engine.begin() as connection:
+        table.drop(connection, checkfirst=True)
+        table.create(connection)
+        dialect.bulk_insert(connection, table.name, ["dv_row"] + [c.name for c in columns],
+                            ["integer"] + [t for t, _ in parts],
+                            [[1] + [_naive(v, t) for t, v in parts]])
+        got = connection.exec_driver_sql(f"SELECT {code_sql} FROM {table.name}").scalar()
+        table.drop(connection)
+    assert got == hashing.code_text([(v, t) for t, v in parts])

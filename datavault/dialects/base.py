@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from datavault.dialects.syntax import Syntax
-from datavault.hashing import zero_key
+from datavault.hashing import digest, zero_key
 
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f\x7f]+)")
 
@@ -116,6 +116,15 @@ class Dialect:
     def canonical_text(self, expr: str, type_name: str) -> str:
         """SQL for the canonical text (SEMANTICS.md section 1) of a typed expression, NULL
         for NULL: neither trimmed nor case-folded (a delete marker compares it as it is)."""
+
+    def empty_hash_diff(self, algorithm: str) -> str:
+        """The hash diff of a row without payload columns (the hash of the empty text), a
+        constant."""
+        return self.binary_literal(digest("", algorithm))
+
+    def code_text(self, parts: Sequence[tuple[str, str]]) -> str:
+        """SQL for the text of a reference table's code of (expression, type) parts
+        (``hashing.code_text``): NULL when a part is missing."""
         raise NotImplementedError
 
     def set_hash_diff(self, expr: str, algorithm: str) -> str:

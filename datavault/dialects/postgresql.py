@@ -209,6 +209,16 @@ class PostgresDialect(Dialect):
     def canonical_text(self, expr: str, type_name: str) -> str:
         return canonical(expr, type_name)
 
+    def code_text(self, parts: Sequence[tuple[str, str]]) -> str:
+        # NULL when a part is NULL (|| gives NULL) or text of ASCII white space only
+        texts = []
+        for expr, type_name in parts:
+            text = escape(canonical(expr, type_name))
+            if type_name == "text":
+                text = f"CASE WHEN btrim({expr}, {_SPACE}) = '' THEN NULL ELSE {text} END"
+            texts.append(text)
+        return " || '|' || ".join(texts) if len(texts) > 1 else texts[0]
+
     def set_hash_diff(self, expr: str, algorithm: str) -> str:
         # The hexadecimal texts sorted byte by byte (the "C" collation), as Python sorts them
         texts = f"encode({expr}, 'hex') COLLATE \"C\""

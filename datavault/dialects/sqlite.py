@@ -33,6 +33,10 @@ def _canonical(type_name: str, value: object) -> str | None:
         return None
     return hashing.canonical(values.from_stored(value, type_name), type_name)
 
+def _code_text(*args: object) -> str | None:
+    parts = [(values.from_stored(args[i + 1], args[i]), args[i]) for i in range(0, len(args), 2)]
+    return hashing.code_text(parts)  # type: ignore[arg-type]
+
 
 class _SetHashDiff:
     """The aggregate ``dv_set_hash_diff(algorithm, member hash diff)``: the hash diff of the
@@ -95,6 +99,10 @@ class SQLiteDialect(Dialect):
     def canonical_text(self, expr: str, type_name: str) -> str:
         return f"dv_canonical({self.text_literal(type_name)}, {expr})"
 
+    def code_text(self, parts: Sequence[tuple[str, str]]) -> str:
+        args = ", ".join(f"{self.text_literal(type_name)}, {expr}" for expr, type_name in parts)
+        return f"dv_code_text({args})"
+
     def set_hash_diff(self, expr: str, algorithm: str) -> str:
         aggregate = f"dv_set_hash_diff({self.text_literal(algorithm)}, {expr})"
         return f"COALESCE({aggregate}, {self.zero_key(algorithm)})"
@@ -121,6 +129,7 @@ class SQLiteDialect(Dialect):
     def prepare_connection(self, dbapi_connection: Any) -> None:
         dbapi_connection.create_function("dv_hash_key", -1, _hash_key, deterministic=True)
         dbapi_connection.create_function("dv_hash_diff", -1, _hash_diff, deterministic=True)
+        dbapi_connection.create_function("dv_code_text", -1, _code_text, deterministic=True)
         dbapi_connection.create_aggregate("dv_set_hash_diff", 2, _SetHashDiff)
         dbapi_connection.create_function("dv_canonical", 2, _canonical, deterministic=True)
         cursor = dbapi_connection.cursor()

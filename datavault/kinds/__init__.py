@@ -15,6 +15,7 @@ from datavault.kinds.link import LinkKind
 from datavault.kinds.multi_active_satellite import MultiActiveSatelliteKind
 from datavault.kinds.nonhistorized_link import NonHistorizedLinkKind
 from datavault.kinds.record_tracking import RecordTrackingKind
+from datavault.kinds.reference_table import ReferenceTableKind
 from datavault.kinds.satellite import SatelliteKind
 
 #: every kind by name, in the order they are read and loaded
@@ -35,6 +36,7 @@ register(NonHistorizedLinkKind())
 register(MultiActiveSatelliteKind())
 register(RecordTrackingKind())
 register(EffectivitySatelliteKind())
+register(ReferenceTableKind())
 
 
 def kind_of(model: m.Model, name: str) -> Kind:

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from datavault import api, database, query, values
 from datavault.diagnostics import DatavaultError, ModelError
+from datavault.kinds import KINDS
 from datavault.load import REFUSED, STATES, LoadResult
 
 console = Console()
@@ -222,13 +223,23 @@ def validate(obj: dict, fmt: str) -> None:
             {"path": p.path, "line": p.line, "column": p.col, "message": p.message,
              "hint": p.hint or None} for p in exc.problems]})
         sys.exit(1)
-    counts = {"sources": len(model.sources), "hubs": len(model.hubs),
-              "links": len(model.links), "satellites": len(model.satellites),
+    counts = {"sources": len(model.sources),
+              **{k.folder: len(model.group(k.name)) for k in KINDS.values()},
               "marts": len(model.marts)}
     if fmt == "json":
         _json({"ok": True, "problems": [], **counts})
     else:
-        _say("ok: " + ", ".join(_count(n, kind.removesuffix("s")) for kind, n in counts.items()))
+        # the kinds every project has are counted always, the others when it has some
+        always = {"sources", "hubs", "links", "satellites", "marts"}
+        _say("ok: " + ", ".join(_count(n, _unit(kind)) for kind, n in counts.items()
+                                if n or kind in always))
+
+
+def _unit(folder: str) -> str:
+    """What one entity of a kind's folder is called: multi_active_satellites is a
+    multi-active satellite."""
+    words = folder.removesuffix("s").rsplit("_", 1)
+    return " ".join([words[0].replace("_", "-"), *words[1:]])
 
 
 @main.command()

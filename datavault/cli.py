@@ -150,10 +150,10 @@ def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
     """Write a small, working example project into DIRECTORY (new or empty), and bring its
     database up to the project's latest migration.
 
-    It holds two sources, two hubs, a link, two satellites, three marts, sample batches, and
-    its Alembic environment (alembic.ini, migrations/) with the migration that creates the
-    tables. The
-    database is the one `datavault` uses: --url or DATAVAULT_URL, else vault.sqlite inside.
+    It holds three sources, two hubs, a link, two satellites, a multi-active satellite, three
+    marts, sample batches, and its Alembic environment (alembic.ini, migrations/) with the
+    migrations that create the tables. The database is the one `datavault` uses: --url or
+    DATAVAULT_URL, else vault.sqlite inside.
     """
     api.init_project(directory)
     say = _say
@@ -606,10 +606,12 @@ def migrate_check(obj: dict, fmt: str) -> None:
 @click.argument("directory", required=False, default="datavault-demo",
                 type=click.Path(file_okay=False, path_type=Path))
 def demo(directory: Path) -> None:
-    """Build the example project in DIRECTORY, load five batches on SQLite and show history.
+    """Build the example project in DIRECTORY, load nine batches on SQLite and show history.
 
     One batch arrives late and one corrects an earlier day: the output shows that the vault
-    keeps both exactly, and can still answer as it would have before.
+    keeps both exactly, and can still answer as it would have before. A customer's phone
+    numbers are kept as sets (a multi-active satellite), and an order moved from one customer
+    to another and back shows what a link holds.
     """
     from datavault.demo import run_demo
 

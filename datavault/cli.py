@@ -150,10 +150,10 @@ def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
     """Write a small, working example project into DIRECTORY (new or empty), and bring its
     database up to the project's latest migration.
 
-    It holds two sources, two hubs, a link, two satellites, three marts, sample batches, and
-    its Alembic environment (alembic.ini, migrations/) with the migration that creates the
-    tables. The
-    database is the one `datavault` uses: --url or DATAVAULT_URL, else vault.sqlite inside.
+    It holds three sources, two hubs, a link, two satellites, a multi-active satellite, three
+    marts, sample batches, and its Alembic environment (alembic.ini, migrations/) with the
+    migrations that create the tables. The database is the one `datavault` uses: --url or
+    DATAVAULT_URL, else vault.sqlite inside.
     """
     api.init_project(directory)
     say = _say
@@ -223,19 +223,25 @@ def validate(obj: dict, fmt: str) -> None:
             {"path": p.path, "line": p.line, "column": p.col, "message": p.message,
              "hint": p.hint or None} for p in exc.problems]})
         sys.exit(1)
-    counts = {"sources": len(model.sources)}
-    for kind in KINDS.values():  # hubs, links and satellites always; other kinds when used
-        number = len(model.group(kind.name))
-        if number or kind.name in ("hub", "link", "satellite"):
-            counts[kind.folder] = number
-    counts["marts"] = len(model.marts)
+    counts = {"sources": len(model.sources),
+              **{k.folder: len(model.group(k.name)) for k in KINDS.values()},
+              "marts": len(model.marts)}
     if fmt == "json":
         _json({"ok": True, "problems": [], **counts})
     else:
-        units = {"record_tracking": "record tracking table"}
-        _say("ok: " + ", ".join(
-            _count(n, units.get(folder, folder.removesuffix("s").replace("_", " ")))
-            for folder, n in counts.items()))
+        # the kinds every project has are counted always, the others when it has some
+        always = {"sources", "hubs", "links", "satellites", "marts"}
+        _say("ok: " + ", ".join(_count(n, _unit(kind)) for kind, n in counts.items()
+                                if n or kind in always))
+
+
+def _unit(folder: str) -> str:
+    """What one entity of a kind's folder is called: multi_active_satellites is a
+    multi-active satellite, record_tracking a record tracking table."""
+    if folder == "record_tracking":
+        return "record tracking table"
+    words = folder.removesuffix("s").rsplit("_", 1)
+    return " ".join([words[0].replace("_", "-"), *words[1:]])
 
 
 @main.command()
@@ -602,10 +608,12 @@ def migrate_check(obj: dict, fmt: str) -> None:
 @click.argument("directory", required=False, default="datavault-demo",
                 type=click.Path(file_okay=False, path_type=Path))
 def demo(directory: Path) -> None:
-    """Build the example project in DIRECTORY, load five batches on SQLite and show history.
+    """Build the example project in DIRECTORY, load nine batches on SQLite and show history.
 
     One batch arrives late and one corrects an earlier day: the output shows that the vault
-    keeps both exactly, and can still answer as it would have before.
+    keeps both exactly, and can still answer as it would have before. A customer's phone
+    numbers are kept as sets (a multi-active satellite), and an order moved from one customer
+    to another and back shows what a link holds.
     """
     from datavault.demo import run_demo
 

@@ -1,4 +1,5 @@
-"""The demo: the example project on SQLite, with a late batch and a correction, explained."""
+"""The demo: the example project on SQLite, with a late batch and a correction, a customer's
+phone numbers as sets, and an order moved between customers, explained."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from datavault import api, query
+from datavault import model as m
 from datavault.diagnostics import DatavaultError
 from datavault.load import LoadResult, open_input
 
@@ -26,7 +30,19 @@ STEPS = [
      "CORRECTION: the CRM re-sends 1 January: Carol's e-mail address had a typo that day."),
     ("shop_orders", "data/shop_orders_2026-03-02.csv",
      "The web shop sends its order changes; one amount is not a number."),
+    ("crm_phones", "data/crm_phones_2026-01-01.csv",
+     "The CRM's extract of phone numbers of 1 January arrives: Alice (C001) has a mobile and a "
+     "home number, Bob (C002) a mobile."),
+    ("crm_phones", "data/crm_phones_2026-02-01.csv",
+     "The phone extract of 1 February: the same numbers, in another row order."),
+    ("crm_phones", "data/crm_phones_2026-03-01.csv",
+     "The phone extract of 1 March: Alice's home number is gone, Bob has a work number too."),
+    ("shop_orders", "data/shop_orders_2026-03-05.csv",
+     "The web shop's next changes: customer service moved order O-1002 from Bob (C002) to "
+     "Carol (C003) on 5 March, and back to Bob on 6 March; it shipped on 7 March."),
 ]
+#: the step that loads the reordered phone extract of 1 February (1-based)
+REORDERED = 7
 
 
 def _prepare(target: Path) -> None:
@@ -41,7 +57,7 @@ def _prepare(target: Path) -> None:
 
 
 def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
-    """Build the example project in ``target``, load five batches on SQLite, show the history."""
+    """Build the example project in ``target``, load its batches on SQLite, show the history."""
     target = Path(target)
     _prepare(target)
     url = f"sqlite:///{(target / 'vault.sqlite').resolve()}"
@@ -50,7 +66,7 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
     results = []
     try:
         say(f"Example project written to {target}; the vault is {target / 'vault.sqlite'}, "
-            "its tables made by the project's first migration (migrations/).")
+            "its tables made by the project's migrations (migrations/).")
         for number, (source, path, story) in enumerate(STEPS, 1):
             result = session.loader.load(source, open_input(str(target / path)))
             results.append(result)
@@ -87,9 +103,13 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
             "March (March is still March), the corrected January address replaced the typo from "
             "its load time on, and the earlier answer can still be reproduced with known_at. "
             "Rejected rows are in the dv_quarantine table with their reasons.")
+        with session.engine.connect() as connection:
+            _phones(connection, session.project.model, results, say, table)
+            _order_links(connection, results, say, table)
         built, _ = api.build_marts(target, url=url)
-        say(f"6. The marts of models/marts/ are built: {', '.join(r.mart for r in built)}, "
-            "each a table and three views (_current, _history, _snapshot) for plain SQL.")
+        say(f"{len(STEPS) + 1}. The marts of models/marts/ are built: "
+            f"{', '.join(r.mart for r in built)}, each a table and three views (_current, "
+            "_history, _snapshot) for plain SQL.")
         with session.engine.connect() as connection:
             rows = connection.exec_driver_sql(
                 "SELECT snapshot_at, customer_number, email, city FROM customers_snapshot "
@@ -100,6 +120,49 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
     finally:
         session.close()
     return results
+
+
+def _phones(connection: sa.Connection, model: m.Model, results: list[LoadResult], say: Say,
+            table: Table) -> None:
+    """What the multi-active satellite customer_phones answers: each customer's set of numbers
+    at three days, and that the reordered extract stored nothing."""
+    days = [dt.datetime(2026, 1, 15), dt.datetime(2026, 2, 15), dt.datetime(2026, 3, 15)]
+    states = [query.state(connection, model, "customer_phones", at=d).records() for d in days]
+    members = sorted({(r["customer_number"], r["phone_type"]) for s in states for r in s})
+    table(
+        "customer_phones: each customer's set of numbers, as of three days",
+        ["customer", "type", *[f"{d.day} {d:%B}" for d in days]],
+        [[customer, kind, *[next((r["phone_number"] for r in s if r["customer_number"] == customer
+                                 and r["phone_type"] == kind), "") for s in states]]
+         for customer, kind in members],
+    )
+    reordered = results[REORDERED - 1]
+    stored = sum(e.rows_inserted for e in reordered.entities if e.entity == "customer_phones")
+    applied = sorted({_day(r["applied"]) for r in states[1]})
+    say(f"A multi-active satellite keeps sets: batch {reordered.batch_id}, the same numbers in "
+        f"another order, stored {stored} rows, so on 15 February each set is still the one "
+        f"applied on {', '.join(applied)}. In March, Alice's set lost a member and Bob's gained "
+        "one: each is a new version, stored whole (datavault history customer_phones).")
+
+
+def _order_links(connection: sa.Connection, results: list[LoadResult], say: Say,
+                 table: Table) -> None:
+    """The link rows of order O-1002: every customer it was ever linked to."""
+    rows = connection.exec_driver_sql(
+        "SELECT o.order_number, c.customer_number, l.load_ts, l.record_source "
+        "FROM link_order_customer l "
+        "JOIN hub_order o ON o.order_hk = l.order_hk "
+        "JOIN hub_customer c ON c.customer_hk = l.customer_hk "
+        "WHERE o.order_number = 'O-1002' ORDER BY l.load_ts, c.customer_number").all()
+    table("link_order_customer, order O-1002: the customers it was linked to",
+          ["order", "customer", "loaded", "record_source"],
+          [[r[0], r[1], _batch_of(_timestamp(r[2]), results), r[3]] for r in rows])
+    say("A link holds every relationship it was sent, once: the move to C003 added a row, the "
+        "move back to C002 none, as C002's was there already.")
+
+
+def _timestamp(value: object) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
 def _day(value: dt.datetime) -> str:

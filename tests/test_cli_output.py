@@ -204,8 +204,9 @@ def test_quarantine_json_gives_each_rows_data_as_an_object(example_project: Path
 # ---- validate ------------------------------------------------------------------------------
 def test_validate_json_lists_problems_as_objects(example_project: Path) -> None:
     ok = as_json(dv(example_project, "sqlite://", "validate", "--format", "json"))
-    assert ok == {"ok": True, "problems": [], "sources": 2, "hubs": 2, "links": 1,
-                  "satellites": 2, "marts": 3}
+    assert ok == {"ok": True, "problems": [], "sources": 3, "hubs": 2, "links": 1,
+                  "satellites": 2, "nonhistorized_links": 0, "multi_active_satellites": 1,
+                  "marts": 3}
     link = example_project / "models/links/order_customer.yml"
     link.write_text(link.read_text().replace("hubs: [order, customer]", "hubs: [ordr, customer]"),
                     encoding="utf-8")
@@ -274,7 +275,7 @@ def test_piped_output_is_never_wrapped_or_cut(example_project: Path, db_url: str
 
     out = tmp_path / ("a-folder-whose-name-is-longer-than-a-line-of-sixty-columns" * 2)
     generated = piped(p, url, "generate", "--out", str(out)).stdout
-    assert generated.splitlines() == [f"wrote 16 files to {out}"]
+    assert generated.splitlines() == [f"wrote 19 files to {out}"]
 
 
 def test_the_demo_piped_is_never_wrapped_or_cut(tmp_path: Path) -> None:
@@ -286,6 +287,24 @@ def test_the_demo_piped_is_never_wrapped_or_cut(tmp_path: Path) -> None:
     assert "What the vault knows: customer_details, every version, both time axes" in lines
     assert any(line.startswith("│ C002 ") and "bob.stone@example.com" in line
                for line in lines)
+    # the reordered phone extract stores nothing; C001's home number is gone by 15 March
+    step = lines.index("7. The phone extract of 1 February: the same numbers, in another row "
+                       "order.")
+    assert lines[step + 1] == "   batch 7: 3 rows read, 0 rows inserted, 0 quarantined."
+    phones = lines.index("customer_phones: each customer's set of numbers, as of three days")
+    assert [c.strip() for c in lines[phones + 2].split("┃")[1:-1]] == [
+        "customer", "type", "15 January", "15 February", "15 March"]
+    members = [[c.strip() for c in line.split("│")[1:-1]] for line in lines[phones + 4:phones + 8]]
+    assert members == [
+        ["C001", "home", "+33 4 78 00 11 22", "+33 4 78 00 11 22", ""],
+        ["C001", "mobile", "+33 6 12 34 56 78", "+33 6 12 34 56 78", "+33 6 12 34 56 78"],
+        ["C002", "mobile", "+44 7700 900123", "+44 7700 900123", "+44 7700 900123"],
+        ["C002", "work", "", "", "+44 113 496 0000"],
+    ]
+    links = lines.index("link_order_customer, order O-1002: the customers it was linked to")
+    assert [[c.strip() for c in line.split("│")[1:-1]] for line in lines[links + 4:links + 6]] == [
+        ["O-1002", "C002", "batch 5", "shop.orders"], ["O-1002", "C003", "batch 9", "shop.orders"]]
+    assert lines[links + 6].startswith("└")
 
 
 def test_a_table_shows_a_value_with_line_breaks_on_one_line(example_project: Path,

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from datavault import api
+from datavault import api, kinds
 from datavault.load import open_input
 from tests.conftest import ROOT, migrated
 
@@ -70,9 +70,9 @@ def _run_plain(url: str, file: Path, batch_id: int) -> None:
 
 def _vault_tables(url: str, session) -> dict[str, list[tuple]]:
     model = session.project.model
-    names = ([model.hub_table(h) for h in model.hubs] + [model.link_table(lk) for lk in model.links]
-             + [model.sat_table(s) for s in model.satellites]
-             + [model.sat_log_table(s) for s in model.satellites] + ["dv_quarantine"])
+    names = [table for name in model.entities
+             for table in kinds.kind_of(model, name).table_names(model.settings.naming, name)]
+    names.append("dv_quarantine")
     engine = sa.create_engine(url)
     result = {}
     with engine.connect() as connection:
@@ -90,7 +90,11 @@ def test_generated_load_files_run_in_a_plain_client(make_db_url, example_project
     batches = [("crm_customers", "crm_customers_2026-01-01.csv"),
                ("crm_customers", "crm_customers_2026-03-01.csv"),
                ("crm_customers", "crm_customers_2026-02-01.csv"),   # late
-               ("shop_orders", "shop_orders_2026-03-02.csv")]
+               ("shop_orders", "shop_orders_2026-03-02.csv"),
+               ("crm_phones", "crm_phones_2026-01-01.csv"),
+               ("crm_phones", "crm_phones_2026-03-01.csv"),
+               ("crm_phones", "crm_phones_2026-02-01.csv"),         # late, the same set
+               ("shop_orders", "shop_orders_2026-03-05.csv")]
     by_loader, by_client = make_db_url(), make_db_url()
     loader_session = api.open_session(example_project, url=migrated(example_project, by_loader))
     client_session = api.open_session(example_project, url=migrated(example_project, by_client))

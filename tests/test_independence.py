@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from datavault import api
+from datavault import api, kinds
 from datavault.load import open_input
 from tests.conftest import migrated
 
@@ -18,6 +18,8 @@ BATCHES = [
     ("crm_customers", "crm_customers_2026-03-01.csv"),
     ("crm_customers", "crm_customers_2026-01-01.csv"),  # late
     ("crm_customers", "crm_customers_2026-01-01_fix.csv"),  # a correction
+    ("crm_phones", "crm_phones_2026-03-01.csv"),
+    ("crm_phones", "crm_phones_2026-01-01.csv"),  # late: a multi-active satellite's sets
 ]
 CORRECTION = (
     "order_id,customer_ref,status,amount,ordered_at,changed_at\n"
@@ -29,10 +31,9 @@ CORRECTION = (
 def _tables(session) -> dict[str, list[tuple]]:
     """Every vault table without its load times (which differ from run to run)."""
     model = session.project.model
-    names = sorted([model.hub_table(h) for h in model.hubs]
-                   + [model.link_table(lk) for lk in model.links]
-                   + [model.sat_table(s) for s in model.satellites]
-                   + [model.sat_log_table(s) for s in model.satellites] + ["dv_quarantine"])
+    names = sorted([table for name in model.entities for table in
+                    kinds.kind_of(model, name).table_names(model.settings.naming, name)]
+                   + ["dv_quarantine"])
     result = {}
     with session.engine.connect() as connection:
         inspector = sa.inspect(connection)

@@ -594,8 +594,10 @@ def test_generate_twice_gives_the_same_bytes(project: Path, tmp_path: Path,
                         for p in sorted(out.rglob("*")) if p.is_file()})
     assert outputs[0] == outputs[1]
     assert {"ddl.sql", "stage/crm_customers.sql", "stage/shop_orders.sql",
-            "load/shop_orders/order_customer.sql"} <= set(outputs[0])
-    assert len(outputs[0]) == 2 + 2 + 4 + 1 + 1 + 2 * 3  # ... and the marts: ddl, sql, views
+            "stage/crm_phones.sql", "load/shop_orders/order_customer.sql",
+            "load/crm_phones/customer_phones.sql"} <= set(outputs[0])
+    # ddl, three stages, the loads of each source's entities, and the marts: ddl, sql, views
+    assert len(outputs[0]) == 1 + 3 + (2 + 4 + 2) + 1 + 2 * 3
 
 
 def test_a_row_with_too_few_or_too_many_fields_is_quarantined(

@@ -299,9 +299,13 @@ def _break(project: Path, change: str) -> str:
              "customer_id: integer")
         edit(project, "models/sources/shop_orders.yml", "customer_ref: text",
              "customer_ref: integer")
+        edit(project, "models/sources/crm_phones.yml", "customer_id: text",
+             "customer_id: integer")
     if change == "business key part":  # each feed must then name the new part's column
-        edit(project, relative, "    customer_number: customer_id\n",
-             "    customer_number: customer_id\n    region: city\n")
+        edit(project, relative, "  crm_customers:\n    customer_number: customer_id\n",
+             "  crm_customers:\n    customer_number: customer_id\n    region: city\n")
+        edit(project, relative, "  crm_phones:\n    customer_number: customer_id\n",
+             "  crm_phones:\n    customer_number: customer_id\n    region: phone_type\n")
         edit(project, relative, "    customer_number: customer_ref\n",
              "    customer_number: customer_ref\n    region: status\n")
         edit(project, "models/links/order_customer.yml", "    customer: customer_ref\n",

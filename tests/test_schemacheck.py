@@ -239,7 +239,17 @@ def test_without_recorded_shapes_every_table_is_compared_in_full(example_project
                                                                   db_url: str) -> None:
     project, url = example_project, db_url
     api.migrate_upgrade(project, "da4c7642c542", url=url)  # the migrations before shapes
-    (project / "migrations" / "versions" / "20261202_a910864079ea_table_shapes.py").unlink()
+    # the project as it was then: without the shapes migration, nor the customer phones that
+    # came after it (their model files and their migration)
+    versions = project / "migrations" / "versions"
+    (versions / "20261202_a910864079ea_table_shapes.py").unlink()
+    (versions / "20261202_2d0257e6f894_customer_phones.py").unlink()
+    (project / "models" / "multi_active_satellites" / "customer_phones.yml").unlink()
+    (project / "models" / "sources" / "crm_phones.yml").unlink()
+    hub = project / "models" / "hubs" / "customer.yml"
+    feed = "  crm_phones:\n    customer_number: customer_id\n"
+    assert feed in hub.read_text(encoding="utf-8")
+    hub.write_text(hub.read_text(encoding="utf-8").replace(feed, ""), encoding="utf-8")
     _load(project, url, 0)
     assert "note: the database records no shape for 13 tables" in dv(
         project, url, "migrate", "check").stdout

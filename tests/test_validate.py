@@ -56,7 +56,8 @@ def problems(root: Path) -> list[str]:
 def test_the_example_project_is_valid(example_project: Path) -> None:
     result = run_validate(example_project)
     assert result.exit_code == 0, result.output
-    assert result.stdout == "ok: 2 sources, 2 hubs, 1 link, 2 satellites, 3 marts\n"
+    assert result.stdout == ("ok: 3 sources, 2 hubs, 1 link, 2 satellites, "
+                             "1 multi-active satellite, 3 marts\n")
     assert result.stderr == ""
 
 
@@ -92,7 +93,8 @@ ONE_EDIT = {
     ),
     # the satellite on this hub's crm_customers feed is not reported again
     "unknown source column in a hub feed": (
-        HUB, "customer_number: customer_id", "customer_number: customer_idd",
+        HUB, "crm_customers:\n    customer_number: customer_id",
+        "crm_customers:\n    customer_number: customer_idd",
         "models/hubs/customer.yml:6:22: source 'crm_customers' has no column 'customer_idd' "
         "(did you mean 'customer_id'?)",
     ),

@@ -85,6 +85,27 @@ CREATE INDEX ix_link_order_customer_customer ON link_order_customer (customer_hk
 
 CREATE INDEX ix_link_order_customer_order ON link_order_customer (order_hk);
 
+CREATE TABLE msat_customer_phones (
+	customer_hk BYTEA NOT NULL, 
+	applied_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	load_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	member_hash_diff BYTEA NOT NULL, 
+	hash_diff BYTEA NOT NULL, 
+	phone_type TEXT, 
+	phone_number TEXT, 
+	record_source TEXT NOT NULL, 
+	batch_id BIGINT NOT NULL, 
+	PRIMARY KEY (customer_hk, applied_ts, load_ts, member_hash_diff)
+);
+
+CREATE TABLE msat_customer_phones__obs (
+	customer_hk BYTEA NOT NULL, 
+	applied_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	load_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	hash_diff BYTEA NOT NULL, 
+	PRIMARY KEY (customer_hk, applied_ts, load_ts)
+);
+
 CREATE TABLE sat_customer_details (
 	customer_hk BYTEA NOT NULL, 
 	applied_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
@@ -139,6 +160,21 @@ CREATE TABLE stg_crm_customers (
 	extracted_at TIMESTAMP WITHOUT TIME ZONE, 
 	dv_hk_customer BYTEA NOT NULL, 
 	dv_hd_customer_details BYTEA NOT NULL, 
+	PRIMARY KEY (dv_batch_id, dv_row)
+);
+
+CREATE TABLE stg_crm_phones (
+	dv_batch_id BIGINT NOT NULL, 
+	dv_row BIGINT NOT NULL, 
+	dv_loaded_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	dv_applied_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	customer_id TEXT, 
+	phone_type TEXT, 
+	phone_number TEXT, 
+	extracted_at TIMESTAMP WITHOUT TIME ZONE, 
+	dv_hk_customer BYTEA NOT NULL, 
+	dv_hd_customer_phones BYTEA NOT NULL, 
+	dv_hs_customer_phones BYTEA, 
 	PRIMARY KEY (dv_batch_id, dv_row)
 );
 

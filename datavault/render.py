@@ -139,7 +139,8 @@ class Renderer:
         d = self.dialect
         q = d.quote
         batch = BATCH_PARAM if batch_id is None else str(int(batch_id))
-        parent = getattr(self.model.entities.get(entity), "parent", None)
+        described = self.model.entities.get(entity)
+        parent = None if described is None else kinds.KINDS[described.kind].parent_of(described)
         marked = f"s.{q(m.STAGE_DELETED)} = 1" if source.deleted is not None else None
         return {
             # a staged row `s` whose delete marker says deleted: of any key (`marked`), and

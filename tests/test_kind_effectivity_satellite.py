@@ -793,3 +793,34 @@ def test_a_migration_adds_an_effectivity_satellite_to_a_vault_with_data(
         assert links == 3
     finally:
         session.close()
+
+
+def test_a_delete_marker_ends_a_relationship_with_no_successor(tmp_path: Path,
+                                                                db_url: str) -> None:
+    files = {k: v for k, v in PROJECT.items() if "extract" not in k}
+    files["models/sources/bookings.yml"] = PROJECT["models/sources/bookings.yml"].replace(
+        "columns:", "deleted: {column: op, values: [d]}\ncolumns:\n  op: text")
+    for hub in ("order", "customer"):
+        files[f"models/hubs/{hub}.yml"] = PROJECT[f"models/hubs/{hub}.yml"].replace(
+            "  extract:\n", "")
+    files["models/links/order_customer.yml"] = (
+        "hubs: [order, customer]\nsources:\n  bookings:\n    order: order_no\n"
+        "    customer: customer_id\n")
+    v = Vault(tmp_path / "marked", db_url, files)
+    try:
+        def load(rows):
+            path = v.folder / f"marked_{next(v.files)}.csv"
+            path.write_text("order_no,customer_id,day,seq,op\n" + "".join(
+                f"{o},{c},{day(d).isoformat()},1,{op}\n" for o, c, d, op in rows))
+            result = v.session.loader.load("bookings", open_input(str(path)))
+            assert result.ok, [e.message for e in result.entities]
+
+        load([("O1", "A", 1, "c"), ("O2", "A", 1, "c")])
+        load([("O1", "A", 3, "d")])             # O1 deleted on day 3: A's span ends there
+        load([("O1", "B", 5, "c")])             # a new relationship begins a new span
+        load([("O2", "B", 2, "d")])             # a marker ends O2 whichever customer it names
+        assert _days(v.spans("booked")) == {"O1": [("A", 1, 3), ("B", 5, None)],
+                                            "O2": [("A", 1, 2)]}
+        assert _days(v.spans("booked", at=day(4))) == {}
+    finally:
+        v.session.close()

@@ -109,6 +109,11 @@ class Kind:
         such as a set's hash diff."""
         return []
 
+    def parent_of(self, entity: Any) -> str | None:
+        """The hub or link whose keys the entity's rows are about, so whose deletions (a delete
+        marker that ends it, SEMANTICS.md section 5) its loads record; None: none."""
+        return getattr(entity, "parent", None)
+
     # ---- the key contract -------------------------------------------------------------------
     def contract_items(self, model: m.Model, entity: Any) -> dict[str, str]:
         """What the entity's stored keys and rows depend on, as contract items: item name

@@ -199,6 +199,9 @@ class EffectivitySatelliteKind(Kind):
             "deleted": dialect.zero_key(model.settings.hash),
         }
 
+    def parent_of(self, entity: m.EffectivitySatellite) -> str:
+        return entity.link  # a delete marker that ends the link ends its relationship
+
     def load_context(self, model: m.Model, dialect: Dialect, source: m.Source,
                      entity: m.EffectivitySatellite, common: dict) -> dict:
         q = dialect.quote

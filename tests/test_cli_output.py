@@ -206,6 +206,7 @@ def test_validate_json_lists_problems_as_objects(example_project: Path) -> None:
     ok = as_json(dv(example_project, "sqlite://", "validate", "--format", "json"))
     assert ok == {"ok": True, "problems": [], "sources": 3, "hubs": 2, "links": 1,
                   "satellites": 2, "nonhistorized_links": 0, "multi_active_satellites": 1,
+                  "record_tracking": 0, "effectivity_satellites": 0, "reference_tables": 0,
                   "marts": 3}
     link = example_project / "models/links/order_customer.yml"
     link.write_text(link.read_text().replace("hubs: [order, customer]", "hubs: [ordr, customer]"),

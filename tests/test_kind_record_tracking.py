@@ -272,4 +272,4 @@ def test_validate_summary_counts_record_tracking(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["-p", str(tmp_path), "validate"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == (
-        "ok: 2 sources, 1 hub, 0 links, 0 satellites, 0 marts, 2 record tracking tables")
+        "ok: 2 sources, 1 hub, 0 links, 0 satellites, 2 record tracking tables, 0 marts")

@@ -211,7 +211,7 @@ JOIN dv_members o ON o.dv_hk = t.dv_hk AND o.dv_applied = t.dv_applied
 WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired) AND o.dv_hd <> X'00000000000000000000000000000000';
 
 -- dv:deleted
--- The snapshot's deletions that change a state (no payload), counted apart.
+-- The batch's deletions that change a state (no payload), counted apart.
 INSERT INTO msat_customer_phones (customer_hk, applied_ts, load_ts, hash_diff, member_hash_diff, record_source, batch_id)
 SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, X'00000000000000000000000000000000', 'crm.phones', o.dv_batch_id
 FROM dv_timeline t

@@ -153,6 +153,8 @@ class Renderer:
             "stage": q(self.model.stage_table(source.name)),
             "record_source": d.text_literal(source.record_source),
             "zero_key": d.zero_key(self.model.settings.hash),
+            # the held mark of a satellite's log (templates/base/_history.sql.j2)
+            "held": d.binary_literal(b""),
             "reject": self.model.settings.null_keys == "reject",
             "entity_literal": d.text_literal(entity),
             "source_literal": d.text_literal(source.name),

@@ -501,6 +501,38 @@ def test_a_child_key_conflict_holds_back_the_whole_set(vault: Vault) -> None:
     assert result.entities[0].rows_inserted == 1  # the hub took B (A it holds)
 
 
+class ChildKeyBookVault(Vault):
+    """The project above with the snapshot source's satellite keyed by the child key `kind`."""
+
+    def __init__(self, root: Path, url: str):
+        book = "models/multi_active_satellites/person_book.yml"
+        write_project(root, {**PROJECT, book: PROJECT[book] + "child_key: [kind]\n"})
+        self.session = api.open_session(root, url=migrated(root, url))
+        self.model = self.session.project.model
+        self.folder = root / "batches"
+        self.folder.mkdir()
+        self.files = itertools.count()
+
+
+def test_a_snapshot_holds_a_key_whose_set_is_a_conflict(tmp_path: Path, db_url: str) -> None:
+    """SEMANTICS.md sections 5 and 7: a snapshot whose set of a key is a child-key conflict
+    holds the key and observes nothing of it, whatever the arrival order: a snapshot of an
+    earlier time loaded after it gives the set that holds on through its time."""
+    vault = ChildKeyBookVault(tmp_path / "project", db_url)
+    try:
+        conflicted = [("A", 1, *HOME), ("A", 1, *HOME2), ("B", 1, *WORK)]
+        vault.load("book", conflicted)
+        vault.load("book", [("A", 0, *WORK), ("B", 0, *HOME)])
+        assert vault.query("book", day(1)) == {"A": _members((WORK,)), "B": _members((WORK,))}
+        before = vault.counts()
+        vault.load("book", conflicted)  # loaded again: nothing new anywhere
+        assert vault.counts() == before
+        vault.load("book", [("B", 1, *WORK)])  # a correction of day 1 that lacks A
+        assert vault.query("book", day(1)) == {"A": None, "B": _members((WORK,))}
+    finally:
+        vault.session.close()
+
+
 def test_without_a_child_key_a_set_has_no_conflict(vault: Vault) -> None:
     vault.load("book", [("A", 0, *HOME), ("A", 0, *HOME2)])
     assert vault.query("book", day(0)) == {"A": _members((HOME, HOME2))}

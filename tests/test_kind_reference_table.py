@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from datavault import api, contract, hashing, query
@@ -369,37 +369,18 @@ def test_delta_descriptions_equal_the_reference(shared: Vault, history) -> None:
 @example(history=(  # the same, arriving late and out of order
     [[("7", "mm", 0, "metre"), ("8", "mm", 0, "x")], [("8", "mm", 1, "x")],
      [("7", "mm", 2, "metre"), ("8", "mm", 2, "x")]], [2, 0, 1, 1]))
+@example(history=(  # a snapshot holds a code in conflict; an earlier one, loaded later, gives it
+    [[("7", "mm", 1, "metre"), ("7", "mm", 1, "Metre")], [("7", "mm", 0, "metre")],
+     [("8", "mm", 2, "x")]], [0, 1, 2]))
 def test_snapshot_descriptions_equal_the_reference(shared: Vault, history) -> None:
-    assume(not meets_the_shared_gap(*history))
     shared.reset()
     run_history(shared, "snaps", *history)
 
 
-def _held(rows) -> set:
-    """The codes a snapshot holds only in conflicting rows (all its rows share one day)."""
-    return {o[0] for o in observe(DAY0, rows)[1]}
-
-
-def meets_the_shared_gap(batches, arrival) -> bool:
-    """A known gap of the timeline shared by every satellite (templates/base/_history.sql.j2,
-    its snapshot deletions of a key new to the satellite): a snapshot that holds a code only
-    in conflicting rows, then a snapshot with an earlier applied time that gives the code,
-    loaded later, shows the code deleted at the first snapshot's time, where SEMANTICS.md
-    section 5 says that the first snapshot holds it. Generation leaves out only that case;
-    ``test_the_shared_gap_of_a_code_held_by_a_conflict`` pins it."""
-    for p, first in enumerate(arrival):
-        for code in _held(batches[first]):
-            held_at = batches[first][0][2]
-            for later in arrival[p + 1:]:
-                if any(code_of(c, u) == code and d < held_at for c, u, d, _ in batches[later]):
-                    return True
-    return False
-
-
-@pytest.mark.xfail(strict=True, reason="the shared timeline of _history.sql.j2 takes a snapshot "
-                   "that holds a key only in a conflict for one that lacks it (SEMANTICS.md "
-                   "section 5 says held)")
-def test_the_shared_gap_of_a_code_held_by_a_conflict(vault: Vault) -> None:
+def test_a_code_held_by_a_conflict_is_not_lacking_there(vault: Vault) -> None:
+    """SEMANTICS.md section 5: a snapshot that gives a code only in conflicting rows holds it;
+    a snapshot of an earlier time, loaded after it, gives its description there, and the
+    code stays live at the first snapshot's time."""
     vault.load("snaps", [("7", "mm", 1, "metre"), ("7", "mm", 1, "Metre")])
     vault.load("snaps", [("7", "mm", 0, "metre")])
     assert vault.code_list("unit_list", day(1)) == {code_of("7", "mm"): ("metre",)}

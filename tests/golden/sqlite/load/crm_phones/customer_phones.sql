@@ -98,7 +98,33 @@ WHERE (o.dv_conflict = 1)
       WHERE q.batch_id = o.dv_batch_id AND q.entity = 'customer_phones' AND q.row_number = o.dv_row
   );
 
+-- A key this snapshot gives only in conflicting rows is held by it, not lacking (SEMANTICS.md
+-- section 5). Where the satellite knows nothing of the key yet, the log keeps a held mark (the
+-- empty hash diff, which no hash is), so that a snapshot of an earlier time loaded later does
+-- not take this one for one that lacked the key.
+INSERT INTO msat_customer_phones__obs (customer_hk, applied_ts, load_ts, hash_diff)
+SELECT c.dv_hk, MAX(c.dv_applied), b.loaded_at, X''
+FROM (SELECT dv_hk, dv_applied FROM dv_obs WHERE dv_conflict = 1) c
+CROSS JOIN (SELECT loaded_at FROM dv_batch WHERE batch_id = :batch_id) b
+WHERE NOT EXISTS (SELECT 1 FROM dv_obs o WHERE o.dv_hk = c.dv_hk AND o.dv_conflict = 0)
+  AND NOT EXISTS (SELECT 1 FROM msat_customer_phones x WHERE x.customer_hk = c.dv_hk)
+  AND NOT EXISTS (SELECT 1 FROM msat_customer_phones__obs g WHERE g.customer_hk = c.dv_hk)
+GROUP BY c.dv_hk, b.loaded_at;
+
 DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
+
+-- A key this snapshot gives only in conflicting rows is held by it, not lacking (SEMANTICS.md
+-- section 5). Where the satellite knows nothing of the key yet, the log keeps a held mark (the
+-- empty hash diff, which no hash is), so that a snapshot of an earlier time loaded later does
+-- not take this one for one that lacked the key.
+INSERT INTO msat_customer_phones__obs (customer_hk, applied_ts, load_ts, hash_diff)
+SELECT c.dv_hk, MAX(c.dv_applied), b.loaded_at, X''
+FROM dv_clash c
+CROSS JOIN (SELECT loaded_at FROM dv_batch WHERE batch_id = :batch_id) b
+WHERE NOT EXISTS (SELECT 1 FROM dv_obs o WHERE o.dv_hk = c.dv_hk AND o.dv_conflict = 0)
+  AND NOT EXISTS (SELECT 1 FROM msat_customer_phones x WHERE x.customer_hk = c.dv_hk)
+  AND NOT EXISTS (SELECT 1 FROM msat_customer_phones__obs g WHERE g.customer_hk = c.dv_hk)
+GROUP BY c.dv_hk, b.loaded_at;
 
 -- The members of each observed set, one row per distinct member (identical rows are one).
 CREATE TEMPORARY TABLE dv_members AS
@@ -118,12 +144,15 @@ JOIN (
     WHERE d.dv_rank = 1
 ) r ON r.dv_hk = o.dv_hk AND r.dv_applied = o.dv_applied AND r.dv_dup = 1;
 
--- A full snapshot: every key this satellite holds that the batch lacks is deleted at the
--- snapshot's time (a deletion is the reserved all-zero hash diff with no payload).
+-- A full snapshot: every key this satellite knows (a row, or something logged) that the batch
+-- lacks is deleted at the snapshot's time (a deletion is the reserved all-zero hash diff with
+-- no payload; where the key has no state, it changes nothing and is logged).
 INSERT INTO dv_obs (dv_batch_id, dv_row, dv_loaded_at, dv_hk, dv_applied, dv_hd, dv_rank, dv_dup, dv_conflict, dv_fresh)
 SELECT c.batch_id, NULL, c.loaded_at, k.dv_hk, c.snapshot_at, X'00000000000000000000000000000000', 1, 1, 0, 0
 FROM (
     SELECT t.customer_hk AS dv_hk FROM msat_customer_phones t
+    UNION
+    SELECT g.customer_hk FROM msat_customer_phones__obs g
     EXCEPT
     SELECT s.dv_hk_customer FROM stg_crm_phones s WHERE s.dv_batch_id = :batch_id
 ) k
@@ -158,9 +187,12 @@ cand AS (
     UNION ALL
     SELECT g.customer_hk, g.applied_ts, g.load_ts, g.hash_diff, 0, 0
     FROM msat_customer_phones__obs g JOIN first_seen f ON g.customer_hk = f.dv_hk AND g.applied_ts >= f.first_applied
+    WHERE g.hash_diff <> X''  -- a held mark is no observation
     UNION ALL
-    -- Earlier snapshots loaded before this satellite knew the key did not hold it: deleted
-    -- there, as of those snapshots' load times.
+    -- Earlier snapshots loaded before this satellite knew the key (no row of it, nothing
+    -- logged of it: an observation, or the held mark of a key given only in conflicting
+    -- rows) did not hold it: deleted there, as of those snapshots' load times. Once the
+    -- satellite knows a key, a snapshot that lacks it observes its deletion itself.
     SELECT f.dv_hk, b.snapshot_at, b.loaded_at, X'00000000000000000000000000000000', 0, 0
     FROM first_seen f
     JOIN dv_batch b ON b.source = 'crm_phones' AND b.snapshot_at >= f.first_applied
@@ -168,6 +200,8 @@ cand AS (
                          WHERE a.entity = 'customer_phones' AND a.status = 'ok')
       AND NOT EXISTS (SELECT 1 FROM msat_customer_phones t
                       WHERE t.customer_hk = f.dv_hk AND t.load_ts <= b.loaded_at)
+      AND NOT EXISTS (SELECT 1 FROM msat_customer_phones__obs g
+                      WHERE g.customer_hk = f.dv_hk AND g.load_ts <= b.loaded_at)
 ),
 -- One pass per key and applied time, no self-joins: the latest-loaded observation (desired),
 -- the latest stored row, and the latest observation from before this batch.

@@ -524,9 +524,12 @@ def spans(connection: sa.Connection, model: m.Model, entity: str,
     """The relationships of an effectivity satellite's driving keys (SEMANTICS.md section 6),
     as known at ``known_at`` (as in ``state``): each span with the business keys of every role
     of the link (the driving roles' first), ``start`` (included) and ``end`` (excluded; None
-    while it lasts). With ``at``, only the span in effect at that applied time, per driving
-    key (``query``); without, every span (``history``). ``keys``: driving keys, the driving
-    roles' key parts joined with ``|``.
+    while it lasts), and the ``loaded`` time, ``batch`` and ``record_source`` of the row that
+    begins it (when and from where the vault learned of that start). With ``at``, only the
+    span in effect at that applied time, per driving key (``query``); without, every span
+    (``history``). ``keys``: driving keys, the driving roles' key parts joined with ``|``.
+    A span has no ``replaced``: it is read from the latest-loaded row at each applied time,
+    which no batch loaded by ``known_at`` replaced.
 
     The spans are the stored rows read by the rule of section 2: per driving key and applied
     time the latest-loaded row, and a span from each such row whose relationship differs from
@@ -544,18 +547,21 @@ def spans(connection: sa.Connection, model: m.Model, entity: str,
         conditions.append(key.in_([parse_key(model, entity, k) for k in keys]))
     ranked = sa.select(
         key.label("dk"), table.c.applied_ts, table.c.hash_diff, link_key.label("lk"),
+        table.c.load_ts, table.c.batch_id, table.c.record_source,
         sa.func.row_number().over(partition_by=(key, table.c.applied_ts),
                                   order_by=table.c.load_ts.desc()).label("dv_pick"),
     ).where(*conditions).subquery("dv_ranked")
     points = sa.select(
-        ranked.c.dk, ranked.c.applied_ts, ranked.c.hash_diff, ranked.c.lk,
+        ranked.c.dk, ranked.c.applied_ts, ranked.c.hash_diff, ranked.c.lk, ranked.c.load_ts,
+        ranked.c.batch_id, ranked.c.record_source,
         sa.func.lag(ranked.c.hash_diff).over(partition_by=ranked.c.dk,
                                              order_by=ranked.c.applied_ts).label("dv_prev"),
     ).where(ranked.c.dv_pick == 1).subquery("dv_points")
     # the points where the state changes: the first point, or one whose state differs from
     # the one before (an end as the first point begins no span and ends none)
     changes = sa.select(
-        points.c.dk, points.c.applied_ts, points.c.hash_diff, points.c.lk,
+        points.c.dk, points.c.applied_ts, points.c.hash_diff, points.c.lk, points.c.load_ts,
+        points.c.batch_id, points.c.record_source,
         sa.type_coerce(sa.func.lead(points.c.applied_ts).over(
             partition_by=points.c.dk, order_by=points.c.applied_ts), sa.DateTime()
         ).label("dv_end"),
@@ -581,6 +587,8 @@ def spans(connection: sa.Connection, model: m.Model, entity: str,
                   sa.or_(changes.c.dv_end.is_(None), changes.c.dv_end > at)]
     query = sa.select(
         *labels, changes.c.applied_ts.label("start"), changes.c.dv_end.label("end"),
+        changes.c.load_ts.label("loaded"), changes.c.batch_id.label("batch"),
+        changes.c.record_source.label("record_source"),
     ).select_from(joined).where(*where).order_by(*order, changes.c.applied_ts)
     result = connection.execute(query)
     output = list(result.keys())

@@ -522,6 +522,24 @@ def test_query_and_history_through_the_command_line(vault: Vault) -> None:
     assert '"end": null' in answer.output
 
 
+def test_each_span_shows_when_and_whence_the_vault_learned_its_start(vault: Vault) -> None:
+    """`history` and `query` give, like other kinds' answers, the load time, batch and record
+    source of the row that begins each span."""
+    first = vault.load("bookings", [("O1", "A", 1, 1)])
+    second = vault.load("bookings", [("O1", "B", 3, 1)])
+    source = vault.model.sources["bookings"].record_source
+    with vault.session.engine.connect() as connection:
+        history = query.history(connection, vault.model, "booked")
+        now = query.state(connection, vault.model, "booked", at=day(2))
+    assert history.columns[-5:] == now.columns[-5:] == [
+        "start", "end", "loaded", "batch", "record_source"]
+    assert [(r["customer.customer_id"], _ts(r["loaded"]), r["batch"], r["record_source"])
+            for r in history.records()] == [("A", first.loaded_at, first.batch_id, source),
+                                            ("B", second.loaded_at, second.batch_id, source)]
+    assert [(r["customer.customer_id"], r["batch"]) for r in now.records()] == [
+        ("A", first.batch_id)]
+
+
 def test_a_snapshot_conflict_then_an_earlier_snapshot_holds_the_key(vault: Vault) -> None:
     """SEMANTICS.md section 5: a snapshot gives the keys of its rows, those in conflict too, so
     it ends none of them; the relationship that an earlier snapshot gives holds there."""

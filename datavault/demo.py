@@ -85,7 +85,7 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
             table(
                 "What the vault knows: customer_details, every version, both time axes",
                 ["customer", "applied", "loaded", "email", "city"],
-                [[r["customer_number"], _day(r["applied"]), _batch_of(r["loaded"], results),
+                [[r["customer_number"], _time(r["applied"]), _batch_of(r["loaded"], results),
                   r["email"], r["city"]] for r in rows],
             )
             feb = dt.datetime(2026, 2, 15)
@@ -116,7 +116,7 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
                 "WHERE customer_number = 'C002' ORDER BY snapshot_at").all()
         table("customers_snapshot, customer C002: the start of each month, as known now",
               ["snapshot_at", "customer", "email", "city"],
-              [[_day(dt.datetime.fromisoformat(str(r[0]))), *r[1:]] for r in rows])
+              [[_time(dt.datetime.fromisoformat(str(r[0]))), *r[1:]] for r in rows])
     finally:
         session.close()
     return results
@@ -138,10 +138,10 @@ def _phones(connection: sa.Connection, model: m.Model, results: list[LoadResult]
     )
     reordered = results[REORDERED - 1]
     stored = sum(e.rows_inserted for e in reordered.entities if e.entity == "customer_phones")
-    applied = sorted({_day(r["applied"]) for r in states[1]})
+    applied = sorted({_time(r["applied"]) for r in states[1]})
     say(f"A multi-active satellite keeps sets: batch {reordered.batch_id}, the same numbers in "
         f"another order, stored {stored} rows, so on 15 February each set is still the one "
-        f"applied on {', '.join(applied)}. In March, Alice's set lost a member and Bob's gained "
+        f"applied at {', '.join(applied)}. In March, Alice's set lost a member and Bob's gained "
         "one: each is a new version, stored whole (datavault history customer_phones).")
 
 
@@ -165,8 +165,10 @@ def _timestamp(value: object) -> dt.datetime:
     return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
-def _day(value: dt.datetime) -> str:
-    return value.strftime("%Y-%m-%d")
+def _time(value: dt.datetime) -> str:
+    """A point in time as the demo shows it: to the minute (an extract applied at 06:00 is
+    not yet in a snapshot taken at midnight of the same day)."""
+    return value.strftime("%Y-%m-%d %H:%M")
 
 
 def _batch_of(load_ts: dt.datetime, results: list[LoadResult]) -> str:

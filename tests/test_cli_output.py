@@ -288,6 +288,11 @@ def test_the_demo_piped_is_never_wrapped_or_cut(tmp_path: Path) -> None:
     assert "What the vault knows: customer_details, every version, both time axes" in lines
     assert any(line.startswith("│ C002 ") and "bob.stone@example.com" in line
                for line in lines)
+    # applied and snapshot times are shown as times: the extracts are applied at 06:00, after
+    # the snapshot taken at midnight of the same day
+    assert any(line.startswith("│ C002 ") and "│ 2026-02-01 06:00 │ batch 3 │" in line
+               for line in lines)
+    assert any(line.startswith("│ 2026-02-01 00:00 │ C002 ") for line in lines)
     # the reordered phone extract stores nothing; C001's home number is gone by 15 March
     step = lines.index("7. The phone extract of 1 February: the same numbers, in another row "
                        "order.")

@@ -569,12 +569,13 @@ def test_a_source_that_feeds_no_entity_is_a_problem(example_project: Path) -> No
         "models/sources/audit.yml": "columns:\n  entry: integer\n",
     })
     assert problems(example_project) == [
-        "models/sources/audit.yml:1:1: source 'audit' feeds no hub, link or satellite, so a "
-        "load of it would keep nothing (list it under sources: of a hub or link: customer, "
-        "order, order_customer)",
-        "models/sources/returns.yml:1:1: source 'returns' feeds no hub, link or satellite, so "
-        "a load of it would keep nothing (it has the key columns of hub 'customer': list it "
-        "under sources: in models/hubs/customer.yml)",
+        "models/sources/audit.yml:1:1: source 'audit' feeds no hub, link, satellite or "
+        "reference table, so a load of it would keep nothing (list it under sources: of a hub "
+        "or link (customer, order, order_customer), or name it as the source: of a reference "
+        "table (a code list, models/reference_tables/))",
+        "models/sources/returns.yml:1:1: source 'returns' feeds no hub, link, satellite or "
+        "reference table, so a load of it would keep nothing (it has the key columns of hub "
+        "'customer': list it under sources: in models/hubs/customer.yml)",
     ]
 
 

@@ -201,10 +201,11 @@ def _check_layout(root: Path, problems: Problems) -> None:
 
 def _check_unused_sources(entries: dict[str, list[tuple[str, Doc, LMap, bool]]], known: Known,
                           hubs: dict[str, m.Hub]) -> None:
-    """A source that no hub, link or satellite names: a load of it would stage its rows and
-    keep none of them, so it is refused here rather than found out by an empty load.
+    """A source that no entity names (no hub, link, satellite or reference table): a load of
+    it would stage its rows and keep none of them, so it is refused here rather than found
+    out by an empty load.
 
-    Only checked when every hub, link and satellite file was read, with a mapping under
+    Only checked when every file of every kind was read, with a mapping under
     sources: (else the source may be named in the part that could not be read).
     """
     used: set[str] = set()
@@ -227,9 +228,11 @@ def _check_unused_sources(entries: dict[str, list[tuple[str, Doc, LMap, bool]]],
         else:
             names = sorted(known.files["hubs"]) + sorted(known.files["links"])
             hint = "list it under sources: of a hub or link" + (
-                ": " + ", ".join(names) if 0 < len(names) <= 8 else "")
-        doc.at((1, 1), f"source {name!r} feeds no hub, link or satellite, so a load of it "
-               "would keep nothing", hint)
+                " (" + ", ".join(names) + ")" if 0 < len(names) <= 8 else "") + (
+                ", or name it as the source: of a reference table (a code list, "
+                "models/reference_tables/)")
+        doc.at((1, 1), f"source {name!r} feeds no hub, link, satellite or reference table, "
+               "so a load of it would keep nothing", hint)
 
 
 def _check_deletion_ends(entries: dict[str, list[tuple[str, Doc, LMap, bool]]], known: Known,

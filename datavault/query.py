@@ -270,7 +270,7 @@ def _members_order(vault: _Vault, kind: kinds.Kind, sats: Sequence[m.Satellite],
 
 # ---- answers ------------------------------------------------------------------------------
 @dataclass
-class _Readings:
+class _Readings(kinds.Readings):
     """The readings a kind answers `query` and `history` with (``kinds.Readings``), over one
     connection, as known at one load time (``known_at`` as ``state`` takes it)."""
 

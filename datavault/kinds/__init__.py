@@ -8,7 +8,7 @@ here with a ``Kind`` subclass, its load template under ``templates/base/``, and 
 from __future__ import annotations
 
 from datavault import model as m
-from datavault.kinds.base import Described, Kind
+from datavault.kinds.base import Described, Kind, Readings
 from datavault.kinds.effectivity_satellite import EffectivitySatelliteKind
 from datavault.kinds.hub import HubKind
 from datavault.kinds.link import LinkKind
@@ -62,5 +62,5 @@ def by_folder(folder: str) -> Kind | None:
     return next((k for k in KINDS.values() if k.folder == folder), None)
 
 
-__all__ = ["KINDS", "Described", "Kind", "by_folder", "described", "kind_of", "main_table",
-           "register"]
+__all__ = ["KINDS", "Described", "Kind", "Readings", "by_folder", "described", "kind_of",
+           "main_table", "register"]

@@ -438,8 +438,12 @@ def run(args: argparse.Namespace, steps: list[str], workdir: Path) -> int:
         unpacked += write_dbt_project(peer, folders[peer], peers_dir)
     print(f"peers: {', '.join(unpacked)} on {dbt_versions(venv)} (from {peers_dir}); "
           f"dbt output in {workdir}/<peer>/dbt.log")
+    # one database name per tool for the whole run (each round drops and makes it afresh):
+    # dbt parses a project again whenever its rendered profile changes
+    token = secrets.token_hex(3)
+    databases = {name: f"dvpeers_{token}_{name}" for name in TOOLS}
     for peer in PEERS:
-        run_dbt(venv, folders[peer], "postgres", ["parse"], folders[peer] / "dbt.log")
+        run_dbt(venv, folders[peer], databases[peer], ["parse"], folders[peer] / "dbt.log")
     PROJECT_COPY = workdir / "toolkit"
     shutil.copytree(PROJECT, PROJECT_COPY)
     model = load_project(PROJECT_COPY).model
@@ -449,15 +453,12 @@ def run(args: argparse.Namespace, steps: list[str], workdir: Path) -> int:
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     results: list[dict[str, dict[str, Measure]]] = []
     warnings: list[str] = []
-    created: list[str] = []
     try:
         for round_ in range(args.rounds):
-            token = secrets.token_hex(3)
             tools = {}
-            for name in TOOLS:
-                database = f"dvpeers_{token}_{name}"
+            for name, database in databases.items():
+                drop_database(admin, database)
                 url = create_database(admin, database)
-                created.append(database)
                 tools[name] = Tool(name, database, url, sa.create_engine(url),
                                    folders.get(name))
             migrate = (api.migrate_revision if round_ == 0 else None)
@@ -485,16 +486,12 @@ def run(args: argparse.Namespace, steps: list[str], workdir: Path) -> int:
             results.append(measured)
             for tool in tools.values():
                 tool.engine.dispose()
-            if not args.keep:
-                for tool in tools.values():
-                    drop_database(admin, tool.database)
-                    created.remove(tool.database)
     finally:
-        if not args.keep:
-            for database in created:
+        if args.keep:
+            print(f"kept the databases of the last round: {', '.join(databases.values())}")
+        else:
+            for database in databases.values():
                 drop_database(admin, database)
-        elif created:
-            print(f"kept the databases {', '.join(created)}")
         admin.dispose()
 
     print(f"== medians over {len(results)} round(s): seconds, and toolkit / peer (median of "

@@ -472,6 +472,7 @@ def run(args: argparse.Namespace, steps: list[str], workdir: Path) -> int:
             print(f"== round {round_ + 1} of {args.rounds} (tools in the order "
                   f"{', '.join(order)}) ==")
             measured: dict[str, dict[str, Measure]] = {}
+            previous = ""
             for step in steps:
                 path = files[step]
                 measured[step] = {}
@@ -482,7 +483,9 @@ def run(args: argparse.Namespace, steps: list[str], workdir: Path) -> int:
                     else:
                         measured[step][name] = load_peer(tool, venv, path,
                                                          folders[name] / "dbt.log")
-                print_step(step, path, measured[step], round_, warnings)
+                print_step(step, path, measured[step], measured.get(previous),
+                           round_, warnings)
+                previous = step
             results.append(measured)
             for tool in tools.values():
                 tool.engine.dispose()
@@ -520,8 +523,11 @@ def run(args: argparse.Namespace, steps: list[str], workdir: Path) -> int:
     return 0
 
 
-def print_step(step: str, path: Path, measured: dict[str, Measure], round_: int,
-               warnings: list[str]) -> None:
+def print_step(step: str, path: Path, measured: dict[str, Measure],
+               before: dict[str, Measure] | None, round_: int, warnings: list[str]) -> None:
+    """The step's figures per tool, and WARN lines (also kept in ``warnings``) where a tool
+    did not insert what it should: the toolkit against the batch, a peer against the
+    toolkit."""
     rows = sum(1 for _ in path.open(encoding="utf-8")) - 1
     print(f"{STEPS[step]} ({rows:,} rows):")
     toolkit = measured[TOOLKIT]
@@ -533,25 +539,36 @@ def print_step(step: str, path: Path, measured: dict[str, Measure], round_: int,
         print(f"  {'':<14} {m.parts}")
         for line in m.slowest:
             print(f"  {'':<14} slowest statements of {line}")
-    if step == "initial" and toolkit.hub_rows != toolkit.sat_rows:
-        warnings.append(f"the toolkit's initial load gave {toolkit.hub_rows:,} hub rows and "
-                        f"{toolkit.sat_rows:,} satellite rows; both must be the batch's keys")
+
+    def warn(text: str) -> None:
+        warnings.append(text)
+        print(f"  WARN round {round_ + 1}: {text}")
+
+    def inserted(tool: str, what: str) -> int:
+        attr = "hub_rows" if what == "hub" else "sat_rows"
+        return getattr(measured[tool], attr) - (getattr(before[tool], attr) if before else 0)
+
+    if step == "initial" and not toolkit.hub_rows == toolkit.sat_rows == rows:
+        warn(f"the toolkit's initial load gave {toolkit.hub_rows:,} hub rows and "
+             f"{toolkit.sat_rows:,} satellite rows for a batch of {rows:,} orders")
+    if step == "again" and inserted(TOOLKIT, "hub") + inserted(TOOLKIT, "satellite"):
+        warn("the toolkit inserted rows when the delta was loaded again (must insert nothing)")
     for peer in PEERS:
         m = measured[peer]
         for what, mine, theirs in (("hub", toolkit.hub_rows, m.hub_rows),
                                    ("satellite", toolkit.sat_rows, m.sat_rows)):
-            if mine != theirs:
-                text = (f"{peer}'s {what} holds {theirs:,} rows after \"{STEPS[step]}\", the "
-                        f"toolkit's exact answer is {mine:,} ({theirs - mine:+,})")
-                if step == "late":
-                    text += ": the peer gets late data wrong"
-                warnings.append(text)
-                print(f"  WARN round {round_ + 1}: {text}")
+            if mine == theirs:
+                continue
+            theirs_now, mine_now = inserted(peer, what), inserted(TOOLKIT, what)
+            text = (f"{peer}'s {what} holds {theirs:,} rows after \"{STEPS[step]}\", the "
+                    f"toolkit's exact answer is {mine:,} ({theirs - mine:+,}); this step "
+                    f"inserted {theirs_now:,}, the exact rule {mine_now:,}")
+            if step == "late" and theirs_now != mine_now:
+                text += ": the peer gets late data wrong"
+            warn(text)
         if toolkit.sat_rows == m.sat_rows and toolkit.content != m.content:
-            text = (f"{peer}'s satellite holds as many rows as the toolkit's after "
-                    f"\"{STEPS[step]}\", but other (order, applied time, payload) rows")
-            warnings.append(text)
-            print(f"  WARN round {round_ + 1}: {text}")
+            warn(f"{peer}'s satellite holds as many rows as the toolkit's after "
+                 f"\"{STEPS[step]}\", but other (order, applied time, payload) rows")
     print(flush=True)
 
 

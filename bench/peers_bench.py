@@ -332,9 +332,9 @@ class Tool:
     folder: Path | None = None  # a peer's dbt project
 
 
-def load_toolkit(tool: Tool, path: Path, tables: tuple[str, str]) -> Measure:
+def load_toolkit(tool: Tool, project: Path, path: Path, tables: tuple[str, str]) -> Measure:
     started = time.perf_counter()
-    loaded = run_load(PROJECT_COPY, tool.url, path)
+    loaded = run_load(project, tool.url, path)
     whole = time.perf_counter() - started
     data = loaded.data
     entity = {e["entity"]: e for e in data["entities"]}
@@ -373,8 +373,6 @@ def load_peer(tool: Tool, venv: Path, path: Path, log: Path) -> Measure:
                    models["sat_order_status"], hub_rows, sat_rows, fingerprint, rss, parts)
 
 
-PROJECT_COPY = PROJECT  # replaced by main() with the migrated copy in the work folder
-
 
 # ---- the run -------------------------------------------------------------------------------
 def ratio_rows(results: list[dict[str, dict[str, Measure]]], steps: list[str]) -> list[list[str]]:
@@ -412,7 +410,6 @@ def print_grid(header: list[str], body: list[list[str]]) -> None:
 
 
 def run(args: argparse.Namespace, steps: list[str], workdir: Path) -> int:
-    global PROJECT_COPY
     venv = dbt_environment(Path(args.cache).resolve())
     peers_dir = Path(args.peers_dir).resolve()
     size = max(1, args.rows // 100)
@@ -444,9 +441,9 @@ def run(args: argparse.Namespace, steps: list[str], workdir: Path) -> int:
     databases = {name: f"dvpeers_{token}_{name}" for name in TOOLS}
     for peer in PEERS:
         run_dbt(venv, folders[peer], databases[peer], ["parse"], folders[peer] / "dbt.log")
-    PROJECT_COPY = workdir / "toolkit"
-    shutil.copytree(PROJECT, PROJECT_COPY)
-    model = load_project(PROJECT_COPY).model
+    project = workdir / "toolkit"  # its migration is written here, not into bench/peers
+    shutil.copytree(PROJECT, project)
+    model = load_project(project).model
     tables = (main_table(model, HUB), main_table(model, SATELLITE))
     print()
 
@@ -461,10 +458,9 @@ def run(args: argparse.Namespace, steps: list[str], workdir: Path) -> int:
                 url = create_database(admin, database)
                 tools[name] = Tool(name, database, url, sa.create_engine(url),
                                    folders.get(name))
-            migrate = (api.migrate_revision if round_ == 0 else None)
-            if migrate is not None:
-                migrate(PROJECT_COPY, "peers bench", url=tools[TOOLKIT].url)
-            api.migrate_upgrade(PROJECT_COPY, url=tools[TOOLKIT].url)
+            if round_ == 0:
+                api.migrate_revision(project, "peers bench", url=tools[TOOLKIT].url)
+            api.migrate_upgrade(project, url=tools[TOOLKIT].url)
             for peer in PEERS:
                 with tools[peer].engine.begin() as connection:
                     connection.exec_driver_sql(SOURCE_DDL)
@@ -479,7 +475,7 @@ def run(args: argparse.Namespace, steps: list[str], workdir: Path) -> int:
                 for name in order:
                     tool = tools[name]
                     if name == TOOLKIT:
-                        measured[step][name] = load_toolkit(tool, path, tables)
+                        measured[step][name] = load_toolkit(tool, project, path, tables)
                     else:
                         measured[step][name] = load_peer(tool, venv, path,
                                                          folders[name] / "dbt.log")

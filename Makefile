@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint bench golden clean
+.PHONY: demo test lint bench bench-peers golden clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ bench: $(STAMP)  ## load, TPC-H, mart and per-command figures (about an hour)
 	$(BIN)/python bench/view_bench.py --orders 1000000 --engines postgresql
 	$(BIN)/python bench/view_bench.py --orders 200000 --engines sqlite
 	$(BIN)/python bench/staging_bench.py --rows $(word 1,$(BENCH_ROWS)) --engines postgresql,sqlite
+
+PEERS_ROWS   ?= 1000000 10000000
+PEERS_ROUNDS ?= 3
+
+bench-peers: $(STAMP)  ## the toolkit against AutomateDV and datavault4dbt on the same data (hours)
+	$(foreach rows,$(PEERS_ROWS),$(BIN)/python bench/peers_bench.py --rows $(rows) --rounds $(PEERS_ROUNDS) &&) true
 
 golden: $(STAMP)  ## rewrite tests/golden after an intended change of the generated SQL
 	DATAVAULT_UPDATE_GOLDEN=1 $(BIN)/pytest tests/test_generate.py -q

@@ -246,10 +246,16 @@ def test_a_cycle_and_two_survivors_resolve_to_the_key_itself(vault: Vault) -> No
     assert vault.resolve("customer_same_as", "A", day(1), loaded) == ("A", 0, "cycle")
     assert vault.resolve("customer_same_as", "B", day(1), loaded) == ("B", 0, "cycle")
     assert vault.resolve("customer_same_as", "D", day(1), loaded) == ("D", 0, None)
+    into = vault.load([("D", "A", 0, "")])  # a walk into the cycle
+    assert vault.resolve("customer_same_as", "D", day(0), into) == ("C", 3, None)
+    assert vault.resolve("customer_same_as", "D", day(1), into) == ("D", 0, "cycle")
     # A same as D from day 2: the governed link has one survivor per duplicate, the plain
     # one has both
     again = vault.load([("A", "D", 2, "")])
-    assert vault.resolve("customer_same_as", "A", day(2), again) == ("D", 1, None)
+    # A same as D from day 2, and D same as A: a cycle of its own
+    assert vault.resolve("customer_same_as", "A", day(2), again) == ("A", 0, "cycle")
+    assert vault.resolve("customer_same_as", "B", day(2), again) == ("B", 0, "cycle")
+    assert vault.resolve("customer_same_as", "A", day(2), into) == ("A", 0, "cycle")
     assert vault.resolve("customer_merged_plain", "A", day(2), again) == (
         "A", 0, "several survivors")
     assert vault.resolve("customer_merged_plain", "C", day(2), again) == (
@@ -362,3 +368,12 @@ source: merges
         "already says when the edges of customer_same_as are in effect (its driving key is "
         "'duplicate' too) (one effectivity satellite of the first role says it; feed it from "
         "one source, or drop this one)"]
+
+
+def test_a_corrected_merge_replaces_the_earlier_one(vault: Vault) -> None:
+    first = vault.load([("A", "B", 1, "")])
+    corrected = vault.load([("A", "C", 1, "")])
+    assert vault.resolve("customer_same_as", "A", day(1), first) == ("B", 1, None)
+    assert vault.resolve("customer_same_as", "A", day(1), corrected) == ("C", 1, None)
+    assert vault.resolve("customer_merged_plain", "A", day(1), corrected) == (
+        "A", 0, "several survivors")

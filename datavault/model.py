@@ -493,6 +493,12 @@ class Mart:
 MART_VIEWS = ("current", "history", "snapshot")
 
 
+def resolution_view(link: str) -> str:
+    """The view of a same-as link that resolves each key to its survivor along applied time
+    (SEMANTICS.md section 10)."""
+    return f"{link}__resolved"
+
+
 @dataclass(frozen=True)
 class Naming:
     """Table name patterns; ``{name}`` is the entity's name."""

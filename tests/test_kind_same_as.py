@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from datavault import api, hashing, query
+from datavault import api, query
 from datavault.cli import main
 from datavault.load import open_input
 from tests.conftest import migrated, write_project
@@ -102,8 +102,14 @@ def day(n: int) -> dt.datetime:
     return DAY0 + dt.timedelta(days=n)
 
 
-def _key(text: str) -> bytes:
-    return hashing.hash_key([(text, "text")], "md5")
+def _ts(value) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+
+
+def _at(spans: list[tuple], at: dt.datetime) -> tuple:
+    """The (survivor, steps, conflict) of the view's row that holds at ``at``."""
+    (held,) = [s[:3] for s in spans if s[3] <= at and (s[4] is None or at < s[4])]
+    return held
 
 
 class Vault:
@@ -150,6 +156,20 @@ class Vault:
         (row,) = answer.records()
         return (row["survivor.customer_id"], row["steps"], row["conflict"])
 
+    def resolved(self, link: str) -> dict[str, list[tuple]]:
+        """The resolution view, made by `marts build`: per key, (survivor, steps, conflict,
+        valid from, valid to) in applied order."""
+        self.session.build_marts()
+        with self.session.engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT customer_id, survivor_customer_id, steps, conflict, valid_from, "
+                f"valid_to FROM {link}__resolved ORDER BY customer_id, valid_from").all()
+        found: dict[str, list[tuple]] = {}
+        for key, surv, steps, conflict, start, end in rows:
+            found.setdefault(key, []).append((surv, steps, conflict, _ts(start),
+                                              None if end is None else _ts(end)))
+        return found
+
     def ancestors(self, key: str, at, known_at) -> dict[str, int]:
         with self.session.engine.connect() as connection:
             answer = query.walk_edges(connection, self.model, "customer_tree", [key], at=at,
@@ -193,6 +213,21 @@ def _check(vault: Vault, batches: list[tuple[dt.datetime, list]]) -> None:
                 assert vault.resolve("customer_merged_plain", key, at, known_at) == \
                     survivor(plain, key), where
                 assert vault.ancestors(key, at, known_at) == walk(plain, key), where
+    last = batches[-1][0]
+    views = {link: vault.resolved(link) for link in ("customer_same_as",
+                                                     "customer_merged_plain")}
+    for d in range(-1, 5):
+        governed = edges_in_effect(link_rows, eff, day(d), last)
+        plain = edges_in_effect(link_rows, None, day(d), last)
+        for key in KEYS:
+            where = f"the view of {key} at day {d}"
+            assert _at(views["customer_same_as"][key], day(d)) == survivor(governed, key), where
+            assert _at(views["customer_merged_plain"][key], day(d)) == survivor(plain, key), \
+                where
+    for link, spans in views.items():  # no two rows of a key hold the same answer in a row
+        for key, rows in spans.items():
+            assert all(a[:3] != b[:3] and a[4] == b[3] for a, b in zip(rows, rows[1:])), (
+                link, key, rows)
 
 
 # ---- the properties --------------------------------------------------------------------------
@@ -377,3 +412,36 @@ def test_a_corrected_merge_replaces_the_earlier_one(vault: Vault) -> None:
     assert vault.resolve("customer_same_as", "A", day(1), corrected) == ("C", 1, None)
     assert vault.resolve("customer_merged_plain", "A", day(1), corrected) == (
         "A", 0, "several survivors")
+
+
+def test_the_view_resolves_along_applied_time(vault: Vault) -> None:
+    vault.load([("A", "B", 1, ""), ("B", "C", 2, "")])
+    vault.load([("A", "B", 3, "d")])
+    spans = vault.resolved("customer_same_as")
+    start = dt.datetime(1, 1, 1)
+    assert spans["A"] == [("A", 0, None, start, day(1)), ("B", 1, None, day(1), day(2)),
+                          ("C", 2, None, day(2), day(3)), ("A", 0, None, day(3), None)]
+    assert spans["D"] == [("D", 0, None, start, None)]  # on no edge
+    vault.load([("C", "A", 2, "")])
+    spans = vault.resolved("customer_same_as")
+    assert spans["B"] == [("B", 0, None, start, day(2)), ("B", 0, "cycle", day(2), day(3)),
+                          ("A", 2, None, day(3), None)]
+
+
+# ---- the generated SQL -----------------------------------------------------------------------
+GOLDEN = Path(__file__).parent / "golden_kinds" / "same_as"
+UPDATE = os.environ.get("DATAVAULT_UPDATE_GOLDEN") == "1"
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_generated_views_match_the_golden_files(dialect: str, tmp_path: Path) -> None:
+    root = write_project(tmp_path / "project", PROJECT)
+    api.generate(root, dialect, tmp_path / "out")
+    for link in ("customer_same_as", "customer_merged_plain"):
+        generated = (tmp_path / "out" / "marts" / f"{link}__resolved.sql").read_text()
+        golden = GOLDEN / dialect / f"{link}__resolved.sql"
+        if UPDATE:
+            golden.parent.mkdir(parents=True, exist_ok=True)
+            golden.write_text(generated, encoding="utf-8", newline="\n")
+        assert generated == golden.read_text(encoding="utf-8"), f"{golden} differs"
+    assert not (tmp_path / "out" / "marts" / "customer_tree__resolved.sql").exists()

@@ -426,6 +426,11 @@ def test_the_view_resolves_along_applied_time(vault: Vault) -> None:
     spans = vault.resolved("customer_same_as")
     assert spans["B"] == [("B", 0, None, start, day(2)), ("B", 0, "cycle", day(2), day(3)),
                           ("A", 2, None, day(3), None)]
+    assert vault.resolved("customer_merged_plain")["B"] == [("B", 0, "cycle", start, None)]
+    vault.load([("A", "D", 4, "")])
+    plain = vault.resolved("customer_merged_plain")
+    assert plain["B"] == [("B", 0, "several survivors", start, None)]
+    assert plain["D"] == [("D", 0, None, start, None)]
 
 
 # ---- the generated SQL -----------------------------------------------------------------------

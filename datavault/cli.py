@@ -231,17 +231,10 @@ def validate(obj: dict, fmt: str) -> None:
     else:
         # the kinds every project has are counted always, the others when it has some
         always = {"sources", "hubs", "links", "satellites", "marts"}
-        _say("ok: " + ", ".join(_count(n, _unit(kind)) for kind, n in counts.items()
-                                if n or kind in always))
-
-
-def _unit(folder: str) -> str:
-    """What one entity of a kind's folder is called: multi_active_satellites is a
-    multi-active satellite, record_tracking a record tracking table."""
-    if folder == "record_tracking":
-        return "record tracking table"
-    words = folder.removesuffix("s").rsplit("_", 1)
-    return " ".join([words[0].replace("_", "-"), *words[1:]])
+        units = {"sources": "source", **{k.folder: k.unit for k in KINDS.values()},
+                 "marts": "mart"}
+        _say("ok: " + ", ".join(_count(n, units[group]) for group, n in counts.items()
+                                if n or group in always))
 
 
 @main.command()

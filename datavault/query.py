@@ -37,19 +37,9 @@ class Answer:
 
 # ---- keys ---------------------------------------------------------------------------------
 def key_columns(model: m.Model, parent: str) -> list[tuple[str, m.Column]]:
-    """The business key parts of a hub, or of every hub of a link in role order."""
-    if parent in model.hubs:
-        return [(parent, c) for c in model.hubs[parent].key]
-    entity = model.entities[parent]
-    if isinstance(entity, m.EffectivitySatellite):  # its driving key: the driving roles'
-        roles = model.links[entity.link].roles
-        return [(role.role, c) for role in roles if role.role in entity.driving_key
-                for c in model.hubs[role.hub].key]
-    if isinstance(entity, m.NonHistorizedLink):  # an event key: its roles', then its own
-        return [(role.role, c) for role in entity.roles for c in model.hubs[role.hub].key] + [
-            (parent, m.Column(c.name, c.type)) for c in entity.event_key]
-    return [(role.role, c) for role in model.links[parent].roles
-            for c in model.hubs[role.hub].key]
+    """The business key parts that name a key of ``parent`` (a hub: its key's; a link: every
+    hub's in role order; other kinds as their kind says: ``Kind.key_columns``)."""
+    return kinds.kind_of(model, parent).key_columns(model, model.entities[parent])
 
 
 def parse_key(model: m.Model, parent: str, text: str) -> bytes:
@@ -105,11 +95,7 @@ class _Vault:
     def answered(self, name: str) -> tuple[kinds.Kind, str, list[m.Satellite]]:
         """The kind of the entity ``name``, the hub or link whose keys its answers list, and
         the satellites they show (DatavaultError: there is no such entity)."""
-        if name not in self.model.entities:
-            raise DatavaultError(f"unknown hub, link or satellite {name!r}; "
-                                 + (did_you_mean(name, list(self.model.entities))
-                                    or "see models/"))
-        kind = kinds.kind_of(self.model, name)
+        kind = _kind(self.model, name)
         parent, sats = kind.answers(self.model, self.model.entities[name])
         return kind, parent, [self.model.entities[s] for s in sorted(sats)]
 
@@ -148,6 +134,14 @@ class _Vault:
             labels += [hub.c[c.name].label(f"{role.role}.{c.name}")
                        for c in self.model.hubs[role.hub].key]
         return joined, table.c[schema.link_key_column(parent)], labels
+
+
+def _kind(model: m.Model, name: str) -> kinds.Kind:
+    """The kind of the entity ``name`` (DatavaultError: there is no such entity)."""
+    if name not in model.entities:
+        raise DatavaultError(f"unknown hub, link or satellite {name!r}; "
+                             + (did_you_mean(name, list(model.entities)) or "see models/"))
+    return kinds.kind_of(model, name)
 
 
 def kept_columns(connection: sa.Connection, model: m.Model) -> dict[str, list[m.Column]]:
@@ -275,6 +269,36 @@ def _members_order(vault: _Vault, kind: kinds.Kind, sats: Sequence[m.Satellite],
 
 
 # ---- answers ------------------------------------------------------------------------------
+@dataclass
+class _Readings:
+    """The readings a kind answers `query` and `history` with (``kinds.Readings``), over one
+    connection, as known at one load time (``known_at`` as ``state`` takes it)."""
+
+    connection: sa.Connection
+    model: m.Model
+    known_at: dt.datetime | int | None
+    kept: Kept | None
+
+    def states(self, entity: str, keys: Sequence[str] | None, at: dt.datetime) -> Answer:
+        return _states(self.connection, self.model, entity, keys, at, self.known_at, self.kept)
+
+    def timeline(self, entity: str, keys: Sequence[str] | None) -> Answer:
+        return _timeline(self.connection, self.model, entity, keys, self.known_at, self.kept)
+
+    def events(self, entity: str, keys: Sequence[str] | None, at: dt.datetime | None) -> Answer:
+        return events(self.connection, self.model, entity, keys, at, self.known_at)
+
+    def last_seen(self, entity: str, keys: Sequence[str] | None,
+                  at: dt.datetime | None) -> Answer:
+        return last_seen(self.connection, self.model, entity, keys, at, self.known_at)
+
+    def spans(self, entity: str, keys: Sequence[str] | None, at: dt.datetime | None) -> Answer:
+        return spans(self.connection, self.model, entity, keys, at, self.known_at)
+
+    def codes(self, entity: str, keys: Sequence[str] | None, at: dt.datetime | None) -> Answer:
+        return codes(self.connection, self.model, entity, keys, at, self.known_at)
+
+
 def state(connection: sa.Connection, model: m.Model, entity: str,
           keys: Sequence[str] | None = None, at: dt.datetime | None = None,
           known_at: dt.datetime | int | None = None, kept: Kept | None = None) -> Answer:
@@ -284,19 +308,20 @@ def state(connection: sa.Connection, model: m.Model, entity: str,
     its load time). Keys without any state are left out; a key that a full snapshot no longer
     holds, or that a delete marker deleted, shows ``deleted`` true and no payload.
     ``kept``: the payload columns the tables keep that the model no longer declares
-    (default: read from the stored contract)."""
-    if isinstance(model.entities.get(entity), m.NonHistorizedLink):
-        return events(connection, model, entity, keys, at or values.utcnow(), known_at)
-    if isinstance(model.entities.get(entity), m.RecordTracking):
-        return last_seen(connection, model, entity, keys, at or values.utcnow(), known_at)
-    if isinstance(model.entities.get(entity), m.EffectivitySatellite):
-        return spans(connection, model, entity, keys, at or values.utcnow(), known_at)
-    if isinstance(model.entities.get(entity), m.ReferenceTable):
-        return codes(connection, model, entity, keys, at or values.utcnow(), known_at)
+    (default: read from the stored contract). Each kind answers as ``Kind.query_state``
+    says (the events of a non-historized link, the code list of a reference table, ...)."""
+    kind = _kind(model, entity)
+    return kind.query_state(_Readings(connection, model, known_at, kept), entity, keys,
+                            at or values.utcnow())
+
+
+def _states(connection: sa.Connection, model: m.Model, entity: str,
+            keys: Sequence[str] | None, at: dt.datetime,
+            known_at: dt.datetime | int | None, kept: Kept | None) -> Answer:
+    """``state`` of an entity whose answer is the state of satellites (``Kind.answers``)."""
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)
     side_by_side = kind.is_parent  # a hub's or link's satellites, each under its name
-    at = at or values.utcnow()
     known = known_as_of(connection, model, known_at)
     known_at = known.at
     hashed = [parse_key(model, parent, k) for k in keys] if keys else None
@@ -341,15 +366,16 @@ def history(connection: sa.Connection, model: m.Model, entity: str,
     vault learned it (loaded, batch) and from where (record_source), and when a later batch
     replaced it for the same applied time (replaced); for a hub or link, the rows of all its
     satellites. Rows loaded after ``known_at`` (default: as ``known_as_of`` says) are left
-    out; ``kept`` as in ``state``."""
-    if isinstance(model.entities.get(entity), m.NonHistorizedLink):  # one version per event
-        return events(connection, model, entity, keys, None, known_at)
-    if isinstance(model.entities.get(entity), m.RecordTracking):  # every time a source saw
-        return last_seen(connection, model, entity, keys, None, known_at)
-    if isinstance(model.entities.get(entity), m.EffectivitySatellite):  # every span
-        return spans(connection, model, entity, keys, None, known_at)
-    if isinstance(model.entities.get(entity), m.ReferenceTable):  # every version of every code
-        return codes(connection, model, entity, keys, None, known_at)
+    out; ``kept`` as in ``state``. Each kind answers as ``Kind.query_history`` says (every
+    event of a non-historized link, every span of an effectivity satellite, ...)."""
+    kind = _kind(model, entity)
+    return kind.query_history(_Readings(connection, model, known_at, kept), entity, keys)
+
+
+def _timeline(connection: sa.Connection, model: m.Model, entity: str,
+              keys: Sequence[str] | None, known_at: dt.datetime | int | None,
+              kept: Kept | None) -> Answer:
+    """``history`` of an entity whose answer is the rows of satellites (``Kind.answers``)."""
     known = known_as_of(connection, model, known_at)
     vault = _Vault(model, connection, kept)
     kind, parent, sats = vault.answered(entity)

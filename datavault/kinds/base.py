@@ -8,9 +8,10 @@ its name.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import sqlalchemy as sa
 
@@ -43,6 +44,33 @@ class Described:
     multi_row: bool = False
 
 
+class Readings(Protocol):
+    """The readings of the vault's tables that ``query`` offers a kind to answer `query` and
+    `history` with (``datavault.query`` holds them: kinds read no tables). Each answers for
+    the entity named ``entity``, for ``keys`` (their text, as the kind's ``key_columns``
+    name them; None: every key), as known at the load time the reading was made for."""
+
+    def states(self, entity: str, keys: Sequence[str] | None, at: dt.datetime) -> Any:
+        """Per key, the latest row at applied time ``at`` of each satellite the kind's
+        ``answers`` name (``query.state``)."""
+
+    def timeline(self, entity: str, keys: Sequence[str] | None) -> Any:
+        """Every row of those satellites (``query.history``)."""
+
+    def events(self, entity: str, keys: Sequence[str] | None, at: dt.datetime | None) -> Any:
+        """The events of a non-historized link (``query.events``)."""
+
+    def last_seen(self, entity: str, keys: Sequence[str] | None,
+                  at: dt.datetime | None) -> Any:
+        """When a record tracking table's source saw each key (``query.last_seen``)."""
+
+    def spans(self, entity: str, keys: Sequence[str] | None, at: dt.datetime | None) -> Any:
+        """The relationships of an effectivity satellite (``query.spans``)."""
+
+    def codes(self, entity: str, keys: Sequence[str] | None, at: dt.datetime | None) -> Any:
+        """The codes of a reference table (``query.codes``)."""
+
+
 class Kind:
     """One kind of entity. Subclasses set the class attributes and answer the methods."""
 
@@ -50,6 +78,8 @@ class Kind:
     name: ClassVar[str]
     #: the folder under ``models/`` whose files declare entities of this kind
     folder: ClassVar[str]
+    #: what one entity of the kind is called in counts (``3 hubs``), in the singular
+    unit: ClassVar[str]
     #: what its YAML file needs at least (for the message about an empty file)
     needs: ClassVar[str]
     #: the load template (``templates/<dialect>/`` or ``base/``)
@@ -111,8 +141,9 @@ class Kind:
 
     def parent_of(self, entity: Any) -> str | None:
         """The hub or link whose keys the entity's rows are about, so whose deletions (a delete
-        marker that ends it, SEMANTICS.md section 5) its loads record; None: none."""
-        return getattr(entity, "parent", None)
+        marker that ends it, SEMANTICS.md section 5) its loads record; None (this default):
+        none, its rows are keyed by its own keys (a hub, a link, a reference table)."""
+        return None
 
     # ---- the key contract -------------------------------------------------------------------
     def contract_items(self, model: m.Model, entity: Any) -> dict[str, str]:
@@ -149,6 +180,24 @@ class Kind:
         """What ``query`` and ``history`` of the entity read: the hub or link whose keys
         they list, and the satellites whose states they show."""
         raise NotImplementedError
+
+    def key_columns(self, model: m.Model, entity: Any) -> list[tuple[str, m.Column]]:
+        """The business key parts that name one of the entity's keys in ``query`` (a key
+        written as its parts joined by ``|``), in order, each with its owner: the entity's
+        name, or the role of a link whose hub's key it is. Only the kinds whose keys
+        ``query`` takes answer (a hub, a link, and the kinds keyed by keys of their own)."""
+        raise NotImplementedError
+
+    def query_state(self, read: Readings, entity: str, keys: Sequence[str] | None,
+                    at: dt.datetime) -> Any:
+        """The answer of ``query`` for ``keys`` at applied time ``at`` (``query.state``);
+        this default: the state of the satellites ``answers`` names, per key."""
+        return read.states(entity, keys, at)
+
+    def query_history(self, read: Readings, entity: str, keys: Sequence[str] | None) -> Any:
+        """The answer of ``history`` for ``keys`` (``query.history``); this default: every
+        row of the satellites ``answers`` names."""
+        return read.timeline(entity, keys)
 
     def scope(self, model: m.Model, entity: Any) -> tuple[set[str], set[str]]:
         """The tables and contract items that a load of the entity writes."""

@@ -13,7 +13,9 @@ another state, as known at a load time.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,7 +23,7 @@ from datavault import model as m
 from datavault.diagnostics import did_you_mean
 from datavault.dialects import Dialect
 from datavault.dialects.types import hash_type
-from datavault.kinds.base import RECREATE, Kind, system_columns
+from datavault.kinds.base import RECREATE, Kind, Readings, system_columns
 from datavault.metadata.checks import Doc, Known, describe
 from datavault.metadata.yamlfile import LList, LMap
 
@@ -36,6 +38,7 @@ class EffectivitySatelliteKind(Kind):
 
     name = "effectivity_satellite"
     folder = "effectivity_satellites"
+    unit = "effectivity satellite"
     needs = "link:, driving_key: and source:"
     template = "effectivity_satellite.sql.j2"
     keeps_history = True
@@ -257,6 +260,21 @@ class EffectivitySatelliteKind(Kind):
     def answers(self, model: m.Model, entity: m.EffectivitySatellite
                 ) -> tuple[str, Sequence[str]]:
         return entity.link, [entity.name]
+
+    def key_columns(self, model: m.Model, entity: m.EffectivitySatellite
+                    ) -> list[tuple[str, m.Column]]:
+        """Its driving key: the business key parts of the driving roles' hubs."""
+        return [(role.role, c) for role in model.links[entity.link].roles
+                if role.role in entity.driving_key for c in model.hubs[role.hub].key]
+
+    def query_state(self, read: Readings, entity: str, keys: Sequence[str] | None,
+                    at: dt.datetime) -> Any:
+        """The relationship in effect at ``at``, per driving key."""
+        return read.spans(entity, keys, at)
+
+    def query_history(self, read: Readings, entity: str, keys: Sequence[str] | None) -> Any:
+        """Every relationship, each with its span."""
+        return read.spans(entity, keys, None)
 
     def scope(self, model: m.Model, entity: m.EffectivitySatellite
               ) -> tuple[set[str], set[str]]:

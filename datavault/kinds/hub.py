@@ -26,6 +26,7 @@ class HubKind(Kind):
 
     name = "hub"
     folder = "hubs"
+    unit = "hub"
     needs = "business_key: and sources:"
     template = "hub.sql.j2"
     is_parent = True
@@ -146,6 +147,10 @@ class HubKind(Kind):
     def answers(self, model: m.Model, entity: m.Hub) -> tuple[str, Sequence[str]]:
         return entity.name, [s.name for s in model.satellites.values()
                              if s.parent == entity.name]
+
+    def key_columns(self, model: m.Model, entity: m.Hub) -> list[tuple[str, m.Column]]:
+        """Its business key's parts."""
+        return [(entity.name, c) for c in entity.key]
 
     def scope(self, model: m.Model, entity: m.Hub) -> tuple[set[str], set[str]]:
         return {model.hub_table(entity.name)}, {f"hub {entity.name}"}

@@ -22,6 +22,7 @@ class LinkKind(Kind):
 
     name = "link"
     folder = "links"
+    unit = "link"
     needs = "hubs: and sources:"
     template = "link.sql.j2"
     is_parent = True
@@ -125,6 +126,10 @@ class LinkKind(Kind):
     def answers(self, model: m.Model, entity: m.Link) -> tuple[str, Sequence[str]]:
         return entity.name, [s.name for s in model.satellites.values()
                              if s.parent == entity.name]
+
+    def key_columns(self, model: m.Model, entity: m.Link) -> list[tuple[str, m.Column]]:
+        """Every hub's business key parts, in role order."""
+        return [(role.role, c) for role in entity.roles for c in model.hubs[role.hub].key]
 
     def scope(self, model: m.Model, entity: m.Link) -> tuple[set[str], set[str]]:
         """A link's table, and its hubs' (whose keys make the link's keys)."""

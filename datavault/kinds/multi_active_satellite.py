@@ -42,6 +42,7 @@ class MultiActiveSatelliteKind(SatelliteKind):
 
     name = "multi_active_satellite"
     folder = "multi_active_satellites"
+    unit = "multi-active satellite"
     needs = "parent:, source: and payload:"
     template = "multi_active_satellite.sql.j2"
     keeps_history = True

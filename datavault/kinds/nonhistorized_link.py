@@ -5,6 +5,7 @@ first payload loaded stands."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ from datavault import model as m
 from datavault.diagnostics import did_you_mean
 from datavault.dialects import Dialect
 from datavault.dialects.types import column_type, hash_type
-from datavault.kinds.base import RECREATE, REHASH, Kind, system_columns
+from datavault.kinds.base import RECREATE, REHASH, Kind, Readings, system_columns
 from datavault.kinds.link import read_feeds, read_roles
 from datavault.metadata.checks import RESERVED_COLUMNS, Doc, Known
 from datavault.metadata.yamlfile import LList, LMap
@@ -29,6 +30,7 @@ class NonHistorizedLinkKind(Kind):
 
     name = "nonhistorized_link"
     folder = "nonhistorized_links"
+    unit = "nonhistorized link"
     needs = "hubs:, sources: and payload:"
     template = "nonhistorized_link.sql.j2"
     in_load_order = True
@@ -181,6 +183,21 @@ class NonHistorizedLinkKind(Kind):
     def answers(self, model: m.Model, entity: m.NonHistorizedLink) -> tuple[str, Sequence[str]]:
         """Its own events (``query.events``), no satellites."""
         return entity.name, []
+
+    def key_columns(self, model: m.Model, entity: m.NonHistorizedLink
+                    ) -> list[tuple[str, m.Column]]:
+        """An event key: its roles' business key parts, then its own event key columns."""
+        return [(role.role, c) for role in entity.roles for c in model.hubs[role.hub].key] + [
+            (entity.name, m.Column(c.name, c.type)) for c in entity.event_key]
+
+    def query_state(self, read: Readings, entity: str, keys: Sequence[str] | None,
+                    at: dt.datetime) -> Any:
+        """Its events that happened by ``at``."""
+        return read.events(entity, keys, at)
+
+    def query_history(self, read: Readings, entity: str, keys: Sequence[str] | None) -> Any:
+        """Every event: an event has one version."""
+        return read.events(entity, keys, None)
 
     def scope(self, model: m.Model, entity: m.NonHistorizedLink) -> tuple[set[str], set[str]]:
         """Its table, and its hubs' (whose keys make its event keys and name its roles)."""

@@ -5,14 +5,16 @@ with the load time of the first batch that gave it; the last seen time at ``t`` 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
 from datavault import model as m
 from datavault.dialects import Dialect
 from datavault.dialects.types import hash_type
-from datavault.kinds.base import RECREATE, Kind, system_columns
+from datavault.kinds.base import RECREATE, Kind, Readings, system_columns
 from datavault.kinds.satellite import read_parent_and_source
 from datavault.metadata.checks import Doc, Known
 from datavault.metadata.yamlfile import LMap
@@ -27,6 +29,7 @@ class RecordTrackingKind(Kind):
 
     name = "record_tracking"
     folder = "record_tracking"
+    unit = "record tracking table"
     needs = "parent: and source:"
     template = "record_tracking.sql.j2"
     in_load_order = True
@@ -82,9 +85,21 @@ class RecordTrackingKind(Kind):
         }
 
     # ---- reading ----------------------------------------------------------------------------
+    def parent_of(self, entity: m.RecordTracking) -> str:
+        return entity.parent  # the hub or link whose keys its source saw
+
     def answers(self, model: m.Model, entity: m.RecordTracking) -> tuple[str, Sequence[str]]:
         """Its own rows (``query.last_seen``), under its parent's keys."""
         return entity.parent, [entity.name]
+
+    def query_state(self, read: Readings, entity: str, keys: Sequence[str] | None,
+                    at: dt.datetime) -> Any:
+        """When its source last saw each key, by ``at``."""
+        return read.last_seen(entity, keys, at)
+
+    def query_history(self, read: Readings, entity: str, keys: Sequence[str] | None) -> Any:
+        """Every applied time at which its source saw each key."""
+        return read.last_seen(entity, keys, None)
 
     def scope(self, model: m.Model, entity: m.RecordTracking) -> tuple[set[str], set[str]]:
         return ({model.settings.naming.record_tracking_table(entity.name)},

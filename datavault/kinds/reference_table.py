@@ -19,7 +19,9 @@ without a hash there is no zero code.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,7 +29,7 @@ from datavault import model as m
 from datavault.diagnostics import did_you_mean
 from datavault.dialects import Dialect
 from datavault.dialects.types import column_type, hash_type
-from datavault.kinds.base import RECREATE, Kind, system_columns
+from datavault.kinds.base import RECREATE, Kind, Readings, system_columns
 from datavault.metadata.checks import RESERVED_COLUMNS, Doc, Known, describe
 from datavault.metadata.yamlfile import LMap
 
@@ -38,6 +40,7 @@ class ReferenceTableKind(Kind):
 
     name = "reference_table"
     folder = "reference_tables"
+    unit = "reference table"
     needs = "code: and source:"
     template = "reference_table.sql.j2"
     keeps_history = True
@@ -251,6 +254,15 @@ class ReferenceTableKind(Kind):
     # ---- reading ----------------------------------------------------------------------------
     def answers(self, model: m.Model, entity: m.ReferenceTable) -> tuple[str, Sequence[str]]:
         return entity.name, [entity.name]
+
+    def query_state(self, read: Readings, entity: str, keys: Sequence[str] | None,
+                    at: dt.datetime) -> Any:
+        """The code list at ``at``: every live code with its description."""
+        return read.codes(entity, keys, at)
+
+    def query_history(self, read: Readings, entity: str, keys: Sequence[str] | None) -> Any:
+        """Every version of every code's description."""
+        return read.codes(entity, keys, None)
 
     def scope(self, model: m.Model, entity: m.ReferenceTable) -> tuple[set[str], set[str]]:
         return (set(self.table_names(model.settings.naming, entity.name)),

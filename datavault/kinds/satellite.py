@@ -23,6 +23,7 @@ class SatelliteKind(Kind):
 
     name = "satellite"
     folder = "satellites"
+    unit = "satellite"
     needs = "parent:, source: and payload:"
     template = "satellite.sql.j2"
     keeps_history = True
@@ -177,6 +178,9 @@ class SatelliteKind(Kind):
         }
 
     # ---- reading ----------------------------------------------------------------------------
+    def parent_of(self, entity: m.Satellite) -> str:
+        return entity.parent  # the hub or link it describes
+
     def answers(self, model: m.Model, entity: m.Satellite) -> tuple[str, Sequence[str]]:
         return entity.parent, [entity.name]
 

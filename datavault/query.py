@@ -298,6 +298,13 @@ class _Readings:
     def codes(self, entity: str, keys: Sequence[str] | None, at: dt.datetime | None) -> Answer:
         return codes(self.connection, self.model, entity, keys, at, self.known_at)
 
+    def relationships(self, entity: str, keys: Sequence[str] | None,
+                      at: dt.datetime | None) -> Answer:
+        return relationships(self.connection, self.model, entity, keys, at, self.known_at)
+
+    def walk(self, entity: str, keys: Sequence[str], at: dt.datetime) -> Answer:
+        return walk_edges(self.connection, self.model, entity, keys, at, self.known_at)
+
 
 def state(connection: sa.Connection, model: m.Model, entity: str,
           keys: Sequence[str] | None = None, at: dt.datetime | None = None,

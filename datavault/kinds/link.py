@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -10,7 +12,7 @@ from datavault import model as m
 from datavault.diagnostics import did_you_mean
 from datavault.dialects import Dialect
 from datavault.dialects.types import hash_type
-from datavault.kinds.base import RECREATE, REHASH, Kind, system_columns
+from datavault.kinds.base import RECREATE, REHASH, Kind, Readings, system_columns
 from datavault.kinds.hub import note_sources
 from datavault.metadata.checks import Doc, Known, columns_for_parts, source_ref
 from datavault.metadata.yamlfile import LList, LMap
@@ -130,6 +132,27 @@ class LinkKind(Kind):
     def key_columns(self, model: m.Model, entity: m.Link) -> list[tuple[str, m.Column]]:
         """Every hub's business key parts, in role order."""
         return [(role.role, c) for role in entity.roles for c in model.hubs[role.hub].key]
+
+    def query_state(self, read: Readings, entity: str, keys: Sequence[str] | None,
+                    at: dt.datetime) -> Any:
+        """With satellites, their states; without, the link's relationships (of a same-as
+        link or hierarchy: those in effect at ``at``; with ``keys``, keys of its hub: each
+        one's survivor, or its ancestors; SEMANTICS.md section 10)."""
+        if self.answers(read.model, read.model.links[entity])[1]:
+            return read.states(entity, keys, at)
+        if keys and read.model.links[entity].edge:
+            return read.walk(entity, keys, at)
+        return read.relationships(entity, keys, at)
+
+    def query_history(self, read: Readings, entity: str, keys: Sequence[str] | None) -> Any:
+        """With satellites, their rows; without, every relationship the link holds."""
+        if self.answers(read.model, read.model.links[entity])[1]:
+            return read.timeline(entity, keys)
+        return read.relationships(entity, keys, None)
+
+    def reads_also(self, model: m.Model, entity: m.Link) -> Sequence[str]:
+        eff = model.edge_effectivity(entity.name) if entity.edge else None
+        return [eff.name] if eff is not None else []
 
     def scope(self, model: m.Model, entity: m.Link) -> tuple[set[str], set[str]]:
         """A link's table, and its hubs' (whose keys make the link's keys)."""

@@ -492,3 +492,12 @@ def test_query_and_history_of_links_without_satellites(vault: Vault) -> None:
     one = json.loads(_cli(vault, "history", "customer_tree", "--key", "A|B", "--format",
                           "json"))
     assert [(r["child.customer_id"], r["parent.customer_id"]) for r in one] == [("A", "B")]
+
+
+def test_the_schema_check_of_a_query_takes_in_the_effectivity_satellite(tmp_path: Path) -> None:
+    from datavault import schemacheck
+    model = api.validate(write_project(tmp_path / "p", PROJECT)).model
+    scope = schemacheck.entity_scope(model, "customer_same_as")
+    assert {"link_customer_same_as", "hub_customer", "eff_merged"} <= scope.tables
+    assert "effectivity_satellite merged" in scope.items
+    assert "eff_merged" not in schemacheck.entity_scope(model, "customer_merged_plain").tables

@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -432,6 +433,17 @@ def test_the_view_resolves_along_applied_time(vault: Vault) -> None:
     plain = vault.resolved("customer_merged_plain")
     assert plain["B"] == [("B", 0, "several survivors", start, None)]
     assert plain["D"] == [("D", 0, None, start, None)]
+    # a link no longer declared same-as loses its view at the next build
+    (vault.root / "models/links/customer_merged_plain.yml").write_text(
+        PROJECT["models/links/customer_merged_plain.yml"].replace(
+            "same_as:\n  duplicate: duplicate\n  survivor: survivor\n", ""))
+    session = api.open_session(vault.root, url=vault.url)
+    session.build_marts()
+    with session.engine.connect() as connection:
+        views = set(sa.inspect(connection).get_view_names())
+    session.close()
+    assert "customer_same_as__resolved" in views
+    assert "customer_merged_plain__resolved" not in views
 
 
 # ---- the generated SQL -----------------------------------------------------------------------

@@ -700,8 +700,7 @@ def relationships(connection: sa.Connection, model: m.Model, entity: str,
         conditions.append(key.in_([parse_key(model, entity, k) for k in keys]))
     eff = model.edge_effectivity(entity) if link.edge else None
     if at is not None and eff is not None:
-        in_effect = _Edges(connection, model, entity, at, known.at).effective()
-        conditions.append(key.in_(sorted(in_effect)))
+        conditions.append(key.in_(_Edges(connection, model, entity, at, known.at).effective()))
     query = sa.select(*labels, table.c.load_ts.label("loaded"), table.c.batch_id.label("batch"),
                       table.c.record_source.label("record_source")).select_from(joined).where(
         *conditions).order_by(*order, key)
@@ -723,17 +722,14 @@ class _Edges:
         self.connection, self.model, self.at, self.known_at = connection, model, at, known_at
         self.link = model.links[link]
         md = schema.metadata_for(model)
-        self.table = md.tables[model.link_table(link)]
+        # an alias, so that a query of the link itself may take the edges as a subquery
+        self.table = md.tables[model.link_table(link)].alias("dv_edge")
         first, second = self.link.edge
         self.first = self.table.c[schema.role_key_column(first)]
         self.second = self.table.c[schema.role_key_column(second)]
         self.eff = model.edge_effectivity(link)
         if self.eff is not None:
             self.eff_table = md.tables[model.settings.naming.eff_table(self.eff.name)]
-
-    def _pairs(self, query: sa.Select) -> set[tuple[bytes, bytes]]:
-        return {(bytes(a), bytes(b)) for a, b in self.connection.execute(query)
-                if bytes(a) != bytes(b)}
 
     def _states(self, firsts: sa.ColumnElement | None) -> sa.Subquery:
         """Per first key (of those ``firsts`` selects), its effectivity satellite's latest row
@@ -767,9 +763,10 @@ class _Edges:
                         == states.c.dv_link_key)).where(
             states.c.dv_rank == 1, t.c.load_ts <= self.known_at)
 
-    def effective(self) -> set[bytes]:
-        """The link keys of the edges in effect."""
-        return {bytes(k) for _, _, k in self.connection.execute(self._in_effect(None))}
+    def effective(self) -> sa.Select:
+        """The link keys of the edges in effect, as a query."""
+        return self._in_effect(None).with_only_columns(
+            self.table.c[schema.link_key_column(self.link.name)])
 
     def targets(self, keys: set[bytes]) -> dict[bytes, set[bytes]]:
         """Per key, the keys its edges in effect go to (survivors, parents)."""

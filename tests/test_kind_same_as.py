@@ -21,15 +21,18 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from datavault import api, query
 from datavault.cli import main
+from datavault.diagnostics import ModelError
 from datavault.load import open_input
 from tests.conftest import migrated, write_project
 from tests.reference import DELETED, edges_in_effect, survivor, walk
+from tests.test_validate_fuzz import DATA as FUZZ_DATA
 
 SETTING = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100"))
 EXAMPLES = max(SETTING // 10, 5)
@@ -513,3 +516,30 @@ def test_the_schema_check_of_a_query_takes_in_the_effectivity_satellite(tmp_path
     assert {"link_customer_same_as", "hub_customer", "eff_merged"} <= scope.tables
     assert "effectivity_satellite merged" in scope.items
     assert "eff_merged" not in schemacheck.entity_scope(model, "customer_merged_plain").tables
+
+
+@settings(max_examples=max(SETTING // 2, 20), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(same_as=st.one_of(st.sampled_from(["duplicate", "survivor", "child", "parent"]),
+                         FUZZ_DATA),
+       key=st.sampled_from(["same_as", "hierarchy"]), with_roles=st.booleans(),
+       data=st.data())
+def test_validation_of_a_declaration_never_crashes(tmp_path: Path, same_as, key, with_roles,
+                                                   data) -> None:
+    if with_roles:  # a mapping of the right keys to odd values
+        names = ["duplicate", "survivor"] if key == "same_as" else ["child", "parent"]
+        same_as = {n: data.draw(st.one_of(st.sampled_from(["duplicate", "survivor", "x"]),
+                                          FUZZ_DATA)) for n in names}
+    link = yaml.safe_load(PROJECT[LINK])
+    link.pop("same_as")
+    link[key] = same_as
+    root = tmp_path / f"p{next(_COUNTER)}"
+    write_project(root, {**PROJECT, LINK: yaml.safe_dump(link)})
+    try:
+        api.validate(root)
+    except ModelError as exc:
+        for problem in exc.problems:
+            assert problem.line >= 1 and problem.message, problem
+
+
+_COUNTER = itertools.count()

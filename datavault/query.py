@@ -777,6 +777,18 @@ class _Edges:
                 found.setdefault(bytes(a), set()).add(bytes(b))
         return found
 
+    def sources(self, keys: set[bytes]) -> dict[bytes, set[bytes]]:
+        """Per key, the keys whose edges in effect come to it (children)."""
+        t = schema.metadata_for(self.model).tables[self.model.link_table(self.link.name)]
+        first, second = (t.c[c.name] for c in (self.first, self.second))
+        candidates = sa.select(first).where(second.in_(sorted(keys)),
+                                            t.c.load_ts <= self.known_at)
+        found: dict[bytes, set[bytes]] = {}
+        for a, b, _ in self.connection.execute(self._in_effect(candidates)):
+            if bytes(b) in keys and bytes(a) != bytes(b):
+                found.setdefault(bytes(b), set()).add(bytes(a))
+        return found
+
 
 def resolve(edges: _Edges, key: bytes) -> tuple[bytes, int, str | None]:
     """The survivor of ``key`` (SEMANTICS.md section 10): (survivor, steps, conflict)."""
@@ -794,14 +806,15 @@ def resolve(edges: _Edges, key: bytes) -> tuple[bytes, int, str | None]:
         passed.append(current)
 
 
-def ancestors(edges: _Edges, key: bytes) -> dict[bytes, int]:
-    """The keys reached from ``key`` along the edges in effect (child to parent), each with
-    the length of the shortest way to it; not ``key`` itself."""
+def ancestors(edges: _Edges, key: bytes, up: bool = True) -> dict[bytes, int]:
+    """The keys reached from ``key`` along the edges in effect (``up``: child to parent, its
+    ancestors; else parent to child, its descendants), each with the length of the shortest
+    way to it; not ``key`` itself."""
     depths: dict[bytes, int] = {}
     frontier, depth = {key}, 0
     while frontier:
         depth += 1
-        step = edges.targets(frontier)
+        step = edges.targets(frontier) if up else edges.sources(frontier)
         reached = {b for bs in step.values() for b in bs} - set(depths) - {key}
         depths.update((b, depth) for b in reached)
         frontier = reached
@@ -824,7 +837,9 @@ def walk_edges(connection: sa.Connection, model: m.Model, entity: str, keys: Seq
                known_at: dt.datetime | int | None = None) -> Answer:
     """Of a same-as link: each key's survivor at ``at`` as known at ``known_at`` (as in
     ``state``), with the steps to it and the conflict that kept it from resolving (SEMANTICS.md
-    section 10). Of a hierarchy: each key's ancestors with their depth, nearest first.
+    section 10). Of a hierarchy: each key's ancestors, nearest first (the key as child, the
+    ancestor as parent), then its descendants (the descendant as child, the key as parent),
+    each with its depth.
     ``keys``: business keys of the link's hub (its parts joined with ``|``)."""
     link = model.links[entity]
     first, second = (next(r for r in link.roles if r.role == role) for role in link.edge)
@@ -841,9 +856,9 @@ def walk_edges(connection: sa.Connection, model: m.Model, entity: str, keys: Seq
     else:
         columns.append("depth")
         for k in asked:
-            depths = ancestors(edges, k)
-            found += [(k, a, d, None) for a, d in sorted(depths.items(),
-                                                          key=lambda i: (i[1], i[0]))]
+            up = sorted(ancestors(edges, k).items(), key=lambda i: (i[1], i[0]))
+            down = sorted(ancestors(edges, k, up=False).items(), key=lambda i: (i[1], i[0]))
+            found += [(k, a, d, None) for a, d in up] + [(a, k, d, None) for a, d in down]
     parts = _hub_parts(connection, model, hub, {k for f in found for k in f[:2]})
     missing = (None,) * len(names)
     rows = []

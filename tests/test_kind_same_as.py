@@ -94,6 +94,21 @@ sources:
     child: dup_id
     parent: surv_id
 """,
+    "models/links/customer_tree_eff.yml": """
+hubs:
+  - child: customer
+  - parent: customer
+hierarchy: {child: child, parent: parent}
+sources:
+  merges:
+    child: dup_id
+    parent: surv_id
+""",
+    "models/effectivity_satellites/parent_of.yml": """
+link: customer_tree_eff
+driving_key: [child]
+source: merges
+""",
     "models/effectivity_satellites/merged.yml": """
 link: customer_same_as
 driving_key: [duplicate]
@@ -175,11 +190,18 @@ class Vault:
                                               None if end is None else _ts(end)))
         return found
 
-    def ancestors(self, key: str, at, known_at) -> dict[str, int]:
+    def ancestors(self, key: str, at, known_at, link: str = "customer_tree") -> tuple[dict, dict]:
+        """The walk of a hierarchy: (ancestors, descendants), each key with its depth."""
         with self.session.engine.connect() as connection:
-            answer = query.walk_edges(connection, self.model, "customer_tree", [key], at=at,
+            answer = query.walk_edges(connection, self.model, link, [key], at=at,
                                       known_at=known_at)
-        return {r["parent.customer_id"]: r["depth"] for r in answer.records()}
+        up, down = {}, {}
+        for r in answer.records():
+            if r["child.customer_id"] == key and r["parent.customer_id"] not in up:
+                up[r["parent.customer_id"]] = r["depth"]
+            else:
+                down[r["child.customer_id"]] = r["depth"]
+        return up, down
 
 
 @pytest.fixture
@@ -217,7 +239,10 @@ def _check(vault: Vault, batches: list[tuple[dt.datetime, list]]) -> None:
                     survivor(governed, key), where
                 assert vault.resolve("customer_merged_plain", key, at, known_at) == \
                     survivor(plain, key), where
-                assert vault.ancestors(key, at, known_at) == walk(plain, key), where
+                assert vault.ancestors(key, at, known_at) == (
+                    walk(plain, key), walk(plain, key, up=False)), where
+                assert vault.ancestors(key, at, known_at, "customer_tree_eff") == (
+                    walk(governed, key), walk(governed, key, up=False)), where
     last = batches[-1][0]
     views = {link: vault.resolved(link) for link in ("customer_same_as",
                                                      "customer_merged_plain")}
@@ -315,9 +340,9 @@ def test_a_same_as_that_ends_resolves_the_key_to_itself_after(vault: Vault) -> N
 def test_a_hierarchy_walks_ancestors_with_depths(vault: Vault) -> None:
     loaded = vault.load([("A", "B", 0, ""), ("B", "C", 0, ""), ("A", "C", 1, ""),
                          ("C", "A", 1, "")])
-    assert vault.ancestors("A", day(0), loaded) == {"B": 1, "C": 1}
-    assert vault.ancestors("B", day(0), loaded) == {"C": 1, "A": 2}
-    assert vault.ancestors("D", day(0), loaded) == {}
+    assert vault.ancestors("A", day(0), loaded) == ({"B": 1, "C": 1}, {"C": 1, "B": 2})
+    assert vault.ancestors("B", day(0), loaded) == ({"C": 1, "A": 2}, {"A": 1, "C": 2})
+    assert vault.ancestors("D", day(0), loaded) == ({}, {})
 
 
 # ---- validation ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from datavault import database, marts, query, schema
+from datavault import model as m
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import get_dialect
 from datavault.load import LoadResult, Progress
@@ -104,6 +105,8 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
         for mart in sorted(project.model.marts.values(), key=lambda x: x.name):
             write(f"marts/{mart.name}.sql", renderer.mart(mart).text)
             write(f"marts/{mart.name}_views.sql", renderer.mart_views(mart).text)
+    for link in sorted(n for n, lk in project.model.links.items() if lk.same_as):
+        write(f"marts/{m.resolution_view(link)}.sql", renderer.resolution_view(link).text)
     return written
 
 

@@ -716,6 +716,10 @@ def query_command(obj: dict, entity: str, keys: tuple[str, ...], at, known_at, f
     Of an effectivity satellite: per driving key, the relationship in effect (every role's
     business key) and since when (start); --key takes driving keys.
 
+    Of a link without satellites: its relationships (of a same-as link or hierarchy, those in
+    effect at --at); with --key (keys of its hub), each key's survivor (same-as) or its
+    ancestors and descendants with their depth (hierarchy).
+
     \b
     datavault query customer_details --at 2026-02-15
     datavault query currency --at 2026-02-15
@@ -742,7 +746,8 @@ def history_command(obj: dict, entity: str, keys: tuple[str, ...], known_at, fmt
     (loaded, batch); `replaced` is when a later batch corrected that applied time.
 
     Of an effectivity satellite: every span of each driving key's relationships, with its
-    start and end (empty while it lasts) as known at --known-at."""
+    start and end (empty while it lasts) as known at --known-at. Of a link without
+    satellites: every relationship it holds, with its load time and batch."""
     answer = api.query_history(obj["project"], entity, keys, known_at=known_at,
                                url=obj["url"], profile=obj["profile"])
     _emit(answer, fmt, f"history of {entity}")

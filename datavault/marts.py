@@ -326,6 +326,23 @@ class MartBuilder:
                 {"mart": mart.name, "snapshot_ts": t, "position": i}
                 for i, t in enumerate(spine, 1)])
 
+    def resolution_views(self) -> list[str]:
+        """Make again the view ``LINK__resolved`` of every same-as link (SEMANTICS.md section
+        10): it reads the vault when queried, so it holds no rows to refresh. Returns the
+        views made."""
+        made = []
+        wanted = sorted(n for n, lk in self.model.links.items() if lk.same_as)
+        for link in wanted:
+            with self.engine.begin() as connection:
+                for statement in self.renderer.resolution_view(link).statements():
+                    statement.execute(connection)
+            made.append(m.resolution_view(link))
+        with self.engine.begin() as connection:  # of links no longer declared same-as
+            for view in sa.inspect(connection).get_view_names():
+                if view.endswith("__resolved") and view not in made:
+                    connection.exec_driver_sql(f"DROP VIEW {_quote(connection, view)}")
+        return made
+
     def drop_stale(self) -> list[str]:
         """Drop the tables and views of marts that the model no longer declares."""
         dropped = []

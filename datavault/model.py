@@ -133,6 +133,15 @@ class Link:
     roles: tuple[LinkRole, ...]
     feeds: tuple[LinkFeed, ...]
     description: str = ""
+    #: a same-as link (SEMANTICS.md section 10): (duplicate role, survivor role); () if not
+    same_as: tuple[str, ...] = ()
+    #: a hierarchy (SEMANTICS.md section 10): (child role, parent role); () if not
+    hierarchy: tuple[str, ...] = ()
+
+    @property
+    def edge(self) -> tuple[str, ...]:
+        """The roles an edge of a same-as link or hierarchy goes from and to; () if neither."""
+        return self.same_as or self.hierarchy
 
     def feed(self, source: str) -> LinkFeed | None:
         return next((f for f in self.feeds if f.source == source), None)
@@ -484,6 +493,12 @@ class Mart:
 MART_VIEWS = ("current", "history", "snapshot")
 
 
+def resolution_view(link: str) -> str:
+    """The view of a same-as link that resolves each key to its survivor along applied time
+    (SEMANTICS.md section 10)."""
+    return f"{link}__resolved"
+
+
 @dataclass(frozen=True)
 class Naming:
     """Table name patterns; ``{name}`` is the entity's name."""
@@ -660,6 +675,15 @@ class Model:
         return None if entity is None else entity.kind
 
     # ---- who feeds what -----------------------------------------------------------------
+    def edge_effectivity(self, link: str) -> EffectivitySatellite | None:
+        """The effectivity satellite that says when the edges of a same-as link or hierarchy
+        are in effect (its driving key the edge's first role alone; SEMANTICS.md section 10),
+        or None: every edge loaded is in effect from the start of time."""
+        edge = self.links[link].edge
+        return next((e for e in self.entities.values()
+                     if isinstance(e, EffectivitySatellite) and e.link == link and edge
+                     and e.driving_key == edge[:1]), None)
+
     def hubs_of(self, source: str) -> list[Hub]:
         return [h for h in self.hubs.values() if h.fed_by(source)]
 

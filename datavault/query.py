@@ -298,6 +298,13 @@ class _Readings(kinds.Readings):
     def codes(self, entity: str, keys: Sequence[str] | None, at: dt.datetime | None) -> Answer:
         return codes(self.connection, self.model, entity, keys, at, self.known_at)
 
+    def relationships(self, entity: str, keys: Sequence[str] | None,
+                      at: dt.datetime | None) -> Answer:
+        return relationships(self.connection, self.model, entity, keys, at, self.known_at)
+
+    def walk(self, entity: str, keys: Sequence[str], at: dt.datetime) -> Answer:
+        return walk_edges(self.connection, self.model, entity, keys, at, self.known_at)
+
 
 def state(connection: sa.Connection, model: m.Model, entity: str,
           keys: Sequence[str] | None = None, at: dt.datetime | None = None,
@@ -670,3 +677,200 @@ def codes(connection: sa.Connection, model: m.Model, entity: str,
     output = list(result.keys())
     declared = {names[c.name]: desc.c[c.name].type for c in ref.payload}
     return Answer(output, _read_rows(output, result, declared), known.note)
+
+
+# ---- links without satellites; same-as links and hierarchies -------------------------------
+def relationships(connection: sa.Connection, model: m.Model, entity: str,
+                  keys: Sequence[str] | None = None, at: dt.datetime | None = None,
+                  known_at: dt.datetime | int | None = None) -> Answer:
+    """The relationships of a link (its rows), each with its roles' business keys, load
+    time, batch and record source, in key order, as known at ``known_at`` (as in
+    ``state``). With ``at`` (``query``) of a same-as link or hierarchy whose edges an
+    effectivity satellite says are in effect (SEMANTICS.md section 10): only those in effect
+    at ``at``; otherwise every row loaded by then. ``keys``: link keys, every role's parts
+    joined with ``|``."""
+    link = model.links[entity]
+    known = known_as_of(connection, model, known_at)
+    md = schema.metadata_for(model)
+    table = md.tables[model.link_table(entity)]
+    key = table.c[schema.link_key_column(entity)]
+    joined: sa.FromClause = table
+    labels, order = [], []
+    for role in link.roles:  # a hub whose load has not run yet leaves its key NULL here
+        hub = md.tables[model.hub_table(role.hub)].alias(f"h_{role.role}")
+        joined = joined.outerjoin(hub, hub.c[schema.hub_key_column(role.hub)]
+                                  == table.c[schema.role_key_column(role.role)])
+        for part in model.hubs[role.hub].key:
+            labels.append(hub.c[part.name].label(f"{role.role}.{part.name}"))
+            order.append(hub.c[part.name].asc().nulls_first())
+    conditions = [table.c.load_ts <= known.at]
+    if keys:
+        conditions.append(key.in_([parse_key(model, entity, k) for k in keys]))
+    eff = model.edge_effectivity(entity) if link.edge else None
+    if at is not None and eff is not None:
+        conditions.append(key.in_(_Edges(connection, model, entity, at, known.at).effective()))
+    query = sa.select(*labels, table.c.load_ts.label("loaded"), table.c.batch_id.label("batch"),
+                      table.c.record_source.label("record_source")).select_from(joined).where(
+        *conditions).order_by(*order, key)
+    result = connection.execute(query)
+    return Answer(list(result.keys()), [tuple(r) for r in result], known.note)
+
+
+#: why a key resolves to itself although it has a survivor (SEMANTICS.md section 10)
+SEVERAL_SURVIVORS = "several survivors"
+CYCLE = "cycle"
+
+
+class _Edges:
+    """The edges of a same-as link or hierarchy in effect at applied time ``at`` as known at
+    ``known_at`` (SEMANTICS.md section 10), read a few keys at a time by the tables' indexes."""
+
+    def __init__(self, connection: sa.Connection, model: m.Model, link: str,
+                 at: dt.datetime, known_at: dt.datetime):
+        self.connection, self.model, self.at, self.known_at = connection, model, at, known_at
+        self.link = model.links[link]
+        md = schema.metadata_for(model)
+        # an alias, so that a query of the link itself may take the edges as a subquery
+        self.table = md.tables[model.link_table(link)].alias("dv_edge")
+        first, second = self.link.edge
+        self.first = self.table.c[schema.role_key_column(first)]
+        self.second = self.table.c[schema.role_key_column(second)]
+        self.eff = model.edge_effectivity(link)
+        if self.eff is not None:
+            self.eff_table = md.tables[model.settings.naming.eff_table(self.eff.name)]
+
+    def _states(self, firsts: sa.ColumnElement | None) -> sa.Subquery:
+        """Per first key (of those ``firsts`` selects), its effectivity satellite's latest row
+        at ``at`` as known at ``known_at``."""
+        eff = self.eff_table
+        key = eff.c[m.DRIVING_KEY_COLUMN]
+        conditions = [eff.c.applied_ts <= self.at, eff.c.load_ts <= self.known_at]
+        if firsts is not None:
+            conditions.append(key.in_(firsts))
+        return sa.select(
+            key.label("dv_first"), eff.c.hash_diff,
+            eff.c[m.link_key_column(self.link.name)].label("dv_link_key"),
+            sa.func.row_number().over(partition_by=key, order_by=(
+                eff.c.applied_ts.desc(), eff.c.load_ts.desc())).label("dv_rank"),
+        ).where(*conditions).subquery("dv_states")
+
+    def _in_effect(self, firsts: sa.ColumnElement | None) -> sa.Select:
+        """(first key, second key, link key) of the edges in effect from the first keys."""
+        t = self.table
+        if self.eff is None:
+            condition = [t.c.load_ts <= self.known_at]
+            if firsts is not None:
+                condition.append(self.first.in_(firsts))
+            return sa.select(self.first, self.second,
+                             t.c[schema.link_key_column(self.link.name)]).where(*condition)
+        states = self._states(firsts)
+        # the relationship in effect is the row's link key (never an end's zero hash diff)
+        return sa.select(self.first, self.second,
+                         t.c[schema.link_key_column(self.link.name)]).select_from(
+            states.join(t, t.c[schema.link_key_column(self.link.name)]
+                        == states.c.dv_link_key)).where(
+            states.c.dv_rank == 1, t.c.load_ts <= self.known_at)
+
+    def effective(self) -> sa.Select:
+        """The link keys of the edges in effect, as a query."""
+        return self._in_effect(None).with_only_columns(
+            self.table.c[schema.link_key_column(self.link.name)])
+
+    def targets(self, keys: set[bytes]) -> dict[bytes, set[bytes]]:
+        """Per key, the keys its edges in effect go to (survivors, parents)."""
+        found: dict[bytes, set[bytes]] = {}
+        query = self._in_effect(sa.bindparam("dv_keys", sorted(keys), expanding=True))
+        for a, b, _ in self.connection.execute(query):
+            if bytes(a) != bytes(b):
+                found.setdefault(bytes(a), set()).add(bytes(b))
+        return found
+
+    def sources(self, keys: set[bytes]) -> dict[bytes, set[bytes]]:
+        """Per key, the keys whose edges in effect come to it (children)."""
+        t = schema.metadata_for(self.model).tables[self.model.link_table(self.link.name)]
+        first, second = (t.c[c.name] for c in (self.first, self.second))
+        candidates = sa.select(first).where(second.in_(sorted(keys)),
+                                            t.c.load_ts <= self.known_at)
+        found: dict[bytes, set[bytes]] = {}
+        for a, b, _ in self.connection.execute(self._in_effect(candidates)):
+            if bytes(b) in keys and bytes(a) != bytes(b):
+                found.setdefault(bytes(b), set()).add(bytes(a))
+        return found
+
+
+def resolve(edges: _Edges, key: bytes) -> tuple[bytes, int, str | None]:
+    """The survivor of ``key`` (SEMANTICS.md section 10): (survivor, steps, conflict)."""
+    passed = [key]
+    current = key
+    while True:
+        targets = edges.targets({current}).get(current, set())
+        if not targets:
+            return current, len(passed) - 1, None
+        if len(targets) > 1:
+            return key, 0, SEVERAL_SURVIVORS
+        (current,) = targets
+        if current in passed:
+            return key, 0, CYCLE
+        passed.append(current)
+
+
+def ancestors(edges: _Edges, key: bytes, up: bool = True) -> dict[bytes, int]:
+    """The keys reached from ``key`` along the edges in effect (``up``: child to parent, its
+    ancestors; else parent to child, its descendants), each with the length of the shortest
+    way to it; not ``key`` itself."""
+    depths: dict[bytes, int] = {}
+    frontier, depth = {key}, 0
+    while frontier:
+        depth += 1
+        step = edges.targets(frontier) if up else edges.sources(frontier)
+        reached = {b for bs in step.values() for b in bs} - set(depths) - {key}
+        depths.update((b, depth) for b in reached)
+        frontier = reached
+    return depths
+
+
+def _hub_parts(connection: sa.Connection, model: m.Model, hub: str,
+               hashed: set[bytes]) -> dict[bytes, tuple]:
+    """The business key parts of hub keys (a key the hub does not hold yet: no entry)."""
+    table = schema.metadata_for(model).tables[model.hub_table(hub)]
+    key = table.c[schema.hub_key_column(hub)]
+    parts = [table.c[c.name] for c in model.hubs[hub].key]
+    rows = connection.execute(sa.select(key, *parts).where(key.in_(sorted(hashed)))) \
+        if hashed else []
+    return {bytes(r[0]): tuple(r[1:]) for r in rows}
+
+
+def walk_edges(connection: sa.Connection, model: m.Model, entity: str, keys: Sequence[str],
+               at: dt.datetime | None = None,
+               known_at: dt.datetime | int | None = None) -> Answer:
+    """Of a same-as link: each key's survivor at ``at`` as known at ``known_at`` (as in
+    ``state``), with the steps to it and the conflict that kept it from resolving (SEMANTICS.md
+    section 10). Of a hierarchy: each key's ancestors, nearest first (the key as child, the
+    ancestor as parent), then its descendants (the descendant as child, the key as parent),
+    each with its depth.
+    ``keys``: business keys of the link's hub (its parts joined with ``|``)."""
+    link = model.links[entity]
+    first, second = (next(r for r in link.roles if r.role == role) for role in link.edge)
+    hub = first.hub
+    known = known_as_of(connection, model, known_at)
+    edges = _Edges(connection, model, entity, at or values.utcnow(), known.at)
+    asked = [parse_key(model, hub, k) for k in keys]
+    names = [c.name for c in model.hubs[hub].key]
+    columns = [f"{first.role}.{n}" for n in names] + [f"{second.role}.{n}" for n in names]
+    found: list[tuple[bytes, bytes, int, str | None]] = []
+    if link.same_as:
+        columns += ["steps", "conflict"]
+        found = [(k, *resolve(edges, k)) for k in asked]
+    else:
+        columns.append("depth")
+        for k in asked:
+            up = sorted(ancestors(edges, k).items(), key=lambda i: (i[1], i[0]))
+            down = sorted(ancestors(edges, k, up=False).items(), key=lambda i: (i[1], i[0]))
+            found += [(k, a, d, None) for a, d in up] + [(a, k, d, None) for a, d in down]
+    parts = _hub_parts(connection, model, hub, {k for f in found for k in f[:2]})
+    missing = (None,) * len(names)
+    rows = []
+    for k, other, number, conflict in found:
+        rows.append((*parts.get(k, missing), *parts.get(other, missing), number,
+                     *([conflict] if link.same_as else [])))
+    return Answer(columns, rows, known.note)

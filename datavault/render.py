@@ -287,12 +287,17 @@ class Renderer:
             # unfinished one (MartBuilder.build passes its load time)
             "known_at": d.timestamp_param("known_at"),
             # what the live views read: rows loaded before the first unfinished batch
-            "unfinished_from": (
-                f"COALESCE((SELECT MIN(b.loaded_at) FROM {schema.BATCH_TABLE} b "
-                f"WHERE b.status IN ({', '.join(map(d.text_literal, schema.BATCH_UNFINISHED))})), "
-                f"{d.timestamp_literal(FAR_TEXT)})"),
+            "unfinished_from": self._mart_common_unfinished(),
             "now": d.utc_now(),
         }
+
+    def _mart_common_unfinished(self) -> str:
+        """The load time of the first batch that has not finished (far in the future: none),
+        read when a view is queried: the live views read the rows loaded before it."""
+        d = self.dialect
+        return (f"COALESCE((SELECT MIN(b.loaded_at) FROM {schema.BATCH_TABLE} b "
+                f"WHERE b.status IN ({', '.join(map(d.text_literal, schema.BATCH_UNFINISHED))})), "
+                f"{d.timestamp_literal(FAR_TEXT)})")
 
     def _sat_context(self, name: str, index: int) -> dict:
         sat = kinds.kind_of(self.model, name).described(self.model, self.model.entities[name])
@@ -325,6 +330,43 @@ class Renderer:
                 text = self._render("bridge_views.sql.j2", context)
             self._rendered[key] = Rendered(f"views_{mart.name}", text, self.dialect.syntax)
         return self._rendered[key]
+
+    def resolution_view(self, link: str) -> Rendered:
+        """The view ``LINK__resolved`` of a same-as link: each key of its hub with its
+        survivor along applied time (SEMANTICS.md section 10), made again by `marts build`."""
+        d = self.dialect
+        q = d.quote
+        entity = self.model.links[link]
+        first, second = entity.same_as
+        hub = next(r.hub for r in entity.roles if r.role == first)
+        eff = self.model.edge_effectivity(link)
+        parts = [c.name for c in self.model.hubs[hub].key]
+        context = {
+            "link": link,
+            "hub": hub,
+            "view": q(m.resolution_view(link)),
+            "table": q(self.model.link_table(link)),
+            "key": q(schema.link_key_column(link)),
+            "first": q(schema.role_key_column(first)),
+            "second": q(schema.role_key_column(second)),
+            "eff": eff and {
+                "table": q(self.model.settings.naming.eff_table(eff.name)),
+                "key": q(eff.key_column),
+                "link_key": q(schema.link_key_column(link)),
+            },
+            "hub_table": q(self.model.hub_table(hub)),
+            "hub_key": q(schema.hub_key_column(hub)),
+            "parts": [(q(p), q(p)) for p in parts],
+            "survivor_key": q("survivor_hk"),
+            "survivor_parts": [(q(p), q(f"survivor_{p}")) for p in parts],
+            "deleted": d.zero_key(self.model.settings.hash),
+            "ghost_ts": d.timestamp_literal(GHOST_TEXT),
+            "unfinished_from": self._mart_common_unfinished(),
+            "several": d.text_literal("several survivors"),
+            "cycle": d.text_literal("cycle"),
+        }
+        return Rendered(f"resolved_{link}", self._render("same_as_view.sql.j2", context),
+                        d.syntax)
 
     def _pit_context(self, mart: m.Mart) -> dict:
         context = self._mart_common(mart)

@@ -72,9 +72,11 @@ def entity_scope(model: m.Model, name: str) -> Scope:
     kind = model.entity_kind(name)
     if kind is None:  # the query itself says that there is no such entity
         return table_scope(name, schema.BATCH_TABLE)
-    parent, sats = kinds.kind_of(model, name).answers(model, model.entities[name])
+    reader = kinds.kind_of(model, name)
+    parent, sats = reader.answers(model, model.entities[name])
     tables, items = _parent(model, parent)
-    sat_tables, sat_items = _satellites(model, sats)
+    sat_tables, sat_items = _satellites(
+        model, [*sats, *reader.reads_also(model, model.entities[name])])
     return Scope(f"{kind} {name}", frozenset(tables | sat_tables | {schema.BATCH_TABLE}),
                  frozenset(items | sat_items))
 

@@ -203,7 +203,12 @@ class Vault:
         builder = marts.MartBuilder(self.model, self.engine, self.renderer)
         self.schema.require(schemacheck.table_scope("the batch ledger", schema.BATCH_TABLE))
         dropped = builder.drop_stale() if not names else []
-        if dropped and not self.model.marts:
+        if not names:  # the views of same-as links read what a query of the link reads
+            for link in (n for n, lk in self.model.links.items() if lk.same_as):
+                self.schema.require(schemacheck.entity_scope(self.model, link))
+            builder.resolution_views()
+        if not self.model.marts and (dropped or any(lk.same_as for lk in
+                                                    self.model.links.values())):
             return [], dropped
         results, refused = [], []
         for mart in builder.select(list(names)):

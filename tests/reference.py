@@ -297,3 +297,68 @@ def code_list(observations: Iterable[tuple], at: object, known_at: object) -> di
     codes = dict.fromkeys(code for code, _, _, _ in observations)
     answer = {code: live_state(observations, code, at, known_at) for code in codes}
     return {code: state for code, state in answer.items() if state is not None}
+
+
+# ---- section 10: same-as and hierarchical links --------------------------------------------
+
+def edges_in_effect(link_rows: Iterable[tuple], effectivity: Iterable[tuple] | None,
+                    at: object, known_at: object) -> set[tuple]:
+    """SEMANTICS.md section 10: the edges ``(from, to)`` in effect at ``at`` as known at
+    ``known_at``. ``link_rows`` are ``(from, to, loaded)``; ``effectivity`` None: the link has
+    no effectivity satellite of its first role, so every row loaded by ``known_at`` is in effect;
+    else its observations ``(from, applied, loaded, to or DELETED)``, and the edge of each key
+    is its relationship in effect there (section 6). An edge from a key to itself is left out."""
+    if effectivity is None:
+        edges = {(a, b) for a, b, loaded in link_rows if loaded <= known_at}
+    else:
+        observations = list(effectivity)
+        edges = set()
+        for key in {o[0] for o in observations}:
+            target = live_state(observations, key, at, known_at)
+            if target is not None:
+                edges.add((key, target))
+    return {(a, b) for a, b in edges if a != b}
+
+
+#: why a key resolves to itself although it has a survivor (section 10)
+SEVERAL = "several survivors"
+CYCLE = "cycle"
+
+
+def survivor(edges: Iterable[tuple], key: object) -> tuple[object, int, str | None]:
+    """The survivor of ``key`` along ``edges`` in effect: ``(survivor, steps, conflict)``;
+    a key on the walk with several survivors, or a walk back to a key passed, resolves ``key``
+    to itself (0 steps) with the conflict named."""
+    targets: dict[object, set] = {}
+    for a, b in edges:
+        targets.setdefault(a, set()).add(b)
+    seen = [key]
+    current = key
+    while current in targets:
+        if len(targets[current]) > 1:
+            return key, 0, SEVERAL
+        (current,) = targets[current]
+        if current in seen:
+            return key, 0, CYCLE
+        seen.append(current)
+    return current, len(seen) - 1, None
+
+
+def walk(edges: Iterable[tuple], key: object, up: bool = True) -> dict[object, int]:
+    """The ancestors of ``key`` (``up``; else its descendants) along ``edges`` (child, parent)
+    in effect, each with its depth: the length of the shortest way to it; ``key`` itself is
+    not among them."""
+    nexts: dict[object, set] = {}
+    for a, b in edges:
+        if not up:
+            a, b = b, a
+        nexts.setdefault(a, set()).add(b)
+    depths: dict[object, int] = {}
+    frontier, depth = {key}, 0
+    while frontier:
+        depth += 1
+        reached = {b for a in frontier for b in nexts.get(a, ())} - set(depths) - {key}
+        for b in reached:
+            depths[b] = depth
+        frontier = reached
+    return depths

@@ -103,11 +103,19 @@ def test_user_errors_are_one_line(loaded) -> None:
     for args, needle in [
         (["query", "customer_detail"], "did you mean 'customer_details'"),
         (["query", "customer", "--key", "C1|C2"], "has 2 part(s)"),
-        (["query", "order_customer"], "no satellites"),
-        (["history", "order_customer"], "no satellites"),
     ]:
         result = run(project, url, *args, ok=False)
         assert result.exit_code == 1 and needle in result.stderr, result.output
+
+
+def test_a_link_without_satellites_lists_its_relationships(loaded) -> None:
+    project, url, _ = loaded
+    for command in ("query", "history"):
+        rows = _json(run(project, url, command, "order_customer", "--format", "json"))
+        assert rows and set(rows[0]) == {"order.order_number", "customer.customer_number",
+                                         "loaded", "batch", "record_source"}
+        pairs = [(r["order.order_number"], r["customer.customer_number"]) for r in rows]
+        assert pairs == sorted(pairs)
 
 
 def test_quarantine_lists_exports_and_a_fixed_row_loads(loaded, tmp_path: Path) -> None:

@@ -524,3 +524,42 @@ def test_code_lists_do_not_depend_on_arrival_order(history) -> None:
 
 def test_state_spans_of_an_unknown_key_are_none() -> None:
     assert state_spans([("A", 1, 1, "x")], "B", END) == []
+
+
+# ---- section 10: same-as and hierarchical links --------------------------------------------
+
+def test_survivor_follows_a_chain_and_reports_doubts() -> None:
+    from tests.reference import CYCLE, SEVERAL, survivor
+    chain = {("A", "B"), ("B", "C")}
+    assert survivor(chain, "A") == ("C", 2, None)
+    assert survivor(chain, "B") == ("C", 1, None)
+    assert survivor(chain, "C") == ("C", 0, None)
+    assert survivor(chain, "X") == ("X", 0, None)
+    cycle = {("A", "B"), ("B", "C"), ("C", "A"), ("D", "A")}
+    assert {k: survivor(cycle, k) for k in "ABCD"} == {k: (k, 0, CYCLE) for k in "ABCD"}
+    several = {("A", "B"), ("B", "C"), ("B", "D")}
+    assert survivor(several, "A") == ("A", 0, SEVERAL)
+    assert survivor(several, "B") == ("B", 0, SEVERAL)
+    assert survivor(several, "C") == ("C", 0, None)
+
+
+def test_an_edge_in_effect_follows_the_effectivity_satellite() -> None:
+    from tests.reference import edges_in_effect, survivor
+    rows = [("A", "B", 1), ("A", "A", 1)]
+    assert edges_in_effect(rows, None, 0, 0) == set()
+    assert edges_in_effect(rows, None, 0, 1) == {("A", "B")}  # from the start of time
+    # A same as B from applied time 10, loaded at 1; ended at 20, loaded at 2
+    eff = [("A", 10, 1, "B"), ("A", 20, 2, DELETED)]
+    assert edges_in_effect(rows, eff, 9, 2) == set()
+    assert edges_in_effect(rows, eff, 10, 2) == {("A", "B")}
+    assert survivor(edges_in_effect(rows, eff, 20, 2), "A") == ("A", 0, None)
+    assert survivor(edges_in_effect(rows, eff, 20, 1), "A") == ("B", 1, None)  # end not known
+
+
+def test_walk_gives_the_shortest_depths_and_stops_at_cycles() -> None:
+    from tests.reference import walk
+    edges = {("wheel", "axle"), ("axle", "car"), ("wheel", "car"), ("car", "wheel")}
+    assert walk(edges, "wheel") == {"axle": 1, "car": 1}
+    assert walk(edges, "car") == {"wheel": 1, "axle": 2}
+    assert walk(edges, "car", up=False) == {"axle": 1, "wheel": 1}
+    assert walk(set(), "car") == {}

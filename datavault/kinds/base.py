@@ -50,6 +50,9 @@ class Readings(Protocol):
     the entity named ``entity``, for ``keys`` (their text, as the kind's ``key_columns``
     name them; None: every key), as known at the load time the reading was made for."""
 
+    #: the model the readings answer from
+    model: m.Model
+
     def states(self, entity: str, keys: Sequence[str] | None, at: dt.datetime) -> Any:
         """Per key, the latest row at applied time ``at`` of each satellite the kind's
         ``answers`` name (``query.state``)."""
@@ -69,6 +72,15 @@ class Readings(Protocol):
 
     def codes(self, entity: str, keys: Sequence[str] | None, at: dt.datetime | None) -> Any:
         """The codes of a reference table (``query.codes``)."""
+
+    def relationships(self, entity: str, keys: Sequence[str] | None,
+                      at: dt.datetime | None) -> Any:
+        """The rows of a link (``query.relationships``): with ``at``, of a same-as link or
+        hierarchy, those in effect there."""
+
+    def walk(self, entity: str, keys: Sequence[str], at: dt.datetime) -> Any:
+        """Of a same-as link, each key's survivor; of a hierarchy, its ancestors
+        (``query.walk_edges``)."""
 
 
 class Kind:
@@ -198,6 +210,12 @@ class Kind:
         """The answer of ``history`` for ``keys`` (``query.history``); this default: every
         row of the satellites ``answers`` names."""
         return read.timeline(entity, keys)
+
+    def reads_also(self, model: m.Model, entity: Any) -> Sequence[str]:
+        """The entities besides those ``answers`` names whose tables ``query`` and
+        ``history`` of the entity read (the effectivity satellite that says when the edges
+        of a same-as link are in effect)."""
+        return ()
 
     def scope(self, model: m.Model, entity: Any) -> tuple[set[str], set[str]]:
         """The tables and contract items that a load of the entity writes."""

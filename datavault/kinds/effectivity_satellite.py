@@ -80,8 +80,22 @@ class EffectivitySatelliteKind(Kind):
             return None
         if link.feed(src_name) is None:  # its feed has a problem, reported in the link's file
             return None
+        if link.edge and driving == link.edge[:1] and link.name in known.edge_effectivity:
+            doc.at(data.value_at("driving_key"),
+                   f"effectivity satellite {known.edge_effectivity[link.name]!r} already says "
+                   f"when the edges of {link.name} are in effect (its driving key is "
+                   f"{driving[0]!r} too)",
+                   "one effectivity satellite of the first role says it; feed it from one "
+                   "source, or drop this one")
+            return None
         others = tuple(r.role for r in link.roles if r.role not in driving)
         return m.EffectivitySatellite(name, link.name, driving, others, src_name, description)
+
+    def note(self, known: Known, name: str, data: LMap, entity: m.Entity | None) -> None:
+        if isinstance(entity, m.EffectivitySatellite):
+            link = known.links.get(entity.link)
+            if link is not None and link.edge and entity.driving_key == link.edge[:1]:
+                known.edge_effectivity.setdefault(link.name, name)
 
     @staticmethod
     def _driving_key(doc: Doc, data: LMap, link: m.Link | None) -> tuple[str, ...] | None:

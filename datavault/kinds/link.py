@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -10,7 +12,7 @@ from datavault import model as m
 from datavault.diagnostics import did_you_mean
 from datavault.dialects import Dialect
 from datavault.dialects.types import hash_type
-from datavault.kinds.base import RECREATE, REHASH, Kind, system_columns
+from datavault.kinds.base import RECREATE, REHASH, Kind, Readings, system_columns
 from datavault.kinds.hub import note_sources
 from datavault.metadata.checks import Doc, Known, columns_for_parts, source_ref
 from datavault.metadata.yamlfile import LList, LMap
@@ -30,13 +32,14 @@ class LinkKind(Kind):
     # ---- the YAML file ----------------------------------------------------------------------
     def read(self, name: str, doc: Doc, data: LMap, known: Known) -> m.Link | None:
         """The link, if its hubs are all valid (its feeds may still have problems)."""
-        doc.keys(data, ("description", "hubs", "sources"), ("hubs", "sources"))
+        doc.keys(data, ("description", "hubs", "sources", *EDGES), ("hubs", "sources"))
         description = doc.description(data)
         roles, complete = read_roles(doc, name, data, known, known.naming.link_table(name))
         feeds = read_feeds(doc, data, roles, complete, known)
-        if not complete:
+        edges = {what: read_edge(doc, data, what, roles, complete) for what in EDGES}
+        if not complete or None in edges.values():
             return None
-        return m.Link(name, tuple(roles), tuple(feeds), description)
+        return m.Link(name, tuple(roles), tuple(feeds), description, **edges)
 
     def note(self, known: Known, name: str, data: LMap, entity: m.Entity | None) -> None:
         note_sources(known, name, data)
@@ -130,11 +133,97 @@ class LinkKind(Kind):
         """Every hub's business key parts, in role order."""
         return [(role.role, c) for role in entity.roles for c in model.hubs[role.hub].key]
 
+    def query_state(self, read: Readings, entity: str, keys: Sequence[str] | None,
+                    at: dt.datetime) -> Any:
+        """With satellites, their states; without, the link's relationships (of a same-as
+        link or hierarchy: those in effect at ``at``; with ``keys``, keys of its hub: each
+        one's survivor, or its ancestors; SEMANTICS.md section 10)."""
+        if self.answers(read.model, read.model.links[entity])[1]:
+            return read.states(entity, keys, at)
+        if keys and read.model.links[entity].edge:
+            return read.walk(entity, keys, at)
+        return read.relationships(entity, keys, at)
+
+    def query_history(self, read: Readings, entity: str, keys: Sequence[str] | None) -> Any:
+        """With satellites, their rows; without, every relationship the link holds."""
+        if self.answers(read.model, read.model.links[entity])[1]:
+            return read.timeline(entity, keys)
+        return read.relationships(entity, keys, None)
+
+    def reads_also(self, model: m.Model, entity: m.Link) -> Sequence[str]:
+        eff = model.edge_effectivity(entity.name) if entity.edge else None
+        return [eff.name] if eff is not None else []
+
     def scope(self, model: m.Model, entity: m.Link) -> tuple[set[str], set[str]]:
         """A link's table, and its hubs' (whose keys make the link's keys)."""
         hubs = {r.hub for r in entity.roles}
         return ({model.link_table(entity.name)} | {model.hub_table(h) for h in hubs},
                 {f"link {entity.name}"} | {f"hub {h}" for h in hubs})
+
+
+#: what a link joining one hub twice may declare its rows mean (SEMANTICS.md section 10): the
+#: key, and the names of the role an edge goes from and the one it goes to
+EDGES = {"same_as": ("duplicate", "survivor"), "hierarchy": ("child", "parent")}
+
+
+def read_edge(doc: Doc, data: LMap, what: str, roles: list[m.LinkRole],
+              complete: bool) -> tuple[str, ...] | None:
+    """A link's ``same_as:`` or ``hierarchy:`` (``what``): the role an edge goes from and the
+    one it goes to; () when not declared, None when it has a problem."""
+    if what not in data:
+        return ()
+    names = EDGES[what]
+    example = f"{what}: {{{names[0]}: ROLE, {names[1]}: ROLE}}"
+    where = data.value_at(what)
+    spec = doc.mapping(data[what], where, what)
+    if spec is None:
+        return None
+    ok = True
+    other = next(w for w in EDGES if w != what)
+    if other in data:
+        doc.at(where, f"a link is either {what} or {other}, not both",
+               "declare the one its rows mean")
+        ok = False
+    for key in spec:
+        if key not in names:
+            doc.at(spec.key_at(key), f"unknown key {key!r} of {what}",
+                   did_you_mean(str(key), names) or f"for example: {example}")
+            ok = False
+    chosen: list[str] = []
+    by_role = {r.role: r for r in roles}
+    for key in names:
+        if key not in spec:
+            doc.at(where, f"{what} needs {key!r}: the role of the {key}", f"for example: {example}")
+            ok = False
+            continue
+        role = doc.word(spec[key], spec.value_at(key), f"the {key} role")
+        if role is None:
+            ok = False
+        elif complete and role not in by_role:
+            doc.at(spec.value_at(key), f"the link has no role {role!r}",
+                   did_you_mean(role, list(by_role)) or
+                   f"its roles are {', '.join(by_role)}")
+            ok = False
+        elif role in chosen:
+            doc.at(spec.value_at(key), f"the {names[0]} and the {names[1]} are one role "
+                   f"{role!r}", "name the two roles of the hub, for example: "
+                   "hubs: [{duplicate: customer}, {survivor: customer}]")
+            ok = False
+        else:
+            chosen.append(role)
+    if not ok or not complete:
+        return None
+    if len(roles) != 2:
+        doc.at(where, f"a {what} link joins exactly two roles, not {len(roles)}",
+               "declare the other relationships in a link of their own")
+        return None
+    first, second = (by_role[r] for r in chosen)
+    if first.hub != second.hub:
+        doc.at(where, f"the {names[0]} role {first.role!r} is a {first.hub} and the "
+               f"{names[1]} role {second.role!r} a {second.hub}: {what} joins one hub twice",
+               f"for example: hubs: [{{{names[0]}: {first.hub}}}, {{{names[1]}: {first.hub}}}]")
+        return None
+    return tuple(chosen)
 
 
 def read_roles(doc: Doc, name: str, data: LMap, known: Known, table: str,

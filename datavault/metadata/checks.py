@@ -102,6 +102,9 @@ class Known:
     hub_keys: dict[str, tuple[m.Column, ...]] = field(default_factory=dict)  # key valid
     fed_by: dict[str, frozenset[str]] = field(default_factory=dict)  # hubs and links
     links: dict[str, m.Link] = field(default_factory=dict)  # every hub and feed valid
+    #: per same-as or hierarchy link, the effectivity satellite that says when its edges are
+    #: in effect (SEMANTICS.md section 10)
+    edge_effectivity: dict[str, str] = field(default_factory=dict)
 
     @property
     def naming(self) -> m.Naming:

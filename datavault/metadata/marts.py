@@ -24,8 +24,8 @@ def read_mart(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str])
     ``broken`` names hubs, links and satellites whose own files have problems: references to
     them are not reported again.
     """
-    doc.keys(data, ("description", "pit", "bridge", "satellites", "require", "spine"),
-             ("spine",))
+    doc.keys(data, ("description", "pit", "bridge", "satellites", "require", "effective",
+                    "spine"), ("spine",))
     description = doc.description(data)
     if ("pit" in data) == ("bridge" in data):
         doc.at((data.line, data.col), "a mart needs exactly one of pit: or bridge:",
@@ -53,6 +53,10 @@ def _pit(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str], desc
     if "require" in data:
         doc.at(data.key_at("require"), "require: is for bridges",
                "a PIT lists the satellites it points at under satellites:")
+    if "effective" in data:
+        doc.at(data.key_at("effective"), "effective: is for bridges",
+               "a bridge names under effective: the effectivity satellites that say which "
+               "relationship of a link on its path is in effect")
     parent = doc.word(data["pit"], data.value_at("pit"), "pit")
     if parent is None:
         return None
@@ -200,10 +204,72 @@ def _bridge(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str],
             return None
     else:
         required = _single_rows(described(model), on_path)
+    effective: tuple[str, ...] = ()
+    if "effective" in data:
+        chosen = _effective(doc, data, model, broken, path)
+        if chosen is None:
+            return None
+        effective = chosen
     if spine is None:
         return None
     return m.Mart(name, "bridge", spine, parent=path[0], parent_kind="hub",
-                  satellites=required, path=tuple(path), description=description)
+                  satellites=required, path=tuple(path), description=description,
+                  effective=effective)
+
+
+def _effective(doc: Any, data: LMap, model: m.Model, broken: set[str], path: LList
+               ) -> tuple[str, ...] | None:
+    """The effectivity satellites under a bridge's ``effective:``, each of a link on the path,
+    at most one per link."""
+    value = data["effective"]
+    links = [str(step) for step in path[1::2]]
+    kind = "effectivity_satellite"
+    mine = sorted(n for n, e in model.entities.items()
+                  if e.kind == kind and getattr(e, "link", None) in links)
+    example = f"effective: [{mine[0] if mine else 'ORDER_CUSTOMER_EFF'}]"
+    if isinstance(value, str):
+        value_list = [(value, data.value_at("effective"))]
+    elif isinstance(value, LList) and value:
+        value_list = [(item, value.item_at(i)) for i, item in enumerate(value)]
+    else:
+        doc.at(data.value_at("effective"), "effective must be a list of effectivity satellites",
+               example)
+        return None
+    result: list[str] = []
+    ok = True
+    for index, (item, where) in enumerate(value_list):
+        if doc.word(item, where, f"item {index + 1} of effective") is None:
+            ok = False
+            continue
+        entity = model.entities.get(item)
+        if entity is None or entity.kind != kind:
+            ok = False
+            if entity is not None:
+                doc.at(where, f"{item!r} is a {_kind_words(model, item)}, not an effectivity "
+                       "satellite", "effective: names effectivity satellites of the links on "
+                       "the path" + (f": {', '.join(mine)}" if mine else ""))
+            elif item not in broken:
+                everyone = [n for n, e in model.entities.items() if e.kind == kind]
+                doc.at(where, f"unknown effectivity satellite {item!r}",
+                       did_you_mean(str(item), everyone)
+                       or "see models/effectivity_satellites/")
+            continue
+        link = getattr(entity, "link", "")
+        if link not in links:
+            ok = False
+            doc.at(where, f"effectivity satellite {item!r} follows link {link}, which is not "
+                   "on the path", f"the path's links are {', '.join(links)}")
+            continue
+        twice = next((n for n in result if getattr(model.entities[n], "link", "") == link),
+                     None)
+        if twice is not None:
+            ok = False
+            doc.at(where, f"link {link!r} has an effectivity satellite here already "
+                   f"({twice})" if twice != item else f"{item!r} is listed twice",
+                   "a relationship is in effect by one satellite's account: name one")
+            continue
+        result.append(item)
+    return tuple(result) if ok else None
 
 
 # ---- spine --------------------------------------------------------------------------------

@@ -1,0 +1,224 @@
+"""A bridge restricted to the relationships in effect (SEMANTICS.md section 4), on SQLite and
+PostgreSQL, against the plain-Python reference of section 6 (``tests/reference.py``).
+
+Orders are booked to customers by full daily extracts (a late extract, a correction of a day
+already seen, an order that an extract lacks: its relationship ends). After any sequence of
+extracts and builds, the bridge that names the effectivity satellite under ``effective:``
+holds at each snapshot exactly the relationship in effect for each order then, as the
+reference answers from the extracts; a refreshed bridge equals a full rebuild; ``_current``
+is the reference at the current time and ``_history`` its spans.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datavault import api, marts
+from datavault.load import open_input
+from tests.conftest import migrated, write_project
+from tests.reference import batch_observations, effectivity_spans, live_state, snapshot_deletions
+from tests.test_validate import problems
+
+EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100")) // 4
+DAY0 = dt.datetime(2026, 1, 1)
+ORDERS = ["O1", "O2", "O3"]
+CUSTOMERS = ["A", "B", "C"]
+#: as known after every batch (batch i is loaded at i)
+END = float("inf")
+_SPINE = "spine: {every: day, from: 2026-01-01, to: 2026-01-08}\n"
+
+PROJECT = {
+    "models/sources/bookings.yml": """
+batch: snapshot
+applied_at: day
+columns: {o: text, c: text, day: timestamp}
+""",
+    "models/hubs/order.yml": "business_key: {o: text}\nsources:\n  bookings:\n",
+    "models/hubs/customer.yml": "business_key: {c: text}\nsources:\n  bookings:\n",
+    "models/links/booking.yml": """
+hubs: [order, customer]
+sources:
+  bookings: {order: o, customer: c}
+""",
+    "models/effectivity_satellites/booking_eff.yml": """
+link: booking
+driving_key: [order]
+source: bookings
+""",
+    "models/marts/booked.yml": "bridge: [customer, booking, order]\neffective: [booking_eff]\n"
+                               + _SPINE,
+    "models/marts/booked_full.yml":
+        "bridge: [order, booking, customer]\neffective: booking_eff\n" + _SPINE,
+    # the same path without effective: every relationship ever booked, at every snapshot
+    "models/marts/ever.yml": "bridge: [customer, booking, order]\n" + _SPINE,
+}
+
+
+class Vault:
+    def __init__(self, root: Path, url: str):
+        write_project(root, PROJECT)
+        self.root = root
+        self.session = api.open_session(root, url=migrated(root, url))
+        self.model = self.session.project.model
+        self.builder = marts.MartBuilder(self.model, self.session.engine,
+                                         self.session.loader.renderer)
+        self.md = marts.metadata(self.model)
+        self.batches = 0
+
+    def load(self, rows: list[dict]) -> None:
+        self.batches += 1
+        path = self.root / f"batch_{self.batches}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, ["o", "c", "day"])
+            writer.writeheader()
+            writer.writerows(rows)
+        result = self.session.loader.load("bookings", open_input(str(path)),
+                                          allow_mass_delete=True)
+        assert result.ok, [e.message for e in result.entities]
+
+    def build(self, name: str, full: bool = False) -> marts.MartResult:
+        return self.builder.build(self.model.marts[name], full=full, today=DAY0.date())
+
+    def select(self, sql: str) -> list[dict]:
+        with self.session.engine.connect() as connection:
+            return [{k: _ts(v) for k, v in r._mapping.items()}
+                    for r in connection.exec_driver_sql(sql)]
+
+
+def _ts(value):
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == " ":
+        return dt.datetime.fromisoformat(value)
+    return value
+
+
+@pytest.fixture
+def vault(tmp_path: Path, db_url: str):
+    v = Vault(tmp_path / "project", db_url)
+    yield v
+    v.session.close()
+
+
+def _reference(extracts: list[tuple[int, dict[str, str]]]) -> list[tuple]:
+    """The observations of section 6 that the extracts make, batch i loaded at i."""
+    observations: list[tuple] = []
+    for loaded, (day, booked) in enumerate(extracts, 1):
+        at = DAY0 + dt.timedelta(days=day)
+        observations += batch_observations(loaded, [(o, at, c) for o, c in booked.items()])[0]
+    observations += snapshot_deletions(
+        [(loaded, DAY0 + dt.timedelta(days=day), list(booked))
+         for loaded, (day, booked) in enumerate(extracts, 1)])
+    return observations
+
+
+def check(vault: Vault, extracts: list[tuple[int, dict[str, str]]]) -> None:
+    observations = _reference(extracts)
+    for mart in ("booked", "ever"):
+        vault.build(mart)
+    vault.build("booked_full", full=True)
+    booked = {(r["snapshot_at"], r["c"], r["o"]) for r in vault.select(
+        "SELECT * FROM booked_snapshot")}
+    other_way = {(r["snapshot_at"], r["c"], r["o"]) for r in vault.select(
+        "SELECT * FROM booked_full_snapshot")}
+    assert booked == other_way, "a refreshed bridge differs from a full build"
+    every = {(c, o) for _, booked_ in extracts for o, c in booked_.items()}
+    for day in range(8):
+        at = DAY0 + dt.timedelta(days=day)
+        want = {(at, live_state(observations, o, at, END), o) for o in ORDERS}
+        want = {row for row in want if row[1] is not None}
+        assert {row for row in booked if row[0] == at} == want, f"booked at {at}"
+        assert {(r["c"], r["o"]) for r in vault.select("SELECT * FROM ever_snapshot")
+                if r["snapshot_at"] == at} == every, f"ever at {at}"
+    # one customer per order and snapshot, whatever the moves
+    assert len({(at, o) for at, _, o in booked}) == len(booked)
+    current = {(r["c"], r["o"]) for r in vault.select("SELECT * FROM booked_current")}
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert current == {(live_state(observations, o, now, END), o) for o in ORDERS
+                       if live_state(observations, o, now, END) is not None}
+    history = {(r["c"], r["o"], r["valid_from"], r["valid_to"]) for r in vault.select(
+        "SELECT * FROM booked_history")}
+    assert history == {(c, o, start, end) for o in ORDERS
+                       for c, start, end in effectivity_spans(observations, o, END)}
+
+
+extract = st.tuples(st.integers(0, 7), st.dictionaries(
+    st.sampled_from(ORDERS), st.sampled_from(CUSTOMERS), min_size=1, max_size=3))
+plan = st.lists(st.one_of(extract, st.just("build")), min_size=1, max_size=8)
+
+
+@settings(max_examples=max(EXAMPLES, 5), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=plan)
+def test_a_bridge_holds_the_relationships_in_effect(vault: Vault, steps) -> None:
+    with vault.session.engine.begin() as connection:  # a fresh vault per example
+        for table in list(api.schema.build_metadata(vault.model).tables) + list(
+                vault.md.tables):
+            if sa.inspect(connection).has_table(table):
+                connection.exec_driver_sql(f"DELETE FROM {table}")
+    extracts: list[tuple[int, dict[str, str]]] = []
+    for step in steps:
+        if step == "build":
+            vault.build("booked")
+            continue
+        day, booked = step
+        extracts.append((day, booked))
+        stamp = (DAY0 + dt.timedelta(days=day)).isoformat()
+        vault.load([{"o": o, "c": c, "day": stamp} for o, c in booked.items()])
+    check(vault, extracts)
+
+
+def test_an_order_that_moves_and_comes_back(vault: Vault) -> None:
+    """A to B and back to A: at each snapshot the order is under one customer; a late
+    extract that moves it in between is taken in by a refresh."""
+    extracts = [(1, {"O1": "A"}), (3, {"O1": "B"}), (5, {"O1": "A"})]
+    for day, booked in extracts:
+        vault.load([{"o": o, "c": c, "day": (DAY0 + dt.timedelta(days=day)).isoformat()}
+                    for o, c in booked.items()])
+    vault.build("booked")
+    shown = [(r["snapshot_at"].day, r["c"]) for r in vault.select(
+        "SELECT * FROM booked_snapshot ORDER BY snapshot_at")]
+    assert shown == [(2, "A"), (3, "A"), (4, "B"), (5, "B"), (6, "A"), (7, "A"), (8, "A")]
+    check(vault, extracts)
+    late = (4, {"O1": "C"})
+    extracts.append(late)
+    vault.load([{"o": "O1", "c": "C", "day": (DAY0 + dt.timedelta(days=4)).isoformat()}])
+    refreshed = vault.build("booked")
+    # A's snapshots from the 5th on and B's of the 5th are rewritten; C gains the 5th
+    assert (refreshed.rows_deleted, refreshed.rows_inserted) == (4, 4)
+    check(vault, extracts)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("bridge: [customer, booking, order]\neffective: [booking]\n" + _SPINE,
+     "models/marts/m.yml:2:13: 'booking' is a link, not an effectivity satellite (effective: "
+     "names effectivity satellites of the links on the path: booking_eff)"),
+    ("bridge: [customer, booking, order]\neffective: [booking_ef]\n" + _SPINE,
+     "models/marts/m.yml:2:13: unknown effectivity satellite 'booking_ef' (did you mean "
+     "'booking_eff'?)"),
+    ("bridge: [customer, booking, order]\neffective: [booking_eff, booking_eff]\n" + _SPINE,
+     "models/marts/m.yml:2:26: 'booking_eff' is listed twice (a relationship is in effect by "
+     "one satellite's account: name one)"),
+    ("bridge: [customer, booking, order]\neffective: []\n" + _SPINE,
+     "models/marts/m.yml:2:12: effective must be a list of effectivity satellites "
+     "(effective: [booking_eff])"),
+    ("pit: order\neffective: [booking_eff]\n" + _SPINE,
+     "models/marts/m.yml:2:1: effective: is for bridges (a bridge names under effective: the "
+     "effectivity satellites that say which relationship of a link on its path is in effect)"),
+])
+def test_a_bridge_names_effectivity_satellites_of_its_links(tmp_path: Path, text: str,
+                                                            message: str) -> None:
+    files = {k: v for k, v in PROJECT.items() if not k.startswith("models/marts/")}
+    files["models/sources/notes.yml"] = "columns: {o: text, n: text}\n"
+    files["models/hubs/order.yml"] = ("business_key: {o: text}\nsources:\n  bookings:\n"
+                                      "  notes:\n")
+    files["models/satellites/order_note.yml"] = "parent: order\nsource: notes\npayload: [n]\n"
+    files["models/marts/m.yml"] = text
+    root = write_project(tmp_path / "p", files)
+    assert problems(root) == [message]

@@ -433,8 +433,9 @@ class Renderer:
                        f"FROM {q(self.model.link_table(eff.link))} z "
                        f"WHERE z.{link_col} = {{lk}})")
         else:
-            driving = (f"(SELECT MIN(z.{q(eff.key_column)}) FROM {table} z "
-                       f"WHERE z.{link_col} = {{lk}})")
+            # every row that names the relationship has its driving key: any one will do
+            driving = (f"(SELECT z.{q(eff.key_column)} FROM {table} z "
+                       f"WHERE z.{link_col} = {{lk}} LIMIT 1)")
         return {"name": name, "n": path.index(eff.link), "link": eff.link, "table": table,
                 "key": q(eff.key_column), "link_col": link_col, "driving": driving}
 

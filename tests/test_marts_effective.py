@@ -57,6 +57,15 @@ source: bookings
                                + _SPINE,
     "models/marts/booked_full.yml":
         "bridge: [order, booking, customer]\neffective: booking_eff\n" + _SPINE,
+    # a driving key of every role: a relationship is in effect from a row that names it to
+    # an end (here: an extract that lacks it)
+    "models/effectivity_satellites/booking_pair.yml": """
+link: booking
+driving_key: [order, customer]
+source: bookings
+""",
+    "models/marts/pairs.yml": "bridge: [customer, booking, order]\neffective: [booking_pair]\n"
+                              + _SPINE,
     # the same path without effective: every relationship ever booked, at every snapshot
     "models/marts/ever.yml": "bridge: [customer, booking, order]\n" + _SPINE,
 }
@@ -118,9 +127,23 @@ def _reference(extracts: list[tuple[int, dict[str, str]]]) -> list[tuple]:
     return observations
 
 
+def _pair_reference(extracts: list[tuple[int, dict[str, str]]]) -> list[tuple]:
+    """The same, for the driving key of both roles: each (order, customer) an extract holds
+    is in effect, one it lacks ends."""
+    observations: list[tuple] = []
+    for loaded, (day, booked) in enumerate(extracts, 1):
+        at = DAY0 + dt.timedelta(days=day)
+        observations += [((o, c), at, loaded, "in") for o, c in booked.items()]
+    observations += snapshot_deletions(
+        [(loaded, DAY0 + dt.timedelta(days=day), list(booked.items()))
+         for loaded, (day, booked) in enumerate(extracts, 1)])
+    return observations
+
+
 def check(vault: Vault, extracts: list[tuple[int, dict[str, str]]]) -> None:
     observations = _reference(extracts)
-    for mart in ("booked", "ever"):
+    pairs = _pair_reference(extracts)
+    for mart in ("booked", "ever", "pairs"):
         vault.build(mart)
     vault.build("booked_full", full=True)
     booked = {(r["snapshot_at"], r["c"], r["o"]) for r in vault.select(
@@ -136,12 +159,21 @@ def check(vault: Vault, extracts: list[tuple[int, dict[str, str]]]) -> None:
         assert {row for row in booked if row[0] == at} == want, f"booked at {at}"
         assert {(r["c"], r["o"]) for r in vault.select("SELECT * FROM ever_snapshot")
                 if r["snapshot_at"] == at} == every, f"ever at {at}"
+        assert {(r["c"], r["o"]) for r in vault.select("SELECT * FROM pairs_snapshot")
+                if r["snapshot_at"] == at} == {
+            (c, o) for c, o in every if live_state(pairs, (o, c), at, END)}, f"pairs at {at}"
     # one customer per order and snapshot, whatever the moves
     assert len({(at, o) for at, _, o in booked}) == len(booked)
     current = {(r["c"], r["o"]) for r in vault.select("SELECT * FROM booked_current")}
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     assert current == {(live_state(observations, o, now, END), o) for o in ORDERS
                        if live_state(observations, o, now, END) is not None}
+    assert {(r["c"], r["o"]) for r in vault.select("SELECT * FROM pairs_current")} == {
+        (c, o) for c, o in every if live_state(pairs, (o, c), now, END)}
+    assert {(r["c"], r["o"], r["valid_from"], r["valid_to"]) for r in vault.select(
+        "SELECT * FROM pairs_history")} == {
+        (c, o, start, end) for c, o in every
+        for _, start, end in effectivity_spans(pairs, (o, c), END)}
     history = {(r["c"], r["o"], r["valid_from"], r["valid_to"]) for r in vault.select(
         "SELECT * FROM booked_history")}
     assert history == {(c, o, start, end) for o in ORDERS
@@ -198,7 +230,7 @@ def test_an_order_that_moves_and_comes_back(vault: Vault) -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ("bridge: [customer, booking, order]\neffective: [booking]\n" + _SPINE,
      "models/marts/m.yml:2:13: 'booking' is a link, not an effectivity satellite (effective: "
-     "names effectivity satellites of the links on the path: booking_eff)"),
+     "names effectivity satellites of the links on the path: booking_eff, booking_pair)"),
     ("bridge: [customer, booking, order]\neffective: [booking_ef]\n" + _SPINE,
      "models/marts/m.yml:2:13: unknown effectivity satellite 'booking_ef' (did you mean "
      "'booking_eff'?)"),

@@ -5,6 +5,7 @@ them; and blind to no model change that has no migration yet. On both engines.""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -239,11 +240,18 @@ def test_without_recorded_shapes_every_table_is_compared_in_full(example_project
                                                                   db_url: str) -> None:
     project, url = example_project, db_url
     api.migrate_upgrade(project, "da4c7642c542", url=url)  # the migrations before shapes
-    # the project as it was then: without the shapes migration, nor the customer phones that
-    # came after it (their model files and their migration)
+    # the project as it was then: without the shapes migration, nor the customer phones and
+    # the order customer effectivity that came after it (their model files and their
+    # migrations; the bridge that follows the effectivity satellite as it was then)
     versions = project / "migrations" / "versions"
     (versions / "20261202_a910864079ea_table_shapes.py").unlink()
     (versions / "20261202_2d0257e6f894_customer_phones.py").unlink()
+    (versions / "20261203_d0fc8b459ba7_order_customer_effectivity.py").unlink()
+    shutil.rmtree(project / "models" / "effectivity_satellites")
+    bridge = project / "models" / "marts" / "customer_orders.yml"
+    bridge.write_text("".join(line for line in bridge.read_text(encoding="utf-8")
+                              .splitlines(keepends=True)
+                              if not line.startswith("effective:")), encoding="utf-8")
     (project / "models" / "multi_active_satellites" / "customer_phones.yml").unlink()
     (project / "models" / "sources" / "crm_phones.yml").unlink()
     hub = project / "models" / "hubs" / "customer.yml"

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datavault import api, marts
+from datavault import api, marts, query
 from datavault.load import open_input
 from tests.conftest import migrated, write_project
 from tests.reference import batch_observations, effectivity_spans, live_state, snapshot_deletions
@@ -254,3 +254,32 @@ def test_a_bridge_names_effectivity_satellites_of_its_links(tmp_path: Path, text
     files["models/marts/m.yml"] = text
     root = write_project(tmp_path / "p", files)
     assert problems(root) == [message]
+
+
+def test_the_examples_moved_order_shows_under_one_customer_a_day(example_project: Path,
+                                                                 db_url: str) -> None:
+    """O-1002 of the example moves from C002 to C003 on 5 March and back on 6 March: the
+    bridge customer_orders shows it under the customer it was booked to on each day, as the
+    effectivity satellite's spans say, never under both."""
+    url = migrated(example_project, db_url)
+    session = api.open_session(example_project, url=url)
+    try:
+        for source, name in [("crm_customers", "crm_customers_2026-01-01.csv"),
+                             ("crm_customers", "crm_customers_2026-03-01.csv"),
+                             ("shop_orders", "shop_orders_2026-03-02.csv"),
+                             ("shop_orders", "shop_orders_2026-03-05.csv")]:
+            result = session.loader.load(source, open_input(str(example_project / "data" / name)))
+            assert result.ok, [e.message for e in result.entities]
+        api.build_marts(example_project, url=url)
+        model = session.project.model
+        with session.engine.connect() as connection:
+            shown = [(_ts(at).day, c) for at, c in connection.exec_driver_sql(
+                "SELECT snapshot_at, customer_number FROM customer_orders_snapshot "
+                "WHERE order_number = 'O-1002' ORDER BY snapshot_at").all()]
+            spans = query.spans(connection, model, "order_customer_eff",
+                                keys=["O-1002"]).records()
+        assert [(s["customer.customer_number"], s["start"].day) for s in spans] == [
+            ("C002", 2), ("C003", 5), ("C002", 6)]
+        assert shown == [(3, "C002"), (4, "C002"), (5, "C002"), (6, "C003"), (7, "C002")]
+    finally:
+        session.close()

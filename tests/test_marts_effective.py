@@ -283,3 +283,36 @@ def test_the_examples_moved_order_shows_under_one_customer_a_day(example_project
         assert shown == [(3, "C002"), (4, "C002"), (5, "C002"), (6, "C003"), (7, "C002")]
     finally:
         session.close()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("pit: order\nsatellites: [order_seen]\n" + _SPINE,
+     "models/marts/m.yml:2:14: 'order_seen' is a record tracking, which a mart cannot point "
+     "at (its rows say when a source last saw a key, not a state that holds until the next "
+     "one, so a PIT has no row of it to point at; ask `datavault query NAME --at T` when a "
+     "key was last seen)"),
+    ("bridge: [customer, booking, order]\nrequire: [status_codes]\n" + _SPINE,
+     "models/marts/m.yml:2:11: 'status_codes' is a reference table, which a mart cannot point "
+     "at (a code list is keyed by its codes, not by the keys of a hub or link, so no PIT row "
+     "or bridge step holds its keys; join its ref_ and ref___desc tables on the code (README: "
+     "Joining a code list in SQL))"),
+    ("pit: order\nsatellites: [booking_eff]\n" + _SPINE,
+     "models/marts/m.yml:2:14: 'booking_eff' is an effectivity satellite, which a mart cannot "
+     "point at (its rows are keyed by the driving key of its link, not by a hub or link key; "
+     "a bridge over the link follows it when it names it under effective:)"),
+    ("pit: status_codes\n" + _SPINE,
+     "models/marts/m.yml:1:6: pit must name a hub or a link; 'status_codes' is a reference "
+     "table (a code list is keyed by its codes, not by the keys of a hub or link, so no PIT "
+     "row or bridge step holds its keys; join its ref_ and ref___desc tables on the code "
+     "(README: Joining a code list in SQL))"),
+])
+def test_a_mart_says_why_it_cannot_point_at_an_entity(tmp_path: Path, text: str,
+                                                      message: str) -> None:
+    files = {k: v for k, v in PROJECT.items() if not k.startswith("models/marts/")}
+    files["models/sources/codes.yml"] = "batch: snapshot\ncolumns: {code: text, label: text}\n"
+    files["models/reference_tables/status_codes.yml"] = (
+        "source: codes\ncode: {code: text}\npayload: {label: text}\n")
+    files["models/record_tracking/order_seen.yml"] = "parent: order\nsource: bookings\n"
+    files["models/marts/m.yml"] = text
+    root = write_project(tmp_path / "p", files)
+    assert problems(root) == [message]

@@ -155,6 +155,10 @@ class Kind:
         raise NotImplementedError
 
     # ---- marts ------------------------------------------------------------------------------
+    #: why a mart cannot point at an entity of this kind (when ``described`` says None), and
+    #: what to do instead: the hint where a mart names one among its satellites
+    not_in_marts: ClassVar[str] = "a mart points at satellites of the hub or link it follows"
+
     def described(self, model: m.Model, entity: Any) -> Described | None:
         """How marts see the entity's rows, or None: marts cannot point at it."""
         return None

@@ -35,6 +35,8 @@ class EffectivitySatelliteKind(Kind):
     that needed no row."""
 
     name = "effectivity_satellite"
+    not_in_marts = ("its rows are keyed by the driving key of its link, not by a hub or link "
+                    "key; a bridge over the link follows it when it names it under effective:")
     folder = "effectivity_satellites"
     needs = "link:, driving_key: and source:"
     template = "effectivity_satellite.sql.j2"

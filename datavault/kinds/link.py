@@ -21,6 +21,7 @@ class LinkKind(Kind):
     a row per relationship, inserted once."""
 
     name = "link"
+    not_in_marts = "a link is what a mart follows: pit: LINK, or a step of bridge:"
     folder = "links"
     needs = "hubs: and sources:"
     template = "link.sql.j2"

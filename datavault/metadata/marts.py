@@ -11,7 +11,7 @@ from typing import Any
 
 from datavault import model as m
 from datavault.diagnostics import did_you_mean
-from datavault.kinds import Described, described
+from datavault.kinds import KINDS, Described, described
 from datavault.metadata.yamlfile import LList, LMap
 
 SPINE_HINT = ("give dates: [2026-01-31, ...], or every: day|week|month with from: (and to:), "
@@ -70,6 +70,10 @@ def _pit(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str], desc
             doc.at(data.value_at("pit"), f"pit must name a hub or a link; {parent!r} is a "
                    f"{_kind_words(model, parent)}", f"write pit: {targets[parent].parent} and "
                    f"list {parent} under satellites:")
+        elif parent in model.entities:
+            doc.at(data.value_at("pit"), f"pit must name a hub or a link; {parent!r} is "
+                   f"{_a(_kind_words(model, parent))}",
+                   KINDS[str(model.entity_kind(parent))].not_in_marts)
         elif parent not in broken:
             doc.at(data.value_at("pit"), f"unknown hub or link {parent!r}",
                    did_you_mean(parent, list(model.hubs) + list(model.links))
@@ -121,7 +125,10 @@ def _satellite_list(doc: Any, data: LMap, key: str, model: m.Model, broken: set[
             continue
         if item not in targets:
             ok = False
-            if item not in broken:
+            if item in model.entities:
+                doc.at(where, f"{item!r} is {_a(_kind_words(model, item))}, which a mart "
+                       "cannot point at", KINDS[str(model.entity_kind(item))].not_in_marts)
+            elif item not in broken:
                 doc.at(where, f"unknown satellite {item!r}",
                        did_you_mean(str(item), targets) or "see models/satellites/")
             continue
@@ -149,6 +156,11 @@ def _single_rows(targets: dict[str, Described], parents: set[str]) -> tuple[str,
 
 def _kind_words(model: m.Model, name: str) -> str:
     return str(model.entity_kind(name)).replace("_", " ")
+
+
+def _a(words: str) -> str:
+    """``words`` with its indefinite article."""
+    return ("an " if words[:1] in tuple("aeiou") else "a ") + words
 
 
 # ---- bridge -------------------------------------------------------------------------------
@@ -245,7 +257,7 @@ def _effective(doc: Any, data: LMap, model: m.Model, broken: set[str], path: LLi
         if entity is None or entity.kind != kind:
             ok = False
             if entity is not None:
-                doc.at(where, f"{item!r} is a {_kind_words(model, item)}, not an effectivity "
+                doc.at(where, f"{item!r} is {_a(_kind_words(model, item))}, not an effectivity "
                        "satellite", "effective: names effectivity satellites of the links on "
                        "the path" + (f": {', '.join(mine)}" if mine else ""))
             elif item not in broken:

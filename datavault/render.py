@@ -295,8 +295,17 @@ class Renderer:
     def _sat_context(self, name: str, index: int) -> dict:
         sat = kinds.kind_of(self.model, name).described(self.model, self.model.entities[name])
         q = self.dialect.quote
+        lookups = {label: (column, hub, part) for label, column, hub, part in sat.hub_keys}
+        shown = {}  # payload name -> SQL of its value, "{a}" standing for the row's alias
+        for name_ in sat.payload:
+            if name_ in lookups:
+                column, hub, part = lookups[name_]
+                shown[name_] = (f"(SELECT dv_k.{q(part)} FROM {q(self.model.hub_table(hub))} dv_k "
+                                f"WHERE dv_k.{q(schema.hub_key_column(hub))} = {{a}}.{q(column)})")
+            else:
+                shown[name_] = f"{{a}}.{q(name_)}"
         return {"name": name, "n": index, "table": q(sat.table), "key": q(sat.key),
-                "parent": sat.parent, "payload": list(sat.payload)}
+                "parent": sat.parent, "payload": list(sat.payload), "shown": shown}
 
     def mart(self, mart: m.Mart) -> Rendered:
         """The refresh of a PIT or bridge table as known at ``:known_at``: the keys touched
@@ -343,7 +352,7 @@ class Renderer:
         payload = [(sat["name"], column) for sat in context["sats"] for column in sat["payload"]]
         labels = iter(_friendly(payload, taken=keys))
         for sat in context["sats"]:
-            sat["labels"] = [(q(column), q(next(labels))) for column in sat["payload"]]
+            sat["labels"] = [(sat["shown"][column], q(next(labels))) for column in sat["payload"]]
         return context
 
     def _key_joins(self, parent: str, key_expr: str

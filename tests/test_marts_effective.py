@@ -33,6 +33,7 @@ ORDERS = ["O1", "O2", "O3"]
 CUSTOMERS = ["A", "B", "C"]
 #: as known after every batch (batch i is loaded at i)
 END = float("inf")
+NOW = dt.datetime.now(dt.UTC).replace(tzinfo=None)
 _SPINE = "spine: {every: day, from: 2026-01-01, to: 2026-01-08}\n"
 
 PROJECT = {
@@ -66,6 +67,9 @@ source: bookings
 """,
     "models/marts/pairs.yml": "bridge: [customer, booking, order]\neffective: [booking_pair]\n"
                               + _SPINE,
+    # the customer in effect for each order, at each snapshot
+    "models/marts/orders.yml": "pit: order\nsatellites: [booking_eff]\n" + _SPINE,
+    "models/marts/orders_full.yml": "pit: order\nsatellites: [booking_eff]\n" + _SPINE,
     # the same path without effective: every relationship ever booked, at every snapshot
     "models/marts/ever.yml": "bridge: [customer, booking, order]\n" + _SPINE,
 }
@@ -143,9 +147,24 @@ def _pair_reference(extracts: list[tuple[int, dict[str, str]]]) -> list[tuple]:
 def check(vault: Vault, extracts: list[tuple[int, dict[str, str]]]) -> None:
     observations = _reference(extracts)
     pairs = _pair_reference(extracts)
-    for mart in ("booked", "ever", "pairs"):
+    for mart in ("booked", "ever", "pairs", "orders"):
         vault.build(mart)
     vault.build("booked_full", full=True)
+    vault.build("orders_full", full=True)
+    pit = sorted(tuple(bytes(v) if isinstance(v, (bytes, memoryview)) else v for v in r.values())
+                 for r in vault.select("SELECT * FROM pit_orders"))
+    assert pit == sorted(tuple(bytes(v) if isinstance(v, (bytes, memoryview)) else v
+                               for v in r.values())
+                         for r in vault.select("SELECT * FROM pit_orders_full")), (
+        "a refreshed PIT differs from a full build")
+    # the PIT's views: the customer in effect (NULL: none), by the customer's business key
+    for r in vault.select("SELECT * FROM orders_snapshot"):
+        assert r["c"] == live_state(observations, r["o"], r["snapshot_at"], END), r
+    assert {(r["o"], r["c"]) for r in vault.select("SELECT * FROM orders_current")} == {
+        (o, live_state(observations, o, NOW, END)) for o in ORDERS
+        if live_state(observations, o, NOW, END) is not None}
+    for r in vault.select("SELECT * FROM orders_history"):
+        assert r["c"] == live_state(observations, r["o"], r["valid_from"], END), r
     booked = {(r["snapshot_at"], r["c"], r["o"]) for r in vault.select(
         "SELECT * FROM booked_snapshot")}
     other_way = {(r["snapshot_at"], r["c"], r["o"]) for r in vault.select(
@@ -296,10 +315,13 @@ def test_the_examples_moved_order_shows_under_one_customer_a_day(example_project
      "at (a code list is keyed by its codes, not by the keys of a hub or link, so no PIT row "
      "or bridge step holds its keys; join its ref_ and ref___desc tables on the code (README: "
      "Joining a code list in SQL))"),
-    ("pit: order\nsatellites: [booking_eff]\n" + _SPINE,
-     "models/marts/m.yml:2:14: 'booking_eff' is an effectivity satellite, which a mart cannot "
-     "point at (its rows are keyed by the driving key of its link, not by a hub or link key; "
-     "a bridge over the link follows it when it names it under effective:)"),
+    ("pit: order\nsatellites: [booking_pair]\n" + _SPINE,
+     "models/marts/m.yml:2:14: 'booking_pair' is an effectivity satellite, which a mart cannot "
+     "point at (with a driving key of several roles, its rows are keyed by no hub's or link's "
+     "key; a bridge over the link follows it when it names it under effective:)"),
+    ("pit: customer\nsatellites: [booking_eff]\n" + _SPINE,
+     "models/marts/m.yml:2:14: effectivity satellite 'booking_eff' describes hub order, not "
+     "customer"),
     ("pit: status_codes\n" + _SPINE,
      "models/marts/m.yml:1:6: pit must name a hub or a link; 'status_codes' is a reference "
      "table (a code list is keyed by its codes, not by the keys of a hub or link, so no PIT "

@@ -41,6 +41,11 @@ class Described:
     key: str
     payload: tuple[str, ...]
     multi_row: bool = False
+    #: a mart that lists no satellites takes it (else only when it lists it)
+    by_default: bool = True
+    #: payload names that are business key parts looked up in a hub: (name, the stored
+    #: column of that hub's hash key, the hub, the key part)
+    hub_keys: tuple[tuple[str, str, str, str], ...] = ()
 
 
 class Kind:

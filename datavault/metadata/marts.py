@@ -151,7 +151,8 @@ def _single_rows(targets: dict[str, Described], parents: set[str]) -> tuple[str,
     """What a mart that lists no satellites uses: every satellite of ``parents`` whose state is
     one row (a multi-active satellite changes the grain of a PIT's views to one row per member,
     so a mart uses it when it lists it)."""
-    return tuple(sorted(n for n, t in targets.items() if t.parent in parents and not t.multi_row))
+    return tuple(sorted(n for n, t in targets.items()
+                        if t.parent in parents and not t.multi_row and t.by_default))
 
 
 def _kind_words(model: m.Model, name: str) -> str:

@@ -1,5 +1,6 @@
 """The demo: the example project on SQLite, with a late batch and a correction, a customer's
-phone numbers as sets, and an order moved between customers, explained."""
+phone numbers as sets, and an order moved between customers and back (its link rows, and
+the spans of the relationship in effect), explained."""
 
 from __future__ import annotations
 
@@ -106,6 +107,7 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
         with session.engine.connect() as connection:
             _phones(connection, session.project.model, results, say, table)
             _order_links(connection, results, say, table)
+            _order_customer(connection, session.project.model, say, table)
         built, _ = api.build_marts(target, url=url)
         say(f"{len(STEPS) + 1}. The marts of models/marts/ are built: "
             f"{', '.join(r.mart for r in built)}, each a table and three views (_current, "
@@ -117,6 +119,15 @@ def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
         table("customers_snapshot, customer C002: the start of each month, as known now",
               ["snapshot_at", "customer", "email", "city"],
               [[_time(dt.datetime.fromisoformat(str(r[0]))), *r[1:]] for r in rows])
+        with session.engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT snapshot_at, order_number, customer_number FROM customer_orders_snapshot "
+                "WHERE order_number = 'O-1002' ORDER BY snapshot_at").all()
+        table("customer_orders_snapshot, order O-1002: its customer on each day, as known now",
+              ["snapshot_at", "order", "customer"],
+              [[_time(dt.datetime.fromisoformat(str(r[0]))), *r[1:]] for r in rows])
+        say("The bridge customer_orders follows order_customer_eff (effective: in its file), "
+            "so on each day O-1002 shows under the one customer it was booked to then.")
     finally:
         session.close()
     return results
@@ -159,6 +170,24 @@ def _order_links(connection: sa.Connection, results: list[LoadResult], say: Say,
           [[r[0], r[1], _batch_of(_timestamp(r[2]), results), r[3]] for r in rows])
     say("A link holds every relationship it was sent, once: the move to C003 added a row, the "
         "move back to C002 none, as C002's was there already.")
+
+
+def _order_customer(connection: sa.Connection, model: m.Model, say: Say,
+                    table: Table) -> None:
+    """What the effectivity satellite order_customer_eff answers for order O-1002: which
+    customer it was booked to, from when to when."""
+    spans = query.spans(connection, model, "order_customer_eff", keys=["O-1002"]).records()
+    table("order_customer_eff, order O-1002: the customer in effect, from when to when",
+          ["order", "customer", "start", "end"],
+          [[r["order.order_number"], r["customer.customer_number"], _moment(r["start"]),
+            _moment(r["end"]) if r["end"] else ""] for r in spans])
+    say(f"An effectivity satellite says which of them is in effect: {len(spans)} spans, the "
+        "return to C002 a span of its own, not the first one reopened "
+        "(datavault history order_customer_eff).")
+
+
+def _moment(value: object) -> str:
+    return _timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
 def _timestamp(value: object) -> dt.datetime:

@@ -101,13 +101,16 @@ def metadata(model: m.Model) -> sa.MetaData:
 
 def definition(model: m.Model, mart: m.Mart) -> str:
     """What a mart's rows depend on: a change rebuilds it."""
-    return json.dumps({
+    shape = {
         "format": FORMAT, "kind": mart.kind, "parent": mart.parent,
         "satellites": list(mart.satellites), "path": list(mart.path),
         "hash": model.settings.hash,
         "tables": [main_table(model, s) for s in mart.satellites]
         + [model.parent_table(p) for p in (mart.path or (mart.parent,))],
-    }, sort_keys=True)
+    }
+    if mart.effective:  # absent otherwise, so that marts built before it are not rebuilt
+        shape["effective"] = [main_table(model, e) for e in mart.effective]
+    return json.dumps(shape, sort_keys=True)
 
 
 def _quote(connection: sa.Connection, name: str) -> str:

@@ -302,8 +302,17 @@ class Renderer:
     def _sat_context(self, name: str, index: int) -> dict:
         sat = kinds.kind_of(self.model, name).described(self.model, self.model.entities[name])
         q = self.dialect.quote
+        lookups = {label: (column, hub, part) for label, column, hub, part in sat.hub_keys}
+        shown = {}  # payload name -> SQL of its value, "{a}" standing for the row's alias
+        for name_ in sat.payload:
+            if name_ in lookups:
+                column, hub, part = lookups[name_]
+                shown[name_] = (f"(SELECT dv_k.{q(part)} FROM {q(self.model.hub_table(hub))} dv_k "
+                                f"WHERE dv_k.{q(schema.hub_key_column(hub))} = {{a}}.{q(column)})")
+            else:
+                shown[name_] = f"{{a}}.{q(name_)}"
         return {"name": name, "n": index, "table": q(sat.table), "key": q(sat.key),
-                "parent": sat.parent, "payload": list(sat.payload)}
+                "parent": sat.parent, "payload": list(sat.payload), "shown": shown}
 
     def mart(self, mart: m.Mart) -> Rendered:
         """The refresh of a PIT or bridge table as known at ``:known_at``: the keys touched
@@ -387,7 +396,7 @@ class Renderer:
         payload = [(sat["name"], column) for sat in context["sats"] for column in sat["payload"]]
         labels = iter(_friendly(payload, taken=keys))
         for sat in context["sats"]:
-            sat["labels"] = [(q(column), q(next(labels))) for column in sat["payload"]]
+            sat["labels"] = [(sat["shown"][column], q(next(labels))) for column in sat["payload"]]
         return context
 
     def _key_joins(self, parent: str, key_expr: str
@@ -443,18 +452,45 @@ class Renderer:
                        for c in self.model.hubs[e["name"]].key]
         key_labels = [(e["n"], q(column), q(label)) for (e, column), label in zip(
             hub_columns, _friendly([(e["name"], column) for e, column in hub_columns]))]
-        live = [e for e in elements if e["required"]]
+        effective = [self._effective_context(name, path) for name in mart.effective]
+        starts = [f"i{e['n']}.valid_from" for e in elements if e["required"]] + [
+            f"eff{f['n']}.valid_from" for f in effective]
+        ends = [f"i{e['n']}.valid_to" for e in elements if e["required"]] + [
+            f"eff{f['n']}.valid_to" for f in effective]
         d = self.dialect
         context.update({
             "far_ts": d.timestamp_literal(FAR_TEXT),
-            "greatest": d.greatest([f"i{e['n']}.valid_from" for e in live]) if live else "",
-            "least": d.least([f"i{e['n']}.valid_to" for e in live]) if live else "",
+            "greatest": d.greatest(starts) if starts else "",
+            "least": d.least(ends) if ends else "",
             "elements": elements, "links": links, "required": required,
+            "effective": effective,
             "link_elements": [e for e in elements if e["kind"] == "link"],
             "key_labels": key_labels,
             "views": {v: q(mart.view(v)) for v in m.MART_VIEWS},
         })
         return context
+
+    def _effective_context(self, name: str, path: tuple[str, ...]) -> dict:
+        """An effectivity satellite that a bridge follows for the link of its path it
+        describes: its table and driving key column, the column of its relationship's link
+        key, and ``driving``: SQL for the driving key of the relationship whose link key is
+        ``{lk}`` (one driving role: that role's hub key in the link row, by the link's
+        primary key; several: the driving key of a row of the satellite that names it)."""
+        eff = self.model.entities[name]
+        assert isinstance(eff, m.EffectivitySatellite)
+        q = self.dialect.quote
+        table = q(self.model.settings.naming.eff_table(name))
+        link_col = q(schema.link_key_column(eff.link))
+        if len(eff.driving_key) == 1:
+            driving = (f"(SELECT z.{q(schema.role_key_column(eff.driving_key[0]))} "
+                       f"FROM {q(self.model.link_table(eff.link))} z "
+                       f"WHERE z.{link_col} = {{lk}})")
+        else:
+            # every row that names the relationship has its driving key: any one will do
+            driving = (f"(SELECT z.{q(eff.key_column)} FROM {table} z "
+                       f"WHERE z.{link_col} = {{lk}} LIMIT 1)")
+        return {"name": name, "n": path.index(eff.link), "link": eff.link, "table": table,
+                "key": q(eff.key_column), "link_col": link_col, "driving": driving}
 
 
 #: the columns the views add themselves

@@ -179,7 +179,7 @@ def test_quarantine_json_gives_each_rows_data_as_an_object(example_project: Path
 
     rows = as_json(dv(p, url, "quarantine", "--format", "json"))
     assert [(r["batch"], r["entity"], r["row"]) for r in rows] == [
-        (1, "", 4), (2, "customer", 1), (2, "order_customer", 1)]
+        (1, "", 4), (2, "customer", 1), (2, "order_customer", 1), (2, "order_customer_eff", 1)]
     assert all(isinstance(r["data"], dict) for r in rows)
     assert rows[0]["data"]["amount"] == "not-a-number"
     assert rows[0]["data"]["customer_ref"] == "c003 "
@@ -206,7 +206,7 @@ def test_validate_json_lists_problems_as_objects(example_project: Path) -> None:
     ok = as_json(dv(example_project, "sqlite://", "validate", "--format", "json"))
     assert ok == {"ok": True, "problems": [], "sources": 3, "hubs": 2, "links": 1,
                   "satellites": 2, "nonhistorized_links": 0, "multi_active_satellites": 1,
-                  "record_tracking": 0, "effectivity_satellites": 0, "reference_tables": 0,
+                  "record_tracking": 0, "effectivity_satellites": 1, "reference_tables": 0,
                   "marts": 3}
     link = example_project / "models/links/order_customer.yml"
     link.write_text(link.read_text().replace("hubs: [order, customer]", "hubs: [ordr, customer]"),
@@ -254,7 +254,7 @@ def test_piped_output_is_never_wrapped_or_cut(example_project: Path, db_url: str
     lines = loaded.stdout.splitlines()
     assert re.fullmatch(r"batch 1 of shop_orders: loaded; 4 rows read, 3 staged, "
                         r"1 quarantined while reading; load time [-0-9: .]+", lines[0]), lines
-    assert len(table_rows(loaded.stdout)) == 4  # one line per entity
+    assert len(table_rows(loaded.stdout)) == 5  # one line per entity
     log = loaded.stderr.splitlines()
     assert log and all(LOG_LINE.match(line) for line in log), loaded.stderr
     assert any(line.endswith(f"staging {p / 'data' / ORDERS} (load time "
@@ -276,7 +276,7 @@ def test_piped_output_is_never_wrapped_or_cut(example_project: Path, db_url: str
 
     out = tmp_path / ("a-folder-whose-name-is-longer-than-a-line-of-sixty-columns" * 2)
     generated = piped(p, url, "generate", "--out", str(out)).stdout
-    assert generated.splitlines() == [f"wrote 19 files to {out}"]
+    assert generated.splitlines() == [f"wrote 20 files to {out}"]
 
 
 def test_the_demo_piped_is_never_wrapped_or_cut(tmp_path: Path) -> None:

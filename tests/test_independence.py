@@ -73,7 +73,7 @@ def test_entity_loads_in_every_order_give_the_same_tables(example_project: Path,
     session = api.open_session(example_project, url=migrated(example_project, db_url))
     batches = _batches(example_project)
     entities = session.project.model.entities_of("shop_orders")
-    assert len(entities) == 4  # two hubs, a link and a satellite: 24 orders
+    assert len(entities) == 5  # two hubs, a link, a satellite, an effectivity one: 120 orders
     outcomes = {}
     for order in itertools.permutations(range(len(entities))):
         def run(loader, source, fed, staged, order=order):

@@ -32,10 +32,11 @@ ORDERS = "shop_orders_2026-03-02.csv"
 FEEDS = {
     "crm_customers": {"customer": "hub", "customer_details": "satellite"},
     "shop_orders": {"customer": "hub", "order": "hub", "order_customer": "link",
-                    "order_status": "satellite"},
+                    "order_status": "satellite", "order_customer_eff": "effectivity_satellite"},
 }
 ENTITY_TABLES = {"customer": "hub_customer", "order": "hub_order",
                  "order_customer": "link_order_customer",
+                 "order_customer_eff": "eff_order_customer_eff",
                  "customer_details": "sat_customer_details", "order_status": "sat_order_status"}
 ORDERS_HEADER = "order_id,customer_ref,status,amount,ordered_at,changed_at\n"
 
@@ -595,9 +596,10 @@ def test_generate_twice_gives_the_same_bytes(project: Path, tmp_path: Path,
     assert outputs[0] == outputs[1]
     assert {"ddl.sql", "stage/crm_customers.sql", "stage/shop_orders.sql",
             "stage/crm_phones.sql", "load/shop_orders/order_customer.sql",
+            "load/shop_orders/order_customer_eff.sql",
             "load/crm_phones/customer_phones.sql"} <= set(outputs[0])
     # ddl, three stages, the loads of each source's entities, and the marts: ddl, sql, views
-    assert len(outputs[0]) == 1 + 3 + (2 + 4 + 2) + 1 + 2 * 3
+    assert len(outputs[0]) == 1 + 3 + (2 + 5 + 2) + 1 + 2 * 3
 
 
 def test_a_row_with_too_few_or_too_many_fields_is_quarantined(

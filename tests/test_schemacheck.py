@@ -5,6 +5,7 @@ them; and blind to no model change that has no migration yet. On both engines.""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,9 +61,14 @@ def test_a_pending_change_leaves_the_entities_it_does_not_touch_answering(
              ("query", "customer", "--key", "C001")]
     before = [_rows(dv(project, url, *args, "--format", "json")) for args in asked]
 
-    # a new satellite of shop_orders, in the YAML only: no migration has it yet
+    # a new satellite of shop_orders, in the YAML only: no migration has it yet; the PIT
+    # orders lists it
     (project / "models" / "satellites" / "order_placed.yml").write_text(ORDER_PLACED,
                                                                         encoding="utf-8")
+    pit = project / "models" / "marts" / "orders.yml"
+    listed = "satellites: [order_status, order_customer_eff"
+    pit.write_text(pit.read_text(encoding="utf-8").replace(listed, listed + ", order_placed"),
+                   encoding="utf-8")
     assert [_rows(dv(project, url, *args, "--format", "json")) for args in asked] == before
     assert len(_rows(dv(project, url, "batches", "--format", "json"))) == 2
     assert len(_rows(dv(project, url, "quarantine", "--format", "json"))) == 1
@@ -239,11 +245,21 @@ def test_without_recorded_shapes_every_table_is_compared_in_full(example_project
                                                                   db_url: str) -> None:
     project, url = example_project, db_url
     api.migrate_upgrade(project, "da4c7642c542", url=url)  # the migrations before shapes
-    # the project as it was then: without the shapes migration, nor the customer phones that
-    # came after it (their model files and their migration)
+    # the project as it was then: without the shapes migration, nor the customer phones and
+    # the order customer effectivity that came after it (their model files and their
+    # migrations; the bridge that follows the effectivity satellite as it was then)
     versions = project / "migrations" / "versions"
     (versions / "20261202_a910864079ea_table_shapes.py").unlink()
     (versions / "20261202_2d0257e6f894_customer_phones.py").unlink()
+    (versions / "20261203_d0fc8b459ba7_order_customer_effectivity.py").unlink()
+    shutil.rmtree(project / "models" / "effectivity_satellites")
+    bridge = project / "models" / "marts" / "customer_orders.yml"
+    bridge.write_text("".join(line for line in bridge.read_text(encoding="utf-8")
+                              .splitlines(keepends=True)
+                              if not line.startswith("effective:")), encoding="utf-8")
+    pit = project / "models" / "marts" / "orders.yml"
+    pit.write_text(pit.read_text(encoding="utf-8").replace(", order_customer_eff", ""),
+                   encoding="utf-8")
     (project / "models" / "multi_active_satellites" / "customer_phones.yml").unlink()
     (project / "models" / "sources" / "crm_phones.yml").unlink()
     hub = project / "models" / "hubs" / "customer.yml"

@@ -57,7 +57,7 @@ def test_the_example_project_is_valid(example_project: Path) -> None:
     result = run_validate(example_project)
     assert result.exit_code == 0, result.output
     assert result.stdout == ("ok: 3 sources, 2 hubs, 1 link, 2 satellites, "
-                             "1 multi-active satellite, 3 marts\n")
+                             "1 multi-active satellite, 1 effectivity satellite, 3 marts\n")
     assert result.stderr == ""
 
 
@@ -301,6 +301,7 @@ def test_names_too_long_for_the_database(example_project: Path) -> None:
     long_link, role = "customer_placed_order_in_the_web_shop_v2", "ordering_customer_account"
     relative = f"models/links/{long_link}.yml"
     shutil.rmtree(example_project / "models/marts")  # they name the link
+    shutil.rmtree(example_project / "models/effectivity_satellites")  # so does it
     (example_project / LINK).rename(example_project / relative)
     edit(example_project, relative, "[order, customer]", f"[order, {role}: customer]")
     edit(example_project, relative, "customer: customer_ref", f"{role}: customer_ref")

@@ -42,6 +42,11 @@ class Described:
     key: str
     payload: tuple[str, ...]
     multi_row: bool = False
+    #: a mart that lists no satellites takes it (else only when it lists it)
+    by_default: bool = True
+    #: payload names that are business key parts looked up in a hub: (name, the stored
+    #: column of that hub's hash key, the hub, the key part)
+    hub_keys: tuple[tuple[str, str, str, str], ...] = ()
 
 
 class Readings(Protocol):
@@ -222,6 +227,10 @@ class Kind:
         raise NotImplementedError
 
     # ---- marts ------------------------------------------------------------------------------
+    #: why a mart cannot point at an entity of this kind (when ``described`` says None), and
+    #: what to do instead: the hint where a mart names one among its satellites
+    not_in_marts: ClassVar[str] = "a mart points at satellites of the hub or link it follows"
+
     def described(self, model: m.Model, entity: Any) -> Described | None:
         """How marts see the entity's rows, or None: marts cannot point at it."""
         return None

@@ -23,7 +23,7 @@ from datavault import model as m
 from datavault.diagnostics import did_you_mean
 from datavault.dialects import Dialect
 from datavault.dialects.types import hash_type
-from datavault.kinds.base import RECREATE, Kind, Readings, system_columns
+from datavault.kinds.base import RECREATE, Described, Kind, Readings, system_columns
 from datavault.metadata.checks import Doc, Known, describe
 from datavault.metadata.yamlfile import LList, LMap
 
@@ -37,6 +37,9 @@ class EffectivitySatelliteKind(Kind):
     that needed no row."""
 
     name = "effectivity_satellite"
+    not_in_marts = ("with a driving key of several roles, its rows are keyed by no hub's or "
+                    "link's key; a bridge over the link follows it when it names it under "
+                    "effective:")
     folder = "effectivity_satellites"
     unit = "effectivity satellite"
     needs = "link:, driving_key: and source:"
@@ -215,6 +218,24 @@ class EffectivitySatelliteKind(Kind):
             "stage_key": q(entity.stage_key),
             "deleted": dialect.zero_key(model.settings.hash),
         }
+
+    def described(self, model: m.Model, entity: m.EffectivitySatellite) -> Described | None:
+        """With one driving role, its driving key is that role's hub key, so a PIT of that hub
+        points at the row of the relationship in effect (the ghost where none is), and its
+        views show the other roles' business keys. With several there is no hub to follow."""
+        if len(entity.driving_key) != 1:
+            return None
+        link = model.links[entity.link]
+        hub_of = {r.role: r.hub for r in link.roles}
+        lookups = []
+        for role in entity.other_roles:
+            hub = hub_of[role]
+            for part in model.hubs[hub].key:
+                label = part.name if role == hub else f"{role}_{part.name}"
+                lookups.append((label, m.role_key_column(role), hub, part.name))
+        return Described(hub_of[entity.driving_key[0]], model.settings.naming.eff_table(
+            entity.name), entity.key_column, tuple(label for label, *_ in lookups),
+            by_default=False, hub_keys=tuple(lookups))
 
     def parent_of(self, entity: m.EffectivitySatellite) -> str:
         return entity.link  # a delete marker that ends the link ends its relationship

@@ -25,6 +25,7 @@ class HubKind(Kind):
     """A hub table keyed by the hash of the business key; a row per key, inserted once."""
 
     name = "hub"
+    not_in_marts = "a hub is what a mart follows: pit: HUB, or a step of bridge:"
     folder = "hubs"
     unit = "hub"
     needs = "business_key: and sources:"

@@ -23,6 +23,7 @@ class LinkKind(Kind):
     a row per relationship, inserted once."""
 
     name = "link"
+    not_in_marts = "a link is what a mart follows: pit: LINK, or a step of bridge:"
     folder = "links"
     unit = "link"
     needs = "hubs: and sources:"

@@ -29,6 +29,8 @@ class NonHistorizedLinkKind(Kind):
     Its loads take the batches in load-time order (the first loaded payload stands)."""
 
     name = "nonhistorized_link"
+    not_in_marts = ("its events are inserted once and never change, so it has no state at a "
+                    "snapshot to point at; query its nhl_ table by applied time")
     folder = "nonhistorized_links"
     unit = "nonhistorized link"
     needs = "hubs:, sources: and payload:"

@@ -28,6 +28,9 @@ class RecordTrackingKind(Kind):
     loads take the batches in load-time order (the first loaded batch's row stands)."""
 
     name = "record_tracking"
+    not_in_marts = ("its rows say when a source last saw a key, not a state that holds until "
+                    "the next one, so a PIT has no row of it to point at; ask `datavault query "
+                    "NAME --at T` when a key was last seen")
     folder = "record_tracking"
     unit = "record tracking table"
     needs = "parent: and source:"

@@ -39,6 +39,9 @@ class ReferenceTableKind(Kind):
     (``ref_NAME__desc``) and the log of that history (``ref_NAME__obs``)."""
 
     name = "reference_table"
+    not_in_marts = ("a code list is keyed by its codes, not by the keys of a hub or link, so no "
+                    "PIT row or bridge step holds its keys; join its ref_ and ref___desc tables "
+                    "on the code (README: Joining a code list in SQL)")
     folder = "reference_tables"
     unit = "reference table"
     needs = "code: and source:"

@@ -11,7 +11,7 @@ from typing import Any
 
 from datavault import model as m
 from datavault.diagnostics import did_you_mean
-from datavault.kinds import Described, described
+from datavault.kinds import KINDS, Described, described
 from datavault.metadata.yamlfile import LList, LMap
 
 SPINE_HINT = ("give dates: [2026-01-31, ...], or every: day|week|month with from: (and to:), "
@@ -24,8 +24,8 @@ def read_mart(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str])
     ``broken`` names hubs, links and satellites whose own files have problems: references to
     them are not reported again.
     """
-    doc.keys(data, ("description", "pit", "bridge", "satellites", "require", "spine"),
-             ("spine",))
+    doc.keys(data, ("description", "pit", "bridge", "satellites", "require", "effective",
+                    "spine"), ("spine",))
     description = doc.description(data)
     if ("pit" in data) == ("bridge" in data):
         doc.at((data.line, data.col), "a mart needs exactly one of pit: or bridge:",
@@ -53,6 +53,10 @@ def _pit(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str], desc
     if "require" in data:
         doc.at(data.key_at("require"), "require: is for bridges",
                "a PIT lists the satellites it points at under satellites:")
+    if "effective" in data:
+        doc.at(data.key_at("effective"), "effective: is for bridges",
+               "a bridge names under effective: the effectivity satellites that say which "
+               "relationship of a link on its path is in effect")
     parent = doc.word(data["pit"], data.value_at("pit"), "pit")
     if parent is None:
         return None
@@ -66,6 +70,10 @@ def _pit(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str], desc
             doc.at(data.value_at("pit"), f"pit must name a hub or a link; {parent!r} is a "
                    f"{_kind_words(model, parent)}", f"write pit: {targets[parent].parent} and "
                    f"list {parent} under satellites:")
+        elif parent in model.entities:
+            doc.at(data.value_at("pit"), f"pit must name a hub or a link; {parent!r} is "
+                   f"{_a(_kind_words(model, parent))}",
+                   KINDS[str(model.entity_kind(parent))].not_in_marts)
         elif parent not in broken:
             doc.at(data.value_at("pit"), f"unknown hub or link {parent!r}",
                    did_you_mean(parent, list(model.hubs) + list(model.links))
@@ -117,7 +125,10 @@ def _satellite_list(doc: Any, data: LMap, key: str, model: m.Model, broken: set[
             continue
         if item not in targets:
             ok = False
-            if item not in broken:
+            if item in model.entities:
+                doc.at(where, f"{item!r} is {_a(_kind_words(model, item))}, which a mart "
+                       "cannot point at", KINDS[str(model.entity_kind(item))].not_in_marts)
+            elif item not in broken:
                 doc.at(where, f"unknown satellite {item!r}",
                        did_you_mean(str(item), targets) or "see models/satellites/")
             continue
@@ -140,11 +151,17 @@ def _single_rows(targets: dict[str, Described], parents: set[str]) -> tuple[str,
     """What a mart that lists no satellites uses: every satellite of ``parents`` whose state is
     one row (a multi-active satellite changes the grain of a PIT's views to one row per member,
     so a mart uses it when it lists it)."""
-    return tuple(sorted(n for n, t in targets.items() if t.parent in parents and not t.multi_row))
+    return tuple(sorted(n for n, t in targets.items()
+                        if t.parent in parents and not t.multi_row and t.by_default))
 
 
 def _kind_words(model: m.Model, name: str) -> str:
     return str(model.entity_kind(name)).replace("_", " ")
+
+
+def _a(words: str) -> str:
+    """``words`` with its indefinite article."""
+    return ("an " if words[:1] in tuple("aeiou") else "a ") + words
 
 
 # ---- bridge -------------------------------------------------------------------------------
@@ -200,10 +217,72 @@ def _bridge(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str],
             return None
     else:
         required = _single_rows(described(model), on_path)
+    effective: tuple[str, ...] = ()
+    if "effective" in data:
+        chosen = _effective(doc, data, model, broken, path)
+        if chosen is None:
+            return None
+        effective = chosen
     if spine is None:
         return None
     return m.Mart(name, "bridge", spine, parent=path[0], parent_kind="hub",
-                  satellites=required, path=tuple(path), description=description)
+                  satellites=required, path=tuple(path), description=description,
+                  effective=effective)
+
+
+def _effective(doc: Any, data: LMap, model: m.Model, broken: set[str], path: LList
+               ) -> tuple[str, ...] | None:
+    """The effectivity satellites under a bridge's ``effective:``, each of a link on the path,
+    at most one per link."""
+    value = data["effective"]
+    links = [str(step) for step in path[1::2]]
+    kind = "effectivity_satellite"
+    mine = sorted(n for n, e in model.entities.items()
+                  if e.kind == kind and getattr(e, "link", None) in links)
+    example = f"effective: [{mine[0] if mine else 'ORDER_CUSTOMER_EFF'}]"
+    if isinstance(value, str):
+        value_list = [(value, data.value_at("effective"))]
+    elif isinstance(value, LList) and value:
+        value_list = [(item, value.item_at(i)) for i, item in enumerate(value)]
+    else:
+        doc.at(data.value_at("effective"), "effective must be a list of effectivity satellites",
+               example)
+        return None
+    result: list[str] = []
+    ok = True
+    for index, (item, where) in enumerate(value_list):
+        if doc.word(item, where, f"item {index + 1} of effective") is None:
+            ok = False
+            continue
+        entity = model.entities.get(item)
+        if entity is None or entity.kind != kind:
+            ok = False
+            if entity is not None:
+                doc.at(where, f"{item!r} is {_a(_kind_words(model, item))}, not an effectivity "
+                       "satellite", "effective: names effectivity satellites of the links on "
+                       "the path" + (f": {', '.join(mine)}" if mine else ""))
+            elif item not in broken:
+                everyone = [n for n, e in model.entities.items() if e.kind == kind]
+                doc.at(where, f"unknown effectivity satellite {item!r}",
+                       did_you_mean(str(item), everyone)
+                       or "see models/effectivity_satellites/")
+            continue
+        link = getattr(entity, "link", "")
+        if link not in links:
+            ok = False
+            doc.at(where, f"effectivity satellite {item!r} follows link {link}, which is not "
+                   "on the path", f"the path's links are {', '.join(links)}")
+            continue
+        twice = next((n for n in result if getattr(model.entities[n], "link", "") == link),
+                     None)
+        if twice is not None:
+            ok = False
+            doc.at(where, f"link {link!r} has an effectivity satellite here already "
+                   f"({twice})" if twice != item else f"{item!r} is listed twice",
+                   "a relationship is in effect by one satellite's account: name one")
+            continue
+        result.append(item)
+    return tuple(result) if ok else None
 
 
 # ---- spine --------------------------------------------------------------------------------

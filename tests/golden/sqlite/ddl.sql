@@ -53,6 +53,26 @@ CREATE TABLE dv_quarantine (
 	PRIMARY KEY (batch_id, entity, row_number)
 );
 
+CREATE TABLE eff_order_customer_eff (
+	driving_hk BLOB NOT NULL, 
+	applied_ts DATETIME NOT NULL, 
+	load_ts DATETIME NOT NULL, 
+	hash_diff BLOB NOT NULL, 
+	order_customer_hk BLOB, 
+	customer_hk BLOB, 
+	record_source TEXT NOT NULL, 
+	batch_id BIGINT NOT NULL, 
+	PRIMARY KEY (driving_hk, applied_ts, load_ts)
+);
+
+CREATE TABLE eff_order_customer_eff__obs (
+	driving_hk BLOB NOT NULL, 
+	applied_ts DATETIME NOT NULL, 
+	load_ts DATETIME NOT NULL, 
+	hash_diff BLOB NOT NULL, 
+	PRIMARY KEY (driving_hk, applied_ts, load_ts)
+);
+
 CREATE TABLE hub_customer (
 	customer_hk BLOB NOT NULL, 
 	customer_number TEXT, 
@@ -195,5 +215,6 @@ CREATE TABLE stg_shop_orders (
 	dv_hk_order_customer__order BLOB NOT NULL, 
 	dv_hk_order_customer__customer BLOB NOT NULL, 
 	dv_hd_order_status BLOB NOT NULL, 
+	dv_hk_order_customer_eff BLOB NOT NULL, 
 	PRIMARY KEY (dv_batch_id, dv_row)
 );

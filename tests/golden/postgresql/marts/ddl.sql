@@ -42,5 +42,8 @@ CREATE TABLE pit_orders (
 	order_status_hk BYTEA NOT NULL, 
 	order_status_applied_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
 	order_status_load_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	order_customer_eff_hk BYTEA NOT NULL, 
+	order_customer_eff_applied_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	order_customer_eff_load_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
 	PRIMARY KEY (order_hk, snapshot_ts)
 );

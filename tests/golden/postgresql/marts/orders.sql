@@ -19,10 +19,14 @@ FROM (
     UNION ALL
     SELECT s.order_hk, MIN(s.applied_ts) FROM sat_order_status s
     WHERE s.batch_id > :after_batch AND s.load_ts <= CAST(:known_at AS timestamp) GROUP BY s.order_hk
+    UNION ALL
+    SELECT s.driving_hk, MIN(s.applied_ts) FROM eff_order_customer_eff s
+    WHERE s.batch_id > :after_batch AND s.load_ts <= CAST(:known_at AS timestamp) GROUP BY s.driving_hk
 ) t
 WHERE t.hk IN (SELECT p.order_hk FROM hub_order p
                WHERE p.load_ts <= CAST(:known_at AS timestamp)
                   OR EXISTS (SELECT 1 FROM sat_order_status x WHERE x.order_hk = p.order_hk AND x.load_ts <= CAST(:known_at AS timestamp))
+                  OR EXISTS (SELECT 1 FROM eff_order_customer_eff x WHERE x.driving_hk = p.order_hk AND x.load_ts <= CAST(:known_at AS timestamp))
               )
 GROUP BY t.hk;
 
@@ -56,15 +60,38 @@ CREATE INDEX dv_iv_1_hk ON dv_iv_1 (hk, applied_ts);
 
 ANALYZE dv_iv_1;
 
+DROP TABLE IF EXISTS dv_iv_2;
+
+-- order_customer_eff as known at :known_at: per key and applied time the latest row loaded by
+-- then, valid until the key's next applied time.
+CREATE TEMPORARY TABLE dv_iv_2 AS
+SELECT x.hk, x.applied_ts, x.load_ts, x.hash_diff,
+       LEAD(x.applied_ts) OVER (PARTITION BY x.hk ORDER BY x.applied_ts) AS valid_to
+FROM (
+    SELECT s.driving_hk AS hk, s.applied_ts, s.load_ts, s.hash_diff,
+           ROW_NUMBER() OVER (PARTITION BY s.driving_hk, s.applied_ts ORDER BY s.load_ts DESC) AS dv_pick
+    FROM eff_order_customer_eff s
+    WHERE s.driving_hk IN (SELECT hk FROM dv_touched) AND s.load_ts <= CAST(:known_at AS timestamp)
+) x
+WHERE x.dv_pick = 1;
+
+CREATE INDEX dv_iv_2_hk ON dv_iv_2 (hk, applied_ts);
+
+ANALYZE dv_iv_2;
+
 -- dv:inserted
-INSERT INTO pit_orders (order_hk, snapshot_ts, order_status_hk, order_status_applied_ts, order_status_load_ts)
+INSERT INTO pit_orders (order_hk, snapshot_ts, order_status_hk, order_status_applied_ts, order_status_load_ts, order_customer_eff_hk, order_customer_eff_applied_ts, order_customer_eff_load_ts)
 SELECT t.hk, sp.snapshot_ts,
-       COALESCE(i1.hk, '\x00000000000000000000000000000000'::bytea), COALESCE(i1.applied_ts, TIMESTAMP '0001-01-01 00:00:00.000000'), COALESCE(i1.load_ts, TIMESTAMP '0001-01-01 00:00:00.000000')
+       COALESCE(i1.hk, '\x00000000000000000000000000000000'::bytea), COALESCE(i1.applied_ts, TIMESTAMP '0001-01-01 00:00:00.000000'), COALESCE(i1.load_ts, TIMESTAMP '0001-01-01 00:00:00.000000'),
+       COALESCE(i2.hk, '\x00000000000000000000000000000000'::bytea), COALESCE(i2.applied_ts, TIMESTAMP '0001-01-01 00:00:00.000000'), COALESCE(i2.load_ts, TIMESTAMP '0001-01-01 00:00:00.000000')
 FROM dv_touched t
 JOIN dv_mart_spine sp ON sp.mart = 'orders' AND sp.snapshot_ts >= t.since
 LEFT JOIN dv_iv_1 i1 ON i1.hk = t.hk AND i1.applied_ts <= sp.snapshot_ts AND (i1.valid_to IS NULL OR sp.snapshot_ts < i1.valid_to) AND i1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN dv_iv_2 i2 ON i2.hk = t.hk AND i2.applied_ts <= sp.snapshot_ts AND (i2.valid_to IS NULL OR sp.snapshot_ts < i2.valid_to) AND i2.hash_diff <> '\x00000000000000000000000000000000'::bytea
 ;
 
 DROP TABLE dv_iv_1;
+
+DROP TABLE dv_iv_2;
 
 DROP TABLE dv_touched;

@@ -14,7 +14,8 @@ INSERT INTO stg_shop_orders (
     dv_hk_order_customer,
     dv_hk_order_customer__order,
     dv_hk_order_customer__customer,
-    dv_hd_order_status
+    dv_hd_order_status,
+    dv_hk_order_customer_eff
 )
 SELECT
     :batch_id, l.dv_row, CAST(:loaded_at AS timestamp), COALESCE(l.dv_applied_at, CAST(:applied_at AS timestamp)),
@@ -29,7 +30,8 @@ SELECT
     l.dv_h2,
     l.dv_h1,
     l.dv_h0,
-    l.dv_h3
+    l.dv_h3,
+    l.dv_h1
 FROM (
     SELECT l.*,
            COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.customer_ref, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h0,

@@ -3,7 +3,8 @@
 -- link on it is live: it has a state, not a deletion, in one of its required satellites
 -- (an entity without required satellites is always live), as known at :known_at (the load
 -- time of the last batch before the first unfinished one): only link and satellite rows
--- loaded by then count.
+-- loaded by then count. A link with an effectivity satellite under effective: is live only in
+-- the relationship in effect for its driving key, as known at :known_at.
 -- Only the paths touched by batches after :after_batch, up to :known_at, are rewritten, each
 -- from its earliest changed applied time on (every path from :since_all when :refresh_all is
 -- 1); the rows of later batches are read by a later build.
@@ -22,6 +23,12 @@ FROM (
     UNION ALL
     SELECT 2, s.order_hk, MIN(s.applied_ts) FROM sat_order_status s
     WHERE s.batch_id > :after_batch AND s.load_ts <= :known_at GROUP BY s.order_hk
+    UNION ALL
+    -- a change of a driving key's relationship touches every relationship it ever had
+    SELECT 1, y.order_customer_hk, MIN(s.applied_ts) FROM eff_order_customer_eff s
+    JOIN eff_order_customer_eff y ON y.driving_hk = s.driving_hk
+    WHERE s.batch_id > :after_batch AND s.load_ts <= :known_at AND y.order_customer_hk IS NOT NULL
+    GROUP BY y.order_customer_hk
 ) t
 GROUP BY t.elem, t.hk;
 
@@ -96,6 +103,26 @@ WHERE x.dv_pick = 1;
 
 CREATE INDEX dv_iv_2_hk ON dv_iv_2 (hk, applied_ts);
 
+DROP TABLE IF EXISTS dv_ef_1;
+
+-- order_customer_eff as known at :known_at: per key and applied time the latest row loaded by
+-- then, valid until the key's next applied time.
+CREATE TEMPORARY TABLE dv_ef_1 AS
+SELECT x.hk, x.applied_ts, x.load_ts, x.hash_diff,
+       LEAD(x.applied_ts) OVER (PARTITION BY x.hk ORDER BY x.applied_ts) AS valid_to
+FROM (
+    SELECT s.driving_hk AS hk, s.applied_ts, s.load_ts, s.hash_diff,
+           ROW_NUMBER() OVER (PARTITION BY s.driving_hk, s.applied_ts ORDER BY s.load_ts DESC) AS dv_pick
+    FROM eff_order_customer_eff s
+    WHERE s.driving_hk IN (SELECT z.driving_hk FROM eff_order_customer_eff z WHERE z.order_customer_hk IN (SELECT c.e1 FROM dv_cand c)) AND s.load_ts <= :known_at
+) x
+WHERE x.dv_pick = 1;
+
+CREATE INDEX dv_ef_1_hk ON dv_ef_1 (hk, applied_ts);
+
+-- a relationship is in effect where its driving key's state is its link key (the hash diff)
+CREATE INDEX dv_ef_1_diff ON dv_ef_1 (hash_diff, applied_ts);
+
 -- dv:inserted
 INSERT INTO bridge_customer_orders (snapshot_ts, customer_hk, order_customer_hk, order_hk)
 SELECT sp.snapshot_ts, c.e0, c.e1, c.e2
@@ -106,11 +133,14 @@ WHERE 1 = 1
       SELECT 1 FROM dv_iv_1 i WHERE i.hk = c.e0 AND i.applied_ts <= sp.snapshot_ts AND (i.valid_to IS NULL OR sp.snapshot_ts < i.valid_to) AND i.hash_diff <> X'00000000000000000000000000000000'))
   AND (EXISTS (
       SELECT 1 FROM dv_iv_2 i WHERE i.hk = c.e2 AND i.applied_ts <= sp.snapshot_ts AND (i.valid_to IS NULL OR sp.snapshot_ts < i.valid_to) AND i.hash_diff <> X'00000000000000000000000000000000'))
+  AND EXISTS (SELECT 1 FROM dv_ef_1 i WHERE i.hash_diff = c.e1 AND i.applied_ts <= sp.snapshot_ts AND (i.valid_to IS NULL OR sp.snapshot_ts < i.valid_to) AND i.hash_diff <> X'00000000000000000000000000000000')
 ;
 
 DROP TABLE dv_iv_1;
 
 DROP TABLE dv_iv_2;
+
+DROP TABLE dv_ef_1;
 
 DROP TABLE dv_cand;
 

@@ -39,6 +39,11 @@ WHERE 1 = 1
         SELECT y.hash_diff FROM sat_order_status y
         WHERE y.order_hk = p.e2 AND y.applied_ts <= strftime('%Y-%m-%d %H:%M:%f', 'now') AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), '9999-12-31 00:00:00.000000')
         ORDER BY y.applied_ts DESC, y.load_ts DESC LIMIT 1) <> X'00000000000000000000000000000000')
+  -- order_customer: the relationship in effect now for its driving key (order_customer_eff)
+  AND (SELECT y.hash_diff FROM eff_order_customer_eff y
+       WHERE y.driving_hk = (SELECT z.order_hk FROM link_order_customer z WHERE z.order_customer_hk = p.e1)
+         AND y.applied_ts <= strftime('%Y-%m-%d %H:%M:%f', 'now') AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), '9999-12-31 00:00:00.000000')
+       ORDER BY y.applied_ts DESC, y.load_ts DESC LIMIT 1) = p.e1
 ;
 
 -- Each path's spans of life along applied time, as known before the first unfinished batch:
@@ -120,6 +125,27 @@ i2 AS (
         WHERE b.dv_prev IS NULL OR b.dv_prev <> b.live
     ) x WHERE x.live = 1
 ),
+-- order_customer: each relationship's spans in effect (order_customer_eff): from a point of its driving
+-- key where the relationship changes to it, to the next point where it changes
+q1 AS (
+    SELECT x.hk, x.applied_ts, x.hash_diff,
+           LAG(x.hash_diff) OVER (PARTITION BY x.hk ORDER BY x.applied_ts) AS dv_prev
+    FROM (
+        SELECT y.driving_hk AS hk, y.applied_ts, y.hash_diff,
+               ROW_NUMBER() OVER (PARTITION BY y.driving_hk, y.applied_ts ORDER BY y.load_ts DESC) AS dv_pick
+        FROM eff_order_customer_eff y
+        WHERE y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), '9999-12-31 00:00:00.000000')
+    ) x WHERE x.dv_pick = 1
+),
+eff1 AS (
+    SELECT x.hash_diff AS lk, x.valid_from, x.valid_to
+    FROM (
+        SELECT q.hash_diff, q.applied_ts AS valid_from,
+               COALESCE(LEAD(q.applied_ts) OVER (PARTITION BY q.hk ORDER BY q.applied_ts), '9999-12-31 00:00:00.000000') AS valid_to
+        FROM q1 q
+        WHERE q.dv_prev IS NULL OR q.dv_prev <> q.hash_diff
+    ) x WHERE x.hash_diff <> X'00000000000000000000000000000000'
+),
 paths AS (
     SELECT l1.customer_hk AS e0, l1.order_customer_hk AS e1, l1.order_hk AS e2
     FROM link_order_customer l1
@@ -127,10 +153,11 @@ paths AS (
 )
 SELECT h0.customer_number AS customer_number, h2.order_number AS order_number, p.valid_from, NULLIF(p.valid_to, '9999-12-31 00:00:00.000000') AS valid_to
 FROM (
-    SELECT p.*, MAX(i0.valid_from, i2.valid_from) AS valid_from, MIN(i0.valid_to, i2.valid_to) AS valid_to
+    SELECT p.*, MAX(i0.valid_from, i2.valid_from, eff1.valid_from) AS valid_from, MIN(i0.valid_to, i2.valid_to, eff1.valid_to) AS valid_to
     FROM paths p
     JOIN i0 ON i0.hk = p.e0
     JOIN i2 ON i2.hk = p.e2
+    JOIN eff1 ON eff1.lk = p.e1
 ) p
 JOIN hub_customer h0 ON h0.customer_hk = p.e0
 JOIN hub_order h2 ON h2.order_hk = p.e2

@@ -42,5 +42,8 @@ CREATE TABLE pit_orders (
 	order_status_hk BLOB NOT NULL, 
 	order_status_applied_ts DATETIME NOT NULL, 
 	order_status_load_ts DATETIME NOT NULL, 
+	order_customer_eff_hk BLOB NOT NULL, 
+	order_customer_eff_applied_ts DATETIME NOT NULL, 
+	order_customer_eff_load_ts DATETIME NOT NULL, 
 	PRIMARY KEY (order_hk, snapshot_ts)
 );

@@ -14,7 +14,8 @@ INSERT INTO stg_shop_orders (
     dv_hk_order_customer,
     dv_hk_order_customer__order,
     dv_hk_order_customer__customer,
-    dv_hd_order_status
+    dv_hd_order_status,
+    dv_hk_order_customer_eff
 )
 SELECT
     :batch_id, l.dv_row, :loaded_at, COALESCE(l.dv_applied_at, :applied_at),
@@ -29,7 +30,8 @@ SELECT
     l.dv_h2,
     l.dv_h1,
     l.dv_h0,
-    l.dv_h3
+    l.dv_h3,
+    l.dv_h1
 FROM (
     SELECT l.*,
            dv_hash_key('md5', 'text', l.customer_ref) AS dv_h0,

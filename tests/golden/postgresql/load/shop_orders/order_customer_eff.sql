@@ -92,6 +92,7 @@ cand AS (
     UNION ALL
     SELECT g.driving_hk, g.applied_ts, g.load_ts, g.hash_diff, 0, 0
     FROM eff_order_customer_eff__obs g JOIN first_seen f ON g.driving_hk = f.dv_hk AND g.applied_ts >= f.first_applied
+    WHERE g.hash_diff <> '\x'::bytea  -- a held mark is no observation
 ),
 -- One pass per key and applied time, no self-joins: the latest-loaded observation (desired),
 -- the latest stored row, and the latest observation from before this batch.

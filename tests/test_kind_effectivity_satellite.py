@@ -609,7 +609,9 @@ def _tables(url: str) -> dict[str, list[tuple]]:
 
 
 def _spans_of(answer: query.Answer) -> list[tuple]:
-    return [(*r[:-2], _ts(r[-2]).day, None if r[-1] is None else _ts(r[-1]).day)
+    """Keys, start day and end day of each span (not when or by which batch it was loaded)."""
+    assert answer.columns[-5:] == ["start", "end", "loaded", "batch", "record_source"]
+    return [(*r[:-5], _ts(r[-5]).day, None if r[-4] is None else _ts(r[-4]).day)
             for r in answer.rows]
 
 

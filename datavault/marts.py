@@ -84,9 +84,9 @@ def mart_table(model: m.Model, mart: m.Mart, md: sa.MetaData) -> sa.Table:
         comment = f"PIT of {mart.parent_kind} {mart.parent}: " + ", ".join(mart.satellites)
     else:
         columns = [sa.Column(f"{name}_hk", schema.hash_type(), nullable=False,
-                             primary_key=n % 2 == 1) for n, name in enumerate(mart.path)]
+                             primary_key=n % 2 == 1) for n, name in enumerate(mart.places)]
         columns.append(sa.Column("snapshot_ts", sa.DateTime(), primary_key=True))
-        comment = "bridge " + " -> ".join(mart.path)
+        comment = "bridge " + mart.shown_path
     return sa.Table(mart.table, md, *columns, comment=comment)
 
 
@@ -110,6 +110,8 @@ def definition(model: m.Model, mart: m.Mart) -> str:
     }
     if mart.effective:  # absent otherwise, so that marts built before it are not rebuilt
         shape["effective"] = [main_table(model, e) for e in mart.effective]
+    if mart.places != mart.path:  # a hub in more than one place: the roles of each step
+        shape["roles"] = [list(step) for step in mart.roles]
     return json.dumps(shape, sort_keys=True)
 
 

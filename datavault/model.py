@@ -482,6 +482,20 @@ class Mart:
     #: bridge: effectivity satellites of links on the path; a row of such a link is on the
     #: bridge at a snapshot when its relationship is the one in effect then
     effective: tuple[str, ...] = ()
+    #: bridge: per link of the path, the roles its step goes from and to (the hub before it
+    #: and the hub after it); () for a mart made without them, whose hubs appear once
+    roles: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def places(self) -> tuple[str, ...]:
+        """A bridge's name for each place of its path (``bridge_places``)."""
+        return bridge_places(self.path, self.roles)
+
+    @property
+    def shown_path(self) -> str:
+        """The path for people: ``part (child) -> part_hierarchy -> part (parent)``."""
+        return " -> ".join(name if place == name else f"{name} ({place})"
+                           for name, place in zip(self.path, self.places))
 
     @property
     def table(self) -> str:
@@ -494,6 +508,23 @@ class Mart:
 
 
 MART_VIEWS = ("current", "history", "snapshot")
+
+
+def bridge_places(path: tuple[str, ...], roles: tuple[tuple[str, str], ...]
+                  ) -> tuple[str, ...]:
+    """A bridge's name for each place of its ``path``, given the roles each link step goes
+    from and to: the name of its column ``NAME_hk`` in the bridge table, and the owner of its
+    business key columns in the views. A link, and a hub that the path names once, are named
+    by their own name; a hub that it names more than once by its role in each place (in the
+    link before it; the first place, in the link after it)."""
+    hubs = path[::2]
+    names = []
+    for n, name in enumerate(path):
+        if n % 2 or hubs.count(name) == 1 or not roles:
+            names.append(name)
+        else:
+            names.append(roles[n // 2 - 1][1] if n else roles[0][0])
+    return tuple(names)
 
 
 def resolution_view(link: str) -> str:

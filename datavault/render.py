@@ -425,10 +425,10 @@ class Renderer:
         q = self.dialect.quote
         path = mart.path
         elements = []
-        for n, name in enumerate(path):
+        for n, (name, place) in enumerate(zip(path, mart.places)):
             kind = "hub" if n % 2 == 0 else "link"
             elements.append({
-                "n": n, "name": name, "kind": kind, "column": q(f"{name}_hk"),
+                "n": n, "name": name, "place": place, "kind": kind, "column": q(f"{place}_hk"),
                 "table": q(self.model.hub_table(name) if kind == "hub"
                            else self.model.link_table(name)),
                 "key": q(schema.hub_key_column(name) if kind == "hub"
@@ -438,20 +438,29 @@ class Renderer:
         links = []
         for n in range(1, len(path), 2):
             link = self.model.links[path[n]]
-            role_of = {r.hub: q(schema.role_key_column(r.role)) for r in link.roles}
+            role_of = {r.hub: r.role for r in link.roles}
+            left, right = (mart.roles[n // 2] if mart.roles
+                           else (role_of[path[n - 1]], role_of[path[n + 1]]))
             links.append({"n": n, "alias": f"l{n}", "table": q(self.model.link_table(link.name)),
                           "key": q(schema.link_key_column(link.name)),
-                          "left": role_of[path[n - 1]], "right": role_of[path[n + 1]]})
+                          "left": q(schema.role_key_column(left)),
+                          "right": q(schema.role_key_column(right)),
+                          # an edge from a key to itself says nothing (SEMANTICS.md section 10)
+                          "edge": set(link.edge) == {left, right}})
         required = []
         for i, name in enumerate(mart.satellites, 1):
             sat = self._sat_context(name, i)
-            sat["element"] = path.index(sat["parent"])
-            elements[sat["element"]]["required"].append(sat)
+            # every place of its parent on the path: a hub in two places is live in each
+            sat["elements"] = [e["n"] for e in elements if e["name"] == sat["parent"]]
+            sat["cand_keys"] = " UNION ALL ".join(f"SELECT c.e{n} FROM dv_cand c"
+                                                  for n in sat["elements"])
+            for n in sat["elements"]:
+                elements[n]["required"].append(sat)
             required.append(sat)
         hub_columns = [(e, c.name) for e in elements if e["kind"] == "hub"
                        for c in self.model.hubs[e["name"]].key]
         key_labels = [(e["n"], q(column), q(label)) for (e, column), label in zip(
-            hub_columns, _friendly([(e["name"], column) for e, column in hub_columns]))]
+            hub_columns, _friendly([(e["place"], column) for e, column in hub_columns]))]
         effective = [self._effective_context(name, path) for name in mart.effective]
         starts = [f"i{e['n']}.valid_from" for e in elements if e["required"]] + [
             f"eff{f['n']}.valid_from" for f in effective]
@@ -463,6 +472,7 @@ class Renderer:
             "greatest": d.greatest(starts) if starts else "",
             "least": d.least(ends) if ends else "",
             "elements": elements, "links": links, "required": required,
+            "touches": [(sat, n) for sat in required for n in sat["elements"]],
             "effective": effective,
             "link_elements": [e for e in elements if e["kind"] == "link"],
             "key_labels": key_labels,

@@ -362,3 +362,32 @@ def walk(edges: Iterable[tuple], key: object, up: bool = True) -> dict[object, i
             depths[b] = depth
         frontier = reached
     return depths
+
+
+# ---- section 4: a bridge step through a link that joins one hub twice ------------------------
+
+def bridge_step(edges: Iterable[tuple], live, forward: bool = True) -> set[tuple]:
+    """SEMANTICS.md section 4: the paths of a bridge of one step through a same-as link or a
+    hierarchy at a snapshot, as ``(from key, to key)``: each of the ``edges`` in effect there
+    (section 10's ``edges_in_effect``: with the effectivity satellite the bridge names under
+    ``effective:``, else None) whose two keys are ``live`` there, walked from its first role to
+    its second (duplicate to survivor, child to parent) when ``forward``, else back. One edge
+    each: no closure."""
+    return {(a, b) if forward else (b, a) for a, b in edges if live(a) and live(b)}
+
+
+def runs(points: Iterable[object], holds) -> list[tuple]:
+    """The maximal runs along applied time of a condition that can change only at ``points``
+    and does not hold before the first: ``(start, end)`` in order, ``end`` None while it
+    holds (the spans of a bridge's ``_history`` view)."""
+    spans, start = [], None
+    for point in sorted(set(points)):
+        if holds(point):
+            if start is None:
+                start = point
+        elif start is not None:
+            spans.append((start, point))
+            start = None
+    if start is not None:
+        spans.append((start, None))
+    return spans

@@ -563,3 +563,20 @@ def test_walk_gives_the_shortest_depths_and_stops_at_cycles() -> None:
     assert walk(edges, "car") == {"wheel": 1, "axle": 2}
     assert walk(edges, "car", up=False) == {"axle": 1, "wheel": 1}
     assert walk(set(), "car") == {}
+
+
+# ---- section 4: a bridge step through a link that joins one hub twice ------------------------
+
+def test_a_bridge_step_is_one_live_edge_either_way() -> None:
+    from tests.reference import bridge_step
+    edges = {("A", "B"), ("B", "C")}
+    assert bridge_step(edges, lambda key: True) == edges  # no closure: never ("A", "C")
+    assert bridge_step(edges, lambda key: True, forward=False) == {("B", "A"), ("C", "B")}
+    assert bridge_step(edges, lambda key: key != "C") == {("A", "B")}  # both keys live
+
+
+def test_runs_are_the_maximal_spans_of_a_condition() -> None:
+    from tests.reference import runs
+    assert runs([5, 1, 3, 7], lambda t: t in (3, 5)) == [(3, 7)]
+    assert runs([1, 3, 5], lambda t: t != 3) == [(1, 3), (5, None)]
+    assert runs([1, 2], lambda t: False) == []

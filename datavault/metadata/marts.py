@@ -170,45 +170,14 @@ def _bridge(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str],
     if "satellites" in data:
         doc.at(data.key_at("satellites"), "satellites: is for PITs",
                "a bridge lists the satellites that make each step live under require:")
-    path = data["bridge"]
+    raw = data["bridge"]
     where = data.value_at("bridge")
     shape_hint = "write the path as [HUB, LINK, HUB], or longer: [HUB, LINK, HUB, LINK, HUB]"
-    if not isinstance(path, LList) or len(path) < 3 or len(path) % 2 == 0:
+    if not isinstance(raw, LList) or len(raw) < 3 or len(raw) % 2 == 0:
         doc.at(where, "bridge must be a path of hubs joined by links", shape_hint)
         return None
-    ok = True
-    for index, item in enumerate(path):
-        want, group = ("hub", model.hubs) if index % 2 == 0 else ("link", model.links)
-        if doc.word(item, path.item_at(index), f"step {index + 1} of the path") is None:
-            ok = False
-            continue
-        if item not in group:
-            ok = False
-            if item not in broken:
-                other = model.entity_kind(str(item))
-                hint = (f"{item!r} is a {other}; {shape_hint}" if other else
-                        did_you_mean(str(item), group) or shape_hint)
-                doc.at(path.item_at(index), f"step {index + 1} of the path must be a {want}; "
-                       f"unknown {want} {item!r}", hint)
-        elif item in path[:index]:
-            ok = False
-            doc.at(path.item_at(index), f"{want} {item!r} appears twice in the path",
-                   "each hub and link appears once; a path goes from one hub to another")
-    if not ok:
-        return None
-    for index in range(1, len(path), 2):
-        link = model.links[path[index]]
-        hubs = [r.hub for r in link.roles]
-        for neighbour in (path[index - 1], path[index + 1]):
-            count = hubs.count(neighbour)
-            if count != 1:
-                ok = False
-                doc.at(path.item_at(index),
-                       f"link {link.name!r} joins {', '.join(hubs)}; " + (
-                           f"it does not join {neighbour!r}" if count == 0 else
-                           f"it joins {neighbour!r} in {count} roles, so the path is ambiguous"),
-                       "a bridge step goes hub, link, hub through hubs the link joins once")
-    if not ok:
+    path, roles = _path(doc, raw, model, broken, shape_hint)
+    if path is None or roles is None:
         return None
     on_path = set(path)
     if "require" in data:
@@ -227,10 +196,143 @@ def _bridge(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str],
         return None
     return m.Mart(name, "bridge", spine, parent=path[0], parent_kind="hub",
                   satellites=required, path=tuple(path), description=description,
-                  effective=effective)
+                  effective=effective, roles=roles)
 
 
-def _effective(doc: Any, data: LMap, model: m.Model, broken: set[str], path: LList
+ROLE_STEP = "LINK: {from: ROLE, to: ROLE}"
+
+
+def _path(doc: Any, raw: LList, model: m.Model, broken: set[str], shape_hint: str
+          ) -> tuple[list[str] | None, tuple[tuple[str, str], ...] | None]:
+    """The names of a bridge's path, and per link the roles its step goes from and to; (None,
+    None) after reporting its problems. A link step is a link's name, or a mapping of the
+    link's name to the roles ``{from: ROLE, to: ROLE}``."""
+    path: list[str] = []
+    written: dict[int, LMap] = {}  # link steps given with their roles
+    ok = True
+    for index, item in enumerate(raw):
+        want, group = ("hub", model.hubs) if index % 2 == 0 else ("link", model.links)
+        at = raw.item_at(index)
+        if index % 2 == 1 and isinstance(item, LMap):
+            if len(item) != 1:
+                ok = False
+                doc.at(at, f"step {index + 1} of the path names one link with its roles, not "
+                       f"{len(item)} keys", f"write {ROLE_STEP}")
+                continue
+            (item,) = item
+            written[index] = raw[index]
+            at = raw[index].key_at(item)
+        if doc.word(item, at, f"step {index + 1} of the path") is None:
+            ok = False
+            continue
+        path.append(item)
+        if item not in group:
+            ok = False
+            if item not in broken:
+                other = model.entity_kind(str(item))
+                hint = (f"{item!r} is a {other}; {shape_hint}" if other else
+                        did_you_mean(str(item), group) or shape_hint)
+                doc.at(at, f"step {index + 1} of the path must be a {want}; "
+                       f"unknown {want} {item!r}", hint)
+        elif want == "link" and item in path[:-1]:
+            ok = False
+            doc.at(at, f"link {item!r} appears twice in the path",
+                   "a step walks one link once; `datavault query LINK --key K` walks a "
+                   "same-as link or a hierarchy to any depth")
+    if not ok:
+        return None, None
+    roles: list[tuple[str, str]] = []
+    for index in range(1, len(path), 2):
+        step = _step_roles(doc, raw, index, written.get(index), model.links[path[index]],
+                           path[index - 1], path[index + 1])
+        if step is None:
+            ok = False
+        else:
+            roles.append(step)
+    if not ok:
+        return None, None
+    places = m.bridge_places(tuple(path), tuple(roles))
+    for index, place in enumerate(places):
+        first = places.index(place)
+        if first == index:
+            continue
+        ok = False
+        hub = path[index]
+        if path[first] == hub:
+            doc.at(raw.item_at(index), f"hub {hub!r} appears twice in the path in the role "
+                   f"{place!r}", "a hub that a path names more than once is named by its role "
+                   "in each place (in the link before it; the first place, in the link after "
+                   "it), so each place needs a role of its own")
+        else:
+            doc.at(raw.item_at(index), f"hub {hub!r} in the role {place!r} would be named "
+                   f"like step {first + 1} of the path, {path[first]!r}",
+                   "a hub that a path names more than once is named by its role in each "
+                   "place, and no two places of a path may share a name")
+    return (path, tuple(roles)) if ok else (None, None)
+
+
+def _step_roles(doc: Any, raw: LList, index: int, written: LMap | None, link: m.Link,
+                before: str, after: str) -> tuple[str, str] | None:
+    """The roles a link step goes from and to: as written, or the one role in which the link
+    joins each neighbour hub."""
+    hubs = [r.hub for r in link.roles]
+    hub_of = {r.role: r.hub for r in link.roles}
+    example = (f"{link.name}: {{from: {link.roles[0].role}, to: {link.roles[1].role}}}"
+               if len(link.roles) > 1 else ROLE_STEP)
+    if written is None:
+        found = []
+        for neighbour in (before, after):
+            joined = [r.role for r in link.roles if r.hub == neighbour]
+            if len(joined) != 1:
+                doc.at(raw.item_at(index),
+                       f"link {link.name!r} joins {', '.join(hubs)}; " + (
+                           f"it does not join {neighbour!r}" if not joined else
+                           f"it joins {neighbour!r} in {len(joined)} roles, so the path is "
+                           "ambiguous"),
+                       "a bridge step goes hub, link, hub through hubs the link joins; where it "
+                       f"joins one hub twice, name the roles: {example}" if joined else
+                       "a bridge step goes hub, link, hub through hubs the link joins")
+                return None
+            found += joined
+        if found[0] == found[1]:
+            doc.at(raw.item_at(index), f"link {link.name!r} joins {before!r} in one role "
+                   f"({found[0]}), so a step through it cannot go from {before!r} to "
+                   f"{after!r}", "a step goes from one role of the link to another")
+            return None
+        return found[0], found[1]
+    spec = written[link.name]
+    at = written.value_at(link.name)
+    if not isinstance(spec, LMap):
+        doc.at(at, f"the roles of step {index + 1} of the path must be a mapping",
+               f"write {example}")
+        return None
+    doc.keys(spec, ("from", "to"), ("from", "to"))
+    if set(spec) - {"from", "to"} or not {"from", "to"} <= set(spec):
+        return None
+    chosen = []
+    for key, hub in (("from", before), ("to", after)):
+        role = doc.word(spec[key], spec.value_at(key), key)
+        if role is None:
+            return None
+        if role not in hub_of:
+            doc.at(spec.value_at(key), f"link {link.name!r} has no role {role!r}",
+                   did_you_mean(str(role), hub_of))
+            return None
+        if hub_of[role] != hub:
+            side = "before" if key == "from" else "after"
+            doc.at(spec.value_at(key), f"role {role!r} of link {link.name!r} is a "
+                   f"{hub_of[role]}, not the {hub} {side} the step",
+                   "a step goes from a role of the hub before it to a role of the hub after it")
+            return None
+        chosen.append(role)
+    if chosen[0] == chosen[1]:
+        doc.at(spec.value_at("to"), f"step {index + 1} of the path goes from role "
+               f"{chosen[0]!r} to itself", "a step goes from one role of the link to another")
+        return None
+    return chosen[0], chosen[1]
+
+
+def _effective(doc: Any, data: LMap, model: m.Model, broken: set[str], path: list[str]
                ) -> tuple[str, ...] | None:
     """The effectivity satellites under a bridge's ``effective:``, each of a link on the path,
     at most one per link."""

@@ -25,10 +25,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from datavault import api, marts
+from datavault.diagnostics import ModelError
 from datavault.load import open_input
 from tests.conftest import migrated, write_project
 from tests.reference import (
@@ -40,6 +42,7 @@ from tests.reference import (
     snapshot_deletions,
 )
 from tests.test_validate import problems
+from tests.test_validate_fuzz import DATA as FUZZ_DATA
 
 EXAMPLES = max(int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100")) // 10, 5)
 DAY0 = dt.datetime(2026, 1, 1)
@@ -469,3 +472,28 @@ def test_a_role_step_through_a_link_of_two_hubs_is_the_plain_step(tmp_path: Path
     assert plain.roles == roles.roles == (("part", "supplier"),)
     assert plain.places == roles.places == plain.path
     assert marts.definition(model, plain) == marts.definition(model, roles)
+
+
+_COUNTER = itertools.count()
+ROLE = st.sampled_from(["child", "parent", "part", "x"])
+
+
+@settings(max_examples=max(int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100")) // 4, 20),
+          deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                HealthCheck.too_slow])
+@given(step=st.one_of(
+    st.fixed_dictionaries({"part_hierarchy": st.one_of(
+        st.fixed_dictionaries({}, optional={"from": ROLE | FUZZ_DATA, "to": ROLE | FUZZ_DATA,
+                                            "up": FUZZ_DATA}), FUZZ_DATA)}),
+    FUZZ_DATA), ends=st.lists(st.sampled_from(["part", "part_hierarchy", "x"]) | FUZZ_DATA,
+                              min_size=2, max_size=4))
+def test_validation_of_a_bridge_path_never_crashes(tmp_path: Path, step, ends) -> None:
+    """Whatever stands in a path, `validate` answers with problems that have their places."""
+    files = {k: v for k, v in PROJECT.items() if not k.startswith("models/marts/")}
+    files[M] = yaml.safe_dump({"bridge": [ends[0], step, *ends[1:]]}) + _SPINE
+    root = write_project(tmp_path / f"p{next(_COUNTER)}", files)
+    try:
+        api.validate(root)
+    except ModelError as exc:
+        for problem in exc.problems:
+            assert problem.line >= 1 and problem.message, problem

@@ -1,0 +1,30 @@
+-- Tables of the marts (postgresql), made by `datavault marts build`.
+
+CREATE TABLE bridge_merged (
+	duplicate_hk BYTEA NOT NULL, 
+	customer_same_as_hk BYTEA NOT NULL, 
+	survivor_hk BYTEA NOT NULL, 
+	customer_tree_hk BYTEA NOT NULL, 
+	parent_hk BYTEA NOT NULL, 
+	snapshot_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	PRIMARY KEY (customer_same_as_hk, customer_tree_hk, snapshot_ts)
+);
+
+CREATE TABLE dv_mart (
+	mart TEXT NOT NULL, 
+	kind TEXT NOT NULL, 
+	definition TEXT NOT NULL, 
+	views_digest TEXT, 
+	last_batch_id BIGINT NOT NULL, 
+	last_loaded_at TIMESTAMP WITHOUT TIME ZONE, 
+	built_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	refreshed_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	PRIMARY KEY (mart)
+);
+
+CREATE TABLE dv_mart_spine (
+	mart TEXT NOT NULL, 
+	snapshot_ts TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
+	position BIGINT NOT NULL, 
+	PRIMARY KEY (mart, snapshot_ts)
+);

@@ -497,3 +497,12 @@ def test_validation_of_a_bridge_path_never_crashes(tmp_path: Path, step, ends) -
     except ModelError as exc:
         for problem in exc.problems:
             assert problem.line >= 1 and problem.message, problem
+
+
+def test_the_roles_of_a_step_are_part_of_a_bridges_definition(tmp_path: Path) -> None:
+    """A step walked the other way is another bridge: a change of its roles rebuilds it."""
+    model = api.validate(write_project(tmp_path / "p", PROJECT)).model
+    parents, children = model.marts["parents"], model.marts["children"]
+    assert parents.path == children.path and parents.effective == children.effective
+    assert parents.roles == (("child", "parent"),) and children.roles == (("parent", "child"),)
+    assert marts.definition(model, parents) != marts.definition(model, children)

@@ -1,6 +1,6 @@
 -- Tables of the marts (postgresql), made by `datavault marts build`.
 
-CREATE TABLE bridge_merged (
+CREATE TABLE bridge_merged_parent (
 	duplicate_hk BYTEA NOT NULL, 
 	customer_same_as_hk BYTEA NOT NULL, 
 	survivor_hk BYTEA NOT NULL, 

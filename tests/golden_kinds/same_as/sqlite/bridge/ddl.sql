@@ -1,6 +1,6 @@
 -- Tables of the marts (sqlite), made by `datavault marts build`.
 
-CREATE TABLE bridge_merged (
+CREATE TABLE bridge_merged_parent (
 	duplicate_hk BLOB NOT NULL, 
 	customer_same_as_hk BLOB NOT NULL, 
 	survivor_hk BLOB NOT NULL, 

@@ -1,17 +1,17 @@
--- Views for people over bridge merged: the business keys of every hub on the path.
+-- Views for people over bridge merged_parent: the business keys of every hub on the path.
 -- The snapshot view answers as its bridge was built; current and history read the links and
 -- satellites as known before the first batch that has not finished (as `datavault query`
 -- does).
-DROP VIEW IF EXISTS merged_snapshot;
+DROP VIEW IF EXISTS merged_parent_snapshot;
 
-DROP VIEW IF EXISTS merged_current;
+DROP VIEW IF EXISTS merged_parent_current;
 
-DROP VIEW IF EXISTS merged_history;
+DROP VIEW IF EXISTS merged_parent_history;
 
 -- The paths live at each snapshot of the spine, as known at the last build.
-CREATE VIEW merged_snapshot AS
+CREATE VIEW merged_parent_snapshot AS
 SELECT b.snapshot_ts AS snapshot_at, h0.customer_id AS duplicate_customer_id, h2.customer_id AS survivor_customer_id, h4.customer_id AS parent_customer_id
-FROM bridge_merged b
+FROM bridge_merged_parent b
 JOIN hub_customer h0 ON h0.customer_hk = b.duplicate_hk
 JOIN hub_customer h2 ON h2.customer_hk = b.survivor_hk
 JOIN hub_customer h4 ON h4.customer_hk = b.parent_hk
@@ -20,7 +20,7 @@ JOIN hub_customer h4 ON h4.customer_hk = b.parent_hk
 -- The paths live now (their states at the current time), as known before the first
 -- unfinished batch. Each step's latest row is looked up per key (a correlated subquery on the
 -- satellite's primary key), so a query of a few paths reads only their satellite rows.
-CREATE VIEW merged_current AS
+CREATE VIEW merged_parent_current AS
 WITH
 paths AS (
     SELECT l1.duplicate_hk AS e0, l1.customer_same_as_hk AS e1, l1.survivor_hk AS e2, l3.customer_tree_hk AS e3, l3.parent_hk AS e4
@@ -55,7 +55,7 @@ WHERE 1 = 1
 -- Each path's spans of life along applied time, as known before the first unfinished batch:
 -- from an applied time at which every hub and link on it is live to the next at which one of
 -- them is not (NULL: still live).
-CREATE VIEW merged_history AS
+CREATE VIEW merged_parent_history AS
 WITH
 r1 AS (
     SELECT x.hk, x.applied_ts, CASE WHEN x.hash_diff <> X'00000000000000000000000000000000' THEN 1 ELSE 0 END AS live

@@ -1,0 +1,289 @@
+"""Marts that look up codes of a reference table keep SEMANTICS.md section 4, checked on SQLite
+and PostgreSQL against the plain-Python reference (``looked_up`` of tests/reference.py, on
+``live_state`` and the code list of section 9).
+
+A PIT of things whose satellite holds a code of two parts (an integer, spelt ``7`` or ``007``,
+and a text, ``mm`` or ``Mm``, either NULL) looks the code up in a reference table of units fed
+by full snapshots, each of which retires the codes it lacks. Random batches of both sources arrive in
+random orders (late descriptions, corrections, conflicts, retirements), with builds at random
+points. After every batch the snapshot view shows, at each snapshot, the description as known
+at the mart's last build (not the load after it); at the end a refresh equals a full build,
+and the current and history views show the descriptions as known now, each history span one
+description for the whole span. Then the same for a bridge whose hub's business key is a
+code, explicit cases, validation with places, and the schema check's scope.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from datavault import api, marts, schemacheck
+from datavault.load import open_input
+from tests.conftest import PG_URL, migrated, need_postgres, write_project
+from tests.reference import (
+    batch_observations,
+    live_state,
+    looked_up,
+    reference_code,
+    snapshot_deletions,
+)
+
+SETTING = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100"))
+DAY0 = dt.datetime(2020, 1, 1)
+DAYS = 5
+SPINE = [DAY0 + dt.timedelta(days=d) for d in range(DAYS + 1)]
+NOW = dt.datetime(9999, 1, 1)
+
+PROJECT = {
+    "models/sources/things.yml": "applied_at: day\n"
+                                 "columns: {k: text, day: timestamp, c: integer, u: text}\n",
+    "models/sources/units.yml": "batch: snapshot\napplied_at: day\n"
+                                "columns: {c: integer, u: text, day: timestamp, name: text}\n",
+    "models/hubs/thing.yml": "business_key: {k: text}\nsources:\n  things:\n",
+    "models/satellites/thing_details.yml": "parent: thing\nsource: things\npayload: [c, u]\n",
+    "models/reference_tables/unit.yml": "source: units\ncode: {c: integer, u: text}\n"
+                                        "payload: {name: text}\n",
+    "models/marts/things.yml": "pit: thing\nsatellites: [thing_details]\n"
+                               "codes:\n  unit: {columns: {c: thing_details.c, "
+                               "u: thing_details.u}, prefix: ''}\n"
+                               "spine: {every: day, from: 2020-01-01, to: 2020-01-06}\n",
+}
+
+
+def day(n: int) -> dt.datetime:
+    return DAY0 + dt.timedelta(days=n)
+
+
+def _ts(value):
+    """A value as both engines give it: a timestamp as a datetime, bytes as bytes."""
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-":
+        return dt.datetime.fromisoformat(value)
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def code_of(payload: tuple) -> tuple | None:
+    """The code a thing's payload (c, u) holds."""
+    c, u = payload
+    return None if c is None or u is None else reference_code([(c, "integer"), (u, "text")])
+
+
+class Vault:
+    """The project above on one database, emptied between examples."""
+
+    def __init__(self, root: Path, url: str, files: dict[str, str] | None = None):
+        write_project(root, files or PROJECT)
+        self.root = root
+        self.session = api.open_session(root, url=migrated(root, url))
+        self.model = self.session.project.model
+        self.builder = marts.MartBuilder(self.model, self.session.engine,
+                                         self.session.loader.renderer)
+        self.folder = root / "batches"
+        self.folder.mkdir()
+        self.files = itertools.count()
+
+    def reset(self) -> None:
+        with self.session.engine.begin() as connection:
+            for table in api.schema.build_metadata(self.model).sorted_tables:
+                connection.exec_driver_sql(f"DELETE FROM {table.name}")
+            if sa.inspect(connection).has_table(marts.MART_TABLE):
+                connection.exec_driver_sql(f"DELETE FROM {marts.MART_TABLE}")
+                connection.exec_driver_sql(f"DELETE FROM {marts.SPINE_TABLE}")
+
+    def load(self, source: str, rows: list[tuple]):
+        """Load rows of the source's columns, a day number where a timestamp goes."""
+        columns = self.model.sources[source].columns
+        path = self.folder / f"batch_{next(self.files)}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([c.name for c in columns])
+            writer.writerows([day(v).isoformat() if c.type == "timestamp" else v
+                              for c, v in zip(columns, row, strict=True)] for row in rows)
+        result = self.session.loader.load(source, open_input(str(path)), force=True,
+                                          allow_mass_delete=True)
+        assert result.ok, [e.message for e in result.entities]
+        return result
+
+    def build(self, name: str = "things", full: bool = False) -> marts.MartResult:
+        return self.builder.build(self.model.marts[name], full=full, today=dt.date(2020, 2, 1))
+
+    def sql(self, text: str) -> list[tuple]:
+        with self.session.engine.connect() as connection:
+            return [tuple(_ts(v) for v in r) for r in connection.exec_driver_sql(text)]
+
+
+def _vault(request: pytest.FixtureRequest, folder: Path, files: dict[str, str]):
+    schema = None
+    if request.param == "postgresql":
+        need_postgres()
+        schema = f"dvtest_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{folder / 'vault.sqlite'}"
+    v = Vault(folder / "project", url, files)
+    yield v
+    v.session.close()
+    if schema:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """One vault per engine for the module (migrating one costs more than a test)."""
+    yield from _vault(request, tmp_path_factory.mktemp("vault"), PROJECT)
+
+
+@pytest.fixture
+def vault(shared: Vault) -> Vault:
+    shared.reset()
+    return shared
+
+
+# ---- the reference ---------------------------------------------------------------------------
+class Model:
+    """What the batches loaded so far observed, for the reference."""
+
+    def __init__(self) -> None:
+        self.things: list[tuple] = []
+        self.units: list[tuple] = []
+        self.snapshots: list[tuple] = []
+        self.keys: dict[str, dt.datetime] = {}  # each hub key, with when it was first loaded
+
+    def take(self, source: str, loaded: dt.datetime, rows: list[tuple]) -> None:
+        if source == "things":
+            given = [(k, day(d), (int(c) if c else None, u or None)) for k, d, c, u in rows]
+            for k, *_ in rows:
+                self.keys.setdefault(k, loaded)
+            self.things += batch_observations(loaded, given)[0]
+        else:
+            given = [(reference_code([(int(c), "integer"), (u, "text")]), day(d), (name,))
+                     for c, u, d, name in rows]
+            self.units += batch_observations(loaded, given)[0]
+            self.snapshots.append((loaded, max(day(r[2]) for r in rows), {g[0] for g in given}))
+
+    @property
+    def descriptions(self) -> list[tuple]:
+        """The code list's observations: its rows', and the retirements of its snapshots."""
+        return self.units + snapshot_deletions(self.snapshots)
+
+    def row(self, key: str, at: dt.datetime, known_at: dt.datetime) -> tuple:
+        """(c, u, name) that a view shows for ``key`` at ``at`` as known at ``known_at``."""
+        state = live_state(self.things, key, at, known_at)
+        described = looked_up(self.things, self.descriptions, key, code_of, at, known_at)
+        return (*(state or (None, None)), described[0] if described else None)
+
+
+# ---- the checks --------------------------------------------------------------------------------
+def check_snapshot(vault: Vault, model: Model, built: dt.datetime | None) -> None:
+    """The snapshot view as the reference says at each snapshot, as known at the last build
+    (``built``: its load time; None: no build yet)."""
+    if built is None:
+        return
+    shown = sorted(vault.sql("SELECT k, snapshot_at, c, u, name FROM things_snapshot"))
+    keys = {k for k, loaded in model.keys.items() if loaded <= built}
+    expected = sorted((k, at, *model.row(k, at, built)) for k in keys for at in SPINE)
+    assert shown == expected
+
+
+def check_live_views(vault: Vault, model: Model) -> None:
+    """The current view at the current time and each history span, as known now; each span
+    shows one description for the whole of it, and begins at a satellite row or at a row of
+    the description history of the code it holds."""
+    current = sorted(vault.sql("SELECT k, c, u, name FROM things_current"))
+    wall = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    expected = sorted((k, *model.row(k, wall, NOW)) for k in sorted(model.keys)
+                      if live_state(model.things, k, wall, NOW) is not None)
+    assert current == expected
+    history = sorted(vault.sql("SELECT k, valid_from, valid_to, c, u, name FROM things_history"))
+    satellite = set(vault.sql("SELECT h.k, s.applied_ts FROM sat_thing_details s "
+                              "JOIN hub_thing h ON h.thing_hk = s.thing_hk"))
+    described = set(vault.sql("SELECT r.c, r.u, d.applied_ts FROM ref_unit__desc d "
+                              "JOIN ref_unit r ON r.dv_code = d.dv_code"))
+    assert {(k, start) for k, start, *_ in history} >= satellite
+    for key, spans in itertools.groupby(history, key=lambda r: r[0]):
+        spans = list(spans)
+        assert [r[2] for r in spans[:-1]] == [r[1] for r in spans[1:]], f"{key}: gaps"
+        assert spans[-1][2] is None
+        for _, start, end, c, u, name in spans:
+            if (key, start) not in satellite:  # a description of its code changed there
+                assert (c, u, start) in described, (key, start)
+            inside = [start] + [day(d) for d in range(-1, DAYS + 1)
+                                if start < day(d) and (end is None or day(d) < end)]
+            for at in inside:
+                assert (c, u, name) == model.row(key, at, NOW), (key, start, at)
+
+
+# ---- the property ------------------------------------------------------------------------------
+thing_row = st.tuples(st.sampled_from(("A", "B")), st.integers(0, DAYS - 1),
+                      st.sampled_from(("7", "007", "8", "")), st.sampled_from(("mm", "Mm", "")))
+unit_row = st.tuples(st.sampled_from(("7", "007", "8")), st.sampled_from(("mm", "Mm")),
+                     st.sampled_from(("metre", "Metre")))
+
+
+@st.composite
+def snapshot(draw) -> list[tuple]:
+    """A snapshot of the code list at one day: rows of a few codes."""
+    d = draw(st.integers(0, DAYS - 1))
+    return [(c, u, d, name) for c, u, name in draw(st.lists(unit_row, min_size=1, max_size=3))]
+
+
+batch = st.one_of(st.tuples(st.just("things"), st.lists(thing_row, min_size=1, max_size=4)),
+                  st.tuples(st.just("units"), snapshot()))
+
+
+@st.composite
+def plans(draw):
+    """Batches in an arrival order, each followed by a build or not."""
+    made = draw(st.lists(batch, min_size=1, max_size=6))
+    order = draw(st.permutations(range(len(made))))
+    builds = draw(st.lists(st.booleans(), min_size=len(made), max_size=len(made)))
+    return [(made[i], build) for i, build in zip(order, builds)]
+
+
+# An example loads some six batches and builds a few times (about a second on PostgreSQL): a
+# fortieth of the setting, at least 5, so that CI's 1000 runs 25 per engine.
+EXAMPLES = max(SETTING // 40, 5)
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(plan=plans())
+@example(plan=[  # a code retired, then a late description before the retirement
+    (("units", [("7", "mm", 0, "metre")]), False),
+    (("things", [("A", 1, "007", "mm"), ("B", 1, "7", "Mm")]), True),
+    (("units", [("8", "mm", 2, "metre")]), True),
+    (("units", [("7", "mm", 1, "Metre"), ("7", "Mm", 1, "metre")]), False),
+])
+def test_the_views_show_the_reference_descriptions(shared: Vault, plan) -> None:
+    shared.reset()
+    model = Model()
+    built = None
+    for (source, rows), build in plan:
+        result = shared.load(source, rows)
+        model.take(source, result.loaded_at, rows)
+        if build:
+            shared.build()
+            built = result.loaded_at
+        check_snapshot(shared, model, built)
+    shared.build()
+    check_snapshot(shared, model, result.loaded_at)
+    refreshed = sorted(shared.sql("SELECT * FROM pit_things"))
+    shown = sorted(shared.sql("SELECT * FROM things_snapshot"))
+    shared.build(full=True)
+    assert sorted(shared.sql("SELECT * FROM pit_things")) == refreshed
+    assert sorted(shared.sql("SELECT * FROM things_snapshot")) == shown
+    check_live_views(shared, model)

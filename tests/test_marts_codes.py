@@ -287,3 +287,91 @@ def test_the_views_show_the_reference_descriptions(shared: Vault, plan) -> None:
     assert sorted(shared.sql("SELECT * FROM pit_things")) == refreshed
     assert sorted(shared.sql("SELECT * FROM things_snapshot")) == shown
     check_live_views(shared, model)
+
+
+# ---- explicit cases ----------------------------------------------------------------------------
+def _snapshot(vault: Vault, at: int) -> dict[str, tuple]:
+    return {k: tuple(rest) for k, when, *rest in vault.sql(
+        "SELECT k, snapshot_at, c, u, name FROM things_snapshot") if when == day(at)}
+
+
+def test_a_code_is_found_by_its_canonical_text_and_an_unknown_one_shows_null(
+        vault: Vault) -> None:
+    """007 in an integer column finds the code 7; mm is not Mm; a code the list does not know,
+    and a NULL part, show no description, and their rows stay."""
+    vault.load("units", [("7", "mm", 0, "millimetre"), ("007", "Mm", 0, "megametre")])
+    vault.load("things", [("A", 0, "007", "mm"), ("B", 0, "7", "Mm"), ("C", 0, "8", "mm"),
+                          ("D", 0, "7", ""), ("E", 0, "7", "MM")])
+    vault.build()
+    assert _snapshot(vault, 1) == {"A": (7, "mm", "millimetre"), "B": (7, "Mm", "megametre"),
+                                   "C": (8, "mm", None), "D": (7, None, None),
+                                   "E": (7, "MM", None)}
+    assert sorted(vault.sql("SELECT k, name FROM things_current")) == [
+        ("A", "millimetre"), ("B", "megametre"), ("C", None), ("D", None), ("E", None)]
+
+
+def test_a_late_description_shows_in_the_snapshot_view_after_the_next_build(
+        vault: Vault) -> None:
+    """The snapshot view answers as known at the build: a late description waits for the
+    next build, which rewrites no row of the PIT (the view reads the descriptions)."""
+    vault.load("units", [("7", "mm", 0, "metre")])
+    vault.load("things", [("A", 0, "7", "mm")])
+    vault.build()
+    vault.load("units", [("7", "mm", 2, "Metre")])
+    vault.load("units", [("7", "mm", 1, "mètre")])  # late, between the two
+    assert [_snapshot(vault, d)["A"][2] for d in range(4)] == ["metre"] * 4
+    assert vault.sql("SELECT name FROM things_current") == [("Metre",)]  # read when queried
+    result = vault.build()
+    assert (result.touched, result.rows_deleted, result.rows_inserted) == (0, 0, 0)
+    assert [_snapshot(vault, d)["A"][2] for d in range(4)] == ["metre", "mètre", "Metre",
+                                                               "Metre"]
+
+
+def test_a_retired_code_shows_null_until_it_comes_back(vault: Vault) -> None:
+    vault.load("units", [("7", "mm", 0, "metre"), ("8", "mm", 0, "inch")])
+    vault.load("units", [("8", "mm", 2, "inch")])  # 7 retired on day 2
+    vault.load("units", [("7", "mm", 4, "metre"), ("8", "mm", 4, "inch")])  # and back on day 4
+    vault.load("things", [("A", 0, "7", "mm")])
+    vault.build()
+    assert [_snapshot(vault, d)["A"] for d in (1, 2, 3, 4)] == [
+        (7, "mm", "metre"), (7, "mm", None), (7, "mm", None), (7, "mm", "metre")]
+    assert vault.sql("SELECT k, valid_from, valid_to, name FROM things_history ORDER BY 2") == [
+        ("A", day(0), day(2), "metre"), ("A", day(2), day(4), None), ("A", day(4), None, "metre")]
+
+
+def test_history_spans_split_where_a_description_changes(vault: Vault) -> None:
+    """A span of the history view begins where its satellite changes and where the
+    description of its code changes inside it; the description of a code the key no longer
+    holds splits nothing."""
+    vault.load("units", [("7", "mm", 0, "metre"), ("8", "mm", 0, "inch")])
+    vault.load("units", [("7", "mm", 2, "Metre"), ("8", "mm", 2, "inch")])
+    vault.load("units", [("7", "mm", 4, "METRE"), ("8", "mm", 4, "Inch")])
+    vault.load("things", [("A", 1, "7", "mm"), ("A", 3, "8", "mm")])
+    assert vault.sql("SELECT valid_from, valid_to, c, name FROM things_history ORDER BY 1") == [
+        (day(1), day(2), 7, "metre"), (day(2), day(3), 7, "Metre"),
+        (day(3), day(4), 8, "inch"), (day(4), None, 8, "Inch")]
+
+
+def test_the_live_views_leave_out_descriptions_from_the_first_unfinished_batch(
+        vault: Vault, tmp_path: Path) -> None:
+    """A description loaded after a batch that has not finished is left out of the current
+    and history views (no span begins at it) until that batch has finished."""
+    vault.load("units", [("7", "mm", 0, "metre")])
+    vault.load("things", [("A", 1, "7", "mm")])
+    vault.build()
+    path = tmp_path / "things.csv"
+    path.write_text(f"k,day,c,u\nB,{day(1).isoformat()},7,mm\n", encoding="utf-8")
+    staged = vault.session.loader.stage("things", open_input(str(path)))
+    vault.load("units", [("7", "mm", 2, "Metre")])
+    assert vault.sql("SELECT k, name FROM things_current") == [("A", "metre")]
+    assert vault.sql("SELECT k, valid_from, valid_to, name FROM things_history") == [
+        ("A", day(1), None, "metre")]
+    vault.build()
+    assert _snapshot(vault, 3)["A"] == (7, "mm", "metre")
+    assert vault.session.loader.resume(staged.batch_id).ok
+    assert sorted(vault.sql("SELECT k, name FROM things_current")) == [("A", "Metre"),
+                                                                       ("B", "Metre")]
+    assert ("A", day(2), None, "Metre") in vault.sql(
+        "SELECT k, valid_from, valid_to, name FROM things_history")
+    vault.build()
+    assert _snapshot(vault, 3)["A"] == (7, "mm", "Metre")

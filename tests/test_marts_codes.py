@@ -375,3 +375,140 @@ def test_the_live_views_leave_out_descriptions_from_the_first_unfinished_batch(
         "SELECT k, valid_from, valid_to, name FROM things_history")
     vault.build()
     assert _snapshot(vault, 3)["A"] == (7, "mm", "Metre")
+
+
+# ---- validation --------------------------------------------------------------------------------
+GOLDEN_PROJECT = Path(__file__).parent / "projects" / "reference_table"
+MART = "models/marts/orders.yml"
+LOOKUP = "  currency: {column: order_details.currency_code}"
+UNIT = "    columns: {unit_system: order_details.weight_system, symbol: order_details.weight_unit}"
+PROBLEMS = {
+    "unknown reference table": (
+        LOOKUP, "  curency: {column: order_details.currency_code}",
+        f"{MART}:5:3: unknown reference table 'curency' (did you mean 'currency'?)"),
+    "a lookup named otherwise": (
+        LOOKUP, "  money: {column: order_details.currency_code}",
+        f"{MART}:5:3: unknown reference table 'money' (a lookup is named by its reference "
+        "table, or names it under reference_table:; the reference tables are currency, unit)"),
+    "not a reference table": (
+        LOOKUP, "  currency: {reference_table: order_details, column: order_details.currency_code}",
+        f"{MART}:5:31: 'order_details' is a satellite, not a reference table (the reference "
+        "tables are currency, unit)"),
+    "unknown column": (
+        LOOKUP, "  currency: {column: order_details.currency_cod}",
+        f"{MART}:5:22: satellite 'order_details' has no column 'currency_cod' (did you mean "
+        "'currency_code'?)"),
+    "unknown satellite": (
+        LOOKUP, "  currency: {column: order_detail.currency_code}",
+        f"{MART}:5:22: 'order_detail' is no satellite or hub of this mart (did you mean "
+        "'order_details'?)"),
+    "no owner": (
+        LOOKUP, "  currency: {column: currency_code}",
+        f"{MART}:5:22: 'currency_code' names no column (write OWNER.COLUMN, where OWNER is one "
+        "of order_details, order)"),
+    "a clash of columns": (
+        LOOKUP, LOOKUP + "\n  money: {reference_table: currency, column: "
+        "order_details.currency_code, prefix: currency_}",
+        f"{MART}:6:83: code lookup money would show a column 'currency_numeric_code', which "
+        "the views have already: the description 'numeric_code' of code lookup currency (give "
+        "the lookup a prefix: of its own (now 'currency_'))"),
+    "a bad prefix": (
+        LOOKUP, "  currency: {column: order_details.currency_code, prefix: Cur}",
+        f"{MART}:5:59: prefix 'Cur' cannot begin a column name (use lower-case letters, digits "
+        "and _, starting with a letter; or \"\" for the description columns' own names)"),
+    "neither column nor columns": (
+        LOOKUP, "  currency: {}",
+        f"{MART}:5:3: code lookup currency needs exactly one of column: or columns: (write "
+        "column: SATELLITE.COLUMN, the column that holds the code)"),
+    "one column for two parts": (
+        UNIT, "    column: order_details.weight_unit",
+        f"{MART}:7:5: the code of reference table 'unit' has 2 parts (unit_system, symbol); "
+        "column: gives one (give the column of each part: columns: {unit_system: "
+        "SATELLITE.COLUMN, symbol: SATELLITE.COLUMN})"),
+    "a part left out": (
+        UNIT, "    columns: {unit_system: order_details.weight_system}",
+        f"{MART}:7:5: columns: gives no column for code part 'symbol' of reference table "
+        "'unit' (write columns: {unit_system: SATELLITE.COLUMN, symbol: SATELLITE.COLUMN})"),
+    "an unknown part": (
+        UNIT, "    columns: {unit_system: order_details.weight_system, symbl: "
+        "order_details.weight_unit}",
+        f"{MART}:7:57: reference table 'unit' has no code part 'symbl' (did you mean "
+        "'symbol'?)"),
+    "codes a list": (
+        LOOKUP + "\n  unit:\n" + UNIT + "\n    prefix: weight_", "  - currency",
+        f"{MART}:5:3: codes must be a mapping of code lookups (for example codes: {{currency: "
+        "{column: order_details.currency_code}})"),
+}
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), PROBLEMS.values(), ids=PROBLEMS.keys())
+def test_each_problem_of_a_code_lookup_is_placed(tmp_path: Path, old: str, new: str,
+                                                 expected: str) -> None:
+    import shutil
+
+    from tests.test_validate import problems
+
+    root = tmp_path / "project"
+    shutil.copytree(GOLDEN_PROJECT, root)
+    path = root / MART
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    assert problems(root) == [expected]
+
+
+def _things(tmp_path: Path, mart: str, **more: str) -> list[str]:
+    from tests.test_validate import problems
+
+    return problems(write_project(tmp_path / "p", {**PROJECT, "models/marts/things.yml": mart,
+                                                   **more}))
+
+
+SPINE_LINE = "spine: {dates: [2020-01-01]}\n"
+
+
+def test_a_column_of_another_type_than_its_code_part_is_refused(tmp_path: Path) -> None:
+    assert _things(tmp_path, "pit: thing\ncodes:\n  unit: {columns: {c: thing_details.u, "
+                   "u: thing_details.u}}\n" + SPINE_LINE) == [
+        "models/marts/things.yml:3:23: column thing_details.u is text, but code part 'c' of "
+        "reference table 'unit' is integer (a code is found by the typed values of its parts "
+        "(section 9 compares their canonical text), so a column must have its part's type)"]
+
+
+def test_a_description_column_that_clashes_with_a_satellite_column_is_refused(
+        tmp_path: Path) -> None:
+    more = {"models/sources/things.yml": "applied_at: day\ncolumns: {k: text, day: timestamp, "
+            "c: integer, u: text, name: text}\n",
+            "models/satellites/thing_details.yml": "parent: thing\nsource: things\n"
+            "payload: [c, u, name]\n"}
+    mart = ("pit: thing\ncodes:\n  unit: {columns: {c: thing_details.c, u: thing_details.u}, "
+            "prefix: ''}\n" + SPINE_LINE)
+    assert _things(tmp_path, mart, **more) == [
+        "models/marts/things.yml:3:69: code lookup unit would show a column 'name', which the "
+        "views have already: the column 'name' of thing_details (give the lookup a prefix: of "
+        "its own (now ''))"]
+
+
+def test_a_satellite_that_the_mart_does_not_list_is_named(tmp_path: Path) -> None:
+    more = {"models/satellites/thing_notes.yml": "parent: thing\nsource: things\n"
+            "payload: [c, u]\n"}
+    mart = ("pit: thing\nsatellites: [thing_details]\ncodes:\n  unit: {columns: "
+            "{c: thing_notes.c, u: thing_details.u}}\n" + SPINE_LINE)
+    assert _things(tmp_path, mart, **more) == [
+        "models/marts/things.yml:4:23: satellite 'thing_notes' is not listed in this mart "
+        "(list it under satellites:, whose columns the views show)"]
+
+
+def test_the_default_prefix_is_the_lookup_name_and_a_hub_key_may_hold_a_code(
+        tmp_path: Path) -> None:
+    mart = ("pit: thing\ncodes:\n  unit: {columns: {c: thing_details.c, u: thing_details.u}}\n"
+            "  again: {reference_table: unit, columns: {c: thing_details.c, u: thing.k}}\n"
+            + SPINE_LINE)
+    root = write_project(tmp_path / "p", {**PROJECT, "models/marts/things.yml": mart})
+    model = api.validate(root).model
+    first, second = model.marts["things"].codes
+    assert (first.prefix, first.label("name")) == ("unit_", "unit_name")
+    assert second.columns == (("c", "thing_details", "c"), ("u", "thing", "k"))
+    scope = schemacheck.mart_scope(model, model.marts["things"])
+    assert {"ref_unit", "ref_unit__desc"} <= scope.tables
+    assert "reference_table unit" in scope.items

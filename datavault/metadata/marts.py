@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from datavault import model as m
-from datavault.diagnostics import did_you_mean
+from datavault.diagnostics import closest, did_you_mean
 from datavault.kinds import KINDS, Described, described
 from datavault.metadata.checks import MAX_IDENTIFIER
 from datavault.metadata.yamlfile import LList, LMap
@@ -453,17 +453,17 @@ def _pit_labels(model: m.Model, parent: str, chosen: tuple[str, ...]) -> dict[st
     else:
         keys = [f"{r.role}_{c.name}" for r in model.links[parent].roles
                 for c in model.hubs[r.hub].key]
-    labels = {key: f"business key column {key!r}" for key in keys}
+    labels = {key: "a business key column" for key in keys}
     targets = described(model)
     pairs = [(sat, column) for sat in chosen for column in targets[sat].payload]
     for (sat, column), label in zip(pairs, m.view_labels(pairs, taken=keys)):
-        labels[label] = f"column {column!r} of {sat}"
+        labels[label] = f"the column {column!r} of {sat}"
     return labels
 
 
 def _bridge_labels(model: m.Model, path: tuple[str, ...]) -> dict[str, str]:
     pairs = [(hub, c.name) for hub in path[::2] for c in model.hubs[hub].key]
-    return {label: f"business key column {column!r} of {hub}"
+    return {label: f"the business key column {column!r} of {hub}"
             for (hub, column), label in zip(pairs, m.view_labels(pairs))}
 
 
@@ -477,7 +477,7 @@ def _codes(doc: Any, data: LMap, model: m.Model, broken: set[str],
     if not isinstance(value, LMap) or not value:
         doc.at(data.value_at("codes"), "codes must be a mapping of code lookups", CODES_HINT)
         return None
-    shown = {**{c: "a column of the views" for c in m.VIEW_COLUMNS}, **labels}
+    shown = {**{c: "a column of their own" for c in m.VIEW_COLUMNS}, **labels}
     result: list[m.CodeLookup] = []
     ok = True
     for name in value:
@@ -498,10 +498,9 @@ def _codes(doc: Any, data: LMap, model: m.Model, broken: set[str],
         for column in table.payload:
             label = lookup.label(column.name)
             if label in shown:
-                doc.at(where, f"code lookup {name}: the column {label!r} of its description "
-                       f"would clash with {shown[label]}",
-                       f"give the lookup a prefix: of its own (now {lookup.prefix!r}) for the "
-                       f"description columns of {lookup.reference_table}")
+                doc.at(where, f"code lookup {name} would show a column {label!r}, which the "
+                       f"views have already: {shown[label]}",
+                       f"give the lookup a prefix: of its own (now {lookup.prefix!r})")
                 ok = False
                 break
             if len(label) > MAX_IDENTIFIER:
@@ -509,7 +508,7 @@ def _codes(doc: Any, data: LMap, model: m.Model, broken: set[str],
                        f"{MAX_IDENTIFIER} characters", "choose a shorter prefix:")
                 ok = False
                 break
-            shown[label] = f"column {column.name!r} of code lookup {name}"
+            shown[label] = f"the description {column.name!r} of code lookup {name}"
         else:
             result.append(lookup)
     return tuple(result) if ok else None
@@ -532,10 +531,11 @@ def _lookup(doc: Any, name: str, at: tuple[int, int], spec: LMap, model: m.Model
                    f"the reference tables are {', '.join(every)}" if every
                    else "declare one in models/reference_tables/")
         elif ref not in broken:
-            doc.at(where, f"unknown reference table {ref!r}", did_you_mean(ref, every) or (
-                f"name it under reference_table: (the reference tables are {', '.join(every)})"
-                if every and "reference_table" not in spec
-                else "declare it in models/reference_tables/"))
+            close = closest(ref, every)
+            doc.at(where, f"unknown reference table {ref!r}", f"did you mean {close!r}?"
+                   if close else "a lookup is named by its reference table, or names it under "
+                   f"reference_table:; the reference tables are {', '.join(every)}" if every
+                   else "declare it in models/reference_tables/")
         return None
     assert isinstance(table, m.ReferenceTable)
     if not table.payload:
@@ -582,8 +582,8 @@ def _lookup(doc: Any, name: str, at: tuple[int, int], spec: LMap, model: m.Model
             return None
         owner, _, column = word.partition(".")
         if not column:
-            doc.at(place, f"{word!r} names no column", "write OWNER.COLUMN: one of "
-                   f"{', '.join(owners)} and one of its columns")
+            doc.at(place, f"{word!r} names no column", "write OWNER.COLUMN, where OWNER is "
+                   f"one of {', '.join(owners)}")
             return None
         if owner not in owners:
             if owner in listable:

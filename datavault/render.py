@@ -505,6 +505,11 @@ class Renderer:
             "key_labels": key_labels,
             "views": {v: q(mart.view(v)) for v in m.MART_VIEWS},
         })
+
+        def expression(hub: str, column: str) -> tuple[str, int | None]:
+            return f"h{path.index(hub)}.{q(column)}", None  # a business key of a hub on it
+
+        context.update(self._codes_context(mart, expression))
         return context
 
     def _effective_context(self, name: str, path: tuple[str, ...]) -> dict:

@@ -32,6 +32,7 @@ from datavault.load import open_input
 from tests.conftest import PG_URL, migrated, need_postgres, write_project
 from tests.reference import (
     batch_observations,
+    code_list,
     live_state,
     looked_up,
     reference_code,
@@ -53,6 +54,14 @@ PROJECT = {
     "models/satellites/thing_details.yml": "parent: thing\nsource: things\npayload: [c, u]\n",
     "models/reference_tables/unit.yml": "source: units\ncode: {c: integer, u: text}\n"
                                         "payload: {name: text}\n",
+    # the code as a hub's business key, which a bridge looks up (c or u NULL: no hub key)
+    "models/hubs/measure.yml": "business_key: {c: integer, u: text}\nsources:\n  things:\n",
+    "models/links/thing_measure.yml": "hubs: [thing, measure]\nsources:\n  things:\n",
+    "models/marts/thing_units.yml": "bridge: [thing, thing_measure, measure]\n"
+                                    "require: [thing_details]\n"
+                                    "codes:\n  unit: {columns: {c: measure.c, u: measure.u}, "
+                                    "prefix: ''}\n"
+                                    "spine: {every: day, from: 2020-01-01, to: 2020-01-06}\n",
     "models/marts/things.yml": "pit: thing\nsatellites: [thing_details]\n"
                                "codes:\n  unit: {columns: {c: thing_details.c, "
                                "u: thing_details.u}, prefix: ''}\n"
@@ -180,6 +189,12 @@ class Model:
         """The code list's observations: its rows', and the retirements of its snapshots."""
         return self.units + snapshot_deletions(self.snapshots)
 
+    def name_of(self, c: int, u: str, at: dt.datetime, known_at: dt.datetime) -> str | None:
+        """The description of the code (c, u) at ``at`` as known at ``known_at``."""
+        listed = code_list(self.descriptions, at, known_at)
+        found = listed.get(reference_code([(c, "integer"), (u, "text")]))
+        return found[0] if found else None
+
     def row(self, key: str, at: dt.datetime, known_at: dt.datetime) -> tuple:
         """(c, u, name) that a view shows for ``key`` at ``at`` as known at ``known_at``."""
         state = live_state(self.things, key, at, known_at)
@@ -193,9 +208,9 @@ def check_snapshot(vault: Vault, model: Model, built: dt.datetime | None) -> Non
     (``built``: its load time; None: no build yet)."""
     if built is None:
         return
-    shown = sorted(vault.sql("SELECT k, snapshot_at, c, u, name FROM things_snapshot"))
+    shown = sorted(vault.sql("SELECT k, snapshot_at, c, u, name FROM things_snapshot"), key=repr)
     keys = {k for k, loaded in model.keys.items() if loaded <= built}
-    expected = sorted((k, at, *model.row(k, at, built)) for k in keys for at in SPINE)
+    expected = sorted(((k, at, *model.row(k, at, built)) for k in keys for at in SPINE), key=repr)
     assert shown == expected
 
 
@@ -225,6 +240,51 @@ def check_live_views(vault: Vault, model: Model) -> None:
                                 if start < day(d) and (end is None or day(d) < end)]
             for at in inside:
                 assert (c, u, name) == model.row(key, at, NOW), (key, start, at)
+
+
+def _paths(vault: Vault) -> list[tuple]:
+    """(k, c, u, loaded) of every row of the link, with its hubs' business keys as stored."""
+    return vault.sql("SELECT h.k, m.c, m.u, l.load_ts FROM link_thing_measure l "
+                     "JOIN hub_thing h ON h.thing_hk = l.thing_hk "
+                     "JOIN hub_measure m ON m.measure_hk = l.measure_hk")
+
+
+def check_bridge_snapshot(vault: Vault, model: Model, built: dt.datetime | None) -> None:
+    """The bridge's snapshot view: each path live at a snapshot, with the description of
+    the code its hub's business key is, as known at the last build."""
+    if built is None:
+        return
+    shown = sorted(vault.sql("SELECT k, snapshot_at, c, u, name FROM thing_units_snapshot"),
+                   key=repr)
+    expected = sorted(((k, at, c, u, model.name_of(c, u, at, built))
+                       for k, c, u, loaded in _paths(vault) if loaded <= built for at in SPINE
+                       if live_state(model.things, k, at, built) is not None), key=repr)
+    assert shown == expected
+
+
+def check_bridge_live_views(vault: Vault, model: Model) -> None:
+    wall = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    paths = _paths(vault)
+    assert sorted(vault.sql("SELECT k, c, u, name FROM thing_units_current"), key=repr) == sorted(
+        ((k, c, u, model.name_of(c, u, wall, NOW)) for k, c, u, _ in paths
+         if live_state(model.things, k, wall, NOW) is not None), key=repr)
+    history = vault.sql("SELECT k, c, u, valid_from, valid_to, name FROM thing_units_history")
+    satellite = set(vault.sql("SELECT h.k, s.applied_ts FROM sat_thing_details s "
+                              "JOIN hub_thing h ON h.thing_hk = s.thing_hk"))
+    described = set(vault.sql("SELECT r.c, r.u, d.applied_ts FROM ref_unit__desc d "
+                              "JOIN ref_unit r ON r.dv_code = d.dv_code"))
+    grid = [day(d) for d in range(-1, DAYS + 1)]
+    for k, c, u, _ in paths:
+        spans = [r[3:] for r in history if r[:3] == (k, c, u)]
+        for at in grid:  # each time the path is live is in exactly one span
+            covering = [s for s in spans if s[0] <= at and (s[1] is None or at < s[1])]
+            live = live_state(model.things, k, at, NOW) is not None
+            assert len(covering) == (1 if live else 0), (k, c, u, at)
+        for start, end, name in spans:
+            assert (k, start) in satellite or (c, u, start) in described, (k, c, u, start)
+            for at in [start] + [g for g in grid if start < g and (end is None or g < end)]:
+                assert live_state(model.things, k, at, NOW) is not None
+                assert name == model.name_of(c, u, at, NOW), (k, c, u, start, at)
 
 
 # ---- the property ------------------------------------------------------------------------------
@@ -277,16 +337,22 @@ def test_the_views_show_the_reference_descriptions(shared: Vault, plan) -> None:
         model.take(source, result.loaded_at, rows)
         if build:
             shared.build()
+            shared.build("thing_units")
             built = result.loaded_at
         check_snapshot(shared, model, built)
+        check_bridge_snapshot(shared, model, built)
     shared.build()
+    shared.build("thing_units")
     check_snapshot(shared, model, result.loaded_at)
-    refreshed = sorted(shared.sql("SELECT * FROM pit_things"))
-    shown = sorted(shared.sql("SELECT * FROM things_snapshot"))
+    check_bridge_snapshot(shared, model, result.loaded_at)
+    tables = ("pit_things", "things_snapshot", "bridge_thing_units", "thing_units_snapshot")
+    refreshed = [sorted(shared.sql(f"SELECT * FROM {name}"), key=repr) for name in tables]
     shared.build(full=True)
-    assert sorted(shared.sql("SELECT * FROM pit_things")) == refreshed
-    assert sorted(shared.sql("SELECT * FROM things_snapshot")) == shown
+    shared.build("thing_units", full=True)
+    assert [sorted(shared.sql(f"SELECT * FROM {name}"), key=repr)
+            for name in tables] == refreshed
     check_live_views(shared, model)
+    check_bridge_live_views(shared, model)
 
 
 # ---- explicit cases ----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from datavault import api, marts, schemacheck
 from datavault.load import open_input
 from tests.conftest import PG_URL, migrated, need_postgres, write_project
 from tests.reference import (
+    DELETED,
     batch_observations,
     code_list,
     live_state,
@@ -46,8 +47,9 @@ SPINE = [DAY0 + dt.timedelta(days=d) for d in range(DAYS + 1)]
 NOW = dt.datetime(9999, 1, 1)
 
 PROJECT = {
-    "models/sources/things.yml": "applied_at: day\n"
-                                 "columns: {k: text, day: timestamp, c: integer, u: text}\n",
+    "models/sources/things.yml": "applied_at: day\ndeleted: {column: op, values: [d]}\n"
+                                 "columns: {k: text, day: timestamp, c: integer, u: text, "
+                                 "op: text}\n",
     "models/sources/units.yml": "batch: snapshot\napplied_at: day\n"
                                 "columns: {c: integer, u: text, day: timestamp, name: text}\n",
     "models/hubs/thing.yml": "business_key: {k: text}\nsources:\n  things:\n",
@@ -109,14 +111,16 @@ class Vault:
                 connection.exec_driver_sql(f"DELETE FROM {marts.SPINE_TABLE}")
 
     def load(self, source: str, rows: list[tuple]):
-        """Load rows of the source's columns, a day number where a timestamp goes."""
+        """Load rows of the source's columns, a day number where a timestamp goes (a row
+        shorter than the columns: empty fields after it)."""
         columns = self.model.sources[source].columns
         path = self.folder / f"batch_{next(self.files)}.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow([c.name for c in columns])
             writer.writerows([day(v).isoformat() if c.type == "timestamp" else v
-                              for c, v in zip(columns, row, strict=True)] for row in rows)
+                              for c, v in itertools.zip_longest(columns, row, fillvalue="")]
+                             for row in rows)
         result = self.session.loader.load(source, open_input(str(path)), force=True,
                                           allow_mass_delete=True)
         assert result.ok, [e.message for e in result.entities]
@@ -174,7 +178,8 @@ class Model:
 
     def take(self, source: str, loaded: dt.datetime, rows: list[tuple]) -> None:
         if source == "things":
-            given = [(k, day(d), (int(c) if c else None, u or None)) for k, d, c, u in rows]
+            given = [(k, day(d), DELETED if op == "d" else (int(c) if c else None, u or None))
+                     for k, d, c, u, op in (tuple(r) + ("",) * (5 - len(r)) for r in rows)]
             for k, *_ in rows:
                 self.keys.setdefault(k, loaded)
             self.things += batch_observations(loaded, given)[0]
@@ -289,7 +294,8 @@ def check_bridge_live_views(vault: Vault, model: Model) -> None:
 
 # ---- the property ------------------------------------------------------------------------------
 thing_row = st.tuples(st.sampled_from(("A", "B")), st.integers(0, DAYS - 1),
-                      st.sampled_from(("7", "007", "8", "")), st.sampled_from(("mm", "Mm", "")))
+                      st.sampled_from(("7", "007", "8", "")), st.sampled_from(("mm", "Mm", "")),
+                      st.sampled_from(("", "", "d")))
 unit_row = st.tuples(st.sampled_from(("7", "007", "8")), st.sampled_from(("mm", "Mm")),
                      st.sampled_from(("metre", "Metre")))
 
@@ -426,7 +432,7 @@ def test_the_live_views_leave_out_descriptions_from_the_first_unfinished_batch(
     vault.load("things", [("A", 1, "7", "mm")])
     vault.build()
     path = tmp_path / "things.csv"
-    path.write_text(f"k,day,c,u\nB,{day(1).isoformat()},7,mm\n", encoding="utf-8")
+    path.write_text(f"k,day,c,u,op\nB,{day(1).isoformat()},7,mm,\n", encoding="utf-8")
     staged = vault.session.loader.stage("things", open_input(str(path)))
     vault.load("units", [("7", "mm", 2, "Metre")])
     assert vault.sql("SELECT k, name FROM things_current") == [("A", "metre")]
@@ -453,8 +459,8 @@ PROBLEMS = {
         LOOKUP, "  curency: {column: order_details.currency_code}",
         f"{MART}:5:3: unknown reference table 'curency' (did you mean 'currency'?)"),
     "a lookup named otherwise": (
-        LOOKUP, "  money: {column: order_details.currency_code}",
-        f"{MART}:5:3: unknown reference table 'money' (a lookup is named by its reference "
+        LOOKUP, "  price: {column: order_details.currency_code}",
+        f"{MART}:5:3: unknown reference table 'price' (a lookup is named by its reference "
         "table, or names it under reference_table:; the reference tables are currency, unit)"),
     "not a reference table": (
         LOOKUP, "  currency: {reference_table: order_details, column: order_details.currency_code}",

@@ -538,10 +538,6 @@ def _lookup(doc: Any, name: str, at: tuple[int, int], spec: LMap, model: m.Model
                    else "declare it in models/reference_tables/")
         return None
     assert isinstance(table, m.ReferenceTable)
-    if not table.payload:
-        doc.at(where, f"reference table {ref!r} has no description columns to show",
-               "give it payload: columns, or leave the lookup out")
-        return None
     parts = {c.name: c for c in table.code}
     example = ", ".join(f"{p}: SATELLITE.COLUMN" for p in parts)
     if ("column" in spec) == ("columns" in spec):

@@ -64,6 +64,10 @@ PROJECT = {
                                     "codes:\n  unit: {columns: {c: measure.c, u: measure.u}, "
                                     "prefix: ''}\n"
                                     "spine: {every: day, from: 2020-01-01, to: 2020-01-06}\n",
+    # a code whose text part is the thing's own business key
+    "models/marts/thing_keys.yml": "pit: thing\ncodes:\n  unit: {columns: {c: thing_details.c, "
+                                   "u: thing.k}, prefix: key_}\n"
+                                   "spine: {every: day, from: 2020-01-01, to: 2020-01-06}\n",
     "models/marts/things.yml": "pit: thing\nsatellites: [thing_details]\n"
                                "codes:\n  unit: {columns: {c: thing_details.c, "
                                "u: thing_details.u}, prefix: ''}\n"
@@ -584,3 +588,59 @@ def test_the_default_prefix_is_the_lookup_name_and_a_hub_key_may_hold_a_code(
     scope = schemacheck.mart_scope(model, model.marts["things"])
     assert {"ref_unit", "ref_unit__desc"} <= scope.tables
     assert "reference_table unit" in scope.items
+
+
+def test_a_pit_looks_up_a_code_part_in_its_hubs_business_key(vault: Vault) -> None:
+    vault.load("units", [("7", "mm", 0, "metre"), ("7", "A", 0, "ampere")])
+    vault.load("units", [("7", "mm", 2, "Metre"), ("7", "A", 2, "ampere")])
+    vault.load("things", [("mm", 1, "7", "x"), ("A", 1, "7", "x"), ("B", 1, "007", "x")])
+    vault.build("thing_keys")
+    assert vault.sql("SELECT k, snapshot_at, key_name FROM thing_keys_snapshot "
+                     "WHERE snapshot_at >= '2020-01-02' AND snapshot_at < '2020-01-03 12:00' "
+                     "ORDER BY 1, 2") == [
+        ("A", day(1), "ampere"), ("A", day(2), "ampere"), ("B", day(1), None),
+        ("B", day(2), None), ("mm", day(1), "metre"), ("mm", day(2), "Metre")]
+    assert vault.sql("SELECT k, valid_from, valid_to, key_name FROM thing_keys_history "
+                     "ORDER BY 1, 2") == [
+        ("A", day(1), None, "ampere"), ("B", day(1), None, None),
+        ("mm", day(1), day(2), "metre"), ("mm", day(2), None, "Metre")]
+    assert vault.sql("SELECT k, key_name FROM thing_keys_current ORDER BY 1") == [
+        ("A", "ampere"), ("B", None), ("mm", "Metre")]
+
+
+def test_a_bridge_that_requires_no_satellite_looks_up_codes(tmp_path: Path,
+                                                           db_url: str) -> None:
+    """Every path of such a bridge is live from the start of time: its history spans begin
+    where the descriptions of its hub's code change."""
+    files = {
+        "models/sources/pairs.yml": "applied_at: day\n"
+                                    "columns: {k: text, c: integer, u: text, day: timestamp}\n",
+        "models/sources/units.yml": PROJECT["models/sources/units.yml"],
+        "models/hubs/thing.yml": "business_key: {k: text}\nsources:\n  pairs:\n",
+        "models/hubs/measure.yml": "business_key: {c: integer, u: text}\nsources:\n  pairs:\n",
+        "models/links/thing_measure.yml": "hubs: [thing, measure]\nsources:\n  pairs:\n",
+        "models/reference_tables/unit.yml": PROJECT["models/reference_tables/unit.yml"],
+        "models/marts/pairs.yml": "bridge: [thing, thing_measure, measure]\n"
+                                  "codes:\n  unit: {columns: {c: measure.c, u: measure.u}}\n"
+                                  "spine: {dates: [2020-01-02, 2020-01-04]}\n",
+    }
+    v = Vault(tmp_path / "project", db_url, files)
+    try:
+        v.load("units", [("7", "mm", 1, "metre")])
+        v.load("units", [("7", "mm", 3, "Metre")])
+        v.load("pairs", [("A", "007", "mm", 0), ("B", "8", "mm", 0)])
+        v.build("pairs")
+        assert v.sql("SELECT k, c, u, snapshot_at, unit_name FROM pairs_snapshot "
+                     "ORDER BY 1, 4") == [("A", 7, "mm", day(1), "metre"),
+                                          ("A", 7, "mm", day(3), "Metre"),
+                                          ("B", 8, "mm", day(1), None),
+                                          ("B", 8, "mm", day(3), None)]
+        assert v.sql("SELECT k, valid_from, valid_to, unit_name FROM pairs_history "
+                     "ORDER BY 1, 2") == [("A", dt.datetime(1, 1, 1), day(1), None),
+                                          ("A", day(1), day(3), "metre"),
+                                          ("A", day(3), None, "Metre"),
+                                          ("B", dt.datetime(1, 1, 1), None, None)]
+        assert v.sql("SELECT k, unit_name FROM pairs_current ORDER BY 1") == [
+            ("A", "Metre"), ("B", None)]
+    finally:
+        v.session.close()

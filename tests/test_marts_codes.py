@@ -1,16 +1,17 @@
 """Marts that look up codes of a reference table keep SEMANTICS.md section 4, checked on SQLite
-and PostgreSQL against the plain-Python reference (``looked_up`` of tests/reference.py, on
-``live_state`` and the code list of section 9).
+and PostgreSQL against the plain-Python reference (``looked_up`` and ``code_list`` of
+tests/reference.py, on ``live_state``).
 
-A PIT of things whose satellite holds a code of two parts (an integer, spelt ``7`` or ``007``,
-and a text, ``mm`` or ``Mm``, either NULL) looks the code up in a reference table of units fed
-by full snapshots, each of which retires the codes it lacks. Random batches of both sources arrive in
-random orders (late descriptions, corrections, conflicts, retirements), with builds at random
-points. After every batch the snapshot view shows, at each snapshot, the description as known
-at the mart's last build (not the load after it); at the end a refresh equals a full build,
-and the current and history views show the descriptions as known now, each history span one
-description for the whole span. Then the same for a bridge whose hub's business key is a
-code, explicit cases, validation with places, and the schema check's scope.
+Things, whose satellite holds a code of two parts (an integer, spelt ``7`` or ``007``, and a
+text, ``mm`` or ``Mm``, either NULL) and which a change feed's marked rows delete, look the code
+up in a reference table of units fed by full snapshots, each of which retires the codes it
+lacks: a PIT by the satellite's columns, a bridge to a hub whose business key is the code.
+Random batches of both sources arrive in random orders (late descriptions, corrections,
+conflicts, retirements, deletions), with builds at random points. After every batch the
+snapshot views show, at each snapshot, the description as known at the mart's last build (not
+at the loads after it); at the end a refresh equals a full build, and the current and history
+views show the descriptions as known now, each history span one description for the whole of
+it. Then explicit cases, validation with places, and the schema check's scope.
 """
 
 from __future__ import annotations

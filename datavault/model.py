@@ -499,11 +499,11 @@ class Mart:
     satellites: tuple[str, ...] = ()  # pit: pointed at; bridge: what makes a step live
     path: tuple[str, ...] = ()  # bridge: hub, link, hub[, link, hub ...]
     description: str = ""
+    #: reference tables whose descriptions the views show beside the codes the rows hold
+    codes: tuple[CodeLookup, ...] = ()
     #: bridge: effectivity satellites of links on the path; a row of such a link is on the
     #: bridge at a snapshot when its relationship is the one in effect then
     effective: tuple[str, ...] = ()
-    #: reference tables whose descriptions the views show beside the codes the rows hold
-    codes: tuple[CodeLookup, ...] = ()
 
     @property
     def table(self) -> str:

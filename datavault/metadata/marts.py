@@ -6,6 +6,7 @@ parts of the model only (a broken satellite file is reported once, in that file)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from typing import Any
@@ -46,6 +47,9 @@ def read_mart(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str])
         mart = _pit(name, doc, data, model, broken, description, spine)
     else:
         mart = _bridge(name, doc, data, model, broken, description, spine)
+    if mart is not None and "codes" in data:  # checked against the rest of a valid mart
+        codes = _mart_codes(doc, data, model, broken, mart)
+        mart = None if codes is None else dataclasses.replace(mart, codes=codes)
     return mart if spine is not None else None
 
 
@@ -102,23 +106,10 @@ def _pit(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str], desc
                    else "a PIT points at satellite rows; add a satellite whose parent is "
                    f"{parent}")
             return None
-    codes: tuple[m.CodeLookup, ...] = ()
-    if "codes" in data:
-        owners = {sat: dict(zip(targets[sat].payload, targets[sat].types)) for sat in chosen}
-        if kind == "hub":
-            owners[parent] = {c.name: c.type for c in model.hubs[parent].key}
-        listable = {sat: f"satellite {sat!r} is not listed in this mart (list it under "
-                    "satellites:, whose columns the views show)"
-                    for sat, t in targets.items() if t.parent == parent and sat not in chosen}
-        found = _codes(doc, data, model, broken, owners, listable,
-                       _pit_labels(model, parent, chosen))
-        if found is None:
-            return None
-        codes = found
     if spine is None:
         return None
     return m.Mart(name, "pit", spine, parent=parent, parent_kind=kind, satellites=chosen,
-                  description=description, codes=codes)
+                  description=description)
 
 
 def _satellite_list(doc: Any, data: LMap, key: str, model: m.Model, broken: set[str],
@@ -238,24 +229,11 @@ def _bridge(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str],
         if chosen is None:
             return None
         effective = chosen
-    codes: tuple[m.CodeLookup, ...] = ()
-    if "codes" in data:
-        hubs = tuple(str(step) for step in path[::2])
-        owners = {hub: {c.name: c.type for c in model.hubs[hub].key} for hub in hubs}
-        listable = {sat: f"{_kind_words(model, sat)} {sat!r}: a bridge shows no satellite "
-                    "columns, so it looks up codes in the business keys of the hubs on its "
-                    f"path ({', '.join(hubs)}); a PIT of {t.parent} shows its columns"
-                    for sat, t in described(model).items() if t.parent in on_path}
-        found = _codes(doc, data, model, broken, owners, listable,
-                       _bridge_labels(model, tuple(path)))
-        if found is None:
-            return None
-        codes = found
     if spine is None:
         return None
     return m.Mart(name, "bridge", spine, parent=path[0], parent_kind="hub",
                   satellites=required, path=tuple(path), description=description,
-                  effective=effective, codes=codes)
+                  effective=effective)
 
 
 def _effective(doc: Any, data: LMap, model: m.Model, broken: set[str], path: LList
@@ -444,6 +422,31 @@ def _timestamp(value: Any) -> dt.datetime | None:
 # ---- code lookups -------------------------------------------------------------------------
 CODES_HINT = "for example codes: {currency: {column: order_details.currency_code}}"
 PREFIX = re.compile(r"^([a-z][a-z0-9_]*)?$")
+
+
+def _mart_codes(doc: Any, data: LMap, model: m.Model, broken: set[str], mart: m.Mart
+                ) -> tuple[m.CodeLookup, ...] | None:
+    """The code lookups of a mart otherwise valid: a PIT's in the columns of its satellites
+    and its hub's business key, a bridge's in the business keys of the hubs on its path."""
+    targets = described(model)
+    if mart.kind == "pit":
+        owners = {sat: dict(zip(targets[sat].payload, targets[sat].types))
+                  for sat in mart.satellites}
+        if mart.parent_kind == "hub":
+            owners[mart.parent] = {c.name: c.type for c in model.hubs[mart.parent].key}
+        listable = {sat: f"satellite {sat!r} is not listed in this mart (list it under "
+                    "satellites:, whose columns the views show)" for sat, t in targets.items()
+                    if t.parent == mart.parent and sat not in mart.satellites}
+        labels = _pit_labels(model, mart.parent, mart.satellites)
+    else:
+        hubs = mart.path[::2]
+        owners = {hub: {c.name: c.type for c in model.hubs[hub].key} for hub in hubs}
+        listable = {sat: f"{_kind_words(model, sat)} {sat!r}: a bridge shows no satellite "
+                    "columns, so it looks up codes in the business keys of the hubs on its "
+                    f"path ({', '.join(hubs)}); a PIT of {t.parent} shows its columns"
+                    for sat, t in targets.items() if t.parent in mart.path}
+        labels = _bridge_labels(model, mart.path)
+    return _codes(doc, data, model, broken, owners, listable, labels)
 
 
 def _pit_labels(model: m.Model, parent: str, chosen: tuple[str, ...]) -> dict[str, str]:

@@ -26,7 +26,7 @@ from datavault.diagnostics import DatavaultError, did_you_mean
 from datavault.kinds import main_table
 from datavault.render import GHOST_TEXT, Renderer
 
-MART_TABLE = "dv_mart"
+MART_TABLE = m.MART_TABLE
 SPINE_TABLE = "dv_mart_spine"
 GHOST_TIME = dt.datetime(1, 1, 1)
 #: bumped when the SQL that fills a mart changes meaning, so stored marts are rebuilt

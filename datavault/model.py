@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -467,6 +469,24 @@ def _aligned_count(first: dt.date, last: dt.date, step: str) -> int:
 
 
 @dataclass(frozen=True)
+class CodeLookup:
+    """A mart's lookup of a code in a reference table (SEMANTICS.md section 4): the columns
+    of its rows that hold the code's parts, and the prefix of the description columns its
+    views show."""
+
+    name: str
+    reference_table: str
+    #: per code part, in the code's order: (the part, the satellite or hub whose column
+    #: holds it, that column)
+    columns: tuple[tuple[str, str, str], ...]
+    prefix: str
+
+    def label(self, column: str) -> str:
+        """The views' name of one of the reference table's description columns."""
+        return f"{self.prefix}{column}"
+
+
+@dataclass(frozen=True)
 class Mart:
     """A point-in-time mart: a PIT over a hub or link and some of its satellites, or a
     bridge along a hub-link-hub path; both at the snapshots of a spine."""
@@ -479,6 +499,8 @@ class Mart:
     satellites: tuple[str, ...] = ()  # pit: pointed at; bridge: what makes a step live
     path: tuple[str, ...] = ()  # bridge: hub, link, hub[, link, hub ...]
     description: str = ""
+    #: reference tables whose descriptions the views show beside the codes the rows hold
+    codes: tuple[CodeLookup, ...] = ()
     #: bridge: effectivity satellites of links on the path; a row of such a link is on the
     #: bridge at a snapshot when its relationship is the one in effect then
     effective: tuple[str, ...] = ()
@@ -508,6 +530,19 @@ class Mart:
 
 
 MART_VIEWS = ("current", "history", "snapshot")
+#: the marts built, and the last batch each took in (``datavault.marts``)
+MART_TABLE = "dv_mart"
+#: the columns the views add themselves
+VIEW_COLUMNS = frozenset({"snapshot_at", "valid_from", "valid_to"})
+
+
+def view_labels(columns: list[tuple[str, str]], taken: Iterable[str] = frozenset()) -> list[str]:
+    """View labels of (owner, column) pairs: the column's own name, or ``OWNER_COLUMN`` where
+    two owners share it or the view already has a column of that name."""
+    counts = Counter(column for _, column in columns)
+    taken = set(taken) | VIEW_COLUMNS
+    return [column if counts[column] == 1 and column not in taken else f"{owner}_{column}"
+            for owner, column in columns]
 
 
 def bridge_places(path: tuple[str, ...], roles: tuple[tuple[str, str], ...]

@@ -13,7 +13,7 @@ in a suffix no engine reserves.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -397,7 +397,44 @@ class Renderer:
         labels = iter(_friendly(payload, taken=keys))
         for sat in context["sats"]:
             sat["labels"] = [(sat["shown"][column], q(next(labels))) for column in sat["payload"]]
+        by_name = {sat["name"]: sat for sat in context["sats"]}
+
+        def expression(owner: str, column: str) -> tuple[str, int | None]:
+            if owner in by_name:
+                sat = by_name[owner]
+                return sat["shown"][column].replace("{a}", f"{{p}}{sat['n']}"), sat["n"]
+            return f"h.{q(column)}", None  # the business key of the PIT's hub
+
+        context.update(self._codes_context(mart, expression))
         return context
+
+    def _codes_context(self, mart: m.Mart,
+                       expression: Callable[[str, str], tuple[str, int | None]]) -> dict:
+        """A mart's code lookups for ``base/_mart``'s ``code_joins``: per lookup its code and
+        description tables, each part's column there beside the SQL of the row's value
+        (``expression`` of its owner and column: the SQL, ``{p}`` standing for the alias prefix,
+        and the number of the satellite it reads, or None), and the description columns with
+        their labels; ``built``: the load time up to which the mart's last build read."""
+        q = self.dialect.quote
+        naming = self.model.settings.naming
+        codes = []
+        for n, lookup in enumerate(mart.codes, 1):
+            table = self.model.entities[lookup.reference_table]
+            assert isinstance(table, m.ReferenceTable)
+            parts = [(part, *expression(owner, column)) for part, owner, column in lookup.columns]
+            codes.append({
+                "n": n, "name": lookup.name,
+                "codes": q(naming.ref_table(lookup.reference_table)),
+                "desc": q(naming.ref_desc_table(lookup.reference_table)),
+                "key": q(m.CODE_COLUMN),
+                "parts": [(q(part), expr) for part, expr, _ in parts],
+                "sats": sorted({sat for _, _, sat in parts if sat is not None}),
+                "hub": any(sat is None for _, _, sat in parts),
+                "labels": [(q(c.name), q(lookup.label(c.name))) for c in table.payload],
+            })
+        built = (f"(SELECT dv_m.last_loaded_at FROM {q(m.MART_TABLE)} dv_m "
+                 f"WHERE dv_m.mart = {self.dialect.text_literal(mart.name)})")
+        return {"codes": codes, "built": built}
 
     def _key_joins(self, parent: str, key_expr: str
                    ) -> tuple[list[str], list[tuple[str, str]]]:
@@ -478,6 +515,11 @@ class Renderer:
             "key_labels": key_labels,
             "views": {v: q(mart.view(v)) for v in m.MART_VIEWS},
         })
+
+        def expression(hub: str, column: str) -> tuple[str, int | None]:
+            return f"h{path.index(hub)}.{q(column)}", None  # a business key of a hub on it
+
+        context.update(self._codes_context(mart, expression))
         return context
 
     def _effective_context(self, name: str, path: tuple[str, ...]) -> dict:
@@ -503,14 +545,6 @@ class Renderer:
                 "key": q(eff.key_column), "link_col": link_col, "driving": driving}
 
 
-#: the columns the views add themselves
-VIEW_COLUMNS = frozenset({"snapshot_at", "valid_from", "valid_to"})
-
-
-def _friendly(columns: list[tuple[str, str]], taken: set[str] = frozenset()) -> list[str]:
-    """View labels of (owner, column) pairs: the column's own name, or ``OWNER_COLUMN`` where
-    two owners share it or the view already has a column of that name."""
-    counts = Counter(column for _, column in columns)
-    taken = set(taken) | VIEW_COLUMNS
-    return [column if counts[column] == 1 and column not in taken else f"{owner}_{column}"
-            for owner, column in columns]
+#: the columns the views add themselves, and the labels of (owner, column) pairs in them
+VIEW_COLUMNS = m.VIEW_COLUMNS
+_friendly = m.view_labels

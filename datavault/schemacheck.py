@@ -97,7 +97,7 @@ def source_scope(model: m.Model, source: str) -> Scope:
 
 def mart_scope(model: m.Model, mart: m.Mart) -> Scope:
     """What ``marts build`` reads for a mart: the hubs and links it follows, the satellites
-    it points at, and the ledger."""
+    it points at, the reference tables whose codes it looks up, and the ledger."""
     tables, items = set(), set()
     for parent in (mart.parent, *mart.path):
         if parent:
@@ -105,6 +105,12 @@ def mart_scope(model: m.Model, mart: m.Mart) -> Scope:
             tables |= more_tables
             items |= more_items
     sat_tables, sat_items = _satellites(model, mart.satellites)
+    for lookup in mart.codes:  # the views read its codes and descriptions
+        table = model.entities[lookup.reference_table]
+        codes, descriptions, _ = kinds.kind_of(model, table.name).table_names(
+            model.settings.naming, table.name)
+        tables |= {codes, descriptions}
+        items.add(f"{table.kind} {table.name}")
     return Scope(f"mart {mart.name}", frozenset(tables | sat_tables | {schema.BATCH_TABLE}),
                  frozenset(items | sat_items))
 

@@ -299,6 +299,20 @@ def code_list(observations: Iterable[tuple], at: object, known_at: object) -> di
     return {code: state for code, state in answer.items() if state is not None}
 
 
+def looked_up(observations: Iterable[tuple], code_observations: Iterable[tuple], key: object,
+              code_of, at: object, known_at: object):
+    """SEMANTICS.md section 4, a mart's code lookup: the description that a view shows beside
+    ``key`` at ``at`` as known at ``known_at``. ``observations`` are the key's satellite's
+    (section 2), ``code_of`` gives the code (``reference_code``) that a payload holds (None:
+    none), ``code_observations`` are the reference table's; None where the key has no state,
+    its state holds no code, or the code is unknown or not live there."""
+    state = live_state(observations, key, at, known_at)
+    code = None if state is None else code_of(state)
+    if code is None:
+        return None
+    return code_list(code_observations, at, known_at).get(code)
+
+
 # ---- section 10: same-as and hierarchical links --------------------------------------------
 
 def edges_in_effect(link_rows: Iterable[tuple], effectivity: Iterable[tuple] | None,

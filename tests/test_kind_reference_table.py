@@ -536,7 +536,7 @@ def test_the_golden_project_is_valid_and_counted(project: Path) -> None:
     assert [(c.name, c.type) for c in currency.code] == [("currency_code", "text")]
     assert [c.name for c in currency.payload] == ["numeric_code", "currency_name", "minor_units"]
     result = CliRunner().invoke(main, ["-p", str(project), "validate"])
-    assert result.output.strip().endswith(", 2 reference tables, 0 marts")
+    assert result.output.strip().endswith(", 2 reference tables, 2 marts")
     result = CliRunner().invoke(main, ["-p", str(project), "validate", "--format", "json"])
     assert '"reference_tables": 2' in result.output
 

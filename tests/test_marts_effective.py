@@ -318,8 +318,8 @@ def test_the_examples_moved_order_shows_under_one_customer_a_day(example_project
     ("bridge: [customer, booking, order]\nrequire: [status_codes]\n" + _SPINE,
      "models/marts/m.yml:2:11: 'status_codes' is a reference table, which a mart cannot point "
      "at (a code list is keyed by its codes, not by the keys of a hub or link, so no PIT row "
-     "or bridge step holds its keys; join its ref_ and ref___desc tables on the code (README: "
-     "Joining a code list in SQL))"),
+     "or bridge step holds its keys; a mart looks its codes up under codes: (README: Code "
+     "lists in marts))"),
     ("pit: order\nsatellites: [booking_pair]\n" + _SPINE,
      "models/marts/m.yml:2:14: 'booking_pair' is an effectivity satellite, which a mart cannot "
      "point at (with a driving key of several roles, its rows are keyed by no hub's or link's "
@@ -330,8 +330,8 @@ def test_the_examples_moved_order_shows_under_one_customer_a_day(example_project
     ("pit: status_codes\n" + _SPINE,
      "models/marts/m.yml:1:6: pit must name a hub or a link; 'status_codes' is a reference "
      "table (a code list is keyed by its codes, not by the keys of a hub or link, so no PIT "
-     "row or bridge step holds its keys; join its ref_ and ref___desc tables on the code "
-     "(README: Joining a code list in SQL))"),
+     "row or bridge step holds its keys; a mart looks its codes up under codes: (README: "
+     "Code lists in marts))"),
 ])
 def test_a_mart_says_why_it_cannot_point_at_an_entity(tmp_path: Path, text: str,
                                                       message: str) -> None:

@@ -47,6 +47,8 @@ class Described:
     #: payload names that are business key parts looked up in a hub: (name, the stored
     #: column of that hub's hash key, the hub, the key part)
     hub_keys: tuple[tuple[str, str, str, str], ...] = ()
+    #: the declared type of each payload column (a mart's code lookup compares it)
+    types: tuple[str, ...] = ()
 
 
 class Readings(Protocol):

@@ -228,14 +228,16 @@ class EffectivitySatelliteKind(Kind):
         link = model.links[entity.link]
         hub_of = {r.role: r.hub for r in link.roles}
         lookups = []
+        types = []
         for role in entity.other_roles:
             hub = hub_of[role]
             for part in model.hubs[hub].key:
                 label = part.name if role == hub else f"{role}_{part.name}"
                 lookups.append((label, m.role_key_column(role), hub, part.name))
+                types.append(part.type)
         return Described(hub_of[entity.driving_key[0]], model.settings.naming.eff_table(
             entity.name), entity.key_column, tuple(label for label, *_ in lookups),
-            by_default=False, hub_keys=tuple(lookups))
+            by_default=False, hub_keys=tuple(lookups), types=tuple(types))
 
     def parent_of(self, entity: m.EffectivitySatellite) -> str:
         return entity.link  # a delete marker that ends the link ends its relationship

@@ -248,7 +248,7 @@ class MultiActiveSatelliteKind(SatelliteKind):
     def described(self, model: m.Model, entity: m.MultiActiveSatellite) -> Described:
         return Described(entity.parent, model.settings.naming.msat_table(entity.name),
                          entity.key_column, tuple(c.name for c in entity.payload),
-                         multi_row=True)
+                         multi_row=True, types=tuple(c.type for c in entity.payload))
 
 
 def _payload_names(spec: Any) -> dict[str, tuple[int, int]]:

@@ -40,8 +40,8 @@ class ReferenceTableKind(Kind):
 
     name = "reference_table"
     not_in_marts = ("a code list is keyed by its codes, not by the keys of a hub or link, so no "
-                    "PIT row or bridge step holds its keys; join its ref_ and ref___desc tables "
-                    "on the code (README: Joining a code list in SQL)")
+                    "PIT row or bridge step holds its keys; a mart looks its codes up under "
+                    "codes: (README: Code lists in marts)")
     folder = "reference_tables"
     unit = "reference table"
     needs = "code: and source:"

@@ -190,7 +190,8 @@ class SatelliteKind(Kind):
 
     def described(self, model: m.Model, entity: m.Satellite) -> Described:
         return Described(entity.parent, model.sat_table(entity.name), entity.key_column,
-                         tuple(c.name for c in entity.payload))
+                         tuple(c.name for c in entity.payload),
+                         types=tuple(c.type for c in entity.payload))
 
 
 def read_parent_and_source(doc: Doc, data: LMap, known: Known, whose: str

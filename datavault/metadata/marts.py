@@ -6,12 +6,15 @@ parts of the model only (a broken satellite file is reported once, in that file)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from typing import Any
 
 from datavault import model as m
-from datavault.diagnostics import did_you_mean
+from datavault.diagnostics import closest, did_you_mean
 from datavault.kinds import KINDS, Described, described
+from datavault.metadata.checks import MAX_IDENTIFIER
 from datavault.metadata.yamlfile import LList, LMap
 
 SPINE_HINT = ("give dates: [2026-01-31, ...], or every: day|week|month with from: (and to:), "
@@ -25,7 +28,7 @@ def read_mart(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str])
     them are not reported again.
     """
     doc.keys(data, ("description", "pit", "bridge", "satellites", "require", "effective",
-                    "spine"), ("spine",))
+                    "codes", "spine"), ("spine",))
     description = doc.description(data)
     if ("pit" in data) == ("bridge" in data):
         doc.at((data.line, data.col), "a mart needs exactly one of pit: or bridge:",
@@ -44,6 +47,9 @@ def read_mart(name: str, doc: Any, data: LMap, model: m.Model, broken: set[str])
         mart = _pit(name, doc, data, model, broken, description, spine)
     else:
         mart = _bridge(name, doc, data, model, broken, description, spine)
+    if mart is not None and "codes" in data:  # checked against the rest of a valid mart
+        codes = _mart_codes(doc, data, model, broken, mart)
+        mart = None if codes is None else dataclasses.replace(mart, codes=codes)
     return mart if spine is not None else None
 
 
@@ -513,3 +519,198 @@ def _timestamp(value: Any) -> dt.datetime | None:
     if stamp.tzinfo is not None:
         stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
     return stamp
+
+
+# ---- code lookups -------------------------------------------------------------------------
+CODES_HINT = "for example codes: {currency: {column: order_details.currency_code}}"
+PREFIX = re.compile(r"^([a-z][a-z0-9_]*)?$")
+
+
+def _mart_codes(doc: Any, data: LMap, model: m.Model, broken: set[str], mart: m.Mart
+                ) -> tuple[m.CodeLookup, ...] | None:
+    """The code lookups of a mart otherwise valid: a PIT's in the columns of its satellites
+    and its hub's business key, a bridge's in the business keys of the hubs on its path."""
+    targets = described(model)
+    if mart.kind == "pit":
+        owners = {sat: dict(zip(targets[sat].payload, targets[sat].types))
+                  for sat in mart.satellites}
+        if mart.parent_kind == "hub":
+            owners[mart.parent] = {c.name: c.type for c in model.hubs[mart.parent].key}
+        listable = {sat: f"satellite {sat!r} is not listed in this mart (list it under "
+                    "satellites:, whose columns the views show)" for sat, t in targets.items()
+                    if t.parent == mart.parent and sat not in mart.satellites}
+        labels = _pit_labels(model, mart.parent, mart.satellites)
+    else:
+        hubs = mart.path[::2]
+        owners = {hub: {c.name: c.type for c in model.hubs[hub].key} for hub in hubs}
+        listable = {sat: f"{_kind_words(model, sat)} {sat!r}: a bridge shows no satellite "
+                    "columns, so it looks up codes in the business keys of the hubs on its "
+                    f"path ({', '.join(hubs)}); a PIT of {t.parent} shows its columns"
+                    for sat, t in targets.items() if t.parent in mart.path}
+        labels = _bridge_labels(model, mart.path)
+    return _codes(doc, data, model, broken, owners, listable, labels)
+
+
+def _pit_labels(model: m.Model, parent: str, chosen: tuple[str, ...]) -> dict[str, str]:
+    """The columns of a PIT's views, each with what it shows (to tell a clash)."""
+    if parent in model.hubs:
+        keys = [c.name for c in model.hubs[parent].key]
+    else:
+        keys = [f"{r.role}_{c.name}" for r in model.links[parent].roles
+                for c in model.hubs[r.hub].key]
+    labels = {key: "a business key column" for key in keys}
+    targets = described(model)
+    pairs = [(sat, column) for sat in chosen for column in targets[sat].payload]
+    for (sat, column), label in zip(pairs, m.view_labels(pairs, taken=keys)):
+        labels[label] = f"the column {column!r} of {sat}"
+    return labels
+
+
+def _bridge_labels(model: m.Model, path: tuple[str, ...]) -> dict[str, str]:
+    pairs = [(hub, c.name) for hub in path[::2] for c in model.hubs[hub].key]
+    return {label: f"the business key column {column!r} of {hub}"
+            for (hub, column), label in zip(pairs, m.view_labels(pairs))}
+
+
+def _codes(doc: Any, data: LMap, model: m.Model, broken: set[str],
+           owners: dict[str, dict[str, str]], listable: dict[str, str],
+           labels: dict[str, str]) -> tuple[m.CodeLookup, ...] | None:
+    """The code lookups under ``codes:``. ``owners``: the satellites and hubs whose columns
+    may hold a code, each with its columns' types; ``listable``: entities a lookup may not
+    name, with why; ``labels``: the views' columns so far, with what each shows."""
+    value = data["codes"]
+    if not isinstance(value, LMap) or not value:
+        doc.at(data.value_at("codes"), "codes must be a mapping of code lookups", CODES_HINT)
+        return None
+    shown = {**{c: "a column of their own" for c in m.VIEW_COLUMNS}, **labels}
+    result: list[m.CodeLookup] = []
+    ok = True
+    for name in value:
+        at = value.key_at(name)
+        if not doc.name(name, at, "code lookup"):
+            ok = False
+            continue
+        spec = doc.mapping(value[name], value.value_at(name), f"code lookup {name}")
+        if spec is None:
+            ok = False
+            continue
+        lookup = _lookup(doc, str(name), at, spec, model, broken, owners, listable)
+        if lookup is None:
+            ok = False
+            continue
+        where = spec.value_at("prefix") if "prefix" in spec else at
+        table = model.entities[lookup.reference_table]
+        for column in table.payload:
+            label = lookup.label(column.name)
+            if label in shown:
+                doc.at(where, f"code lookup {name} would show a column {label!r}, which the "
+                       f"views have already: {shown[label]}",
+                       f"give the lookup a prefix: of its own (now {lookup.prefix!r})")
+                ok = False
+                break
+            if len(label) > MAX_IDENTIFIER:
+                doc.at(where, f"code lookup {name}: the column name {label!r} is longer than "
+                       f"{MAX_IDENTIFIER} characters", "choose a shorter prefix:")
+                ok = False
+                break
+            shown[label] = f"the description {column.name!r} of code lookup {name}"
+        else:
+            result.append(lookup)
+    return tuple(result) if ok else None
+
+
+def _lookup(doc: Any, name: str, at: tuple[int, int], spec: LMap, model: m.Model,
+            broken: set[str], owners: dict[str, dict[str, str]], listable: dict[str, str]
+            ) -> m.CodeLookup | None:
+    doc.keys(spec, ("reference_table", "column", "columns", "prefix"))
+    where = spec.value_at("reference_table") if "reference_table" in spec else at
+    ref = doc.word(spec.get("reference_table", name), where, "reference_table")
+    if ref is None:
+        return None
+    kind = "reference_table"
+    table = model.entities.get(ref)
+    every = sorted(n for n, e in model.entities.items() if e.kind == kind)
+    if table is None or table.kind != kind:
+        if table is not None:
+            doc.at(where, f"{ref!r} is {_a(_kind_words(model, ref))}, not a reference table",
+                   f"the reference tables are {', '.join(every)}" if every
+                   else "declare one in models/reference_tables/")
+        elif ref not in broken:
+            close = closest(ref, every)
+            doc.at(where, f"unknown reference table {ref!r}", f"did you mean {close!r}?"
+                   if close else "a lookup is named by its reference table, or names it under "
+                   f"reference_table:; the reference tables are {', '.join(every)}" if every
+                   else "declare it in models/reference_tables/")
+        return None
+    assert isinstance(table, m.ReferenceTable)
+    parts = {c.name: c for c in table.code}
+    example = ", ".join(f"{p}: SATELLITE.COLUMN" for p in parts)
+    if ("column" in spec) == ("columns" in spec):
+        doc.at(at, f"code lookup {name} needs exactly one of column: or columns:",
+               f"write columns: {{{example}}}" if len(parts) > 1
+               else "write column: SATELLITE.COLUMN, the column that holds the code")
+        return None
+    if "column" in spec:
+        if len(parts) > 1:
+            doc.at(spec.key_at("column"), f"the code of reference table {ref!r} has "
+                   f"{len(parts)} parts ({', '.join(parts)}); column: gives one",
+                   f"give the column of each part: columns: {{{example}}}")
+            return None
+        given = [(table.code[0], spec["column"], spec.value_at("column"))]
+    else:
+        mapping = spec["columns"]
+        if not isinstance(mapping, LMap) or not mapping:
+            doc.at(spec.value_at("columns"), "columns must be a mapping of code parts to "
+                   "columns", f"write columns: {{{example}}}")
+            return None
+        for part in mapping:
+            if part not in parts:
+                doc.at(mapping.key_at(part), f"reference table {ref!r} has no code part "
+                       f"{part!r}", did_you_mean(str(part), parts)
+                       or f"its code parts are {', '.join(parts)}")
+                return None
+        missing = [p for p in parts if p not in mapping]
+        if missing:
+            doc.at(spec.key_at("columns"), f"columns: gives no column for code part "
+                   f"{missing[0]!r} of reference table {ref!r}", f"write columns: {{{example}}}")
+            return None
+        given = [(part, mapping[part.name], mapping.value_at(part.name))
+                 for part in table.code]
+    columns: list[tuple[str, str, str]] = []
+    for part, text, place in given:
+        word = doc.word(text, place, f"the column of code part {part.name}")
+        if word is None:
+            return None
+        owner, _, column = word.partition(".")
+        if not column:
+            doc.at(place, f"{word!r} names no column", "write OWNER.COLUMN, where OWNER is "
+                   f"one of {', '.join(owners)}")
+            return None
+        if owner not in owners:
+            if owner in listable:
+                doc.at(place, listable[owner])
+            elif owner not in broken:
+                doc.at(place, f"{owner!r} is no satellite or hub of this mart",
+                       did_you_mean(owner, owners) or f"this mart's are {', '.join(owners)}")
+            return None
+        types = owners[owner]
+        if column not in types:
+            doc.at(place, f"{_kind_words(model, owner)} {owner!r} has no column {column!r}",
+                   did_you_mean(column, types) or f"its columns are {', '.join(types)}")
+            return None
+        if types[column] != part.type:
+            doc.at(place, f"column {owner}.{column} is {types[column]}, but code part "
+                   f"{part.name!r} of reference table {ref!r} is {part.type}",
+                   "a code is found by the typed values of its parts (section 9 compares their "
+                   "canonical text), so a column must have its part's type")
+            return None
+        columns.append((part.name, owner, column))
+    prefix = spec.get("prefix", f"{name}_")
+    if prefix is None:
+        prefix = ""
+    if not isinstance(prefix, str) or not PREFIX.match(prefix):
+        doc.at(spec.value_at("prefix"), f"prefix {prefix!r} cannot begin a column name",
+               "use lower-case letters, digits and _, starting with a letter; or \"\" for "
+               "the description columns' own names")
+        return None
+    return m.CodeLookup(name, ref, tuple(columns), prefix)

@@ -53,6 +53,38 @@ CREATE TABLE dv_quarantine (
 	PRIMARY KEY (batch_id, entity, row_number)
 );
 
+CREATE TABLE hub_money (
+	money_hk BLOB NOT NULL, 
+	currency_code TEXT, 
+	load_ts DATETIME NOT NULL, 
+	record_source TEXT NOT NULL, 
+	batch_id BIGINT NOT NULL, 
+	PRIMARY KEY (money_hk)
+);
+
+CREATE TABLE hub_order (
+	order_hk BLOB NOT NULL, 
+	order_number TEXT, 
+	load_ts DATETIME NOT NULL, 
+	record_source TEXT NOT NULL, 
+	batch_id BIGINT NOT NULL, 
+	PRIMARY KEY (order_hk)
+);
+
+CREATE TABLE link_order_money (
+	order_money_hk BLOB NOT NULL, 
+	order_hk BLOB NOT NULL, 
+	money_hk BLOB NOT NULL, 
+	load_ts DATETIME NOT NULL, 
+	record_source TEXT NOT NULL, 
+	batch_id BIGINT NOT NULL, 
+	PRIMARY KEY (order_money_hk)
+);
+
+CREATE INDEX ix_link_order_money_money ON link_order_money (money_hk);
+
+CREATE INDEX ix_link_order_money_order ON link_order_money (order_hk);
+
 CREATE TABLE ref_currency (
 	dv_code TEXT NOT NULL, 
 	currency_code TEXT NOT NULL, 
@@ -112,6 +144,27 @@ CREATE TABLE ref_unit__obs (
 	PRIMARY KEY (dv_code, applied_ts, load_ts)
 );
 
+CREATE TABLE sat_order_details (
+	order_hk BLOB NOT NULL, 
+	applied_ts DATETIME NOT NULL, 
+	load_ts DATETIME NOT NULL, 
+	hash_diff BLOB NOT NULL, 
+	currency_code TEXT, 
+	weight_system TEXT, 
+	weight_unit TEXT, 
+	record_source TEXT NOT NULL, 
+	batch_id BIGINT NOT NULL, 
+	PRIMARY KEY (order_hk, applied_ts, load_ts)
+);
+
+CREATE TABLE sat_order_details__obs (
+	order_hk BLOB NOT NULL, 
+	applied_ts DATETIME NOT NULL, 
+	load_ts DATETIME NOT NULL, 
+	hash_diff BLOB NOT NULL, 
+	PRIMARY KEY (order_hk, applied_ts, load_ts)
+);
+
 CREATE TABLE stg_currencies (
 	dv_batch_id BIGINT NOT NULL, 
 	dv_row BIGINT NOT NULL, 
@@ -124,6 +177,25 @@ CREATE TABLE stg_currencies (
 	extracted_at DATETIME, 
 	dv_code_currency TEXT, 
 	dv_hd_currency BLOB NOT NULL, 
+	PRIMARY KEY (dv_batch_id, dv_row)
+);
+
+CREATE TABLE stg_orders (
+	dv_batch_id BIGINT NOT NULL, 
+	dv_row BIGINT NOT NULL, 
+	dv_loaded_at DATETIME NOT NULL, 
+	dv_applied_at DATETIME NOT NULL, 
+	order_number TEXT, 
+	currency_code TEXT, 
+	weight_system TEXT, 
+	weight_unit TEXT, 
+	changed_at DATETIME, 
+	dv_hk_money BLOB NOT NULL, 
+	dv_hk_order BLOB NOT NULL, 
+	dv_hk_order_money BLOB NOT NULL, 
+	dv_hk_order_money__order BLOB NOT NULL, 
+	dv_hk_order_money__money BLOB NOT NULL, 
+	dv_hd_order_details BLOB NOT NULL, 
 	PRIMARY KEY (dv_batch_id, dv_row)
 );
 

@@ -533,6 +533,19 @@ def test_bytes_that_are_not_utf8_are_placed(example_project: Path) -> None:
         f"{CRM}:9:10: the file is not UTF-8 text: byte 0xe9 cannot be read (save it as UTF-8)"]
 
 
+def test_bytes_that_are_not_utf8_after_a_byte_order_mark_are_placed(
+        example_project: Path) -> None:
+    path = example_project / CRM
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"city: text",
+                                                                 b"city: t\xe9xt"))
+    assert problems(example_project) == [
+        f"{CRM}:9:10: the file is not UTF-8 text: byte 0xe9 cannot be read (save it as UTF-8)"]
+    # a mark cut short, and then a byte that no UTF-8 text begins with
+    path.write_bytes(b"\xef\xff" + path.read_bytes()[3:])
+    assert problems(example_project) == [
+        f"{CRM}:1:1: the file is not UTF-8 text: byte 0xef cannot be read (save it as UTF-8)"]
+
+
 def test_a_control_character_is_placed(example_project: Path) -> None:
     edit(example_project, CRM, "city: text", "city: te\x00xt")
     assert problems(example_project) == [

@@ -462,10 +462,11 @@ def read_yaml(file: Path, shown_path: str, problems: Problems) -> Any:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        good = data[:exc.start].decode("utf-8-sig")
+        # the decoder's positions count from after a byte order mark, in exc.object
+        good = exc.object[:exc.start].decode("utf-8")
         line, col = _place(good, len(good))
         problems.add(shown_path, line, col, f"the file is not UTF-8 text: byte "
-                     f"0x{data[exc.start]:02x} cannot be read", "save it as UTF-8")
+                     f"0x{exc.object[exc.start]:02x} cannot be read", "save it as UTF-8")
         return None
     try:
         return _Reader(shown_path, problems).read(text)

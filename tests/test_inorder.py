@@ -24,6 +24,8 @@ from datavault import api, hashing
 from datavault.load import open_input
 from tests.conftest import migrated, write_project
 from tests.reference import reference_state
+from tests.test_history import PROJECT as HISTORY_PROJECT
+from tests.test_snapshots import PROJECT as SNAPSHOT_PROJECT
 
 # a tenth of the history test's examples: each loads three to six batches of six keys
 EXAMPLES = max(5, int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100")) // 10)
@@ -45,37 +47,10 @@ columns:
   v: text
   op: text
 """,
-    "models/hubs/thing.yml": """
-business_key:
-  k: text
-sources:
-  feed:
-""",
+    "models/hubs/thing.yml": HISTORY_PROJECT["models/hubs/thing.yml"],
     "models/satellites/thing_state.yml": """
 parent: thing
 source: feed
-payload: [v]
-""",
-}
-
-SNAPSHOT_PROJECT = {
-    "models/sources/extract.yml": """
-batch: snapshot
-applied_at: day
-columns:
-  k: text
-  day: timestamp
-  v: text
-""",
-    "models/hubs/item.yml": """
-business_key:
-  k: text
-sources:
-  extract:
-""",
-    "models/satellites/item_state.yml": """
-parent: item
-source: extract
 payload: [v]
 """,
 }

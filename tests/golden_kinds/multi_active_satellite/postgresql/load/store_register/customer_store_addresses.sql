@@ -23,10 +23,11 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_customer_store = '\x000000000000000
       WHERE q.batch_id = s.dv_batch_id AND q.entity = 'customer_store_addresses' AND q.row_number = s.dv_row
   );
 
--- The batch's observations, one per key and applied time; conflicts are flagged. A key this
--- satellite has never seen (no row, no logged observation, no conflict in the batch) is
--- fresh: its timeline is the batch's alone, so a row goes in exactly where its hash diff
--- differs from the one before it (dv_prev), and the rest is logged.
+-- The batch's observations, one per key and applied time; conflicts are flagged. Each goes
+-- one way (dv_path): 1 when the batch observes its key only after everything stored or
+-- logged of it (a key never seen too): compared with the observation before it, the first
+-- with the key's latest stored row (dv_prev); 2 when it repeats the latest observation at
+-- its applied time; 0 the timeline.
 CREATE TEMPORARY TABLE dv_obs AS
 WITH src AS (
     SELECT s.dv_batch_id, s.dv_row, s.dv_loaded_at, s.dv_hk_customer_store AS dv_hk, s.dv_applied_at AS dv_applied,
@@ -36,24 +37,56 @@ WITH src AS (
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_customer_store <> '\x00000000000000000000000000000000'::bytea
 ),
-top AS (SELECT * FROM src WHERE dv_rank = 1),
-clash AS (SELECT dv_hk, dv_applied FROM top GROUP BY dv_hk, dv_applied HAVING COUNT(DISTINCT dv_hd) > 1)
-SELECT t.*,
-       ROW_NUMBER() OVER (PARTITION BY t.dv_hk, t.dv_applied ORDER BY t.dv_row) AS dv_dup,
-       CASE WHEN c.dv_hk IS NULL THEN 0 ELSE 1 END AS dv_conflict,
-       LAG(t.dv_hd) OVER (PARTITION BY t.dv_hk ORDER BY t.dv_applied, t.dv_row) AS dv_prev,
-       CASE WHEN MAX(CASE WHEN c.dv_hk IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY t.dv_hk) = 0
-             AND NOT EXISTS (SELECT 1 FROM msat_customer_store_addresses x WHERE x.customer_store_hk = t.dv_hk)
-             AND NOT EXISTS (SELECT 1 FROM msat_customer_store_addresses__obs x WHERE x.customer_store_hk = t.dv_hk)
-             -- (a later snapshot loaded before would have deleted a key it lacked)
-             AND NOT EXISTS (SELECT 1 FROM dv_batch b
-                             WHERE b.source = 'store_register'
-                               AND b.snapshot_at >= (SELECT MIN(x.dv_applied_at) FROM stg_store_register x WHERE x.dv_batch_id = :batch_id)
-                               AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
-                                                  WHERE a.entity = 'customer_store_addresses' AND a.status = 'ok'))
-            THEN 1 ELSE 0 END AS dv_fresh
-FROM top t
-LEFT JOIN clash c ON c.dv_hk = t.dv_hk AND c.dv_applied = t.dv_applied;
+seen AS (
+    SELECT t.*,
+           LAG(t.dv_hd) OVER w AS dv_before,
+           CASE WHEN LAG(t.dv_applied) OVER w = t.dv_applied THEN 2 ELSE 1 END AS dv_dup,
+           FIRST_VALUE(t.dv_applied) OVER w AS dv_first
+    FROM src t
+    WHERE t.dv_rank = 1
+    WINDOW w AS (PARTITION BY t.dv_hk ORDER BY t.dv_applied, t.dv_row)
+),
+placed AS (
+    SELECT e.*,
+           CASE WHEN e.dv_dup = 2 AND e.dv_before <> e.dv_hd THEN 1 ELSE 0 END AS dv_conflict,
+           CASE WHEN (NOT EXISTS (SELECT 1 FROM msat_customer_store_addresses)
+                      OR NOT EXISTS (SELECT 1 FROM msat_customer_store_addresses x WHERE x.customer_store_hk = e.dv_hk AND x.applied_ts >= e.dv_first))
+                 AND (NOT EXISTS (SELECT 1 FROM msat_customer_store_addresses__obs)
+                      OR NOT EXISTS (SELECT 1 FROM msat_customer_store_addresses__obs x WHERE x.customer_store_hk = e.dv_hk AND x.applied_ts >= e.dv_first))
+                 AND ((SELECT MAX(b.snapshot_at) FROM dv_batch b
+                  WHERE b.source = 'store_register'
+                    AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+                                       WHERE a.entity = 'customer_store_addresses' AND a.status = 'ok')) IS NULL OR e.dv_first > (SELECT MAX(b.snapshot_at) FROM dv_batch b
+                  WHERE b.source = 'store_register'
+                    AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+                                       WHERE a.entity = 'customer_store_addresses' AND a.status = 'ok')))
+                THEN 1 ELSE 0 END AS dv_in_order
+    FROM seen e
+)
+SELECT p.dv_batch_id, p.dv_row, p.dv_loaded_at, p.dv_hk, p.dv_applied, p.dv_hd,
+       p.dv_rank, p.dv_dup, p.dv_conflict,
+       CASE WHEN p.dv_in_order = 1 AND p.dv_before IS NULL AND EXISTS (SELECT 1 FROM msat_customer_store_addresses)
+            THEN (SELECT x.hash_diff FROM msat_customer_store_addresses x WHERE x.customer_store_hk = p.dv_hk
+                  ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
+            ELSE p.dv_before END AS dv_prev,
+       CASE WHEN p.dv_in_order = 1 THEN 1
+            WHEN p.dv_hd = (SELECT z.hash_diff FROM (
+                                SELECT x.hash_diff, x.load_ts FROM msat_customer_store_addresses x WHERE x.customer_store_hk = p.dv_hk AND x.applied_ts = p.dv_applied
+                                UNION ALL
+                                SELECT g.hash_diff, g.load_ts FROM msat_customer_store_addresses__obs g
+                                WHERE g.customer_store_hk = p.dv_hk AND g.applied_ts = p.dv_applied AND g.hash_diff <> '\x'::bytea
+                            ) z ORDER BY z.load_ts DESC LIMIT 1) THEN 2
+            ELSE 0 END AS dv_path
+FROM placed p;
+
+-- A conflict (rows of one key and applied time with different hash diffs, each flagged
+-- above where it differs from the row before it) covers every row at its applied time, and
+-- its key takes the timeline.
+UPDATE dv_obs
+SET dv_conflict = CASE WHEN (dv_hk, dv_applied) IN (SELECT c.dv_hk, c.dv_applied FROM dv_obs c WHERE c.dv_conflict = 1)
+                       THEN 1 ELSE 0 END,
+    dv_path = 0
+WHERE dv_hk IN (SELECT c.dv_hk FROM dv_obs c WHERE c.dv_conflict = 1);
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
@@ -82,7 +115,7 @@ DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
 
 -- The members of each observed set, one row per distinct member (identical rows are one).
 CREATE TEMPORARY TABLE dv_members AS
-SELECT o.dv_batch_id, o.dv_loaded_at, o.dv_hk, o.dv_applied, o.dv_hd, o.dv_fresh, o.dv_prev,
+SELECT o.dv_batch_id, o.dv_loaded_at, o.dv_hk, o.dv_applied, o.dv_hd, o.dv_path, o.dv_prev,
        r.member_hash_diff, r.address, r.floor
 FROM dv_obs o
 JOIN (
@@ -100,45 +133,79 @@ JOIN (
 
 -- A full snapshot: every key this satellite knows (a row, or something logged) that the batch
 -- lacks is deleted at the snapshot's time (a deletion is the reserved all-zero hash diff with
--- no payload; where the key has no state, it changes nothing and is logged).
-INSERT INTO dv_obs (dv_batch_id, dv_row, dv_loaded_at, dv_hk, dv_applied, dv_hd, dv_rank, dv_dup, dv_conflict, dv_fresh)
-SELECT c.batch_id, NULL, c.loaded_at, k.dv_hk, c.snapshot_at, '\x00000000000000000000000000000000'::bytea, 1, 1, 0, 0
+-- no payload; where the key has no state, it changes nothing and is logged). Each such key
+-- goes its way as in dv_obs: in order, a deletion already known there, or the timeline.
+INSERT INTO dv_obs (dv_batch_id, dv_row, dv_loaded_at, dv_hk, dv_applied, dv_hd, dv_rank, dv_dup, dv_conflict, dv_prev, dv_path)
+SELECT d.batch_id, NULL, d.loaded_at, d.dv_hk, d.snapshot_at, '\x00000000000000000000000000000000'::bytea, 1, 1, 0,
+       CASE WHEN d.dv_in_order = 1 THEN (SELECT x.hash_diff FROM msat_customer_store_addresses x WHERE x.customer_store_hk = d.dv_hk
+                                         ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1) END,
+       CASE WHEN d.dv_in_order = 1 THEN 1
+            WHEN (SELECT z.hash_diff FROM (
+                      SELECT x.hash_diff, x.load_ts FROM msat_customer_store_addresses x WHERE x.customer_store_hk = d.dv_hk AND x.applied_ts = d.snapshot_at
+                      UNION ALL
+                      SELECT g.hash_diff, g.load_ts FROM msat_customer_store_addresses__obs g
+                      WHERE g.customer_store_hk = d.dv_hk AND g.applied_ts = d.snapshot_at AND g.hash_diff <> '\x'::bytea
+                  ) z ORDER BY z.load_ts DESC LIMIT 1) = '\x00000000000000000000000000000000'::bytea THEN 2
+            ELSE 0 END
 FROM (
-    SELECT t.customer_store_hk AS dv_hk FROM msat_customer_store_addresses t
-    UNION
-    SELECT g.customer_store_hk FROM msat_customer_store_addresses__obs g
-    EXCEPT
-    SELECT s.dv_hk_customer_store FROM stg_store_register s WHERE s.dv_batch_id = :batch_id
-) k
-CROSS JOIN (SELECT batch_id, loaded_at, snapshot_at FROM dv_batch WHERE batch_id = :batch_id) c;
+    SELECT k.dv_hk, c.batch_id, c.loaded_at, c.snapshot_at,
+           CASE WHEN (NOT EXISTS (SELECT 1 FROM msat_customer_store_addresses)
+                         OR NOT EXISTS (SELECT 1 FROM msat_customer_store_addresses x WHERE x.customer_store_hk = k.dv_hk AND x.applied_ts >= c.snapshot_at))
+                    AND (NOT EXISTS (SELECT 1 FROM msat_customer_store_addresses__obs)
+                         OR NOT EXISTS (SELECT 1 FROM msat_customer_store_addresses__obs x WHERE x.customer_store_hk = k.dv_hk AND x.applied_ts >= c.snapshot_at))
+                    AND ((SELECT MAX(b.snapshot_at) FROM dv_batch b
+                     WHERE b.source = 'store_register'
+                       AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+                                          WHERE a.entity = 'customer_store_addresses' AND a.status = 'ok')) IS NULL OR c.snapshot_at > (SELECT MAX(b.snapshot_at) FROM dv_batch b
+                     WHERE b.source = 'store_register'
+                       AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+                                          WHERE a.entity = 'customer_store_addresses' AND a.status = 'ok')))
+                THEN 1 ELSE 0 END AS dv_in_order
+    FROM (
+        SELECT t.customer_store_hk AS dv_hk FROM msat_customer_store_addresses t
+        UNION
+        SELECT g.customer_store_hk FROM msat_customer_store_addresses__obs g
+        EXCEPT
+        SELECT s.dv_hk_customer_store FROM stg_store_register s WHERE s.dv_batch_id = :batch_id
+    ) k
+    CROSS JOIN (SELECT batch_id, loaded_at, snapshot_at FROM dv_batch WHERE batch_id = :batch_id) c
+) d;
 
 ANALYZE dv_obs;
 
 ANALYZE dv_members;
 
 -- dv:inserted
+-- Keys observed only after everything stored or logged of them: each observation against the
+-- one before it, the first against the key's latest stored row (SEMANTICS.md section 3).
 INSERT INTO msat_customer_store_addresses (customer_store_hk, applied_ts, load_ts, hash_diff, member_hash_diff, address, floor, record_source, batch_id)
 SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, o.member_hash_diff, o.address, o.floor, 'shop.register', o.dv_batch_id
 FROM dv_members o
-WHERE o.dv_fresh = 1 AND (o.dv_prev <> o.dv_hd OR (o.dv_prev IS NULL AND o.dv_hd <> '\x00000000000000000000000000000000'::bytea));
+WHERE o.dv_path = 1 AND o.dv_hd <> '\x00000000000000000000000000000000'::bytea AND (o.dv_prev IS NULL OR o.dv_prev <> o.dv_hd);
+
+-- dv:deleted
+INSERT INTO msat_customer_store_addresses (customer_store_hk, applied_ts, load_ts, hash_diff, member_hash_diff, record_source, batch_id)
+SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, '\x00000000000000000000000000000000'::bytea, 'shop.register', o.dv_batch_id
+FROM dv_obs o
+WHERE o.dv_path = 1 AND o.dv_hd = '\x00000000000000000000000000000000'::bytea AND o.dv_prev <> '\x00000000000000000000000000000000'::bytea;
 
 -- dv:logged
 INSERT INTO msat_customer_store_addresses__obs (customer_store_hk, applied_ts, load_ts, hash_diff)
 SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd
 FROM dv_obs o
-WHERE o.dv_fresh = 1 AND (o.dv_prev = o.dv_hd OR (o.dv_prev IS NULL AND o.dv_hd = '\x00000000000000000000000000000000'::bytea));
+WHERE o.dv_path = 1 AND (o.dv_prev = o.dv_hd OR (o.dv_prev IS NULL AND o.dv_hd = '\x00000000000000000000000000000000'::bytea));
 
--- Every other key of the batch (one with a past): each observed applied time from the key's
--- earliest one in the batch onward:
+-- Every other key of the batch (observed before something stored or logged of it, or with a
+-- conflict): each observed applied time from the key's earliest one in the batch onward:
 -- the desired hash diff (latest-loaded observation), the one shown without a new row, and the
 -- latest earlier observation (to decide whether the log needs this one).
 CREATE TEMPORARY TABLE dv_timeline AS
 WITH first_seen AS (
-    SELECT dv_hk, MIN(dv_applied) AS first_applied FROM dv_obs WHERE dv_fresh = 0 GROUP BY dv_hk
+    SELECT dv_hk, MIN(dv_applied) AS first_applied FROM dv_obs WHERE dv_path = 0 GROUP BY dv_hk
 ),
 cand AS (
     SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at AS load_ts, o.dv_hd, 1 AS in_batch, 0 AS is_row FROM dv_obs o
-    WHERE o.dv_fresh = 0
+    WHERE o.dv_path = 0
     UNION ALL
     SELECT t.customer_store_hk, t.applied_ts, t.load_ts, t.hash_diff, 0, 1
     FROM msat_customer_store_addresses t JOIN first_seen f ON t.customer_store_hk = f.dv_hk AND t.applied_ts >= f.first_applied

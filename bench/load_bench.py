@@ -49,6 +49,7 @@ import sqlalchemy as sa
 
 from datavault import api, schema
 from datavault.kinds import main_table
+from datavault.kinds.effectivity_satellite import payload_columns
 from datavault.load import open_input
 
 SOURCE = "shop_orders"
@@ -202,6 +203,12 @@ def entity_floor_sql(model, engine: sa.Engine, entity: str, source_name: str = S
         pairs = [(schema.link_key_column(entity), key)]
         pairs += [(schema.role_key_column(r.role), schema.stage_role_key(entity, r.role))
                   for r in link.roles]
+    elif kind == "effectivity_satellite":  # the driving key, its relationship as payload
+        eff = model.entities[entity]
+        key = f"{eff.stage_key}, dv_applied_at"
+        pairs = [(eff.key_column, eff.stage_key), ("applied_ts", "dv_applied_at"),
+                 ("hash_diff", schema.stage_link_key(eff.link))]
+        pairs += payload_columns(eff)
     else:
         sat = model.satellites[entity]
         parent_key = sat.stage_key

@@ -267,3 +267,34 @@ def test_quarantined_rows_export_in_the_source_dialect(tmp_path: Path, db_url: s
                      encoding="utf-8")
     vault.load(fixed)
     assert "A" in {r[0] for r in vault.satellite()}
+
+
+def test_a_large_csv_file_is_read_in_a_few_blocks_of_memory(tmp_path: Path) -> None:
+    """The CSV reader reads blocks ahead of the rows taken from it on a thread of its own:
+    however slowly they are taken, what it holds stays a few dozen blocks, not the file."""
+    import time
+
+    from datavault.load.inputs import open_input
+    from datavault.metadata import load_project
+
+    model = load_project(_project(tmp_path / "project")).model
+    path = tmp_path / "large.csv"
+    line = "K{},2026-01-01T06:00:00,1,120.50,0.1,2026-01-01,true," + "x" * 60 + "\n"
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(",".join(HEADER) + "\n")
+        for start in range(0, 720_000, 10_000):
+            handle.write("".join(line.format(n) for n in range(start, start + 10_000)))
+    size = path.stat().st_size
+    reader = open_input(str(path)).open(model.sources["feed"])
+    held = rows = 0
+    try:
+        for batch in reader.batches():
+            rows += batch.num_rows
+            time.sleep(0.002)  # a consumer slower than reading
+            held = max(held, pa.total_allocated_bytes())
+    finally:
+        reader.close()
+    assert rows == 720_000
+    assert size > 64 * 2**20
+    # 32 blocks of 1 MiB read ahead, the batch being taken and its text columns
+    assert held < 48 * 2**20, (held, size)

@@ -38,8 +38,9 @@ from datavault.diagnostics import DatavaultError
 
 CHUNK = 20_000
 #: how much of a file the CSV reader parses at once; a row longer than this is read by
-#: trying again with a larger block
-BLOCK = 8 << 20
+#: trying again with a larger block. Its thread reads up to 32 blocks ahead of the rows
+#: taken from it, so this is also what keeps a large file's reading in a few dozen MiB.
+BLOCK = 1 << 20
 LARGEST_BLOCK = 1 << 30
 _MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd", b"BZh": "bz2"}
 _SUFFIX_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl",

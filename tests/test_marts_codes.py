@@ -645,3 +645,22 @@ def test_a_bridge_that_requires_no_satellite_looks_up_codes(tmp_path: Path,
             ("A", "Metre"), ("B", None)]
     finally:
         v.session.close()
+
+
+def test_a_description_column_name_too_long_for_a_database_is_refused(tmp_path: Path) -> None:
+    prefix = "p" * 60
+    mart = ("pit: thing\ncodes:\n  unit: {columns: {c: thing_details.c, u: thing_details.u}, "
+            f"prefix: {prefix}}}\n" + SPINE_LINE)
+    assert _things(tmp_path, mart) == [
+        f"models/marts/things.yml:3:69: a description column of code lookup unit would be "
+        f"'{prefix}name', longer than 63 characters (databases cut or refuse such names; use "
+        "a shorter name)"]
+
+
+def test_a_bridge_names_no_satellite_column(tmp_path: Path) -> None:
+    mart = ("bridge: [thing, thing_measure, measure]\ncodes:\n  unit: {columns: "
+            "{c: thing_details.c, u: measure.u}}\n" + SPINE_LINE)
+    assert _things(tmp_path, mart) == [
+        "models/marts/things.yml:3:23: a bridge shows no column of satellite 'thing_details', "
+        "so it looks up no code there (it looks up codes in the business keys of the hubs on "
+        "its path, thing, measure; a PIT of thing shows the satellite's columns)"]

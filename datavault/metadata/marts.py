@@ -14,7 +14,6 @@ from typing import Any
 from datavault import model as m
 from datavault.diagnostics import closest, did_you_mean
 from datavault.kinds import KINDS, Described, described
-from datavault.metadata.checks import MAX_IDENTIFIER
 from datavault.metadata.yamlfile import LList, LMap
 
 SPINE_HINT = ("give dates: [2026-01-31, ...], or every: day|week|month with from: (and to:), "
@@ -543,9 +542,10 @@ def _mart_codes(doc: Any, data: LMap, model: m.Model, broken: set[str], mart: m.
     else:
         hubs = mart.path[::2]
         owners = {hub: {c.name: c.type for c in model.hubs[hub].key} for hub in hubs}
-        listable = {sat: f"{_kind_words(model, sat)} {sat!r}: a bridge shows no satellite "
-                    "columns, so it looks up codes in the business keys of the hubs on its "
-                    f"path ({', '.join(hubs)}); a PIT of {t.parent} shows its columns"
+        listable = {sat: f"a bridge shows no column of {_kind_words(model, sat)} {sat!r}, so "
+                    "it looks up no code there (it looks up codes in the business keys of the "
+                    f"hubs on its path, {', '.join(hubs)}; a PIT of {t.parent} shows the "
+                    "satellite's columns)"
                     for sat, t in targets.items() if t.parent in mart.path}
         labels = _bridge_labels(model, mart.path)
     return _codes(doc, data, model, broken, owners, listable, labels)
@@ -608,9 +608,9 @@ def _codes(doc: Any, data: LMap, model: m.Model, broken: set[str],
                        f"give the lookup a prefix: of its own (now {lookup.prefix!r})")
                 ok = False
                 break
-            if len(label) > MAX_IDENTIFIER:
-                doc.at(where, f"code lookup {name}: the column name {label!r} is longer than "
-                       f"{MAX_IDENTIFIER} characters", "choose a shorter prefix:")
+            before = len(doc.problems.items)
+            doc.identifier_length(where, f"a description column of code lookup {name}", label)
+            if len(doc.problems.items) > before:
                 ok = False
                 break
             shown[label] = f"the description {column.name!r} of code lookup {name}"

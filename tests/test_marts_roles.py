@@ -464,3 +464,19 @@ def test_the_roles_of_a_step_are_part_of_a_bridges_definition(tmp_path: Path) ->
     assert parents.path == children.path and parents.effective == children.effective
     assert parents.roles == (("child", "parent"),) and children.roles == (("parent", "child"),)
     assert marts.definition(model, parents) != marts.definition(model, children)
+
+
+def test_a_code_lookup_in_a_hub_of_several_places_is_refused(tmp_path: Path) -> None:
+    """Which place's key (the child's or the parent's) a lookup means is not said: refused,
+    never the first place taken silently."""
+    files = {k: v for k, v in PROJECT.items() if not k.startswith("models/marts/")}
+    files["models/sources/kinds.yml"] = "batch: snapshot\ncolumns: {p: text, label: text}\n"
+    files["models/reference_tables/part_kind.yml"] = (
+        "source: kinds\ncode: {p: text}\npayload: {label: text}\n")
+    files[M] = ("bridge: [part, part_hierarchy: {from: child, to: parent}, part]\n"
+                "codes:\n  part_kind: {column: part.p}\n" + _SPINE)
+    root = write_project(tmp_path / "p", files)
+    assert problems(root) == [
+        f"{M}:3:23: hub 'part' has several places on this path (child, parent), and a code "
+        "lookup does not say which place's key it looks up: look the code up in a PIT of the "
+        "hub"]

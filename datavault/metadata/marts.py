@@ -547,6 +547,13 @@ def _mart_codes(doc: Any, data: LMap, model: m.Model, broken: set[str], mart: m.
                     f"hubs on its path, {', '.join(hubs)}; a PIT of {t.parent} shows the "
                     "satellite's columns)"
                     for sat, t in targets.items() if t.parent in mart.path}
+        for hub in {h for h in hubs if hubs.count(h) > 1}:
+            # which place's key a lookup of such a hub means is not said, so none is taken
+            del owners[hub]
+            roles = ", ".join(p for h, p in zip(mart.path, mart.places) if h == hub)
+            listable[hub] = (f"hub {hub!r} has several places on this path ({roles}), and a "
+                             "code lookup does not say which place's key it looks up: look "
+                             "the code up in a PIT of the hub")
         labels = _bridge_labels(model, mart.path)
     return _codes(doc, data, model, broken, owners, listable, labels)
 

@@ -21,10 +21,11 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_order = '\x000000000000000000000000
       WHERE q.batch_id = s.dv_batch_id AND q.entity = 'order_details' AND q.row_number = s.dv_row
   );
 
--- The batch's observations, one per key and applied time; conflicts are flagged. A key this
--- satellite has never seen (no row, no logged observation, no conflict in the batch) is
--- fresh: its timeline is the batch's alone, so a row goes in exactly where its hash diff
--- differs from the one before it (dv_prev), and the rest is logged.
+-- The batch's observations, one per key and applied time; conflicts are flagged. Each goes
+-- one way (dv_path): 1 when the batch observes its key only after everything stored or
+-- logged of it (a key never seen too): compared with the observation before it, the first
+-- with the key's latest stored row (dv_prev); 2 when it repeats the latest observation at
+-- its applied time; 0 the timeline.
 CREATE TEMPORARY TABLE dv_obs AS
 WITH src AS (
     SELECT s.dv_batch_id, s.dv_row, s.dv_loaded_at, s.dv_hk_order AS dv_hk, s.dv_applied_at AS dv_applied,
@@ -37,18 +38,52 @@ WITH src AS (
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_order <> '\x00000000000000000000000000000000'::bytea
 ),
-top AS (SELECT * FROM src WHERE dv_rank = 1),
-clash AS (SELECT dv_hk, dv_applied FROM top GROUP BY dv_hk, dv_applied HAVING COUNT(DISTINCT dv_hd) > 1)
-SELECT t.*,
-       ROW_NUMBER() OVER (PARTITION BY t.dv_hk, t.dv_applied ORDER BY t.dv_row) AS dv_dup,
-       CASE WHEN c.dv_hk IS NULL THEN 0 ELSE 1 END AS dv_conflict,
-       LAG(t.dv_hd) OVER (PARTITION BY t.dv_hk ORDER BY t.dv_applied, t.dv_row) AS dv_prev,
-       CASE WHEN MAX(CASE WHEN c.dv_hk IS NULL THEN 0 ELSE 1 END) OVER (PARTITION BY t.dv_hk) = 0
-             AND NOT EXISTS (SELECT 1 FROM sat_order_details x WHERE x.order_hk = t.dv_hk)
-             AND NOT EXISTS (SELECT 1 FROM sat_order_details__obs x WHERE x.order_hk = t.dv_hk)
-            THEN 1 ELSE 0 END AS dv_fresh
-FROM top t
-LEFT JOIN clash c ON c.dv_hk = t.dv_hk AND c.dv_applied = t.dv_applied;
+seen AS (
+    SELECT t.*,
+           LAG(t.dv_hd) OVER w AS dv_before,
+           CASE WHEN LAG(t.dv_applied) OVER w = t.dv_applied THEN 2 ELSE 1 END AS dv_dup,
+           FIRST_VALUE(t.dv_applied) OVER w AS dv_first
+    FROM src t
+    WHERE t.dv_rank = 1
+    WINDOW w AS (PARTITION BY t.dv_hk ORDER BY t.dv_applied, t.dv_row)
+),
+placed AS (
+    SELECT e.*,
+           CASE WHEN e.dv_dup = 2 AND e.dv_before <> e.dv_hd THEN 1 ELSE 0 END AS dv_conflict,
+           CASE WHEN (NOT EXISTS (SELECT 1 FROM sat_order_details)
+                      OR NOT EXISTS (SELECT 1 FROM sat_order_details x WHERE x.order_hk = e.dv_hk AND x.applied_ts >= e.dv_first))
+                 AND (NOT EXISTS (SELECT 1 FROM sat_order_details__obs)
+                      OR NOT EXISTS (SELECT 1 FROM sat_order_details__obs x WHERE x.order_hk = e.dv_hk AND x.applied_ts >= e.dv_first))
+                THEN 1 ELSE 0 END AS dv_in_order
+    FROM seen e
+)
+SELECT p.dv_batch_id, p.dv_row, p.dv_loaded_at, p.dv_hk, p.dv_applied, p.dv_hd,
+       p.currency_code,
+       p.weight_system,
+       p.weight_unit,
+       p.dv_rank, p.dv_dup, p.dv_conflict,
+       CASE WHEN p.dv_in_order = 1 AND p.dv_before IS NULL AND EXISTS (SELECT 1 FROM sat_order_details)
+            THEN (SELECT x.hash_diff FROM sat_order_details x WHERE x.order_hk = p.dv_hk
+                  ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
+            ELSE p.dv_before END AS dv_prev,
+       CASE WHEN p.dv_in_order = 1 THEN 1
+            WHEN p.dv_hd = (SELECT z.hash_diff FROM (
+                                SELECT x.hash_diff, x.load_ts FROM sat_order_details x WHERE x.order_hk = p.dv_hk AND x.applied_ts = p.dv_applied
+                                UNION ALL
+                                SELECT g.hash_diff, g.load_ts FROM sat_order_details__obs g
+                                WHERE g.order_hk = p.dv_hk AND g.applied_ts = p.dv_applied AND g.hash_diff <> '\x'::bytea
+                            ) z ORDER BY z.load_ts DESC LIMIT 1) THEN 2
+            ELSE 0 END AS dv_path
+FROM placed p;
+
+-- A conflict (rows of one key and applied time with different hash diffs, each flagged
+-- above where it differs from the row before it) covers every row at its applied time, and
+-- its key takes the timeline.
+UPDATE dv_obs
+SET dv_conflict = CASE WHEN (dv_hk, dv_applied) IN (SELECT c.dv_hk, c.dv_applied FROM dv_obs c WHERE c.dv_conflict = 1)
+                       THEN 1 ELSE 0 END,
+    dv_path = 0
+WHERE dv_hk IN (SELECT c.dv_hk FROM dv_obs c WHERE c.dv_conflict = 1);
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
@@ -65,28 +100,30 @@ DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
 ANALYZE dv_obs;
 
 -- dv:inserted
+-- Keys observed only after everything stored or logged of them: each observation against the
+-- one before it, the first against the key's latest stored row (SEMANTICS.md section 3).
 INSERT INTO sat_order_details (order_hk, applied_ts, load_ts, hash_diff, currency_code, weight_system, weight_unit, record_source, batch_id)
 SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, o.currency_code, o.weight_system, o.weight_unit, 'shop.orders', o.dv_batch_id
 FROM dv_obs o
-WHERE o.dv_fresh = 1 AND (o.dv_prev <> o.dv_hd OR (o.dv_prev IS NULL AND o.dv_hd <> '\x00000000000000000000000000000000'::bytea));
+WHERE o.dv_path = 1 AND o.dv_hd <> '\x00000000000000000000000000000000'::bytea AND (o.dv_prev IS NULL OR o.dv_prev <> o.dv_hd);
 
 -- dv:logged
 INSERT INTO sat_order_details__obs (order_hk, applied_ts, load_ts, hash_diff)
 SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd
 FROM dv_obs o
-WHERE o.dv_fresh = 1 AND (o.dv_prev = o.dv_hd OR (o.dv_prev IS NULL AND o.dv_hd = '\x00000000000000000000000000000000'::bytea));
+WHERE o.dv_path = 1 AND (o.dv_prev = o.dv_hd OR (o.dv_prev IS NULL AND o.dv_hd = '\x00000000000000000000000000000000'::bytea));
 
--- Every other key of the batch (one with a past): each observed applied time from the key's
--- earliest one in the batch onward:
+-- Every other key of the batch (observed before something stored or logged of it, or with a
+-- conflict): each observed applied time from the key's earliest one in the batch onward:
 -- the desired hash diff (latest-loaded observation), the one shown without a new row, and the
 -- latest earlier observation (to decide whether the log needs this one).
 CREATE TEMPORARY TABLE dv_timeline AS
 WITH first_seen AS (
-    SELECT dv_hk, MIN(dv_applied) AS first_applied FROM dv_obs WHERE dv_fresh = 0 GROUP BY dv_hk
+    SELECT dv_hk, MIN(dv_applied) AS first_applied FROM dv_obs WHERE dv_path = 0 GROUP BY dv_hk
 ),
 cand AS (
     SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at AS load_ts, o.dv_hd, 1 AS in_batch, 0 AS is_row FROM dv_obs o
-    WHERE o.dv_fresh = 0
+    WHERE o.dv_path = 0
     UNION ALL
     SELECT t.order_hk, t.applied_ts, t.load_ts, t.hash_diff, 0, 1
     FROM sat_order_details t JOIN first_seen f ON t.order_hk = f.dv_hk AND t.applied_ts >= f.first_applied

@@ -636,3 +636,75 @@ def test_a_postgres_scheme_url_is_a_postgresql_url(project: Path, pg_url: str) -
     result = cli(project, url, "load", "crm_customers", str(data(project, CRM["jan"])))
     assert result.exit_code == 0, result.output
     assert "loaded" in result.output
+
+
+# ---- a first load fills its tables, then builds their indexes (PostgreSQL) ---------------
+def indexes(url: str) -> dict[str, tuple[str, str, int]]:
+    """Index name -> (table, definition, the index's oid) for every index of the vault's
+    schema; a constraint's index shows its constraint's definition."""
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT x.relname, t.relname, pg_get_indexdef(i.indexrelid)"
+            "       || COALESCE(' / ' || pg_get_constraintdef(c.oid), ''), i.indexrelid::bigint"
+            " FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid"
+            " JOIN pg_class t ON t.oid = i.indrelid"
+            " LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid AND c.conrelid = t.oid"
+            " WHERE t.relnamespace = current_schema()::regnamespace").all()
+    engine.dispose()
+    return {name: (table, definition, oid) for name, table, definition, oid in rows}
+
+
+def rebuilt(before: dict, after: dict) -> set[str]:
+    """The tables whose indexes were made again; every index keeps its definition."""
+    assert {n: v[:2] for n, v in after.items()} == {n: v[:2] for n, v in before.items()}
+    return {before[n][0] for n in before if before[n][2] != after[n][2]}
+
+
+def test_a_first_load_builds_its_indexes_once_its_tables_are_filled(
+        project: Path, pg_url: str) -> None:
+    """An entity whose table is empty is loaded with the indexes of its empty tables set
+    aside and built again before the commit: the same names and definitions, new indexes. A
+    later load, or a load into a table that holds rows, keeps them as they are."""
+    url = migrated(project, pg_url)
+    before = indexes(url)
+    load(project, url, "crm_customers", data(project, CRM["jan"]))
+    first = indexes(url)
+    assert rebuilt(before, first) == {"hub_customer", "sat_customer_details",
+                                      "sat_customer_details__obs"}
+    load(project, url, "crm_customers", data(project, CRM["feb"]))
+    assert rebuilt(first, indexes(url)) == set()
+    load(project, url, "shop_orders", data(project, ORDERS))
+    orders = rebuilt(first, indexes(url))
+    assert "hub_customer" not in orders  # it held the customers already
+    assert {"hub_order", "link_order_customer", "sat_order_status"} <= orders
+    vault = Vault(url)
+    with pytest.raises(sa.exc.IntegrityError):  # the keys are unique as before
+        vault.rows("INSERT INTO hub_order SELECT * FROM hub_order LIMIT 1")
+    vault.engine.dispose()
+
+
+def test_a_first_load_that_fails_keeps_its_indexes(project: Path, pg_url: str) -> None:
+    """A first load that fails after its indexes were set aside leaves them as they were,
+    and its resumed load builds them."""
+    url = migrated(project, pg_url)
+    vault = Vault(url)
+    with vault.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'no rows today'; END $$;"
+            "CREATE TRIGGER refuse BEFORE INSERT ON sat_customer_details "
+            "FOR EACH STATEMENT EXECUTE FUNCTION refuse()")
+    before = indexes(url)
+    result = cli(project, url, "load", "crm_customers", str(data(project, CRM["jan"])))
+    assert "no rows today" in result.output, result.output
+    assert rebuilt(before, indexes(url)) == {"hub_customer"}
+    assert vault.count("sat_customer_details") == 0
+    with vault.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER refuse ON sat_customer_details")
+    resumed = cli(project, url, "load", "--resume", str(vault.last_batch()))
+    assert resumed.exit_code == 0, resumed.output
+    assert vault.count("sat_customer_details") > 0
+    assert rebuilt(before, indexes(url)) == {"hub_customer", "sat_customer_details",
+                                             "sat_customer_details__obs"}
+    vault.engine.dispose()

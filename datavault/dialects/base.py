@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -180,6 +181,23 @@ class Dialect:
     def refresh_statistics(self, connection: sa.Connection, table: str, inserted: int) -> None:
         """After ``inserted`` rows went into ``table``: bring the planner's statistics up to
         date where they would mislead the next load (nothing by default)."""
+
+    def empty_tables(self, connection: sa.Connection, tables: Sequence[str]) -> list[str]:
+        """Of an entity's ``tables`` (its main table first), those its next load may fill
+        with their indexes set aside (``without_indexes``): every empty one when the main
+        table is empty, else none. Asked before the load's transaction begins, so that it
+        holds no lock there. None by default."""
+        return []
+
+    @contextlib.contextmanager
+    def without_indexes(self, connection: sa.Connection,
+                        tables: Sequence[str]) -> Iterator[None]:
+        """Run the block (statements of ``connection``'s transaction that fill ``tables``,
+        from ``empty_tables``) with those tables' indexes and unique constraints set aside,
+        and build them again when it ends: one sorted build instead of an index entry per
+        row. A table another transaction has filled meanwhile keeps its indexes. If the
+        block raises, the transaction's rollback restores them. Nothing by default."""
+        yield
 
     def subquery_fence(self) -> str:
         """A clause that keeps a subquery from being folded into the query around it."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -274,6 +275,54 @@ class PostgresDialect(Dialect):
             "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (name,)).scalar()
         if known is None or known < 0 or inserted > known / 10:
             connection.exec_driver_sql(f"ANALYZE {name}")
+
+    def empty_tables(self, connection: sa.Connection, tables: Sequence[str]) -> list[str]:
+        empty = [t for t in tables if not connection.exec_driver_sql(
+            f"SELECT EXISTS (SELECT 1 FROM {self.quote(t)})").scalar()]
+        connection.commit()  # no lock is kept: the load's transaction takes its own
+        return empty if tables and empty[:1] == [tables[0]] else []
+
+    @contextlib.contextmanager
+    def without_indexes(self, connection: sa.Connection,
+                        tables: Sequence[str]) -> Iterator[None]:
+        # Each table is locked against every other reader and writer until the commit, and
+        # only then found empty (a load of another source may have filled it since
+        # ``empty_tables``). Left as they are: a table a foreign key refers to or from, a
+        # partitioned or inherited one, one whose replica identity is an index.
+        rebuild: list[str] = []
+        for table in tables:
+            name = self.quote(table)
+            connection.exec_driver_sql(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")
+            plain = connection.exec_driver_sql(
+                "SELECT c.relkind = 'r' AND c.relreplident <> 'i' AND NOT c.relhassubclass"
+                " AND NOT c.relispartition"
+                " AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f'"
+                "                 AND (f.conrelid = c.oid OR f.confrelid = c.oid))"
+                " AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)"
+                f" AND NOT EXISTS (SELECT 1 FROM {name})"
+                " FROM pg_class c WHERE c.oid = to_regclass(%(t)s)", {"t": name}).scalar()
+            if not plain:
+                continue
+            # unique and primary-key constraints by their definition, other indexes by theirs
+            for constraint, index, definition in connection.exec_driver_sql(
+                    "SELECT c.conname, NULL, pg_get_constraintdef(c.oid) FROM pg_constraint c"
+                    " WHERE c.conrelid = to_regclass(%(t)s) AND c.contype IN ('p', 'u')"
+                    " UNION ALL"
+                    " SELECT NULL, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)"
+                    " FROM pg_index i WHERE i.indrelid = to_regclass(%(t)s) AND NOT EXISTS ("
+                    "     SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+                    {"t": name}).all():
+                if constraint is not None:
+                    connection.exec_driver_sql(
+                        f"ALTER TABLE {name} DROP CONSTRAINT {self.quote(constraint)}")
+                    rebuild.append(f"ALTER TABLE {name} ADD CONSTRAINT "
+                                   f"{self.quote(constraint)} {definition}")
+                else:
+                    connection.exec_driver_sql(f"DROP INDEX {index}")
+                    rebuild.append(definition)
+        yield
+        for statement in rebuild:
+            connection.exec_driver_sql(statement)
 
     def plain_text(self, text: Any, type_name: str) -> Any:
         return plain_text(text, type_name)

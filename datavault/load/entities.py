@@ -53,22 +53,26 @@ class EntityLoads:
         started_at = values.utcnow()
         clock = time.perf_counter()
         statements = self.renderer.load(source, entity, batch.batch_id).statements()
+        tables = (KINDS[kind].table_names(self.model.settings.naming, entity)
+                  if kind in KINDS else [])
         try:
+            with self.engine.connect() as connection:
+                # a first load fills its tables and then builds their indexes
+                empty = self.dialect.empty_tables(connection, tables)
             with self.engine.begin() as connection:
-                if kind in KINDS and (KINDS[kind].keeps_history or KINDS[kind].in_load_order):
-                    if KINDS[kind].in_load_order:  # its other sources' batches wait for this
-                        self.dialect.serialize_writers(
-                            connection, KINDS[kind].table_names(self.model.settings.naming,
-                                                                entity)[0])
-                    self._check_order(connection, entity, batch)
-                for statement in statements:
-                    count = statement.execute(connection).rowcount
-                    if statement.tag == "inserted":
-                        outcome.rows_inserted += max(count, 0)
-                    elif statement.tag == "deleted":
-                        outcome.rows_deleted += max(count, 0)
-                    elif statement.tag == "quarantined":
-                        outcome.rows_quarantined += max(count, 0)
+                with self.dialect.without_indexes(connection, empty):
+                    if kind in KINDS and (KINDS[kind].keeps_history or KINDS[kind].in_load_order):
+                        if KINDS[kind].in_load_order:  # its other sources' batches wait for this
+                            self.dialect.serialize_writers(connection, tables[0])
+                        self._check_order(connection, entity, batch)
+                    for statement in statements:
+                        count = statement.execute(connection).rowcount
+                        if statement.tag == "inserted":
+                            outcome.rows_inserted += max(count, 0)
+                        elif statement.tag == "deleted":
+                            outcome.rows_deleted += max(count, 0)
+                        elif statement.tag == "quarantined":
+                            outcome.rows_quarantined += max(count, 0)
                 outcome.seconds = time.perf_counter() - clock
                 self._audit(connection, source, batch, outcome, started_at)
         except sa.exc.DBAPIError as exc:

@@ -141,16 +141,17 @@ def landing_table(source: m.Source) -> sa.Table:
     )
 
 
-def raw_table(source: m.Source) -> sa.Table:
-    """The per-session temporary table a batch is copied into as text: its row number,
-    whether SQL may type its texts, and one column per source column, in declared order
-    (``c0``, ``c1``, ...)."""
+def raw_table(source: m.Source, prefixes: Sequence[str] = ("TEMPORARY",)) -> sa.Table:
+    """The table a batch is copied into as text, for the staging transaction only
+    (``Dialect.raw_table_prefixes`` says how it is made): its row number, whether SQL may
+    type its texts, and one column per source column, in declared order (``c0``, ``c1``,
+    ...)."""
     return sa.Table(
         f"dv_raw_{source.name}", sa.MetaData(),
         sa.Column("dv_row", sa.BigInteger(), nullable=False),
         sa.Column("dv_ok", sa.Boolean(), nullable=False),
         *[sa.Column(f"c{i}", sa.Text()) for i in range(len(source.columns))],
-        prefixes=["TEMPORARY"],
+        prefixes=list(prefixes),
     )
 
 

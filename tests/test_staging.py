@@ -5,6 +5,7 @@ rows and quarantine the same rows for the same reasons."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from datavault import api
+from datavault import api, schema
 from datavault.load import open_input
 from tests.conftest import migrated, write_project
 
@@ -112,13 +113,39 @@ lines = st.lists(st.tuples(row, st.sampled_from(["", "", "", "", "", "", "long",
 
 
 
+# Parallel workers, not the loader's own server process, type and hash every row SQL reads
+# (a batch of a few rows is too small for them otherwise): what a large batch gets.
+IN_WORKERS = "%20-cmin_parallel_table_scan_size%3D0%20-cparallel_leader_participation%3Doff"
+
+
 @pytest.fixture
 def session(tmp_path: Path, pg_url: str):
     root = write_project(tmp_path / "project", PROJECT)
     migrated(root, pg_url)
-    session = api.open_session(root, url=pg_url)
+    session = api.open_session(root, url=pg_url + IN_WORKERS)
     yield session
     session.close()
+
+
+def test_parallel_workers_type_and_hash_the_rows_sql_reads(session) -> None:
+    """Under the session's settings the stage statement that types and hashes the copied
+    text is planned for parallel workers, so the comparisons below cover them."""
+    source = session.model.sources["probe"]
+    statements = session.renderer.stage(source, raw=True).statements()
+    typed = next(i for i, s in enumerate(statements) if "dv_typed" in s.sql)
+    params = {"batch_id": 1, "loaded_at": "2026-01-01 00:00:00",
+              "applied_at": "2026-01-01 00:00:00"}
+    with session.engine.connect() as connection, connection.begin():
+        raw = schema.raw_table(source, session.renderer.dialect.raw_table_prefixes(connection))
+        assert raw._prefixes == ["UNLOGGED"]  # a temporary table is read by no worker
+        raw.create(connection)
+        for statement in statements[:typed]:
+            statement.execute(connection, params)
+        explain = dataclasses.replace(statements[typed],
+                                      bindable="EXPLAIN " + statements[typed].bindable)
+        plan = "\n".join(row[0] for row in explain.execute(connection, params))
+        connection.rollback()
+    assert "Gather" in plan and "Parallel Seq Scan" in plan, plan
 
 
 def staged(session, path: Path, copy: bool):

@@ -212,9 +212,10 @@ class Dialect:
         """A statement that removes every row of ``table`` (in a transaction)."""
         return f"DELETE FROM {self.quote(table)}"
 
-    def landing_prefix(self) -> str:
-        """The CREATE prefix of the per-session landing table."""
-        return "CREATE TEMPORARY TABLE"
+    def raw_table_prefixes(self, connection: sa.Connection) -> list[str]:
+        """The prefixes of ``CREATE TABLE`` for the table a batch's text is copied into
+        (``schema.raw_table``), made and dropped in the staging transaction."""
+        return ["TEMPORARY"]
 
     def timestamp_param(self, name: str) -> str:
         """A bound timestamp parameter (passed as its stored text) in a SELECT list."""

@@ -276,6 +276,14 @@ class PostgresDialect(Dialect):
         if known is None or known < 0 or inserted > known / 10:
             connection.exec_driver_sql(f"ANALYZE {name}")
 
+    def raw_table_prefixes(self, connection: sa.Connection) -> list[str]:
+        # Parallel workers read no temporary table: an unlogged one, where the role may
+        # make one in the schema, lets the typing and hashing of a batch use them. Made in
+        # the staging transaction, it is never seen by another, even after a crash.
+        may = connection.exec_driver_sql(
+            "SELECT COALESCE(has_schema_privilege(current_schema(), 'CREATE'), FALSE)").scalar()
+        return ["UNLOGGED"] if may else ["TEMPORARY"]
+
     def empty_tables(self, connection: sa.Connection, tables: Sequence[str]) -> list[str]:
         empty = [t for t in tables if not connection.exec_driver_sql(
             f"SELECT EXISTS (SELECT 1 FROM {self.quote(t)})").scalar()]

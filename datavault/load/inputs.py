@@ -13,6 +13,8 @@ the reason, for quarantine. Typing every text is staging's work, by the rules of
 from __future__ import annotations
 
 import array
+import collections
+import concurrent.futures
 import csv
 import hashlib
 import io
@@ -24,7 +26,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +39,7 @@ from datavault.database import redact, shown_url, with_driver
 from datavault.diagnostics import DatavaultError
 
 CHUNK = 20_000
+T = TypeVar("T")
 #: how much of a file the CSV reader parses at once; a row longer than this is read by
 #: trying again with a larger block. Its thread reads up to 32 blocks ahead of the rows
 #: taken from it, so this is also what keeps a large file's reading in a few dozen MiB.
@@ -318,6 +321,24 @@ def _as_text(column: pa.Array) -> pa.Array:
 
 
 # ---- CSV ----------------------------------------------------------------------------------
+_END = object()
+
+
+def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """The items of ``items``, produced in a thread of its own up to ``depth`` ahead of the
+    consumer: reading and checking the next block of an input (Arrow lets go of the GIL)
+    while the database copies this one. The producer's exception is raised to the
+    consumer, at the item where it happened."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pending = collections.deque(pool.submit(next, items, _END) for _ in range(depth))
+        while True:
+            item = pending.popleft().result()
+            if item is _END:
+                return
+            pending.append(pool.submit(next, items, _END))
+            yield item
+
+
 class ReadAgain(Exception):
     """A row longer than the reader's blocks: read the input again from the start (the
     reader now uses larger blocks); what was read of it so far is to be discarded."""

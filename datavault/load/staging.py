@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,7 +19,7 @@ from datavault import model as m
 from datavault import schema, values
 from datavault.dialects import Dialect
 from datavault.load.batches import STAGED, Batch, Ledger
-from datavault.load.inputs import CHUNK, ReadAgain, Reader, Rejected
+from datavault.load.inputs import CHUNK, ReadAgain, Reader, Rejected, read_ahead
 from datavault.render import Renderer
 
 Progress = Callable[..., None]
@@ -48,17 +48,22 @@ class Stager:
         land = schema.landing_table(source)
         parse = _RowParser(source, batch.batch_id, reader)
         counts = {"read": 0, "quarantined": 0}
-        raw = schema.raw_table(source)
         copy = self.copy_text and self.dialect.supports_copy and not reader.typed
+        stage = self.metadata.tables[self.model.stage_table(source.name)]
         with self.engine.connect() as connection:
-            with connection.begin():
+            # the source's loads wait for each other: nothing else writes its staging table
+            empty = self.dialect.empty_tables(connection, [stage.name])
+            raw = schema.raw_table(source, self.dialect.raw_table_prefixes(connection)
+                                   if copy else ())
+            connection.commit()
+            with connection.begin(), self.dialect.without_indexes(connection, empty):
                 land.drop(connection, checkfirst=True)
                 land.create(connection)
                 if copy:
                     raw.drop(connection, checkfirst=True)
                     raw.create(connection)
                 self._read(connection, source, reader, raw if copy else land, parse, counts,
-                           progress)
+                           progress, copy)
                 rendered = self.renderer.stage(source, raw=copy)
                 stamp = values.timestamp_text(batch.loaded_at)
                 params = {
@@ -79,7 +84,6 @@ class Stager:
                 land.drop(connection)
                 if copy:
                     raw.drop(connection)
-                stage = self.metadata.tables[self.model.stage_table(source.name)]
                 snapshot_at = connection.execute(
                     sa.select(sa.func.max(stage.c.dv_applied_at))
                     .where(stage.c.dv_batch_id == batch.batch_id)).scalar()
@@ -98,7 +102,8 @@ class Stager:
 
     def _read(self, connection: sa.Connection, source: m.Source, reader: Reader,
               target: sa.Table,
-              parse: _RowParser, counts: dict[str, int], progress: Progress) -> None:
+              parse: _RowParser, counts: dict[str, int], progress: Progress,
+              copy: bool) -> None:
         """Every row of the input into ``target``: the raw text table (COPY), else parsed
         into the landing table; rows the reader set apart are quarantined."""
         if reader.typed:
@@ -109,28 +114,39 @@ class Stager:
             return
         while True:
             savepoint = connection.begin_nested()
+            read = 0
+            # the next block is read (and checked) while this one is copied or parsed
+            blocks = read_ahead(self._blocks(source, reader, copy))
             try:
-                read = 0
-                for batch in reader.batches():
-                    if target.name == schema.raw_table(source).name:
-                        self.dialect.copy_text(connection, target.name,
-                                               self._marked(source, batch))
-                    else:
+                for batch, rejected, bytes_read in blocks:
+                    if batch is not None and copy:
+                        self.dialect.copy_text(connection, target.name, batch)
+                    elif batch is not None:
                         columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
                         self._land(connection, target, parse, [list(r) for r in zip(*columns)],
                                    counts)
-                    read += batch.num_rows
-                    read += self._reject(connection, parse, reader.take_rejected(), counts)
-                    progress("read", rows=read, bytes=reader.bytes_read,
-                             total=reader.total_bytes)
-                read += self._reject(connection, parse, reader.take_rejected(), counts)
+                    read += (batch.num_rows if batch is not None else 0) + self._reject(
+                        connection, parse, rejected, counts)
+                    progress("read", rows=read, bytes=bytes_read, total=reader.total_bytes)
             except ReadAgain:  # a row longer than a block: read it all again, larger
                 savepoint.rollback()
                 counts["quarantined"] = 0
                 continue
+            finally:
+                blocks.close()  # its thread is done with the reader before it is read again
             savepoint.commit()
             counts["read"] += read
             return
+
+    def _blocks(self, source: m.Source, reader: Reader, copy: bool
+                ) -> Iterator[tuple[pa.RecordBatch | None, list[Rejected], int | None]]:
+        """The input's blocks of text (marked for the raw table when ``copy``), each with
+        the rows the reader set apart up to its end and the bytes read so far; then no
+        block, with the rows set apart at the end."""
+        for batch in reader.batches():
+            yield ((self._marked(source, batch) if copy else batch), reader.take_rejected(),
+                   reader.bytes_read)
+        yield None, reader.take_rejected(), reader.bytes_read
 
     def _marked(self, source: m.Source, batch: pa.RecordBatch) -> pa.RecordBatch:
         """A batch of text as the raw table takes it: its row number, ``dv_ok`` (every text

@@ -713,3 +713,31 @@ def test_a_first_load_that_fails_keeps_its_indexes(project: Path, pg_url: str) -
                                              "sat_customer_details",
                                              "sat_customer_details__obs"}
     vault.engine.dispose()
+
+
+def test_a_loader_role_that_owns_no_table_and_makes_none_loads(project: Path,
+                                                             pg_url: str) -> None:
+    """A role with every privilege on the vault's tables but neither their ownership nor the
+    right to make tables in the schema stages through a temporary table and fills empty
+    tables with their indexes in place."""
+    url = migrated(project, pg_url)
+    schema_name = re.search(r"search_path%3D(\w+)", url).group(1)  # type: ignore[union-attr]
+    role = f"dvtest_loader_{schema_name[-12:]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(
+            f"CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA {schema_name} TO {role};"
+            f"GRANT ALL ON ALL TABLES IN SCHEMA {schema_name} TO {role};"
+            f"GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema_name} TO {role}")
+    try:
+        before = indexes(url)
+        as_role = re.sub(r"//[^@/]+@", f"//{role}@", url, count=1)
+        load(project, as_role, "crm_customers", data(project, CRM["jan"]))
+        assert rebuilt(before, indexes(url)) == set()
+        vault = Vault(url)
+        assert vault.count("hub_customer") > 0 and vault.count("sat_customer_details") > 0
+        vault.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP OWNED BY {role}; DROP ROLE {role}")
+        admin.dispose()

@@ -136,9 +136,9 @@ def test_parallel_workers_type_and_hash_the_rows_sql_reads(session) -> None:
     params = {"batch_id": 1, "loaded_at": "2026-01-01 00:00:00",
               "applied_at": "2026-01-01 00:00:00"}
     with session.engine.connect() as connection, connection.begin():
-        raw = schema.raw_table(source, session.renderer.dialect.raw_table_prefixes(connection))
-        assert raw._prefixes == ["UNLOGGED"]  # a temporary table is read by no worker
-        raw.create(connection)
+        prefixes = session.renderer.dialect.raw_table_prefixes(connection)
+        assert prefixes == ["UNLOGGED"]  # a temporary table is read by no worker
+        schema.raw_table(source, prefixes).create(connection)
         for statement in statements[:typed]:
             statement.execute(connection, params)
         explain = dataclasses.replace(statements[typed],

@@ -295,14 +295,16 @@ class PostgresDialect(Dialect):
                         tables: Sequence[str]) -> Iterator[None]:
         # Each table is locked against every other reader and writer until the commit, and
         # only then found empty (a load of another source may have filled it since
-        # ``empty_tables``). Left as they are: a table a foreign key refers to or from, a
+        # ``empty_tables``). Left as they are: a table the loader's role does not own (only
+        # an owner may drop and make its indexes), one a foreign key refers to or from, a
         # partitioned or inherited one, one whose replica identity is an index.
         rebuild: list[str] = []
         for table in tables:
             name = self.quote(table)
             connection.exec_driver_sql(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")
             plain = connection.exec_driver_sql(
-                "SELECT c.relkind = 'r' AND c.relreplident <> 'i' AND NOT c.relhassubclass"
+                "SELECT pg_has_role(c.relowner, 'USAGE')"
+                " AND c.relkind = 'r' AND c.relreplident <> 'i' AND NOT c.relhassubclass"
                 " AND NOT c.relispartition"
                 " AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f'"
                 "                 AND (f.conrelid = c.oid OR f.confrelid = c.oid))"

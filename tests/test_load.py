@@ -717,9 +717,9 @@ def test_a_first_load_that_fails_keeps_its_indexes(project: Path, pg_url: str) -
 
 def test_a_loader_role_that_owns_no_table_and_makes_none_loads(project: Path,
                                                              pg_url: str) -> None:
-    """A role with every privilege on the vault's tables but neither their ownership nor the
-    right to make tables in the schema stages through a temporary table and fills empty
-    tables with their indexes in place."""
+    """A role with the privileges a load needs on the vault's tables (on a hub only SELECT
+    and INSERT) but neither their ownership nor the right to make tables in the schema stages
+    through a temporary table and fills empty tables with their indexes in place."""
     url = migrated(project, pg_url)
     schema_name = re.search(r"search_path%3D(\w+)", url).group(1)  # type: ignore[union-attr]
     role = f"dvtest_loader_{schema_name[-12:]}"
@@ -728,7 +728,9 @@ def test_a_loader_role_that_owns_no_table_and_makes_none_loads(project: Path,
         connection.exec_driver_sql(
             f"CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA {schema_name} TO {role};"
             f"GRANT ALL ON ALL TABLES IN SCHEMA {schema_name} TO {role};"
-            f"GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema_name} TO {role}")
+            f"GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema_name} TO {role};"
+            # a hub is only read and inserted into
+            f"REVOKE UPDATE, DELETE, TRUNCATE ON hub_customer FROM {role}")
     try:
         before = indexes(url)
         as_role = re.sub(r"//[^@/]+@", f"//{role}@", url, count=1)
@@ -741,3 +743,50 @@ def test_a_loader_role_that_owns_no_table_and_makes_none_loads(project: Path,
         with admin.connect() as connection:
             connection.exec_driver_sql(f"DROP OWNED BY {role}; DROP ROLE {role}")
         admin.dispose()
+
+
+def test_a_first_load_keeps_indexes_it_could_not_build_again_or_that_are_in_use(
+        project: Path, pg_url: str) -> None:
+    """Indexes stay as they are where a rebuild from their definition would lose something
+    (storage options, an object that depends on them) or where the table is in use when the
+    load begins: a first load never waits for a reader."""
+    url = migrated(project, pg_url)
+    vault = Vault(url)
+    with vault.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "ALTER INDEX sat_customer_details_pkey SET (fillfactor = 90);"
+            "CREATE VIEW order_count AS SELECT h.order_hk, h.order_number, COUNT(*) AS n"
+            " FROM hub_order h GROUP BY h.order_hk")  # valid through the primary key
+    before = indexes(url)
+    reader = vault.engine.connect()
+    reader.exec_driver_sql("SELECT COUNT(*) FROM hub_customer")  # its transaction stays open
+    try:
+        load(project, url, "crm_customers", data(project, CRM["jan"]))
+        load(project, url, "shop_orders", data(project, ORDERS))
+    finally:
+        reader.rollback()
+        reader.close()
+    done = rebuilt(before, indexes(url))
+    assert not done & {"hub_customer", "sat_customer_details", "hub_order"}
+    assert {"sat_order_status", "link_order_customer"} <= done
+    assert vault.scalar("SELECT reloptions FROM pg_class WHERE relname = "
+                        "'sat_customer_details_pkey'") == ["fillfactor=90"]
+    assert vault.count("order_count") == vault.count("hub_order") > 0
+    vault.engine.dispose()
+
+
+def test_indexes_are_set_aside_only_on_a_table_still_empty(project: Path,
+                                                           pg_url: str) -> None:
+    """A table another load filled between ``empty_tables`` and the lock keeps its
+    indexes."""
+    from datavault.dialects import get_dialect
+
+    url = migrated(project, pg_url)
+    load(project, url, "crm_customers", data(project, CRM["jan"]))
+    before = indexes(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        with get_dialect("postgresql").without_indexes(connection, ["hub_customer"]):
+            pass
+    engine.dispose()
+    assert rebuilt(before, indexes(url)) == set()

@@ -166,6 +166,32 @@ def key_part(expr: str, type_name: str) -> str:
     return escape(f"NULLIF(upper({trimmed} COLLATE \"C\"), '')")
 
 
+# A table whose indexes a first load may set aside and build again as they were: the
+# loader's role owns it (only an owner may), a plain table (not partitioned, inherited or a
+# partition), no foreign key to or from it, its replica identity not an index, and no index
+# or constraint of it with what a rebuild from its definition would not give back: a
+# tablespace, storage options, the cluster mark, a comment, an object that depends on it.
+_REBUILDABLE = """
+SELECT pg_has_role(c.relowner, 'USAGE') AND c.relkind = 'r' AND c.relreplident <> 'i'
+   AND NOT c.relhassubclass AND NOT c.relispartition
+   AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = c.oid)
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                   WHERE f.contype = 'f' AND (f.conrelid = c.oid OR f.confrelid = c.oid))
+   AND NOT EXISTS (
+       SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+       LEFT JOIN pg_constraint k ON k.conindid = x.oid AND k.conrelid = c.oid
+       WHERE i.indrelid = c.oid
+         AND (x.reltablespace <> 0 OR x.reloptions IS NOT NULL OR i.indisclustered
+              OR obj_description(x.oid, 'pg_class') IS NOT NULL
+              OR obj_description(k.oid, 'pg_constraint') IS NOT NULL
+              OR EXISTS (SELECT 1 FROM pg_depend d WHERE d.deptype = 'n'
+                         AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid = x.oid)
+                              OR (d.refclassid = 'pg_constraint'::regclass
+                                  AND d.refobjid = k.oid)))))
+FROM pg_class c WHERE c.oid = to_regclass(%(t)s)
+"""
+
+
 class PostgresDialect(Dialect):
     name = "postgresql"
     supports_copy = True
@@ -287,31 +313,32 @@ class PostgresDialect(Dialect):
     def empty_tables(self, connection: sa.Connection, tables: Sequence[str]) -> list[str]:
         empty = [t for t in tables if not connection.exec_driver_sql(
             f"SELECT EXISTS (SELECT 1 FROM {self.quote(t)})").scalar()]
+        if not tables or empty[:1] != [tables[0]]:
+            empty = []
+        empty = [t for t in empty if connection.exec_driver_sql(
+            _REBUILDABLE, {"t": self.quote(t)}).scalar()]
         connection.commit()  # no lock is kept: the load's transaction takes its own
-        return empty if tables and empty[:1] == [tables[0]] else []
+        return empty
 
     @contextlib.contextmanager
     def without_indexes(self, connection: sa.Connection,
                         tables: Sequence[str]) -> Iterator[None]:
-        # Each table is locked against every other reader and writer until the commit, and
-        # only then found empty (a load of another source may have filled it since
-        # ``empty_tables``). Left as they are: a table the loader's role does not own (only
-        # an owner may drop and make its indexes), one a foreign key refers to or from, a
-        # partitioned or inherited one, one whose replica identity is an index.
+        # Each table is locked against every other reader and writer until the commit, if no
+        # one uses it now (else it keeps its indexes: no one waits for the other), and only
+        # then found empty (a load of another source may have filled it since
+        # ``empty_tables``).
+        ddl = {"no_parameters": True}  # a catalog definition may hold a %
         rebuild: list[str] = []
         for table in tables:
             name = self.quote(table)
-            connection.exec_driver_sql(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")
-            plain = connection.exec_driver_sql(
-                "SELECT pg_has_role(c.relowner, 'USAGE')"
-                " AND c.relkind = 'r' AND c.relreplident <> 'i' AND NOT c.relhassubclass"
-                " AND NOT c.relispartition"
-                " AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f'"
-                "                 AND (f.conrelid = c.oid OR f.confrelid = c.oid))"
-                " AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhrelid = c.oid)"
-                f" AND NOT EXISTS (SELECT 1 FROM {name})"
-                " FROM pg_class c WHERE c.oid = to_regclass(%(t)s)", {"t": name}).scalar()
-            if not plain:
+            savepoint = connection.begin_nested()
+            try:
+                connection.exec_driver_sql(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE NOWAIT")
+            except sa.exc.OperationalError:  # in use
+                savepoint.rollback()
+                continue
+            savepoint.commit()  # the lock stays with the transaction
+            if connection.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM {name})").scalar():
                 continue
             # unique and primary-key constraints by their definition, other indexes by theirs
             for constraint, index, definition in connection.exec_driver_sql(
@@ -324,15 +351,16 @@ class PostgresDialect(Dialect):
                     {"t": name}).all():
                 if constraint is not None:
                     connection.exec_driver_sql(
-                        f"ALTER TABLE {name} DROP CONSTRAINT {self.quote(constraint)}")
+                        f"ALTER TABLE {name} DROP CONSTRAINT {self.quote(constraint)}",
+                        execution_options=ddl)
                     rebuild.append(f"ALTER TABLE {name} ADD CONSTRAINT "
                                    f"{self.quote(constraint)} {definition}")
                 else:
-                    connection.exec_driver_sql(f"DROP INDEX {index}")
+                    connection.exec_driver_sql(f"DROP INDEX {index}", execution_options=ddl)
                     rebuild.append(definition)
         yield
         for statement in rebuild:
-            connection.exec_driver_sql(statement)
+            connection.exec_driver_sql(statement, execution_options=ddl)
 
     def plain_text(self, text: Any, type_name: str) -> Any:
         return plain_text(text, type_name)

@@ -3,7 +3,8 @@
 A load of a source holds that source's load lock (see ``Dialect.load_lock``) from the moment
 its batch is numbered to its end, so loads of one source never interleave; loads of other
 sources run at once, except those of sources that feed one entity taking batches in load-time
-order (a non-historized link of two sources), which share a lock. Under the lock it first
+order (a non-historized link of two sources), which share a lock, and an entity's first load,
+which may hold its tables alone (``Dialect.without_indexes``). Under the lock it first
 finishes any earlier batch of the source that a stopped loader left unfinished (the vault's
 satellites take batches in load-time order), then skips an input identical to one already
 loaded, or stages it as a new batch and runs each entity load in its own transaction. Before

@@ -655,6 +655,14 @@ def indexes(url: str) -> dict[str, tuple[str, str, int]]:
     return {name: (table, definition, oid) for name, table, definition, oid in rows}
 
 
+def migrated_with(project: Path, url: str, sql: str) -> tuple[str, Vault]:
+    """The project's vault at ``url``, then ``sql`` run in it."""
+    vault = Vault(migrated(project, url))
+    with vault.engine.begin() as connection:
+        connection.exec_driver_sql(sql)
+    return url, vault
+
+
 def rebuilt(before: dict, after: dict) -> set[str]:
     """The tables whose indexes were made again; every index keeps its definition."""
     assert {n: v[:2] for n, v in after.items()} == {n: v[:2] for n, v in before.items()}
@@ -691,14 +699,12 @@ def test_a_first_load_builds_its_indexes_once_its_tables_are_filled(
 def test_a_first_load_that_fails_keeps_its_indexes(project: Path, pg_url: str) -> None:
     """A first load that fails after its indexes were set aside leaves them as they were,
     and its resumed load builds them."""
-    url = migrated(project, pg_url)
-    vault = Vault(url)
-    with vault.engine.begin() as connection:
-        connection.exec_driver_sql(
-            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'no rows today'; END $$;"
-            "CREATE TRIGGER refuse BEFORE INSERT ON sat_customer_details "
-            "FOR EACH STATEMENT EXECUTE FUNCTION refuse()")
+    url, vault = migrated_with(
+        project, pg_url,
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'no rows today'; END $$;"
+        "CREATE TRIGGER refuse BEFORE INSERT ON sat_customer_details "
+        "FOR EACH STATEMENT EXECUTE FUNCTION refuse()")
     before = indexes(url)
     result = cli(project, url, "load", "crm_customers", str(data(project, CRM["jan"])))
     assert "no rows today" in result.output, result.output
@@ -750,13 +756,11 @@ def test_a_first_load_keeps_indexes_it_could_not_build_again_or_that_are_in_use(
     """Indexes stay as they are where a rebuild from their definition would lose something
     (storage options, an object that depends on them) or where the table is in use when the
     load begins: a first load never waits for a reader."""
-    url = migrated(project, pg_url)
-    vault = Vault(url)
-    with vault.engine.begin() as connection:
-        connection.exec_driver_sql(
-            "ALTER INDEX sat_customer_details_pkey SET (fillfactor = 90);"
-            "CREATE VIEW order_count AS SELECT h.order_hk, h.order_number, COUNT(*) AS n"
-            " FROM hub_order h GROUP BY h.order_hk")  # valid through the primary key
+    url, vault = migrated_with(
+        project, pg_url,
+        "ALTER INDEX sat_customer_details_pkey SET (fillfactor = 90);"
+        "CREATE VIEW order_count AS SELECT h.order_hk, h.order_number, COUNT(*) AS n"
+        " FROM hub_order h GROUP BY h.order_hk")  # valid through the primary key
     before = indexes(url)
     reader = vault.engine.connect()
     reader.exec_driver_sql("SELECT COUNT(*) FROM hub_customer")  # its transaction stays open

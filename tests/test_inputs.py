@@ -217,7 +217,8 @@ def test_bad_input_is_quarantined_row_by_row(vault: Vault, tmp_path: Path) -> No
     text += "N,2026-01-01,1,1,1,2026-01-01,true,nul\x00here\n"  # a NUL character
     text += "R,2026-01-01,1\n"  # too few fields
     text += "H,2026-01-01,1,1e999999999,1,2026-01-01,true,huge decimal\n"
-    text += "T,2026-01-01,1,1,1,2026-01-01,true," + "t" * (10 << 20) + "\n"  # a 10 MB field
+    # a 10 MB field: longer than the reader's blocks, which read the file again, larger
+    text += "T,2026-01-01,1,1,1,2026-01-01,true," + "t" * (10 << 20) + "\n"
     text += "Z,2026-01-01,1,1,1,2026-01-01,true,\"unclosed\n" + "M,2026-01-01\n" * 3
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
@@ -227,7 +228,11 @@ def test_bad_input_is_quarantined_row_by_row(vault: Vault, tmp_path: Path) -> No
     assert set(loaded) == {"G", "T"}
     assert len(loaded["T"][-1]) == 10 << 20
     reasons = {number: reason for number, reason, _ in vault.quarantine()}
-    assert sorted(reasons) == [2, 3, 4, 6]
+    assert sorted(reasons) == [2, 3, 4, 6] and len(vault.quarantine()) == 4  # each once
+    with vault.engine.connect() as connection:
+        counts = connection.exec_driver_sql(
+            "SELECT rows_read, rows_staged, rows_quarantined FROM dv_batch").one()
+    assert tuple(counts) == (6, 2, 4)
     assert "NUL" in reasons[2]
     assert "fields" in reasons[3]
     assert "decimal range" in reasons[4]

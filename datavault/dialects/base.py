@@ -35,6 +35,10 @@ class Dialect:
     #: the engine bulk-loads through COPY rather than batched INSERTs, and reads source text
     #: in SQL (``plain_text``, ``text_value``, ``copy_text``)
     supports_copy = False
+    #: the fewest rows of a batch for which a load into empty tables sets their indexes
+    #: aside (``without_indexes``): for fewer, index entries row by row cost less than
+    #: dropping and building the indexes, which also leaves catalog rows behind each time
+    bulk_rows = 10_000
     #: column types that differ from the generic SQLAlchemy ones, by declared type
     type_overrides: dict[str, Any] = {}
     #: words the engine reserves that SQLAlchemy's quoting does not know: a name equal to one

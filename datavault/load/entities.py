@@ -56,9 +56,11 @@ class EntityLoads:
         tables = (KINDS[kind].table_names(self.model.settings.naming, entity)
                   if kind in KINDS else [])
         try:
-            with self.engine.connect() as connection:
-                # a first load fills its tables and then builds their indexes
-                empty = self.dialect.empty_tables(connection, tables)
+            empty: list[str] = []
+            if (batch.rows_staged or 0) >= self.dialect.bulk_rows:
+                with self.engine.connect() as connection:
+                    # a large first load fills its tables, then builds their indexes
+                    empty = self.dialect.empty_tables(connection, tables)
             with self.engine.begin() as connection:
                 with self.dialect.without_indexes(connection, empty):
                     if kind in KINDS and (KINDS[kind].keeps_history or KINDS[kind].in_load_order):

@@ -56,7 +56,7 @@ class Stager:
             raw = schema.raw_table(source, self.dialect.raw_table_prefixes(connection)
                                    if copy else ())
             connection.commit()
-            with connection.begin(), self.dialect.without_indexes(connection, empty):
+            with connection.begin():
                 land.drop(connection, checkfirst=True)
                 land.create(connection)
                 if copy:
@@ -72,15 +72,17 @@ class Stager:
                     "applied_at": (values.timestamp_text(batch.applied_at)
                                    if batch.applied_at else stamp),
                 }
-                for statement in rendered.statements():
-                    if statement.tag == "parse":  # rows SQL did not read: the parser's turn
-                        rows = statement.execute(connection, params, stream_results=True,
-                                                 yield_per=CHUNK)
-                        for part in rows.partitions():
-                            self._land(connection, land, parse, [list(r) for r in part],
-                                       counts)
-                    else:
-                        statement.execute(connection, params)
+                bulk = empty if counts["read"] >= self.dialect.bulk_rows else []
+                with self.dialect.without_indexes(connection, bulk):
+                    for statement in rendered.statements():
+                        if statement.tag == "parse":  # rows SQL did not read: the parser's
+                            rows = statement.execute(connection, params, stream_results=True,
+                                                     yield_per=CHUNK)
+                            for part in rows.partitions():
+                                self._land(connection, land, parse, [list(r) for r in part],
+                                           counts)
+                        else:
+                            statement.execute(connection, params)
                 land.drop(connection)
                 if copy:
                     raw.drop(connection)

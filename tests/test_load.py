@@ -782,8 +782,8 @@ def test_a_first_load_keeps_indexes_it_could_not_build_again_or_that_are_in_use(
     done = rebuilt(before, indexes(url))
     assert not done & {"hub_customer", "sat_customer_details", "hub_order"}
     assert {"sat_order_status", "link_order_customer"} <= done
-    assert vault.scalar("SELECT reloptions FROM pg_class WHERE relname = "
-                        "'sat_customer_details_pkey'") == ["fillfactor=90"]
+    assert vault.scalar("SELECT reloptions FROM pg_class WHERE oid = "
+                        "'sat_customer_details_pkey'::regclass") == ["fillfactor=90"]
     assert vault.count("order_count") == vault.count("hub_order") > 0
     vault.engine.dispose()
 

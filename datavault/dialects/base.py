@@ -189,8 +189,9 @@ class Dialect:
     def empty_tables(self, connection: sa.Connection, tables: Sequence[str]) -> list[str]:
         """Of an entity's ``tables`` (its main table first), those its next load may fill
         with their indexes set aside (``without_indexes``): every empty one when the main
-        table is empty, else none. Asked before the load's transaction begins, so that it
-        holds no lock there. None by default."""
+        table is empty, else none. Asked before the load's transaction begins (the locks
+        of reading them end with the connection's transaction), unless no one else reads
+        or writes those tables meanwhile. None by default."""
         return []
 
     @contextlib.contextmanager

@@ -315,10 +315,8 @@ class PostgresDialect(Dialect):
             f"SELECT EXISTS (SELECT 1 FROM {self.quote(t)})").scalar()]
         if not tables or empty[:1] != [tables[0]]:
             empty = []
-        empty = [t for t in empty if connection.exec_driver_sql(
+        return [t for t in empty if connection.exec_driver_sql(
             _REBUILDABLE, {"t": self.quote(t)}).scalar()]
-        connection.commit()  # no lock is kept: the load's transaction takes its own
-        return empty
 
     @contextlib.contextmanager
     def without_indexes(self, connection: sa.Connection,

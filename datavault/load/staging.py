@@ -51,8 +51,6 @@ class Stager:
         copy = self.copy_text and self.dialect.supports_copy and not reader.typed
         stage = self.metadata.tables[self.model.stage_table(source.name)]
         with self.engine.connect() as connection:
-            # the source's loads wait for each other: nothing else writes its staging table
-            empty = self.dialect.empty_tables(connection, [stage.name])
             raw = schema.raw_table(source, self.dialect.raw_table_prefixes(connection)
                                    if copy else ())
             connection.commit()
@@ -72,7 +70,10 @@ class Stager:
                     "applied_at": (values.timestamp_text(batch.applied_at)
                                    if batch.applied_at else stamp),
                 }
-                bulk = empty if counts["read"] >= self.dialect.bulk_rows else []
+                # only the source's loads use its staging table, one at a time: asked here,
+                # once the batch's size is known, its lock is no one's to wait for
+                bulk = (self.dialect.empty_tables(connection, [stage.name])
+                        if counts["read"] >= self.dialect.bulk_rows else [])
                 with self.dialect.without_indexes(connection, bulk):
                     for statement in rendered.statements():
                         if statement.tag == "parse":  # rows SQL did not read: the parser's

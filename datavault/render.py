@@ -12,6 +12,7 @@ in a suffix no engine reserves.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,7 +78,14 @@ class Rendered:
     def statements(self) -> list[Statement]:
         """The statements of the text, each tagged by its ``-- dv:TAG`` comment; a ``;``,
         line break or ``--`` inside a literal is part of the literal."""
-        return [Statement(p.sql, p.tag, p.bindable) for p in split(self.text, self.syntax)]
+        return list(_statements(self.text, self.syntax))
+
+
+@functools.lru_cache(maxsize=256)
+def _statements(text: str, syntax: Syntax) -> tuple[Statement, ...]:
+    """The statements of a text, split once: a loader renders the same load for each batch
+    (the batch is a parameter), so each later batch finds its statements here."""
+    return tuple(Statement(p.sql, p.tag, p.bindable) for p in split(text, syntax))
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -253,10 +261,12 @@ class Renderer:
         text = self._render(kind.template, context)
         return Rendered(f"{source.name}__{entity}", text, self.dialect.syntax)
 
-    def snapshot_deletions(self, source: m.Source, satellite: str, batch_id: int) -> Rendered:
+    def snapshot_deletions(self, source: m.Source, satellite: str,
+                           batch_id: int | None = None) -> Rendered:
         """One query, one row (``live_keys``, ``lacking_keys``): the keys of a satellite whose
         current state is not a deletion, and how many of them the staged batch ``batch_id``
-        of a snapshot source lacks (the keys its load would delete)."""
+        of a snapshot source (or the one the parameter ``:batch_id`` names) lacks (the keys
+        its load would delete)."""
         sat = self.model.entities[satellite]
         context = kinds.KINDS[sat.kind].history_context(
             self.model, self.dialect, sat, self._common(source, sat.name, batch_id))

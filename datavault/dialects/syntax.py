@@ -40,6 +40,10 @@ class Piece:
 
 
 _TAG = re.compile(r"--\s*dv:(\w+)\s*")
+#: where a literal, quoted name, comment or statement may begin: the scanner jumps from one
+#: such place to the next
+_NEXT = re.compile(r"['\"$;]|--|/\*")
+_COMMENT_MARK = re.compile(r"/\*|\*/")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\u0080-\U0010ffff][A-Za-z_0-9\u0080-\U0010ffff]*)?\$")
 
 
@@ -68,20 +72,14 @@ def _quoted_end(text: str, start: int, quote: str, backslashes: bool) -> int:
 
 def _comment_end(text: str, start: int, nested: bool) -> int:
     depth = 0
-    i = start
-    n = len(text)
-    while i < n:
-        if text.startswith("/*", i):
+    for mark in _COMMENT_MARK.finditer(text, start):
+        if mark.group() == "/*":
             depth = depth + 1 if nested or depth == 0 else depth
-            i += 2
-        elif text.startswith("*/", i):
-            depth -= 1
-            i += 2
-            if depth == 0:
-                return i
         else:
-            i += 1
-    return n
+            depth -= 1
+            if depth == 0:
+                return mark.end()
+    return len(text)
 
 
 def split(text: str, syntax: Syntax = Syntax()) -> list[Piece]:
@@ -89,8 +87,14 @@ def split(text: str, syntax: Syntax = Syntax()) -> list[Piece]:
     result: list[Piece] = []
     pieces: list[tuple[bool, str]] = []  # (is a literal or quoted name, text)
     tag = ""
-    i = plain_from = 0
     n = len(text)
+    plain_from = 0
+
+    def following(start: int) -> int:
+        found = _NEXT.search(text, start)
+        return found.start() if found else n
+
+    i = following(0)
 
     def plain(upto: int) -> None:
         if upto > plain_from:
@@ -125,19 +129,22 @@ def split(text: str, syntax: Syntax = Syntax()) -> list[Piece]:
                     tag = found.group(1)
             else:
                 stop = _comment_end(text, i, syntax.nested_comments)
-            i = plain_from = stop
+            plain_from = stop
+            i = following(stop)
             continue
         elif char == ";":
             plain(i)
             finish()
-            i = plain_from = i + 1
+            plain_from = i + 1
+            i = following(i + 1)
             continue
         if end > 0:
             plain(i)
             pieces.append((True, text[i:end]))
-            i = plain_from = end
+            plain_from = end
+            i = following(end)
         else:
-            i += 1
+            i = following(i + 1)
     plain(n)
     finish()
     return result

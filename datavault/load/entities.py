@@ -52,7 +52,9 @@ class EntityLoads:
         outcome = EntityResult(entity, kind, batch.rows_staged or 0)
         started_at = values.utcnow()
         clock = time.perf_counter()
-        statements = self.renderer.load(source, entity, batch.batch_id).statements()
+        # rendered once per entity and source, for any batch: the batch is a parameter
+        statements = self.renderer.load(source, entity).statements()
+        params = {"batch_id": batch.batch_id}
         tables = (KINDS[kind].table_names(self.model.settings.naming, entity)
                   if kind in KINDS else [])
         try:
@@ -68,7 +70,7 @@ class EntityLoads:
                             self.dialect.serialize_writers(connection, tables[0])
                         self._check_order(connection, entity, batch)
                     for statement in statements:
-                        count = statement.execute(connection).rowcount
+                        count = statement.execute(connection, params).rowcount
                         if statement.tag == "inserted":
                             outcome.rows_inserted += max(count, 0)
                         elif statement.tag == "deleted":

@@ -394,9 +394,8 @@ class Loader:
             for entity in entities:
                 if not kind_of(self.model, entity).keeps_history:
                     continue
-                (check,) = self.renderer.snapshot_deletions(
-                    source, entity, batch.batch_id).statements()
-                live, lacking = check.execute(connection).one()
+                (check,) = self.renderer.snapshot_deletions(source, entity).statements()
+                live, lacking = check.execute(connection, {"batch_id": batch.batch_id}).one()
                 live, lacking = int(live or 0), int(lacking or 0)
                 if live and Decimal(lacking) * 100 > Decimal(live) * limit:
                     share = (Decimal(lacking) * 100 / Decimal(live)).quantize(Decimal("0.01"))

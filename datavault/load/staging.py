@@ -19,7 +19,7 @@ from datavault import model as m
 from datavault import schema, values
 from datavault.dialects import Dialect
 from datavault.load.batches import STAGED, Batch, Ledger
-from datavault.load.inputs import CHUNK, ReadAgain, Reader, Rejected, read_ahead
+from datavault.load.inputs import BLOCK, CHUNK, ReadAgain, Reader, Rejected, read_ahead
 from datavault.render import Renderer
 
 Progress = Callable[..., None]
@@ -55,10 +55,10 @@ class Stager:
                                    if copy else ())
             connection.commit()
             with connection.begin():
-                land.drop(connection, checkfirst=True)
+                connection.execute(sa.schema.DropTable(land, if_exists=True))
                 land.create(connection)
                 if copy:
-                    raw.drop(connection, checkfirst=True)
+                    connection.execute(sa.schema.DropTable(raw, if_exists=True))
                     raw.create(connection)
                 self._read(connection, source, reader, raw if copy else land, parse, counts,
                            progress, copy)
@@ -118,8 +118,11 @@ class Stager:
         while True:
             savepoint = connection.begin_nested()
             read = 0
-            # the next block is read (and checked) while this one is copied or parsed
-            blocks = read_ahead(self._blocks(source, reader, copy))
+            # the next block is read (and checked) while this one is copied or parsed; an
+            # input of one block has no next one to read
+            blocks = self._blocks(source, reader, copy)
+            if reader.total_bytes is None or reader.total_bytes > BLOCK:
+                blocks = read_ahead(blocks)
             try:
                 for batch, rejected, bytes_read in blocks:
                     if batch is not None and copy:

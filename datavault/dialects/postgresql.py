@@ -151,7 +151,12 @@ def text_value(e: str, type_name: str) -> str:
     return value
 
 
-def escape(expr: str) -> str:
+def escape(expr: str, type_name: str = "text") -> str:
+    """The hashed form of a canonical text: ``\\`` and ``|`` escaped. Only a text can hold
+    them: the canonical forms of the other types are digits, letters, signs, ``.``, ``:``
+    and ``-`` (SEMANTICS.md section 1), which are hashed as they are."""
+    if type_name != "text":
+        return expr
     return f"replace(replace({expr}, '\\', '\\\\'), '|', '\\|')"
 
 
@@ -163,7 +168,7 @@ def key_part(expr: str, type_name: str) -> str:
     the portable folding of SEMANTICS.md, at a fraction of ``translate``'s cost.
     """
     trimmed = f"btrim({canonical(expr, type_name)}, {_SPACE})"
-    return escape(f"NULLIF(upper({trimmed} COLLATE \"C\"), '')")
+    return escape(f"NULLIF(upper({trimmed} COLLATE \"C\"), '')", type_name)
 
 
 # A table whose indexes a first load may set aside and build again as they were: the
@@ -227,7 +232,7 @@ class PostgresDialect(Dialect):
 
     def hash_diff(self, items: Sequence[tuple[str, str, str]], algorithm: str) -> str:
         # 'name=' || NULL is NULL, and concat_ws leaves NULLs out
-        pieces = [f"{self.text_literal(name + '=')} || {escape(canonical(expr, t))}"
+        pieces = [f"{self.text_literal(name + '=')} || {escape(canonical(expr, t), t)}"
                   for name, expr, t in sorted(items)]
         if not pieces:  # no payload (a status tracking satellite): the empty text's hash
             return self._digest("''", algorithm)
@@ -240,7 +245,7 @@ class PostgresDialect(Dialect):
         # NULL when a part is NULL (|| gives NULL) or text of ASCII white space only
         texts = []
         for expr, type_name in parts:
-            text = escape(canonical(expr, type_name))
+            text = escape(canonical(expr, type_name), type_name)
             if type_name == "text":
                 text = f"CASE WHEN btrim({expr}, {_SPACE}) = '' THEN NULL ELSE {text} END"
             texts.append(text)

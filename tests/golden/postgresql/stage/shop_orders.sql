@@ -37,7 +37,7 @@ FROM (
            COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.customer_ref, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h0,
            COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.order_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h1,
            COALESCE(decode(md5(convert_to(NULLIF(COALESCE(replace(replace(NULLIF(upper(btrim(l.order_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), '\N') || '|' || COALESCE(replace(replace(NULLIF(upper(btrim(l.customer_ref, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), '\N'), '\N|\N'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h2,
-           decode(md5(convert_to(concat_ws('|', 'amount=' || replace(replace(trim_scale(l.amount)::text, '\', '\\'), '|', '\|'), 'ordered_at=' || replace(replace(to_char(l.ordered_at, 'YYYY-MM-DD"T"HH24:MI:SS.US'), '\', '\\'), '|', '\|'), 'status=' || replace(replace(l.status, '\', '\\'), '|', '\|')), 'UTF8')), 'hex') AS dv_h3
+           decode(md5(convert_to(concat_ws('|', 'amount=' || trim_scale(l.amount)::text, 'ordered_at=' || to_char(l.ordered_at, 'YYYY-MM-DD"T"HH24:MI:SS.US'), 'status=' || replace(replace(l.status, '\', '\\'), '|', '\|')), 'UTF8')), 'hex') AS dv_h3
     FROM dv_land_shop_orders l
     OFFSET 0
 ) l;

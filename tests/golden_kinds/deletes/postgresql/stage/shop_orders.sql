@@ -36,7 +36,7 @@ FROM (
            COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.customer_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h1,
            COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.order_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h2,
            COALESCE(decode(md5(convert_to(NULLIF(COALESCE(replace(replace(NULLIF(upper(btrim(l.order_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), '\N') || '|' || COALESCE(replace(replace(NULLIF(upper(btrim(l.customer_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), '\N'), '\N|\N'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h3,
-           decode(md5(convert_to(concat_ws('|', 'amount=' || replace(replace(trim_scale(l.amount)::text, '\', '\\'), '|', '\|')), 'UTF8')), 'hex') AS dv_h4
+           decode(md5(convert_to(concat_ws('|', 'amount=' || trim_scale(l.amount)::text), 'UTF8')), 'hex') AS dv_h4
     FROM dv_land_shop_orders l
     OFFSET 0
 ) l;

@@ -33,7 +33,7 @@ FROM (
            COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.customer_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h0,
            COALESCE(decode(md5(convert_to(replace(replace(NULLIF(upper(btrim(l.store_code, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h1,
            COALESCE(decode(md5(convert_to(NULLIF(COALESCE(replace(replace(NULLIF(upper(btrim(l.customer_id, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), '\N') || '|' || COALESCE(replace(replace(NULLIF(upper(btrim(l.store_code, E' \t\r\n\f\x0B') COLLATE "C"), ''), '\', '\\'), '|', '\|'), '\N'), '\N|\N'), 'UTF8')), 'hex'), '\x00000000000000000000000000000000'::bytea) AS dv_h2,
-           decode(md5(convert_to(concat_ws('|', 'address=' || replace(replace(l.address, '\', '\\'), '|', '\|'), 'floor=' || replace(replace((l.floor)::text, '\', '\\'), '|', '\|')), 'UTF8')), 'hex') AS dv_h3
+           decode(md5(convert_to(concat_ws('|', 'address=' || replace(replace(l.address, '\', '\\'), '|', '\|'), 'floor=' || (l.floor)::text), 'UTF8')), 'hex') AS dv_h3
     FROM dv_land_store_register l
     OFFSET 0
 ) l;

@@ -19,7 +19,7 @@ SELECT
     l.minor_units,
     l.extracted_at,
     CASE WHEN btrim(l.currency_code, E' \t\r\n\f\x0B') = '' THEN NULL ELSE replace(replace(l.currency_code, '\', '\\'), '|', '\|') END,
-    decode(md5(convert_to(concat_ws('|', 'currency_name=' || replace(replace(l.currency_name, '\', '\\'), '|', '\|'), 'minor_units=' || replace(replace((l.minor_units)::text, '\', '\\'), '|', '\|'), 'numeric_code=' || replace(replace((l.numeric_code)::text, '\', '\\'), '|', '\|')), 'UTF8')), 'hex')
+    decode(md5(convert_to(concat_ws('|', 'currency_name=' || replace(replace(l.currency_name, '\', '\\'), '|', '\|'), 'minor_units=' || (l.minor_units)::text, 'numeric_code=' || (l.numeric_code)::text), 'UTF8')), 'hex')
 FROM dv_land_currencies l;
 
 ANALYZE stg_currencies;

@@ -46,6 +46,17 @@ CHURNED_CATALOGS = ("pg_attribute", "pg_class", "pg_type", "pg_depend", "pg_inde
                     "pg_rewrite", "pg_sequence", "pg_description", "pg_shdepend")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The property tests first, those on PostgreSQL before the others: they are the longest,
+    and a long test that starts last keeps one worker busy after the others are done (each
+    pytest-xdist worker takes a run of the list, and steals from the end of another's)."""
+    def weight(item: pytest.Item) -> int:
+        prop = hasattr(getattr(item, "obj", None), "hypothesis")
+        return (0 if prop else 2) + (0 if "postgresql" in item.name else 1)
+
+    items.sort(key=weight)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The tests make and drop hundreds of schemas; on a server whose autovacuum is off, the
     dead rows they leave in the system catalogs would pile up run after run and slow every

@@ -164,6 +164,7 @@ class Renderer:
             # the held mark of a satellite's log (templates/base/_history.sql.j2)
             "held": d.binary_literal(b""),
             "reject": self.model.settings.null_keys == "reject",
+            "distinct_on": d.distinct_on,
             "entity_literal": d.text_literal(entity),
             "source_literal": d.text_literal(source.name),
             "stage_row_json": d.json_object([(c.name, f"s.{q(c.name)}") for c in source.columns]),

@@ -35,6 +35,9 @@ class Dialect:
     #: the engine bulk-loads through COPY rather than batched INSERTs, and reads source text
     #: in SQL (``plain_text``, ``text_value``, ``copy_text``)
     supports_copy = False
+    #: ``SELECT DISTINCT ON (key) ... ORDER BY key, ...`` keeps the first row of each key (a
+    #: sort and a comparison of neighbours, cheaper than numbering every row in a window)
+    distinct_on = False
     #: the fewest rows of a batch for which a load into empty tables sets their indexes
     #: aside (``without_indexes``): for fewer, index entries row by row cost less than
     #: dropping and building the indexes, which also leaves catalog rows behind each time

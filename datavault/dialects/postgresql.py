@@ -200,6 +200,7 @@ FROM pg_class c WHERE c.oid = to_regclass(%(t)s)
 class PostgresDialect(Dialect):
     name = "postgresql"
     supports_copy = True
+    distinct_on = True
     syntax = Syntax(dollar_quotes=True, escape_strings=True, nested_comments=True)
     char_function = "chr"
     # reserved (or reserved as a column name) in pg_get_keywords(), unknown to SQLAlchemy

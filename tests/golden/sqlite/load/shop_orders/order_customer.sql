@@ -17,7 +17,7 @@ WHERE (s.dv_batch_id = :batch_id AND (s.dv_hk_order_customer__order = X'00000000
 INSERT INTO link_order_customer (order_customer_hk, order_hk, customer_hk, load_ts, record_source, batch_id)
 SELECT k.dv_hk_order_customer, k.dv_hk_order_customer__order, k.dv_hk_order_customer__customer, k.dv_loaded_at, 'shop.orders', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_order_customer ORDER BY s.dv_row) AS dv_pick
+    SELECT s.dv_hk_order_customer, s.dv_hk_order_customer__order, s.dv_hk_order_customer__customer, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_order_customer ORDER BY s.dv_row) AS dv_pick
     FROM stg_shop_orders s
     WHERE s.dv_batch_id = :batch_id
       AND NOT (s.dv_hk_order_customer__order = X'00000000000000000000000000000000' OR s.dv_hk_order_customer__customer = X'00000000000000000000000000000000')

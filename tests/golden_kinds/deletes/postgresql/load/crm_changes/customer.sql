@@ -17,13 +17,13 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_customer = '\x000000000000000000000
 INSERT INTO hub_customer (customer_hk, customer_id, load_ts, record_source, batch_id)
 SELECT k.dv_hk_customer, k.customer_id, k.dv_loaded_at, 'crm_changes', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_customer ORDER BY s.dv_row) AS dv_pick
+    SELECT DISTINCT ON (s.dv_hk_customer) s.dv_hk_customer, s.customer_id, s.dv_loaded_at, s.dv_batch_id
     FROM stg_crm_changes s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_customer <> '\x00000000000000000000000000000000'::bytea
+    ORDER BY s.dv_hk_customer, s.dv_row
 ) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM hub_customer h WHERE h.customer_hk = k.dv_hk_customer)
+WHERE NOT EXISTS (SELECT 1 FROM hub_customer h WHERE h.customer_hk = k.dv_hk_customer)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

@@ -17,13 +17,13 @@ WHERE (s.dv_batch_id = :batch_id AND (s.dv_hk_customer_store__customer = '\x0000
 INSERT INTO link_customer_store (customer_store_hk, customer_hk, store_hk, load_ts, record_source, batch_id)
 SELECT k.dv_hk_customer_store, k.dv_hk_customer_store__customer, k.dv_hk_customer_store__store, k.dv_loaded_at, 'shop.register', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_customer_store ORDER BY s.dv_row) AS dv_pick
+    SELECT DISTINCT ON (s.dv_hk_customer_store) s.dv_hk_customer_store, s.dv_hk_customer_store__customer, s.dv_hk_customer_store__store, s.dv_loaded_at, s.dv_batch_id
     FROM stg_store_register s
     WHERE s.dv_batch_id = :batch_id
       AND NOT (s.dv_hk_customer_store__customer = '\x00000000000000000000000000000000'::bytea OR s.dv_hk_customer_store__store = '\x00000000000000000000000000000000'::bytea)
+    ORDER BY s.dv_hk_customer_store, s.dv_row
 ) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM link_customer_store h WHERE h.customer_store_hk = k.dv_hk_customer_store)
+WHERE NOT EXISTS (SELECT 1 FROM link_customer_store h WHERE h.customer_store_hk = k.dv_hk_customer_store)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

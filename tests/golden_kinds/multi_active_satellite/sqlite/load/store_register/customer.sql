@@ -17,7 +17,7 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_customer = X'0000000000000000000000
 INSERT INTO hub_customer (customer_hk, customer_id, load_ts, record_source, batch_id)
 SELECT k.dv_hk_customer, k.customer_id, k.dv_loaded_at, 'shop.register', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_customer ORDER BY s.dv_row) AS dv_pick
+    SELECT s.dv_hk_customer, s.customer_id, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_customer ORDER BY s.dv_row) AS dv_pick
     FROM stg_store_register s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_customer <> X'00000000000000000000000000000000'

@@ -17,7 +17,7 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_store = X'0000000000000000000000000
 INSERT INTO hub_store (store_hk, store_code, load_ts, record_source, batch_id)
 SELECT k.dv_hk_store, k.store_code, k.dv_loaded_at, 'shop.register', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_store ORDER BY s.dv_row) AS dv_pick
+    SELECT s.dv_hk_store, s.store_code, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_store ORDER BY s.dv_row) AS dv_pick
     FROM stg_store_register s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_store <> X'00000000000000000000000000000000'

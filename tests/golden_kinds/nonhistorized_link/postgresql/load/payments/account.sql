@@ -17,13 +17,13 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_account = '\x0000000000000000000000
 INSERT INTO hub_account (account_hk, account_number, load_ts, record_source, batch_id)
 SELECT k.dv_hk_account, k.account_no, k.dv_loaded_at, 'bank.payments', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_account ORDER BY s.dv_row) AS dv_pick
+    SELECT DISTINCT ON (s.dv_hk_account) s.dv_hk_account, s.account_no, s.dv_loaded_at, s.dv_batch_id
     FROM stg_payments s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_account <> '\x00000000000000000000000000000000'::bytea
+    ORDER BY s.dv_hk_account, s.dv_row
 ) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM hub_account h WHERE h.account_hk = k.dv_hk_account)
+WHERE NOT EXISTS (SELECT 1 FROM hub_account h WHERE h.account_hk = k.dv_hk_account)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

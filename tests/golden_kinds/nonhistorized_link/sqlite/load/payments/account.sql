@@ -17,7 +17,7 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_account = X'00000000000000000000000
 INSERT INTO hub_account (account_hk, account_number, load_ts, record_source, batch_id)
 SELECT k.dv_hk_account, k.account_no, k.dv_loaded_at, 'bank.payments', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_account ORDER BY s.dv_row) AS dv_pick
+    SELECT s.dv_hk_account, s.account_no, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_account ORDER BY s.dv_row) AS dv_pick
     FROM stg_payments s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_account <> X'00000000000000000000000000000000'

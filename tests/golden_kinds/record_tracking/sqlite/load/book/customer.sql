@@ -17,7 +17,7 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_customer = X'0000000000000000000000
 INSERT INTO hub_customer (customer_hk, k, load_ts, record_source, batch_id)
 SELECT k.dv_hk_customer, k.k, k.dv_loaded_at, 'book', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_customer ORDER BY s.dv_row) AS dv_pick
+    SELECT s.dv_hk_customer, s.k, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_customer ORDER BY s.dv_row) AS dv_pick
     FROM stg_book s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_customer <> X'00000000000000000000000000000000'

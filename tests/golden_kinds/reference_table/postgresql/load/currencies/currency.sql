@@ -26,13 +26,13 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_code_currency IS NULL)
 INSERT INTO ref_currency (dv_code, currency_code, load_ts, record_source, batch_id)
 SELECT k.dv_code_currency, k.currency_code, k.dv_loaded_at, 'iso.currencies', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_code_currency ORDER BY s.dv_row) AS dv_pick
+    SELECT DISTINCT ON (s.dv_code_currency) s.dv_code_currency, s.currency_code, s.dv_loaded_at, s.dv_batch_id
     FROM stg_currencies s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_code_currency IS NOT NULL
+    ORDER BY s.dv_code_currency, s.dv_row
 ) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM ref_currency h WHERE h.dv_code = k.dv_code_currency)
+WHERE NOT EXISTS (SELECT 1 FROM ref_currency h WHERE h.dv_code = k.dv_code_currency)
 ON CONFLICT DO NOTHING;
 
 -- The batch's observations, one per key and applied time; conflicts are flagged. Each goes

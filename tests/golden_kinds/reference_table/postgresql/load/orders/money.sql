@@ -17,13 +17,13 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_money = '\x000000000000000000000000
 INSERT INTO hub_money (money_hk, currency_code, load_ts, record_source, batch_id)
 SELECT k.dv_hk_money, k.currency_code, k.dv_loaded_at, 'shop.orders', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_money ORDER BY s.dv_row) AS dv_pick
+    SELECT DISTINCT ON (s.dv_hk_money) s.dv_hk_money, s.currency_code, s.dv_loaded_at, s.dv_batch_id
     FROM stg_orders s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_money <> '\x00000000000000000000000000000000'::bytea
+    ORDER BY s.dv_hk_money, s.dv_row
 ) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM hub_money h WHERE h.money_hk = k.dv_hk_money)
+WHERE NOT EXISTS (SELECT 1 FROM hub_money h WHERE h.money_hk = k.dv_hk_money)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

@@ -17,13 +17,13 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_order = '\x000000000000000000000000
 INSERT INTO hub_order (order_hk, order_number, load_ts, record_source, batch_id)
 SELECT k.dv_hk_order, k.order_number, k.dv_loaded_at, 'shop.orders', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_order ORDER BY s.dv_row) AS dv_pick
+    SELECT DISTINCT ON (s.dv_hk_order) s.dv_hk_order, s.order_number, s.dv_loaded_at, s.dv_batch_id
     FROM stg_orders s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_order <> '\x00000000000000000000000000000000'::bytea
+    ORDER BY s.dv_hk_order, s.dv_row
 ) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = k.dv_hk_order)
+WHERE NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = k.dv_hk_order)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

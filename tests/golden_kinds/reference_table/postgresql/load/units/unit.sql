@@ -26,13 +26,13 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_code_unit IS NULL)
 INSERT INTO ref_unit (dv_code, unit_system, symbol, load_ts, record_source, batch_id)
 SELECT k.dv_code_unit, k.unit_system, k.symbol, k.dv_loaded_at, 'lab.units', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_code_unit ORDER BY s.dv_row) AS dv_pick
+    SELECT DISTINCT ON (s.dv_code_unit) s.dv_code_unit, s.unit_system, s.symbol, s.dv_loaded_at, s.dv_batch_id
     FROM stg_units s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_code_unit IS NOT NULL
+    ORDER BY s.dv_code_unit, s.dv_row
 ) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM ref_unit h WHERE h.dv_code = k.dv_code_unit)
+WHERE NOT EXISTS (SELECT 1 FROM ref_unit h WHERE h.dv_code = k.dv_code_unit)
 ON CONFLICT DO NOTHING;
 
 -- The batch's observations, one per key and applied time; conflicts are flagged. Each goes

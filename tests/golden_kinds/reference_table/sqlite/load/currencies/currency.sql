@@ -24,7 +24,7 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_code_currency IS NULL)
 INSERT INTO ref_currency (dv_code, currency_code, load_ts, record_source, batch_id)
 SELECT k.dv_code_currency, k.currency_code, k.dv_loaded_at, 'iso.currencies', k.dv_batch_id
 FROM (
-    SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.dv_code_currency ORDER BY s.dv_row) AS dv_pick
+    SELECT s.dv_code_currency, s.currency_code, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_code_currency ORDER BY s.dv_row) AS dv_pick
     FROM stg_currencies s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_code_currency IS NOT NULL

@@ -192,9 +192,10 @@ class Dialect:
     def empty_tables(self, connection: sa.Connection, tables: Sequence[str]) -> list[str]:
         """Of an entity's ``tables`` (its main table first), those its next load may fill
         with their indexes set aside (``without_indexes``): every empty one when the main
-        table is empty, else none. Asked before the load's transaction begins (the locks
-        of reading them end with the connection's transaction), unless no one else reads
-        or writes those tables meanwhile. None by default."""
+        table is empty, else none. Reading them takes locks that last until the
+        connection's transaction ends: an entity load asks before its transaction begins;
+        staging asks inside its own, as only the source's loads, one at a time, use its
+        staging table. None by default."""
         return []
 
     @contextlib.contextmanager

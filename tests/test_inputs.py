@@ -249,6 +249,28 @@ def test_invalid_utf8_quarantines_its_row_only(vault: Vault, tmp_path: Path) -> 
     assert number == 2 and "utf-8" in reason and "caf" in data
 
 
+# pyarrow reports the row it could not show on its own; the CLI hides that report
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_row_with_wrong_fields_and_invalid_utf8_is_quarantined(vault: Vault,
+                                                                  tmp_path: Path) -> None:
+    """The CSV parser cannot show such a row as text: the file is read again with every
+    byte kept, and only that row is set apart (a row with the right fields but bytes that
+    are not UTF-8 still is, for its encoding)."""
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(
+        _csv([ROWS[0]], header=[*HEADER[:-1], "note"]).encode("utf-8")
+        + "Q,2026-01-01,1,1,1,2026-01-01,true,caf\xe9,extra\n".encode("latin-1")
+        + "W,2026-01-01,1,1,1,2026-01-01,true,caf\xe9\n".encode("latin-1")
+        + "C,2026-01-02,2,2,2,2026-01-02,false,crème\n".encode())
+    vault.load(path)
+    assert [(r[0], r[-1]) for r in vault.satellite()] == [("A", "plain"), ("C", "crème")]
+    quarantined = vault.quarantine()
+    assert [(n, r) for n, r, _ in quarantined] == [
+        (2, "the row has 9 fields, the header 8"), (3, "not utf-8 text")]
+    assert json.loads(quarantined[0][2]) == {
+        "line": "Q,2026-01-01,1,1,1,2026-01-01,true,caf\\xe9,extra"}
+
+
 def test_quarantined_rows_export_in_the_source_dialect(tmp_path: Path, db_url: str) -> None:
     """The export of quarantined rows is a file the source reads: its delimiter, its
     header; a line that was not a row is left out, and said so."""

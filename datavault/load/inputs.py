@@ -13,6 +13,7 @@ the reason, for quarantine. Typing every text is staging's work, by the rules of
 from __future__ import annotations
 
 import array
+import codecs
 import collections
 import concurrent.futures
 import csv
@@ -357,6 +358,10 @@ class _CsvReader(Reader):
                                   escape_char=options.escape or False, newlines_in_values=True,
                                   ignore_empty_lines=True)
         self.encoding = options.encoding
+        #: read as Latin-1, every byte one character, then given back its own bytes: the CSV
+        #: parser cannot show a UTF-8 file's row with the wrong number of fields and bytes
+        #: that are not UTF-8 to the row handler, so such a file is read again this way
+        self.lossless = False
         self.skipped: set[int] = set()  # numbers of the rows the CSV parser set apart
         self.unclosed: int | None = None
         self._raw: pa.NativeFile | None = None
@@ -380,10 +385,16 @@ class _CsvReader(Reader):
         self._raw = pa.OSFile(str(self.path))
         stream = pa.CompressedInputStream(self._raw, kind) if kind else self._raw
         names = read.get("column_names") or getattr(self, "header", None) or []
+        encoding = self.encoding
+        if self.lossless:
+            names = [_as_latin1(n) for n in names]
+            read = {**read, "column_names": [_as_latin1(n) for n in read["column_names"]]
+                    } if "column_names" in read else read
+            encoding = "latin-1"
         return pacsv.open_csv(
             stream,
             read_options=pacsv.ReadOptions(use_threads=False, block_size=self.block,
-                                           encoding=self.encoding, **read),
+                                           encoding=encoding, **read),
             parse_options=pacsv.ParseOptions(**self.parse_options,
                                              invalid_row_handler=self._invalid),
             convert_options=pacsv.ConvertOptions(
@@ -398,8 +409,11 @@ class _CsvReader(Reader):
             while True:
                 try:
                     with self._open(**read) as reader:
-                        return list(reader.schema.names)
+                        return [_from_latin1(n) if self.lossless else n
+                                for n in reader.schema.names]
                 except pa.ArrowInvalid as exc:
+                    if self._read_lossless(exc):
+                        continue
                     if "straddles" not in str(exc) or self.block >= LARGEST_BLOCK:
                         raise
                     self.block *= 16
@@ -418,7 +432,7 @@ class _CsvReader(Reader):
     def _invalid(self, row: Any) -> str:
         # the parser numbers rows from 1 with the header as row 1; blank lines don't count
         number = (row.number or 0) - (1 if self.source.input.header else 0)
-        text = row.text
+        text = _from_latin1(row.text) if self.lossless else row.text
         quote = self.source.input.quote
         if row.actual_columns < row.expected_columns and quote and text.count(quote) % 2:
             reason = (f"an unclosed quote: the field runs to the end of the file "
@@ -429,6 +443,16 @@ class _CsvReader(Reader):
         self.skipped.add(number)
         self.rejected.append(Rejected(number, reason, {"line": text[:10_000]}))
         return "skip"
+
+    def _read_lossless(self, error: pa.ArrowInvalid) -> bool:
+        """Whether ``error`` is the CSV parser failing to show a row with the wrong number
+        of fields to the row handler (its bytes are not UTF-8): the file is then to be read
+        again, losslessly."""
+        if (self.lossless or "columns, got" not in str(error)
+                or codecs.lookup(self.encoding).name != "utf-8"):
+            return False
+        self.lossless = True
+        return True
 
     def _unclosed_quote(self) -> int | None:
         """The number of the row whose quoted field the file ends in, if one is (the CSV
@@ -474,6 +498,8 @@ class _CsvReader(Reader):
         try:
             yield from self._batches()
         except pa.ArrowInvalid as exc:
+            if self._read_lossless(exc):
+                raise ReadAgain() from None
             if "straddles" in str(exc) and self.block < LARGEST_BLOCK:
                 self.block *= 8
                 raise ReadAgain() from None
@@ -497,6 +523,9 @@ class _CsvReader(Reader):
                         next_number += 1
                 else:
                     next_number += batch.num_rows
+                if self.lossless:
+                    batch = pa.RecordBatch.from_arrays(
+                        [_latin1_bytes(c) for c in batch.columns], names=batch.schema.names)
                 texts, bad = _utf8([batch.column(p) for p in self.positions])
                 numbered = _numbers(numbers)
                 if self.unclosed in numbers:
@@ -532,6 +561,19 @@ class _CsvReader(Reader):
             self._raw.close()
 
 
+def _quiet(hook: Any) -> Any:
+    """``hook`` without the one exception the CSV parser reports on its own when it cannot
+    show ``_CsvReader._invalid`` a row: the reader then reads the file again, losslessly."""
+    def unraisable(report: Any) -> None:
+        if not (isinstance(report.exc_value, UnicodeDecodeError)
+                and getattr(report.object, "__func__", None) is _CsvReader._invalid):
+            hook(report)
+    return unraisable
+
+
+sys.unraisablehook = _quiet(sys.unraisablehook)
+
+
 def _utf8(columns: list[pa.Array]) -> tuple[list[pa.Array], pa.Array | None]:
     """Binary columns as text, and which rows are not valid UTF-8 (None: all are)."""
     texts, bad = [], None
@@ -546,6 +588,25 @@ def _utf8(columns: list[pa.Array]) -> tuple[list[pa.Array], pa.Array | None]:
                                    for v, ok in zip(column.to_pylist(), valid.to_pylist())],
                                   pa.string()))
     return texts, bad
+
+
+def _as_latin1(name: str) -> str:
+    """A text as a UTF-8 file's bytes read as Latin-1 show it."""
+    return name.encode("utf-8").decode("latin-1")
+
+
+def _from_latin1(text: str) -> str:
+    """Bytes read as Latin-1 given back as UTF-8 (bytes that are not: escaped)."""
+    return text.encode("latin-1").decode("utf-8", errors="backslashreplace")
+
+
+def _latin1_bytes(column: pa.Array) -> pa.Array:
+    """A binary column read as Latin-1 (each byte of the file one character, stored in
+    UTF-8) back to the file's own bytes."""
+    if pc.all(pc.string_is_ascii(column.cast(pa.string()))).as_py() is not False:
+        return column
+    return pa.array([None if v is None else v.decode("utf-8").encode("latin-1")
+                     for v in column.to_pylist()], pa.binary())
 
 
 def _valid_utf8(value: bytes | None) -> bool:

@@ -841,6 +841,7 @@ class _progress:
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
         self.staging = ""  # the batch being staged
+        self.running: list[str] = []  # its entity loads under way
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         self.bar = None
@@ -895,11 +896,14 @@ class _progress:
             self.say(f"{name}: staged {_count(batch.rows_staged or 0, 'row')}, quarantined "
                      f"{batch.rows_quarantined:,}, in {data['seconds']:.2f} s")
         elif event == "entity-start":
-            self.say(f"{name}: loading {data['entity']}")
+            self.running.append(data["entity"])
+            self.say(f"{name}: loading {', '.join(self.running) if self.bar else data['entity']}")
         elif event == "refused":
             self.say(f"{name} {batch.message}")
         elif event == "entity":
             r = data["result"]
+            if r.entity in self.running:
+                self.running.remove(r.entity)
             deleted = f"{r.rows_deleted:,} deleted, " if r.rows_deleted else ""
             line = (f"{name}: {r.kind} {r.entity} {r.status}: {r.rows_inserted:,} inserted, "
                     f"{deleted}{r.rows_quarantined:,} quarantined, {r.seconds:.2f} s")
@@ -907,6 +911,8 @@ class _progress:
                 line += f" ({r.message})"
             if self.bar is None:
                 self.say(line)
+            elif self.running:  # loads of the batch that run at once
+                self.say(f"{name}: loading {', '.join(self.running)}")
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -116,3 +116,48 @@ def test_entity_loads_at_once_give_the_same_tables(example_project: Path, db_url
     for _ in range(3):
         assert _load_all(session, batches, at_once) == expected
     session.close()
+
+
+def test_the_loader_runs_a_batchs_entity_loads_at_once_where_the_engine_can(
+        example_project: Path, db_url: str) -> None:
+    """On an engine with ``concurrent_loads``, a load that waits for its table does not hold
+    up the other loads of the batch: here the hub order waits for a lock held by another
+    transaction while every other entity of shop_orders loads; then it loads too."""
+    session = api.open_session(example_project, url=migrated(example_project, db_url))
+    if session.dialect.concurrent_loads == 1:
+        session.close()
+        return  # one writer at a time: the loads run one after the other (tests above)
+    fed = session.project.model.entities_of("shop_orders")
+    blocked = "order"
+    assert blocked in fed and len(fed) > session.dialect.concurrent_loads > 1
+    outcome = {}
+    path = example_project / "data" / "shop_orders_2026-03-02.csv"
+
+    def load() -> None:
+        outcome["result"] = session.loader.load("shop_orders", open_input(str(path)))
+
+    def loaded_others(connection) -> set[str]:
+        return {e for (e,) in connection.exec_driver_sql(
+            "SELECT entity FROM dv_load_audit WHERE status = 'ok'")}
+
+    holder = sa.create_engine(db_url)
+    with holder.connect() as lock:
+        lock.exec_driver_sql("BEGIN")
+        lock.exec_driver_sql("LOCK TABLE hub_order IN ACCESS EXCLUSIVE MODE")
+        thread = threading.Thread(target=load)
+        thread.start()
+        with holder.connect() as watch:
+            for _ in range(600):
+                done = loaded_others(watch)
+                watch.rollback()
+                if done == set(fed) - {blocked}:
+                    break
+                threading.Event().wait(0.05)
+        assert done == set(fed) - {blocked}, "the other loads waited for the hub"
+        assert thread.is_alive()
+        lock.exec_driver_sql("ROLLBACK")
+    thread.join(60)
+    holder.dispose()
+    result = outcome["result"]
+    assert result.ok and [e.entity for e in result.entities] == fed
+    session.close()

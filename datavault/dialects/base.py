@@ -38,6 +38,9 @@ class Dialect:
     #: ``SELECT DISTINCT ON (key) ... ORDER BY key, ...`` keeps the first row of each key (a
     #: sort and a comparison of neighbours, cheaper than numbering every row in a window)
     distinct_on = False
+    #: how many entity loads of one batch may run at once, each on its own connection (1:
+    #: one after the other, as an engine with one writer at a time must)
+    concurrent_loads = 1
     #: the fewest rows of a batch for which a load into empty tables sets their indexes
     #: aside (``without_indexes``): for fewer, index entries row by row cost less than
     #: dropping and building the indexes, which also leaves catalog rows behind each time

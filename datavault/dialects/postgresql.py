@@ -201,6 +201,7 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     supports_copy = True
     distinct_on = True
+    concurrent_loads = 4
     syntax = Syntax(dollar_quotes=True, escape_strings=True, nested_comments=True)
     char_function = "chr"
     # reserved (or reserved as a column name) in pg_get_keywords(), unknown to SQLAlchemy

@@ -7,7 +7,9 @@ order (a non-historized link of two sources), which share a lock, and an entity'
 which may hold its tables alone (``Dialect.without_indexes``). Under the lock it first
 finishes any earlier batch of the source that a stopped loader left unfinished (the vault's
 satellites take batches in load-time order), then skips an input identical to one already
-loaded, or stages it as a new batch and runs each entity load in its own transaction. Before
+loaded, or stages it as a new batch and runs each entity load in its own transaction (as many
+at once as the engine's ``Dialect.concurrent_loads``: they read only the staged batch and write
+only their own tables, SEMANTICS.md section 3, property 5). Before
 the first entity load of a snapshot batch, it refuses one that would delete more than its
 source's ``max_deletes`` of a satellite's live keys (the mass-delete check). The loader never
 reads YAML.
@@ -15,6 +17,7 @@ reads YAML.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -332,19 +335,41 @@ class Loader:
                 return
         batch.status = LOADING
         self.ledger.update(batch.batch_id, status=LOADING)
+        todo = [e for e in wanted if e not in done]
         try:
-            for entity in wanted:
-                if entity in done:
-                    continue
-                progress("entity-start", batch=batch, entity=entity)
-                outcome = self.entity_loads.run(source, entity, batch)
-                result.entities.append(outcome)
-                progress("entity", batch=batch, result=outcome)
+            if self.dialect.concurrent_loads and len(todo) > 1:
+                self._run_at_once(source, batch, todo, result, progress)
+            else:
+                for entity in todo:
+                    progress("entity-start", batch=batch, entity=entity)
+                    outcome = self.entity_loads.run(source, entity, batch)
+                    result.entities.append(outcome)
+                    progress("entity", batch=batch, result=outcome)
         except BaseException:  # interrupted: what succeeded stays, the rest can be resumed
             batch.status, batch.message = PARTLY, "interrupted while loading"
             self.ledger.update(batch.batch_id, status=PARTLY, message=batch.message)
             raise
         self._close(source, batch, wanted)
+
+    def _run_at_once(self, source: m.Source, batch: Batch, todo: Sequence[str],
+                     result: LoadResult, progress: Progress) -> None:
+        """The entity loads of a batch, each in its own transaction on a connection of its
+        own, ``Dialect.concurrent_loads`` at a time (they read only the staged batch and
+        write only their own tables); results in ``todo``'s order, reported as they end."""
+        workers = min(len(todo), self.dialect.concurrent_loads)
+        with concurrent.futures.ThreadPoolExecutor(workers, "datavault-load") as pool:
+            running = {}
+            for entity in todo:
+                progress("entity-start", batch=batch, entity=entity)
+                running[pool.submit(self.entity_loads.run, source, entity, batch)] = entity
+            try:
+                ended = {}
+                for future in concurrent.futures.as_completed(running):
+                    ended[running[future]] = outcome = future.result()
+                    progress("entity", batch=batch, result=outcome)
+            finally:  # interrupted: the loads not started never start; the others end
+                pool.shutdown(wait=True, cancel_futures=True)
+        result.entities.extend(ended[e] for e in todo)
 
     def _close(self, source: m.Source, batch: Batch, wanted: Sequence[str]) -> str:
         """Mark a batch loaded (its staged rows removed, in the same transaction) when every

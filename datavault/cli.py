@@ -167,7 +167,8 @@ def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
         else:
             say(f"Database ready: {len(steps)} migration{'s' if len(steps) != 1 else ''} "
                 "applied.")
-    say(f"Next:\n"
+    upgrade = f"  datavault -p {directory} migrate upgrade\n" if no_upgrade else ""
+    say(f"Next:\n{upgrade}"
         f"  datavault -p {directory} validate\n"
         f"  datavault -p {directory} load crm_customers "
         f"{directory / 'data' / 'crm_customers_2026-01-01.csv'}\n"
@@ -311,7 +312,7 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
                                "but --allow-mass-delete and --format")
     elif not (source and input_spec):
         raise click.UsageError("give SOURCE and INPUT, or --resume BATCH")
-    with _progress(quiet=fmt == "json") as report:
+    with _progress(live=fmt != "json") as report:
         if resume is not None:
             result = api.resume(obj["project"], resume, url=obj["url"], profile=obj["profile"],
                                 progress=report, allow_mass_delete=allow_mass_delete)
@@ -836,16 +837,17 @@ def _emit(answer, fmt: str, title: str) -> None:  # type: ignore[no-untyped-def]
 # ---- output helpers --------------------------------------------------------------------
 class _progress:
     """What a load is doing: a live line on a terminal; without one (cron, CI, an
-    orchestrator's log), one timestamped line per phase and entity on standard error."""
+    orchestrator's log), one timestamped line per phase and entity on standard error; those
+    lines too when not ``live`` (``--format json``: its standard output is the JSON alone)."""
 
-    def __init__(self, quiet: bool = False) -> None:
-        self.quiet = quiet
+    def __init__(self, live: bool = True) -> None:
+        self.live = live
         self.staging = ""  # the batch being staged
         self.running: list[str] = []  # its entity loads under way
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         self.bar = None
-        if errors.is_terminal and not self.quiet:
+        if errors.is_terminal and self.live:
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
@@ -861,7 +863,7 @@ class _progress:
             if keep:
                 self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
             self.bar.update(self.task, description=text)
-        elif not self.quiet:
+        else:
             stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
             errors.print(f"{stamp} {text}", markup=False, highlight=False, soft_wrap=True)
 

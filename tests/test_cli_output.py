@@ -236,6 +236,17 @@ def piped(project: Path | None, url: str | None, *args: str, code: int = 0
     return done
 
 
+def test_a_json_load_prints_json_alone_and_its_progress_on_standard_error(
+        example_project: Path, db_url: str) -> None:
+    p = example_project
+    url = migrated(p, db_url)
+    loaded = piped(p, url, "load", "shop_orders", str(p / "data" / ORDERS), "--format", "json")
+    assert json.loads(loaded.stdout)["status"] == "loaded"
+    log = loaded.stderr.splitlines()
+    assert log and all(LOG_LINE.match(line) for line in log), loaded.stderr
+    assert any("satellite order_status ok: 3 inserted" in line for line in log), log
+
+
 def table_rows(text: str) -> list[str]:
     """The row lines of the box tables in ``text``."""
     return [line for line in text.splitlines() if line.startswith("│")]

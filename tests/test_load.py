@@ -522,6 +522,12 @@ def test_a_missing_input_file(project: Path, db_url: str, tmp_path: Path) -> Non
     assert_user_error(result, "nope.csv", "does not exist")
 
 
+def test_a_folder_as_input(project: Path, db_url: str, vault: Vault, tmp_path: Path) -> None:
+    result = cli(project, db_url, "load", "crm_customers", str(tmp_path))
+    assert_user_error(result, str(tmp_path), "is a folder", "each file")
+    assert vault.batch_count() == 0
+
+
 def test_table_with_a_csv_input(project: Path, db_url: str) -> None:
     result = cli(project, db_url, "load", "crm_customers", str(data(project, CRM["jan"])),
                  "--table", "customers")

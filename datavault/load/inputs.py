@@ -168,6 +168,9 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
             raise DatavaultError("INPUT is not a file, nor a database URL (one reads "
                                  "dialect+driver://user@host:port/database); it is not "
                                  "shown, as it may hold a password")
+        if path.is_dir():
+            raise DatavaultError(f"{spec} is a folder: INPUT is one batch, a file (load each "
+                                 "file of the folder as a batch of its own)")
         raise DatavaultError(f"input file {spec} does not exist (INPUT is a file, - for "
                              "standard input, or a database URL)")
     return BatchInput(str(path), "file", path=path)

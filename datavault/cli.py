@@ -21,7 +21,7 @@ from rich.table import Table
 from datavault import api, database, query, values
 from datavault.diagnostics import DatavaultError, ModelError
 from datavault.kinds import KINDS
-from datavault.load import REFUSED, STATES, LoadResult
+from datavault.load import REFUSED, STATES, Batch, LoadResult
 
 console = Console()
 errors = Console(stderr=True)
@@ -150,30 +150,36 @@ def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
     """Write a small, working example project into DIRECTORY (new or empty), and bring its
     database up to the project's latest migration.
 
-    It holds three sources, two hubs, a link, two satellites, a multi-active satellite, three
-    marts, sample batches, and its Alembic environment (alembic.ini, migrations/) with the
-    migrations that create the tables. The database is the one `datavault` uses: --url or
-    DATAVAULT_URL, else vault.sqlite inside.
+    It holds three sources, two hubs, a link, two satellites, a multi-active and an
+    effectivity satellite, three marts, sample batches, and its Alembic environment
+    (alembic.ini, migrations/) with the migrations that create the tables. The database is
+    the one `datavault` uses: --url or DATAVAULT_URL, else vault.sqlite inside.
     """
     api.init_project(directory)
     say = _say
     say(f"Project written to {directory}.")
+    # a database named by --url is named again in each next step (not shown: it may hold a
+    # password); one from DATAVAULT_URL is the next commands' too
+    given = (click.get_current_context().find_root().get_parameter_source("url")
+             == click.core.ParameterSource.COMMANDLINE)
+    dv = f"datavault -p {directory}" + (" --url URL" if given else "")
+    upgraded = False
     if not no_upgrade:
         try:
             steps = api.migrate_upgrade(directory, url=obj["url"], profile=obj["profile"])
         except DatavaultError as exc:
             say(f"The database was not set up ({database.redact(str(exc))}); run "
-                f"`datavault -p {directory} migrate upgrade` when it can be reached.")
+                f"`{dv} migrate upgrade` when it can be reached.")
         else:
+            upgraded = True
             say(f"Database ready: {len(steps)} migration{'s' if len(steps) != 1 else ''} "
                 "applied.")
-    upgrade = f"  datavault -p {directory} migrate upgrade\n" if no_upgrade else ""
-    say(f"Next:\n{upgrade}"
-        f"  datavault -p {directory} validate\n"
-        f"  datavault -p {directory} load crm_customers "
-        f"{directory / 'data' / 'crm_customers_2026-01-01.csv'}\n"
-        f"  datavault -p {directory} marts build\n"
-        f"After a model change: datavault -p {directory} migrate --help")
+    upgrade = "" if upgraded else f"  {dv} migrate upgrade\n"
+    say(f"Next{' (URL: the --url given here)' if given else ''}:\n{upgrade}"
+        f"  {dv} validate\n"
+        f"  {dv} load crm_customers {directory / 'data' / 'crm_customers_2026-01-01.csv'}\n"
+        f"  {dv} marts build\n"
+        f"After a model change: {dv} migrate --help")
 
 
 def _say(text: str, *, wrap: bool = False) -> None:
@@ -312,16 +318,33 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
                                "but --allow-mass-delete and --format")
     elif not (source and input_spec):
         raise click.UsageError("give SOURCE and INPUT, or --resume BATCH")
-    with _progress(live=fmt != "json") as report:
-        if resume is not None:
-            result = api.resume(obj["project"], resume, url=obj["url"], profile=obj["profile"],
-                                progress=report, allow_mass_delete=allow_mass_delete)
+    shown = _progress(live=fmt != "json")
+    try:
+        with shown as report:
+            if resume is not None:
+                result = api.resume(obj["project"], resume, url=obj["url"],
+                                    profile=obj["profile"], progress=report,
+                                    allow_mass_delete=allow_mass_delete)
+            else:
+                assert source is not None and input_spec is not None
+                result = api.load(obj["project"], source, input_spec, url=obj["url"],
+                                  profile=obj["profile"], applied_at=applied_at, only=only,
+                                  table=table, query=query, force=force,
+                                  allow_mass_delete=allow_mass_delete, progress=report)
+    except KeyboardInterrupt:
+        batch = shown.batch
+        if batch is not None and batch.status == "loaded":
+            errors.print(f"interrupted: batch {batch.batch_id} of {batch.source} is loaded "
+                         "(its entity loads had all ended)", markup=False, highlight=False,
+                         soft_wrap=True)
+        elif batch is not None and batch.status != "failed":
+            errors.print(f"interrupted: batch {batch.batch_id} of {batch.source} is "
+                         f"{batch.status}; `datavault load --resume {batch.batch_id}` (or the "
+                         "next load of its source) finishes it", markup=False,
+                         highlight=False, soft_wrap=True)
         else:
-            assert source is not None and input_spec is not None
-            result = api.load(obj["project"], source, input_spec, url=obj["url"],
-                              profile=obj["profile"], applied_at=applied_at, only=only,
-                              table=table, query=query, force=force,
-                              allow_mass_delete=allow_mass_delete, progress=report)
+            errors.print("interrupted", markup=False, highlight=False)
+        sys.exit(INTERRUPTED)
     if fmt == "json":
         _json(_load_json(result))
     else:
@@ -329,6 +352,10 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
             _summary(earlier)
         _summary(result)
     sys.exit(_exit_code(result))
+
+
+#: the exit code of a command stopped by Ctrl-C (SIGINT), as shells give it
+INTERRUPTED = 130
 
 
 def _exit_code(result: LoadResult) -> int:
@@ -773,13 +800,13 @@ def quarantine_command(obj: dict, batch: int | None, source: str | None, export:
         exported = api.export_quarantined_rows(answer, obj["project"], export)
         count = exported.written
         if exported.unmapped and fmt != "json":
-            _say(f"left out {exported.unmapped} quarantined lines that were not rows of the "
-                 "source's columns (too many or too few fields, an unclosed quote): "
+            _say(f"left out {_count(exported.unmapped, 'quarantined line')} with too many or "
+                 "too few fields or an unclosed quote (not rows of the source's columns): "
                  "see `datavault quarantine`")
         if fmt == "json":
             _json({"exported": count, "file": export})
             return
-        _say(f"wrote {count} rows to {export}; fix them, then: datavault load "
+        _say(f"wrote {_count(count, 'row')} to {export}; fix them, then: datavault load "
              f"{answer.rows[0][1] if answer.rows else 'SOURCE'} {export}")
         return
     _emit(answer, fmt, "quarantined rows")
@@ -842,6 +869,8 @@ class _progress:
 
     def __init__(self, live: bool = True) -> None:
         self.live = live
+        self.batch: Batch | None = None  # the batch last reported on
+        self.log = True  # standard error takes the log lines (a closed pipe does not)
         self.staging = ""  # the batch being staged
         self.running: list[str] = []  # its entity loads under way
 
@@ -863,12 +892,17 @@ class _progress:
             if keep:
                 self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
             self.bar.update(self.task, description=text)
-        else:
+        elif self.log:
             stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-            errors.print(f"{stamp} {text}", markup=False, highlight=False, soft_wrap=True)
+            try:
+                errors.print(f"{stamp} {text}", markup=False, highlight=False, soft_wrap=True)
+            except OSError:  # standard error closed (a pipe's reader gone): the load goes on
+                self.log = False
 
     def report(self, event: str, **data) -> None:  # type: ignore[no-untyped-def]
         batch = data.get("batch")
+        if batch is not None:
+            self.batch = batch
         name = f"batch {batch.batch_id} of {batch.source}" if batch is not None else ""
         if event == "waiting":
             holder = data.get("holder")
@@ -900,6 +934,10 @@ class _progress:
         elif event == "entity-start":
             self.running.append(data["entity"])
             self.say(f"{name}: loading {', '.join(self.running) if self.bar else data['entity']}")
+        elif event == "stopping":
+            left = (f"; not started: {', '.join(data['waiting'])}" if data["waiting"] else "")
+            self.say(f"{name}: interrupted: no other load starts; waiting for "
+                     f"{', '.join(data['running'])} to end{left}", keep=True)
         elif event == "refused":
             self.say(f"{name} {batch.message}")
         elif event == "entity":

@@ -161,3 +161,44 @@ def test_the_loader_runs_a_batchs_entity_loads_at_once_where_the_engine_can(
     result = outcome["result"]
     assert result.ok and [e.entity for e in result.entities] == fed
     session.close()
+
+
+def test_an_interrupted_load_lets_the_loads_under_way_end_and_starts_no_other(
+        example_project: Path, db_url: str) -> None:
+    """Ctrl-C while a batch's entity loads run (here raised by the progress report of the
+    first load to end): the loads under way end and are reported, the others never start,
+    the batch is partly loaded, and a resume runs only what is left."""
+    session = api.open_session(example_project, url=migrated(example_project, db_url))
+    fed = session.project.model.entities_of("shop_orders")
+    path = example_project / "data" / "shop_orders_2026-03-02.csv"
+    events: list[tuple[str, object]] = []
+
+    def progress(event: str, **data) -> None:
+        if event == "stopping":
+            events.append((event, (data["running"], data["waiting"])))
+        elif event in ("entity-start", "entity"):
+            events.append((event, data.get("entity") or data["result"].entity))
+            if event == "entity" and not any(e == "stopping" for e, _ in events):
+                raise KeyboardInterrupt
+
+    try:
+        session.loader.load("shop_orders", open_input(str(path)), progress=progress)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interrupt did not reach the caller")
+    started = [name for event, name in events if event == "entity-start"]
+    ended = [name for event, name in events if event == "entity"]
+    at_once = session.dialect.concurrent_loads
+    assert started == fed[:min(at_once, len(fed))] if at_once > 1 else started == fed[:1]
+    assert sorted(ended) == sorted(started)  # every load started was seen to its end
+    if at_once > 1:
+        [(running, waiting)] = [value for event, value in events if event == "stopping"]
+        assert sorted(running + [ended[0]]) == sorted(started)
+        assert waiting == fed[len(started):]
+    [batch] = session.loader.ledger.listing(limit=1)
+    assert batch.status == "partly loaded" and batch.message == "interrupted while loading"
+    assert set(session.loader.ledger.succeeded(batch.batch_id)) == set(started)
+    resumed = session.loader.resume(batch.batch_id)
+    assert resumed.ok and [e.entity for e in resumed.entities] == fed[len(started):]
+    session.close()

@@ -286,7 +286,7 @@ def test_quarantined_rows_export_in_the_source_dialect(tmp_path: Path, db_url: s
                                                   "quarantine", "--source", "feed",
                                                   "--export", str(out)])
     assert run.exit_code == 0, run.output
-    assert "wrote 1 rows" in run.output and "left out 1" in run.output
+    assert "wrote 1 row to" in run.output and "left out 1 quarantined line " in run.output
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == ";".join(HEADER) and lines[1].startswith("A;2026-02-30;1;")
     fixed = tmp_path / "fixed.csv"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -52,6 +52,8 @@ from datavault.render import Renderer
 Progress = Callable[..., None]
 #: how the message of a batch refused by the mass-delete check begins
 REFUSED = "refused: "
+#: the message of a batch whose staging was interrupted (by Ctrl-C, or a stopped loader)
+INTERRUPTED_STAGING = "interrupted while staging; nothing of it was loaded"
 
 
 def _noop(*_args: object, **_kwargs: object) -> None:
@@ -292,7 +294,7 @@ class Loader:
 
     def _fail_interrupted_staging(self, batch: Batch) -> None:
         batch.status = FAILED
-        batch.message = "interrupted while staging; nothing of it was loaded"
+        batch.message = INTERRUPTED_STAGING
         batch.finished_at = values.utcnow()
         self.ledger.update(batch.batch_id, status=FAILED, message=batch.message,
                            finished_at=batch.finished_at)
@@ -310,7 +312,9 @@ class Loader:
             except BaseException as exc:
                 reason = (redact(str(exc).strip().splitlines()[0]) if str(exc).strip()
                           else type(exc).__name__)
-                batch.status, batch.message = FAILED, f"staging failed: {reason}"
+                batch.status, batch.message = FAILED, (
+                    INTERRUPTED_STAGING if isinstance(exc, KeyboardInterrupt)
+                    else f"staging failed: {reason}")
                 self.ledger.update(batch.batch_id, status=FAILED, message=batch.message,
                                    finished_at=values.utcnow())
                 raise
@@ -337,7 +341,7 @@ class Loader:
         self.ledger.update(batch.batch_id, status=LOADING)
         todo = [e for e in wanted if e not in done]
         try:
-            if self.dialect.concurrent_loads and len(todo) > 1:
+            if self.dialect.concurrent_loads > 1 and len(todo) > 1:
                 self._run_at_once(source, batch, todo, result, progress)
             else:
                 for entity in todo:
@@ -346,8 +350,11 @@ class Loader:
                     result.entities.append(outcome)
                     progress("entity", batch=batch, result=outcome)
         except BaseException:  # interrupted: what succeeded stays, the rest can be resumed
-            batch.status, batch.message = PARTLY, "interrupted while loading"
-            self.ledger.update(batch.batch_id, status=PARTLY, message=batch.message)
+            if all(e in self.ledger.succeeded(batch.batch_id) for e in wanted):
+                self._close(source, batch, wanted)  # every load ended before it stopped
+            else:
+                batch.status, batch.message = PARTLY, "interrupted while loading"
+                self.ledger.update(batch.batch_id, status=PARTLY, message=batch.message)
             raise
         self._close(source, batch, wanted)
 
@@ -355,21 +362,36 @@ class Loader:
                      result: LoadResult, progress: Progress) -> None:
         """The entity loads of a batch, each in its own transaction on a connection of its
         own, ``Dialect.concurrent_loads`` at a time (they read only the staged batch and
-        write only their own tables); results in ``todo``'s order, reported as they end."""
+        write only their own tables); each reported as it starts and as it ends (from this
+        thread), results in ``todo``'s order. Interrupted, it starts no other load and lets
+        those under way end (saying so), then raises again."""
+        waiting = list(todo)
+        running: dict[concurrent.futures.Future[EntityResult], str] = {}
+        ended: dict[str, EntityResult] = {}
+
+        def collect(futures: Iterable[concurrent.futures.Future[EntityResult]]) -> None:
+            for future in futures:
+                ended[running.pop(future)] = outcome = future.result()
+                result.entities.append(outcome)
+                progress("entity", batch=batch, result=outcome)
+
         workers = min(len(todo), self.dialect.concurrent_loads)
         with concurrent.futures.ThreadPoolExecutor(workers, "datavault-load") as pool:
-            running = {}
-            for entity in todo:
-                progress("entity-start", batch=batch, entity=entity)
-                running[pool.submit(self.entity_loads.run, source, entity, batch)] = entity
             try:
-                ended = {}
-                for future in concurrent.futures.as_completed(running):
-                    ended[running[future]] = outcome = future.result()
-                    progress("entity", batch=batch, result=outcome)
-            finally:  # interrupted: the loads not started never start; the others end
-                pool.shutdown(wait=True, cancel_futures=True)
-        result.entities.extend(ended[e] for e in todo)
+                while waiting or running:
+                    while waiting and len(running) < workers:
+                        entity = waiting.pop(0)
+                        progress("entity-start", batch=batch, entity=entity)
+                        running[pool.submit(self.entity_loads.run, source, entity, batch)] = entity
+                    collect(concurrent.futures.wait(
+                        running, return_when=concurrent.futures.FIRST_COMPLETED).done)
+            except BaseException:
+                if running:
+                    progress("stopping", batch=batch, running=list(running.values()),
+                             waiting=waiting)
+                    collect(concurrent.futures.as_completed(running))
+                raise
+        result.entities[:] = [ended[e] for e in todo if e in ended]
 
     def _close(self, source: m.Source, batch: Batch, wanted: Sequence[str]) -> str:
         """Mark a batch loaded (its staged rows removed, in the same transaction) when every

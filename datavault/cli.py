@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import math
+import os
 import sys
 import traceback
 import uuid
@@ -333,17 +334,16 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
                                   allow_mass_delete=allow_mass_delete, progress=report)
     except KeyboardInterrupt:
         batch = shown.batch
-        if batch is not None and batch.status == "loaded":
-            errors.print(f"interrupted: batch {batch.batch_id} of {batch.source} is loaded "
-                         "(its entity loads had all ended)", markup=False, highlight=False,
-                         soft_wrap=True)
-        elif batch is not None and batch.status != "failed":
-            errors.print(f"interrupted: batch {batch.batch_id} of {batch.source} is "
-                         f"{batch.status}; `datavault load --resume {batch.batch_id}` (or the "
-                         "next load of its source) finishes it", markup=False,
-                         highlight=False, soft_wrap=True)
+        name = f"batch {batch.batch_id} of {batch.source}" if batch is not None else ""
+        if batch is None:
+            shown.last("interrupted")
+        elif batch.status == "loaded":
+            shown.last(f"interrupted: {name} is loaded (its entity loads had all ended)")
+        elif batch.status == "failed":
+            shown.last(f"interrupted: {name} failed ({batch.message}); load its input again")
         else:
-            errors.print("interrupted", markup=False, highlight=False)
+            shown.last(f"interrupted: {name} is {batch.status}; `datavault load --resume "
+                       f"{batch.batch_id}` (or the next load of its source) finishes it")
         sys.exit(INTERRUPTED)
     if fmt == "json":
         _json(_load_json(result))
@@ -894,10 +894,19 @@ class _progress:
             self.bar.update(self.task, description=text)
         elif self.log:
             stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-            try:
-                errors.print(f"{stamp} {text}", markup=False, highlight=False, soft_wrap=True)
-            except OSError:  # standard error closed (a pipe's reader gone): the load goes on
+            try:  # not through rich, which ends the process when a pipe's reader is gone
+                sys.stderr.write(f"{stamp} {text}\n")
+                sys.stderr.flush()
+            except OSError:  # standard error closed: the load goes on, its messages unread
                 self.log = False
+                sys.stderr = open(os.devnull, "w")  # for the rest of the run
+
+    def last(self, text: str) -> None:
+        """The last line, once the live line is gone: as the log's lines, without one."""
+        if self.bar is not None:
+            errors.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            self.say(text)
 
     def report(self, event: str, **data) -> None:  # type: ignore[no-untyped-def]
         batch = data.get("batch")
@@ -936,8 +945,12 @@ class _progress:
             self.say(f"{name}: loading {', '.join(self.running) if self.bar else data['entity']}")
         elif event == "stopping":
             left = (f"; not started: {', '.join(data['waiting'])}" if data["waiting"] else "")
-            self.say(f"{name}: interrupted: no other load starts; waiting for "
-                     f"{', '.join(data['running'])} to end{left}", keep=True)
+            if data["running"]:
+                self.say(f"{name}: interrupted: no other load starts; waiting for "
+                         f"{', '.join(data['running'])} to end{left}", keep=True)
+            else:  # a load run in this process's own thread stops with it
+                self.say(f"{name}: interrupted while loading {data['stopped']}, which is rolled "
+                         f"back unless it had ended{left}", keep=True)
         elif event == "refused":
             self.say(f"{name} {batch.message}")
         elif event == "entity":

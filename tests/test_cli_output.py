@@ -247,6 +247,25 @@ def test_a_json_load_prints_json_alone_and_its_progress_on_standard_error(
     assert any("satellite order_status ok: 3 inserted" in line for line in log), log
 
 
+def test_a_load_goes_on_when_its_standard_error_is_closed(example_project: Path,
+                                                         db_url: str) -> None:
+    """A log reader gone (``2>&1 >out | head -1``) must not stop a load half way."""
+    p = example_project
+    url = migrated(p, db_url)
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    reader, writer = os.pipe()
+    os.close(reader)  # every write to standard error fails
+    try:
+        done = subprocess.run([sys.executable, "-m", "datavault", "-p", str(p), "--url", url,
+                               "load", "shop_orders", str(p / "data" / ORDERS)],
+                              stdout=subprocess.PIPE, stderr=writer, text=True, env=env)
+    finally:
+        os.close(writer)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.startswith("batch 1 of shop_orders: loaded;"), done.stdout
+
+
 def table_rows(text: str) -> list[str]:
     """The row lines of the box tables in ``text``."""
     return [line for line in text.splitlines() if line.startswith("│")]

@@ -344,9 +344,14 @@ class Loader:
             if self.dialect.concurrent_loads > 1 and len(todo) > 1:
                 self._run_at_once(source, batch, todo, result, progress)
             else:
-                for entity in todo:
+                for number, entity in enumerate(todo):
                     progress("entity-start", batch=batch, entity=entity)
-                    outcome = self.entity_loads.run(source, entity, batch)
+                    try:
+                        outcome = self.entity_loads.run(source, entity, batch)
+                    except KeyboardInterrupt:
+                        progress("stopping", batch=batch, running=[], stopped=entity,
+                                 waiting=todo[number + 1:])
+                        raise
                     result.entities.append(outcome)
                     progress("entity", batch=batch, result=outcome)
         except BaseException:  # interrupted: what succeeded stays, the rest can be resumed

@@ -980,7 +980,8 @@ def _summary(result: LoadResult) -> None:
         return
     if not result.entities and batch.status == "loaded":
         _say(f"batch {batch.batch_id} of {batch.source} is loaded: every entity load of it "
-             "succeeded; nothing to resume")
+             + ("had succeeded; it is marked loaded now, its staged rows removed"
+                if result.closed else "succeeded; nothing to resume"))
         return
     title = (f"batch {batch.batch_id} of {batch.source}: {batch.status}; "
              f"{_count(result.rows_read, 'row')} read, {result.rows_staged:,} staged, "

@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from datavault.cli import main
@@ -264,6 +265,22 @@ def test_a_load_goes_on_when_its_standard_error_is_closed(example_project: Path,
         os.close(writer)
     assert done.returncode == 0, done.stdout
     assert done.stdout.startswith("batch 1 of shop_orders: loaded;"), done.stdout
+
+
+def test_a_resume_that_only_marks_a_batch_loaded_says_so(example_project: Path,
+                                                         db_url: str) -> None:
+    """A batch left partly loaded after its entity loads had all succeeded (the loader
+    stopped before its finish): a resume marks it loaded, and says it did; a second resume
+    has nothing to do."""
+    p = example_project
+    url = migrated(p, db_url)
+    dv(p, url, "load", "shop_orders", str(p / "data" / ORDERS))
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE dv_batch SET status = 'partly loaded'")
+    engine.dispose()
+    assert "marked loaded now" in dv(p, url, "load", "--resume", "1").stdout
+    assert "nothing to resume" in dv(p, url, "load", "--resume", "1").stdout
 
 
 def table_rows(text: str) -> list[str]:

@@ -529,7 +529,7 @@ class _CsvReader(Reader):
                 if self.lossless:
                     batch = pa.RecordBatch.from_arrays(
                         [_latin1_bytes(c) for c in batch.columns], names=batch.schema.names)
-                texts, bad = _utf8([batch.column(p) for p in self.positions])
+                texts, bad, flags = _utf8([batch.column(p) for p in self.positions])
                 numbered = _numbers(numbers)
                 if self.unclosed in numbers:
                     index = numbers.index(self.unclosed)
@@ -547,8 +547,11 @@ class _CsvReader(Reader):
                             continue
                         row = {name: _shown(batch.column(i)[index].as_py())
                                for i, name in enumerate(self.header) if name != "dv_trailing"}
+                        where = [self.source.columns[i].name for i, flag in flags.items()
+                                 if flag[index].as_py()]
                         self.rejected.append(Rejected(
-                            numbers[index], f"not {self.encoding} text", row))
+                            numbers[index], f"not {self.encoding} text: {', '.join(where)}",
+                            row))
                     keep = pc.invert(bad)
                     numbered = pc.filter(numbered, keep)
                     texts = [pc.filter(t, keep) for t in texts]
@@ -577,20 +580,22 @@ def _quiet(hook: Any) -> Any:
 sys.unraisablehook = _quiet(sys.unraisablehook)
 
 
-def _utf8(columns: list[pa.Array]) -> tuple[list[pa.Array], pa.Array | None]:
-    """Binary columns as text, and which rows are not valid UTF-8 (None: all are)."""
-    texts, bad = [], None
-    for column in columns:
+def _utf8(columns: list[pa.Array]
+          ) -> tuple[list[pa.Array], pa.Array | None, dict[int, pa.Array]]:
+    """Binary columns as text, which rows are not valid UTF-8 (None: all are), and where:
+    for each column that has such rows, by its index, which of its values are not."""
+    texts, bad, flags = [], None, {}
+    for number, column in enumerate(columns):
         try:
             texts.append(column.cast(pa.string()))
         except pa.ArrowInvalid:
             valid = pa.array([_valid_utf8(v) for v in column.to_pylist()], pa.bool_())
-            flag = pc.invert(valid)
+            flags[number] = flag = pc.invert(valid)
             bad = flag if bad is None else pc.or_(bad, flag)
             texts.append(pa.array([v.decode("utf-8") if ok else None
                                    for v, ok in zip(column.to_pylist(), valid.to_pylist())],
                                   pa.string()))
-    return texts, bad
+    return texts, bad, flags
 
 
 def _as_latin1(name: str) -> str:

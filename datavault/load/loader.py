@@ -74,6 +74,9 @@ class LoadResult:
     skipped: bool = False
     #: earlier batches of the source that were finished first
     resumed: list[LoadResult] = field(default_factory=list)
+    #: this call marked the batch loaded (a resume may do only that: its entity loads had
+    #: all succeeded before)
+    closed: bool = False
 
     @property
     def batch_id(self) -> int:
@@ -356,12 +359,12 @@ class Loader:
                     progress("entity", batch=batch, result=outcome)
         except BaseException:  # interrupted: what succeeded stays, the rest can be resumed
             if all(e in self.ledger.succeeded(batch.batch_id) for e in wanted):
-                self._close(source, batch, wanted)  # every load ended before it stopped
+                result.closed = self._close(source, batch, wanted) == LOADED  # all had ended
             else:
                 batch.status, batch.message = PARTLY, "interrupted while loading"
                 self.ledger.update(batch.batch_id, status=PARTLY, message=batch.message)
             raise
-        self._close(source, batch, wanted)
+        result.closed = self._close(source, batch, wanted) == LOADED
 
     def _run_at_once(self, source: m.Source, batch: Batch, todo: Sequence[str],
                      result: LoadResult, progress: Progress) -> None:

@@ -462,7 +462,6 @@ def _revisions(revisions: str | Sequence[str] | None) -> tuple[str, ...]:
 def migrate_check(project_dir: Path | str, *, url: str | None = None,
                   profile: str | None = None) -> Check:
     """Compare the database with the project's migrations and its model."""
-    from alembic.runtime.migration import MigrationContext
 
     from datavault import migrate
 
@@ -474,7 +473,7 @@ def migrate_check(project_dir: Path | str, *, url: str | None = None,
         database.resolve_url(project.root, project.model.settings, url, profile))
     try:
         with engine.connect() as connection:
-            current = list(MigrationContext.configure(connection).get_current_heads())
+            current = list(migrate.migration_context(connection).get_current_heads())
             compared = migrate.compare_database(connection, project.model)
             unrecorded = [] if compared.differences else migrate.unrecorded_shapes(
                 connection, project.model)

@@ -26,22 +26,21 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from datavault.diagnostics import DatavaultError
-from datavault.dialects import Dialect, get_dialect
+from datavault.dialects import DEFAULT, Dialect, get_dialect
 from datavault.model import Settings
-
-DEFAULT_SQLITE = "vault.sqlite"
 
 
 def resolve_url(project_root: Path, settings: Settings, url: str | None,
                 profile: str | None = None) -> str:
-    """The database URL: --url, else DATAVAULT_URL, else the config's profile, else SQLite.
+    """The database URL: --url, else DATAVAULT_URL, else the config's profile, else the
+    default engine's file in the project (``dialects.DEFAULT``).
 
     Every place that was tried is named when none gives a URL.
     """
     if url:
-        return _relative_sqlite(url, project_root)
+        return _in_project(url, project_root)
     if os.environ.get("DATAVAULT_URL"):
-        return _relative_sqlite(os.environ["DATAVAULT_URL"], project_root)
+        return _in_project(os.environ["DATAVAULT_URL"], project_root)
     profiles = dict(settings.profiles)
     chosen = profile or os.environ.get("DATAVAULT_PROFILE") or settings.profile
     if chosen:
@@ -52,42 +51,42 @@ def resolve_url(project_root: Path, settings: Settings, url: str | None,
             )
         body = dict(profiles[chosen])
         if "url" in body:
-            return _relative_sqlite(body["url"], project_root)
+            return _in_project(body["url"], project_root)
         variable = body["url_env"]
         if not os.environ.get(variable):
             raise DatavaultError(
                 f"profile {chosen!r} reads its URL from ${variable}, which is not set; "
                 f"set it, or pass --url, or set DATAVAULT_URL"
             )
-        return _relative_sqlite(os.environ[variable], project_root)
-    return f"sqlite:///{project_root / DEFAULT_SQLITE}"
+        return _in_project(os.environ[variable], project_root)
+    return get_dialect(DEFAULT).default_url(project_root)
 
 
-def _relative_sqlite(url: str, project_root: Path) -> str:
-    """A relative SQLite path in a URL is taken relative to the project folder."""
+def _in_project(url: str, project_root: Path) -> str:
+    """``url`` as its engine reads it from the project (a relative database file is in the
+    project folder)."""
     parsed = with_driver(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        path = Path(parsed.database)
-        if not path.is_absolute():
-            return parsed.set(database=str(project_root / path)).render_as_string(
-                hide_password=False)
-    return url
-
-
-# The driver a URL without one gets: the one the toolkit installs (SQLAlchemy 2.1 would pick
-# psycopg 3 for a plain postgresql:// URL).
-DEFAULT_DRIVERS = {"postgresql": "postgresql+psycopg2",
-                   "postgres": "postgresql+psycopg2"}  # the scheme libpq and Heroku write
+    try:
+        dialect = get_dialect(parsed.get_backend_name())
+    except DatavaultError:  # connecting says so
+        return url
+    resolved = dialect.resolve_url(parsed, project_root)
+    return url if resolved is parsed else resolved.render_as_string(hide_password=False)
 
 
 def with_driver(url: str) -> sa.URL:
-    """Parse a URL, giving it the installed driver when it names none.
+    """Parse a URL, giving it the driver the toolkit installs when it names none.
 
     A malformed URL is reported without repeating it: it may hold a password.
     """
     parsed = _parse(url)
-    if parsed.drivername in DEFAULT_DRIVERS:
-        parsed = parsed.set(drivername=DEFAULT_DRIVERS[parsed.drivername])
+    if "+" not in parsed.drivername:
+        try:
+            driver = get_dialect(parsed.drivername).default_driver
+        except DatavaultError:
+            driver = None
+        if driver:
+            parsed = parsed.set(drivername=driver)
     return parsed
 
 

@@ -24,12 +24,12 @@ from alembic.autogenerate import compare_metadata, renderers
 from alembic.migration import MigrationContext
 from alembic.operations import MigrateOperation, Operations, ops
 from alembic.util import CommandError
-from sqlalchemy.dialects import postgresql
 
 from datavault import contract as dv_contract
 from datavault import database, marts, schema
 from datavault import model as m
 from datavault.diagnostics import DatavaultError
+from datavault.dialects import DIALECTS, get_dialect
 
 STATE = "datavault"  # key of the shared state in alembic's Config.attributes
 
@@ -112,15 +112,20 @@ def _render_record_contract(_autogen_context: Any, op: RecordContractOp) -> list
 
 
 class CastingAlterColumnOp(ops.AlterColumnOp):
-    """A change of a column's type that also tells PostgreSQL how to convert stored values
-    (it converts text to a number only when told to)."""
+    """A change of a column's type that also tells each engine that needs it how to convert
+    stored values (``Dialect.alter_type_options``)."""
 
 
 @renderers.dispatch_for(CastingAlterColumnOp)
 def _render_casting_alter(autogen_context: Any, op: CastingAlterColumnOp) -> str:
     text = renderers.dispatch(ops.AlterColumnOp)(autogen_context, op)
-    using = f'"{op.column_name}"::{op.modify_type.compile(dialect=postgresql.dialect())}'
-    return f"{text[:-1]},\n{' ' * 11}postgresql_using={using!r})"
+    options = {}
+    for name in sorted(DIALECTS):
+        options.update(get_dialect(name).alter_type_options(op.column_name, op.modify_type))
+    if not options:
+        return text
+    written = "".join(f",\n{' ' * 11}{key}={value!r}" for key, value in options.items())
+    return f"{text[:-1]}{written})"
 
 
 def _with_casts(operations: list[Any]) -> None:
@@ -323,6 +328,12 @@ class EnvironmentState:
     views_dropped: list[str] = field(default_factory=list)
 
 
+def migration_context(connection: sa.Connection, opts: dict | None = None) -> MigrationContext:
+    """Alembic's migration context on ``connection``, its engine made ready first."""
+    get_dialect(connection.dialect.name).prepare_migrations()
+    return MigrationContext.configure(connection, opts=opts or {})
+
+
 def run_environment() -> None:
     """Run the migrations of a project: called by its ``migrations/env.py``."""
     from alembic import context
@@ -336,14 +347,16 @@ def run_environment() -> None:
     def on_version_apply(*, step: Any, **_kw: Any) -> None:
         state.applied.append(_step(step))
 
+    url = database.with_driver(state.url)
+    get_dialect(url.get_backend_name()).prepare_migrations()
     if context.is_offline_mode():
-        context.configure(url=database.with_driver(state.url), literal_binds=True,
+        context.configure(url=url, literal_binds=True,
                           on_version_apply=on_version_apply, **options)
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = sa.create_engine(database.with_driver(state.url), poolclass=sa.pool.NullPool)
-    database.get_dialect(engine.dialect.name).adapt(engine.dialect)  # its quoting of names
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    get_dialect(engine.dialect.name).adapt(engine.dialect)  # its quoting of names
     try:
         with engine.connect() as connection:
             state.hooks.stored = read_contract(connection) or {}
@@ -366,7 +379,7 @@ def _pending(config: Any, connection: sa.Connection, direction: str) -> bool:
     """Whether a step may run: an upgrade below the heads, or a downgrade above the base."""
     from alembic.script import ScriptDirectory
 
-    current = set(MigrationContext.configure(connection).get_current_heads())
+    current = set(migration_context(connection).get_current_heads())
     if direction == "downgrade":
         return bool(current)
     return current != set(ScriptDirectory.from_config(config).get_heads())
@@ -457,7 +470,7 @@ def compare_tables(connection: sa.Connection, model: m.Model,
         for name in sorted(wanted & set(metadata.tables)):  # the others: no longer in it
             metadata.tables[name].to_metadata(scoped)
         metadata = scoped
-    context = MigrationContext.configure(connection, opts=opts)
+    context = migration_context(connection, opts)
     lines = [_diff_text(d) for d in compare_metadata(context, metadata)]
     lines += [f"staging table {name} has another primary key than the model's"
               for name in stale_staging(connection, model, tables)]

@@ -134,7 +134,7 @@ def landing_table(source: m.Source) -> sa.Table:
     """The per-session temporary table a batch lands in before hashing (not in MetaData)."""
     return sa.Table(
         f"dv_land_{source.name}", sa.MetaData(),
-        sa.Column("dv_row", sa.BigInteger(), primary_key=True),
+        sa.Column("dv_row", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("dv_applied_at", sa.DateTime()),
         *[sa.Column(c.name, column_type(c.type)) for c in source.columns],
         prefixes=["TEMPORARY"],

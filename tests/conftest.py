@@ -103,18 +103,41 @@ def pg_url(make_pg_url) -> str:
     return make_pg_url()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def need_driver(engine: str) -> None:
+    """Skip where the engine's Python driver is not installed, except under CI where that is
+    a failure."""
+    from datavault.dialects import get_dialect
+
+    problem = get_dialect(engine).missing_driver()
+    if problem is None:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must run the {engine} tests; {problem}")
+    pytest.skip(problem)
+
+
+#: every engine the load tests run on
+ENGINES = ["sqlite", "postgresql", "duckdb"]
+
+
+def file_url_maker(engine: str, folder: Path):
+    """Makes URLs of fresh database files of an embedded engine in ``folder``."""
+    need_driver(engine)
+    counter = iter(range(1_000_000))
+    return lambda: f"{engine}:///{folder / f'vault{next(counter)}.{engine}'}"
+
+
+@pytest.fixture(params=ENGINES)
 def make_db_url(request: pytest.FixtureRequest, tmp_path: Path):
-    """Makes fresh databases of one engine; each test using it runs on SQLite and PostgreSQL."""
+    """Makes fresh databases of one engine; each test using it runs on every engine."""
     if request.param == "postgresql":
         return request.getfixturevalue("make_pg_url")
-    counter = iter(range(1_000_000))
-    return lambda: f"sqlite:///{tmp_path / f'vault{next(counter)}.sqlite'}"
+    return file_url_maker(request.param, tmp_path)
 
 
 @pytest.fixture
 def db_url(make_db_url) -> str:
-    """A fresh database; each test using it runs once on SQLite and once on PostgreSQL."""
+    """A fresh database; each test using it runs once on every engine."""
     return make_db_url()
 
 

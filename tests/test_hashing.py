@@ -1,5 +1,5 @@
 """Hash keys and hash diffs: the canonical text of SEMANTICS.md section 1, and the same bytes
-from plain Python, from SQLite and from PostgreSQL for generated values of every type."""
+from plain Python, from every engine for generated values of every type."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from datavault import hashing, schema, values
 from datavault.database import connect
+from tests.conftest import ENGINES, file_url_maker
 
 EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100"))
 
@@ -108,10 +109,10 @@ payload_values = st.lists(
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
 def engine(request, tmp_path):
-    url = (f"sqlite:///{tmp_path / 'h.sqlite'}" if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
+    url = (request.getfixturevalue("pg_url") if request.param == "postgresql"
+           else file_url_maker(request.param, tmp_path)())
     engine, dialect = connect(url)
     yield engine, dialect
     engine.dispose()

@@ -315,6 +315,15 @@ def test_names_too_long_for_the_database(example_project: Path) -> None:
     ]
 
 
+def test_the_longest_name_fits_every_engine() -> None:
+    """A model's names fit the shortest limit of every engine, and no shorter one."""
+    from datavault.dialects import DIALECTS
+    from datavault.metadata.checks import MAX_IDENTIFIER
+
+    limits = [d.max_identifier_length for d in DIALECTS.values()]
+    assert MAX_IDENTIFIER == min(limit for limit in limits if limit is not None)
+
+
 def test_a_naming_pattern_that_makes_a_table_name_too_long(example_project: Path) -> None:
     pattern = "hub_" + "x" * 52 + "_{name}"  # 65 characters for customer, 62 for order
     edit(example_project, CONFIG, "hub: hub_{name}", f"hub: {pattern}")

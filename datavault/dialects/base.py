@@ -29,9 +29,30 @@ class LoadLock(Protocol):
 
 
 class Dialect:
-    """Base class. Subclasses override only what differs on their engine."""
+    """Base class. Subclasses override only what differs on their engine.
+
+    The class attributes below are the engine's capabilities: the templates read them from
+    the render context and the loader from the dialect; nothing outside ``dialects/`` and
+    ``templates/<engine>/`` asks which engine it runs on. ARCHITECTURE.md lists them.
+    """
 
     name = "base"
+    #: URL schemes (SQLAlchemy backend names) this engine answers, and the driver a URL
+    #: without one gets (the one the toolkit installs)
+    schemes: tuple[str, ...] = ()
+    default_driver: str | None = None
+    #: the URL's database is a file: a relative path is taken relative to the project, and a
+    #: file that does not exist is not read as an input (the engine would make an empty one)
+    file_database = False
+    #: the file a project's vault is in when no URL is given (engines with ``file_database``)
+    default_file: str | None = None
+    #: the longest table, column, index or constraint name the engine keeps as written
+    #: (None: no limit a model reaches); the model's names fit the shortest of every engine's
+    #: (``metadata.checks.MAX_IDENTIFIER``), so a model moves between engines unchanged
+    max_identifier_length: int | None = None
+    #: the Python packages the engine's driver needs, and the extra that installs them
+    requires: tuple[str, ...] = ()
+    extra: str | None = None
     #: the engine bulk-loads through COPY rather than batched INSERTs, and reads source text
     #: in SQL (``plain_text``, ``text_value``, ``copy_text``)
     supports_copy = False
@@ -41,6 +62,9 @@ class Dialect:
     #: how many entity loads of one batch may run at once, each on its own connection (1:
     #: one after the other, as an engine with one writer at a time must)
     concurrent_loads = 1
+    #: a transaction can roll back to a savepoint (``begin_nested``); without, staging
+    #: deletes what it wrote to read an input again
+    savepoints = True
     #: the fewest rows of a batch for which a load into empty tables sets their indexes
     #: aside (``without_indexes``): for fewer, index entries row by row cost less than
     #: dropping and building the indexes, which also leaves catalog rows behind each time
@@ -157,7 +181,54 @@ class Dialect:
         loads of one source never interleave (see ``datavault.load``)."""
         raise NotImplementedError
 
-    # ---- connections --------------------------------------------------------------------
+    # ---- URLs and connections -------------------------------------------------------------
+    def default_url(self, project_root: Any) -> str:
+        """The URL of a project's vault on this engine when none is given."""
+        return f"{self.name}:///{project_root / self.default_file}"
+
+    def resolve_url(self, url: sa.URL, project_root: Any) -> sa.URL:
+        """``url`` as this engine reads it from a project: a relative database file path
+        taken relative to the project folder."""
+        from pathlib import Path
+
+        if self.file_database and url.database and not url.database.startswith(":memory:"):
+            path = Path(url.database)
+            if not path.is_absolute():
+                return url.set(database=str(Path(project_root) / path))
+        return url
+
+    def missing_database(self, url: sa.URL) -> str | None:
+        """The file of an input database URL that does not exist (connecting would make an
+        empty one), else None."""
+        from pathlib import Path
+
+        if (self.file_database and "uri" not in url.query
+                and url.database not in (None, "", ":memory:")
+                and not Path(url.database).is_file()):
+            return url.database
+        return None
+
+    def alter_type_options(self, column: str, new_type: Any) -> dict[str, str]:
+        """Options of Alembic's ``alter_column`` that tell this engine how to convert a
+        column's stored values to ``new_type`` (a migration carries every engine's; each
+        engine reads only those named after it)."""
+        return {}
+
+    def prepare_migrations(self) -> None:
+        """Make Alembic ready to migrate this engine (register its implementation where
+        Alembic ships none). Nothing by default."""
+
+    def missing_driver(self) -> str | None:
+        """Why the engine's driver cannot be used here (a package not installed), else
+        None."""
+        import importlib.util
+
+        missing = [p for p in self.requires if importlib.util.find_spec(p) is None]
+        if not missing:
+            return None
+        return (f"the {self.name} engine needs the Python package {', '.join(missing)}: "
+                f"pip install 'datavault[{self.extra}]'")
+
     def prepare_connection(self, dbapi_connection: Any) -> None:
         """Called on every new DB-API connection (register functions, set session options)."""
 

@@ -199,6 +199,10 @@ FROM pg_class c WHERE c.oid = to_regclass(%(t)s)
 
 class PostgresDialect(Dialect):
     name = "postgresql"
+    schemes = ("postgresql", "postgres")  # the second is the scheme libpq and Heroku write
+    # SQLAlchemy 2.1 would pick psycopg 3 for a plain postgresql:// URL
+    default_driver = "postgresql+psycopg2"
+    max_identifier_length = 63  # it cuts longer names, and SQLAlchemy refuses such indexes
     supports_copy = True
     distinct_on = True
     concurrent_loads = 4
@@ -210,6 +214,11 @@ class PostgresDialect(Dialect):
 
     def binary_literal(self, data: bytes) -> str:
         return f"'\\x{data.hex()}'::bytea"
+
+    def alter_type_options(self, column: str, new_type: Any) -> dict[str, str]:
+        # PostgreSQL converts text to a number only when told to
+        cast = new_type.compile(dialect=postgresql.dialect())
+        return {"postgresql_using": f'"{column}"::{cast}'}
 
     def sqlalchemy_dialect(self) -> sa.Dialect:
         return self.adapt(postgresql.dialect())

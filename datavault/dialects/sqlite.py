@@ -58,6 +58,9 @@ class _SetHashDiff:
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
+    schemes = ("sqlite",)
+    file_database = True
+    default_file = "vault.sqlite"
     # exact decimals and canonical UUID text are stored as TEXT
     type_overrides = {"decimal": sa.Text(), "uuid": sa.Text()}
     # SQLite's keywords (sqlite3_keyword_name) that SQLAlchemy does not quote; most are read
@@ -117,8 +120,8 @@ class SQLiteDialect(Dialect):
         return (f"-- Run with: sqlite3 -cmd \".parameter set :{parameter} {value}\" VAULT "
                 f"\".read {file}\"\n")
 
-    def load_lock(self, engine: sa.Engine, source: str) -> _FileLock:
-        return _FileLock(engine.url.database)
+    def load_lock(self, engine: sa.Engine, source: str) -> FileLock:
+        return FileLock(engine.url.database)
 
     def subquery_fence(self) -> str:
         return "LIMIT -1 OFFSET 0"  # SQLite folds no subquery that has a LIMIT
@@ -150,7 +153,7 @@ class SQLiteDialect(Dialect):
         connection.exec_driver_sql(sql, stored)
 
 
-class _FileLock:
+class FileLock:
     """One load at a time per SQLite database (it has one writer at a time anyway, and a
     load's transactions would otherwise wait on another's): a lock on a file beside it,
     which the operating system releases when the loader's process ends."""

@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from datavault import model as m
 from datavault.database import redact, shown_url, with_driver
 from datavault.diagnostics import DatavaultError
+from datavault.dialects import get_dialect
 
 CHUNK = 20_000
 T = TypeVar("T")
@@ -152,11 +153,9 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
         # a --table is written as given (it may name a schema); the source's name is a name
         sql = query or f"SELECT * FROM {table or _quoted(parsed, default_table or '')}"
         shown = shown_url(parsed)
-        if (parsed.get_backend_name() == "sqlite" and "uri" not in parsed.query
-                and parsed.database not in (None, "", ":memory:")
-                and not Path(parsed.database).is_file()):
-            # else SQLite would create an empty database file and report "no such table"
-            raise DatavaultError(f"input database file {parsed.database} does not exist")
+        missing = _missing_database(parsed)
+        if missing:  # else the engine would make an empty file and report "no such table"
+            raise DatavaultError(f"input database file {missing} does not exist")
         return BatchInput(f"{shown} [{sql}]", "database", url=spec, query=sql)
     if table or query:
         raise DatavaultError("--table and --query only go with a database URL as INPUT")
@@ -174,6 +173,16 @@ def open_input(spec: str, table: str | None = None, query: str | None = None,
         raise DatavaultError(f"input file {spec} does not exist (INPUT is a file, - for "
                              "standard input, or a database URL)")
     return BatchInput(str(path), "file", path=path)
+
+
+def _missing_database(url: sa.URL) -> str | None:
+    """The file of an input database URL that does not exist, for an engine the toolkit
+    knows (another engine's connection reports its own errors)."""
+    try:
+        dialect = get_dialect(url.get_backend_name())
+    except DatavaultError:
+        return None
+    return dialect.missing_database(url)
 
 
 def _quoted(url: sa.URL, name: str) -> str:

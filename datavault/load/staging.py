@@ -116,7 +116,7 @@ class Stager:
                 progress("read", rows=counts["read"], bytes=None, total=None)
             return
         while True:
-            savepoint = connection.begin_nested()
+            undo, keep = self._restart_point(connection, target, parse.batch_id)
             read = 0
             # the next block is read (and checked) while this one is copied or parsed; an
             # input of one block has no next one to read
@@ -135,14 +135,31 @@ class Stager:
                         connection, parse, rejected, counts)
                     progress("read", rows=read, bytes=bytes_read, total=reader.total_bytes)
             except ReadAgain:  # a row longer than a block: read it all again, larger
-                savepoint.rollback()
+                undo()
                 counts["quarantined"] = 0
                 continue
             finally:
                 blocks.close()  # its thread is done with the reader before it is read again
-            savepoint.commit()
+            keep()
             counts["read"] += read
             return
+
+    def _restart_point(self, connection: sa.Connection, target: sa.Table, batch_id: int
+                       ) -> tuple[Callable[[], None], Callable[[], None]]:
+        """Two functions: one undoes what reading the input writes from here on (to read it
+        again), the other keeps it. A savepoint where the engine has them
+        (``Dialect.savepoints``); else the rows are deleted: those of ``target``, which only
+        this reading fills, and the batch's quarantined rows, which only staging has made."""
+        if self.dialect.savepoints:
+            savepoint = connection.begin_nested()
+            return savepoint.rollback, savepoint.commit
+        quarantine = self.metadata.tables[schema.QUARANTINE_TABLE]
+
+        def undo() -> None:
+            connection.execute(target.delete())
+            connection.execute(quarantine.delete().where(quarantine.c.batch_id == batch_id))
+
+        return undo, lambda: None
 
     def _blocks(self, source: m.Source, reader: Reader, copy: bool
                 ) -> Iterator[tuple[pa.RecordBatch | None, list[Rejected], int | None]]:

@@ -17,7 +17,10 @@ from datavault.metadata.yamlfile import LList, LMap
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_NAME = 40
-MAX_IDENTIFIER = 63  # PostgreSQL cuts longer names, and SQLAlchemy refuses such index names
+# The longest name a model may give a table, column, index or constraint: the shortest
+# ``Dialect.max_identifier_length`` of every engine, so that a model moves between engines
+# unchanged (tests/test_validate.py checks the two agree)
+MAX_IDENTIFIER = 63
 RESERVED_COLUMNS = {"load_ts", "applied_ts", "hash_diff", "record_source", "batch_id"}
 NAME_HINT = (f"use lower-case letters, digits and _, starting with a letter, "
              f"at most {MAX_NAME} characters")

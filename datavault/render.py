@@ -300,6 +300,7 @@ class Renderer:
             # what the live views read: rows loaded before the first unfinished batch
             "unfinished_from": self._mart_common_unfinished(),
             "now": d.utc_now(),
+            "lateral_joins": d.lateral_joins,
         }
 
     def _mart_common_unfinished(self) -> str:

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from datavault import api
 from datavault.cli import main
+from datavault.database import connect
 from datavault.load import open_input
 from tests.conftest import migrated, write_project
 from tests.test_history import EXAMPLES
@@ -113,7 +114,7 @@ def count(url: str, table: str) -> int:
 
 
 def columns(url: str, table: str) -> list[str]:
-    engine = sa.create_engine(url)
+    engine, _ = connect(url)  # as the toolkit reads its engine's catalog
     names = [c["name"] for c in sa.inspect(engine).get_columns(table)]
     engine.dispose()
     return names

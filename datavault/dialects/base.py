@@ -59,6 +59,10 @@ class Dialect:
     #: ``SELECT DISTINCT ON (key) ... ORDER BY key, ...`` keeps the first row of each key (a
     #: sort and a comparison of neighbours, cheaper than numbering every row in a window)
     distinct_on = False
+    #: ``LEFT JOIN LATERAL (SELECT ... LIMIT 1) x ON ...``: a row's latest version in one
+    #: lookup; without, its times are found by a row-value comparison with a correlated
+    #: subquery, ``(a, b) = (SELECT ...)``, and the row by them
+    lateral_joins = False
     #: how many entity loads of one batch may run at once, each on its own connection (1:
     #: one after the other, as an engine with one writer at a time must)
     concurrent_loads = 1

@@ -47,7 +47,7 @@ def _float_text(e: str) -> str:
 
 def canonical(expr: str, type_name: str) -> str:
     """SQL for the canonical text of a typed expression (SEMANTICS.md section 1). Decimals
-    and UUIDs are stored as their canonical text already (``type_overrides``)."""
+    and UUIDs are stored as their canonical text already (``_type_compiler``)."""
     if type_name in ("text", "decimal", "uuid"):
         return expr
     if type_name == "float":
@@ -105,12 +105,20 @@ class DuckDBDialect(Dialect):
     requires = ("duckdb", "duckdb_engine")
     extra = "duckdb"
     distinct_on = True
+    lateral_joins = True
     savepoints = False
     syntax = Syntax(dollar_quotes=True, escape_strings=True)
     char_function = "chr"
-    # exact decimals (wider than DuckDB's 38 digits) are stored as their canonical text, as
-    # on SQLite (and UUIDs, as everywhere but PostgreSQL)
-    type_overrides = {"decimal": sa.Text()}
+    # exact decimals (wider than DuckDB's 38 digits) are stored as their canonical text, as on
+    # SQLite, by the type compiler (``_type_compiler``): a type variant of its own would
+    # change the shape every migration recorded before DuckDB was an engine
+    # reserved, or not a column name ("type_function"), in duckdb_keywords(), unknown to
+    # SQLAlchemy's PostgreSQL quoting that DuckDB's dialect uses
+    reserved_words = frozenset({
+        "anti", "asof", "at", "by", "collation", "columns", "concurrently", "describe",
+        "generated", "glob", "lambda", "lateral", "map", "pivot", "pivot_longer",
+        "pivot_wider", "positional", "qualify", "semi", "show", "struct", "summarize",
+        "tablesample", "try_cast", "tuple", "unpack", "unpivot"})
 
     def binary_literal(self, data: bytes) -> str:
         return f"from_hex('{data.hex()}')"
@@ -119,6 +127,8 @@ class DuckDBDialect(Dialect):
         sa_dialect = super().adapt(sa_dialect)
         if not getattr(sa_dialect, "_vault_catalog", False):
             sa_dialect.__class__ = _reflecting(type(sa_dialect))
+            types = _type_compiler(type(sa_dialect.type_compiler_instance))(sa_dialect)
+            sa_dialect.type_compiler_instance = sa_dialect.type_compiler = types  # type: ignore
         return sa_dialect
 
     def sqlalchemy_dialect(self) -> sa.Dialect:
@@ -217,12 +227,25 @@ class DuckDBDialect(Dialect):
 @functools.cache
 def _alembic_impl() -> type:
     """Alembic's implementation for DuckDB, whose DDL is PostgreSQL's where migrations use
-    it (Alembic finds an implementation by the SQLAlchemy dialect's name)."""
-    from alembic.ddl.postgresql import PostgresqlImpl
+    it (Alembic finds an implementation, and the compilers of its DDL elements, by the
+    SQLAlchemy dialect's name)."""
+    from alembic.ddl import postgresql as alembic_pg
+    from sqlalchemy.ext.compiler import compiles
 
-    class DuckDBImpl(PostgresqlImpl):
+    for element, visit in ((alembic_pg.PostgresqlColumnType, alembic_pg.visit_column_type),
+                           (alembic_pg.RenameTable, alembic_pg.visit_rename_table),
+                           (alembic_pg.ColumnComment, alembic_pg.visit_column_comment)):
+        compiles(element, "duckdb")(visit)
+
+    class DuckDBImpl(alembic_pg.PostgresqlImpl):
         __dialect__ = "duckdb"
         transactional_ddl = True
+
+        def alter_column(self, table_name: str, column_name: str, **kw: Any) -> None:
+            # PostgreSQL's conversion names PostgreSQL's types; DuckDB's own cast turns a
+            # number into its canonical text (a decimal is stored as text here)
+            kw.pop("postgresql_using", None)
+            super().alter_column(table_name, column_name, **kw)
 
     return DuckDBImpl
 
@@ -375,6 +398,23 @@ def _sa_type(data_type: str) -> Any:
     return _TYPES.get(data_type, sa.types.NullType())
 
 
+class _DecimalText(sa.Numeric):  # type: ignore[type-arg]
+    """A declared ``decimal`` as DuckDB holds it (``_type_compiler``): its canonical text,
+    read back as it is (``values.read_value`` makes it a Decimal), a Decimal bound as its
+    canonical text."""
+
+    def result_processor(self, dialect: Any, coltype: Any) -> None:
+        return None
+
+    def bind_processor(self, dialect: Any) -> Any:
+        def process(value: object) -> object:
+            if value is None or isinstance(value, str):
+                return value
+            return values.to_text(value, "decimal")
+
+        return process
+
+
 @functools.cache
 def _reflecting(base: type) -> type:
     """DuckDB's SQLAlchemy dialect class with the vault's reflection (``_Catalog``) and
@@ -385,7 +425,28 @@ def _reflecting(base: type) -> type:
     return type(f"Vault{base.__name__}", (base,),
                 {**methods, "__slots__": (), "_vault_catalog": True,
                  "supports_statement_cache": False,
+                 "colspecs": {**base.colspecs, sa.Float: sa.Float, sa.Numeric: _DecimalText},
                  "ddl_compiler": _ddl_compiler(base.ddl_compiler)})
+
+
+@functools.cache
+def _type_compiler(base: type) -> type:
+    """DuckDB's type compiler, with the declared ``decimal`` (a NUMERIC of no precision:
+    any number of digits) as VARCHAR, which holds its canonical text: DuckDB's own DECIMAL
+    has at most 38 digits, and without a precision 18 digits and 3 after the point. TEXT,
+    DuckDB's other name of VARCHAR, is written VARCHAR too, as DuckDB's catalog names it: a
+    reflected column and the model's then compile to one text."""
+
+    class TypeCompiler(base):  # type: ignore[misc, valid-type]
+        def visit_NUMERIC(self, type_: Any, **kw: Any) -> str:
+            if type_.precision is None:
+                return "VARCHAR"
+            return super().visit_NUMERIC(type_, **kw)
+
+        def visit_TEXT(self, type_: Any, **kw: Any) -> str:
+            return "VARCHAR"
+
+    return TypeCompiler
 
 
 @functools.cache

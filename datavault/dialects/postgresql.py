@@ -205,6 +205,7 @@ class PostgresDialect(Dialect):
     max_identifier_length = 63  # it cuts longer names, and SQLAlchemy refuses such indexes
     supports_copy = True
     distinct_on = True
+    lateral_joins = True
     concurrent_loads = 4
     syntax = Syntax(dollar_quotes=True, escape_strings=True, nested_comments=True)
     char_function = "chr"

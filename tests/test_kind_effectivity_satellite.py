@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from datavault import api, hashing, query
 from datavault.cli import main
+from datavault.database import connect
 from datavault.load import open_input
 from tests.conftest import migrated, write_project
 from tests.reference import DELETED, batch_observations, effectivity_spans, live_state
@@ -595,7 +596,7 @@ def _tables(url: str) -> dict[str, list[tuple]]:
     names = ["hub_order", "hub_customer", "link_order_customer", "dv_quarantine"] + [
         t for name in ("order_customer_eff", "order_customer_booked")
         for t in (f"eff_{name}", f"eff_{name}__obs")]
-    engine = sa.create_engine(url)
+    engine, _ = connect(url)  # the toolkit's engine reads each engine's catalog
     result = {}
     with engine.connect() as connection:
         for name in names:

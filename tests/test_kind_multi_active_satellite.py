@@ -735,7 +735,7 @@ def _tables(url: str, model) -> dict[str, list[tuple]]:
     names = ["hub_customer", "hub_store", "link_customer_store", "dv_quarantine"] + [
         t for name in ("customer_phones", "customer_store_addresses")
         for t in (f"msat_{name}", f"msat_{name}__obs")]
-    engine = sa.create_engine(url)
+    engine, _ = connect(url)  # the toolkit's engine reads each engine's catalog
     result = {}
     with engine.connect() as connection:
         for name in names:

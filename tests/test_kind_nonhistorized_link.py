@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 
 from datavault import api, contract, hashing, query
 from datavault import model as m
+from datavault.database import connect
 from datavault.diagnostics import ModelError
 from datavault.load import open_input
 from tests.conftest import PG_URL, migrated, need_postgres, write_project
@@ -800,7 +801,7 @@ DELIVERIES = [
 
 
 def _tables(url: str) -> dict[str, list[tuple]]:
-    engine = sa.create_engine(url)
+    engine, _ = connect(url)  # the toolkit's engine reads each engine's catalog
     result = {}
     with engine.connect() as connection:
         for name in ("hub_customer", "hub_account", "nhl_payment", "dv_quarantine"):

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from datavault import api, contract, hashing, query
 from datavault import model as m
+from datavault.database import connect
 from datavault.load import open_input
 from tests.conftest import PG_URL, migrated, need_postgres, write_project
 from tests.reference import (
@@ -718,7 +719,7 @@ CURRENCIES = [  # snapshots: DEM retired on the 2nd, back on the 3rd; a blank co
 
 
 def _tables(url: str) -> dict[str, list[tuple]]:
-    engine = sa.create_engine(url)
+    engine, _ = connect(url)  # the toolkit's engine reads each engine's catalog
     result = {}
     with engine.connect() as connection:
         for name in ("ref_currency", "ref_currency__desc", "ref_currency__obs",

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from datavault import api
 from datavault.cli import main
+from datavault.database import connect
 from datavault.dialects import get_dialect
 from datavault.load import open_input
 from datavault.render import Renderer
@@ -130,7 +131,7 @@ def _data(folder: Path) -> list[Path]:
 
 
 def _tables(url: str) -> dict[str, list[tuple]]:
-    engine = sa.create_engine(url)
+    engine, _ = connect(url)  # the toolkit's engine reads each engine's catalog
     quote = get_dialect(engine.dialect.name).quote
     found = {}
     with engine.connect() as connection:

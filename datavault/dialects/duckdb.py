@@ -195,6 +195,12 @@ class DuckDBDialect(Dialect):
 
         return FileLock(engine.url.database)
 
+    def engine_options(self) -> dict[str, Any]:
+        # DuckDB lets one process at a time open a database file: a connection is closed
+        # when returned, so that the file is free for another process between commands'
+        # steps (a pool would hold it open as long as the engine lives)
+        return {"poolclass": sa.pool.NullPool}
+
     def prepare_migrations(self) -> None:
         _alembic_impl()
 

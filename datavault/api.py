@@ -92,10 +92,12 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
             ddl.append(str(CreateIndex(index).compile(dialect=sa_dialect)).strip() + ";\n")
     write("ddl.sql", "\n".join(ddl))
     for source in sorted(project.model.sources.values(), key=lambda s: s.name):
-        write(f"stage/{source.name}.sql", renderer.stage(source).text)
+        write(f"stage/{source.name}.sql",
+              renderer.stage(source).file_text(dialect.script_parameter))
     for source, entity, rendered in renderer.all_loads():
         file = f"load/{source.name}/{entity}.sql"
-        write(file, rendered.script(dialect.run_hint(file, "batch_id", "N")))
+        write(file, rendered.script(dialect.run_hint(file, "batch_id", "N"),
+                                    dialect.script_parameter))
     if project.model.marts:
         mart_md = marts.metadata(project.model)
         ddl = [f"-- Tables of the marts ({dialect_name}), made by `datavault marts build`.\n"]

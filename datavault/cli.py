@@ -21,6 +21,7 @@ from rich.table import Table
 
 from datavault import api, database, query, values
 from datavault.diagnostics import DatavaultError, ModelError
+from datavault.dialects import DEFAULT, DIALECTS
 from datavault.kinds import KINDS
 from datavault.load import REFUSED, STATES, Batch, LoadResult
 
@@ -246,8 +247,8 @@ def validate(obj: dict, fmt: str) -> None:
 
 
 @main.command()
-@click.option("--dialect", type=click.Choice(["sqlite", "postgresql"]), default="sqlite",
-              show_default=True, help="The database to write SQL for.")
+@click.option("--dialect", type=click.Choice(sorted(DIALECTS)), default=DEFAULT,
+              show_default=True, help="The database engine to write SQL for.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("generated"),
               show_default=True, help="Folder for the SQL files.")
 @click.pass_obj

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from datavault import kinds, schema
 from datavault import model as m
 from datavault.dialects import Dialect
-from datavault.dialects.syntax import Syntax, split
+from datavault.dialects.syntax import Syntax, split, with_parameters
 from datavault.resources import templates_dir
 
 if TYPE_CHECKING:
@@ -70,10 +70,18 @@ class Rendered:
     #: how the engine reads the text: where its literals and comments end
     syntax: Syntax = Syntax()
 
-    def script(self, header: str = "") -> str:
+    def script(self, header: str = "", parameter: Callable[[str], str | None] | None = None
+               ) -> str:
         """The text as a file that a SQL client runs in one transaction (``header``: comment
-        lines to put first)."""
-        return f"{header}BEGIN;\n\n{self.text}\nCOMMIT;\n"
+        lines to put first; ``parameter``: how the client names a parameter, as
+        ``Dialect.script_parameter``)."""
+        return f"{header}BEGIN;\n\n{self.file_text(parameter)}\nCOMMIT;\n"
+
+    def file_text(self, parameter: Callable[[str], str | None] | None = None) -> str:
+        """The text as a file holds it: each named parameter as ``parameter`` names it."""
+        if parameter is None:
+            return self.text
+        return with_parameters(self.text, self.syntax, lambda name: parameter(name) or f":{name}")
 
     def statements(self) -> list[Statement]:
         """The statements of the text, each tagged by its ``-- dv:TAG`` comment; a ``;``,

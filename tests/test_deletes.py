@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from datavault import api, query
 from datavault.diagnostics import ModelError
 from datavault.load import open_input
-from tests.conftest import migrated, write_project
+from tests.conftest import ENGINES, migrated, write_project
 from tests.reference import (
     DELETED,
     PRESENT,
@@ -473,7 +473,7 @@ def _files(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*.sql"))}
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ENGINES)
 def test_generated_sql_matches_the_golden_files(dialect: str, tmp_path: Path) -> None:
     api.generate(GOLDEN_PROJECT, dialect, tmp_path)
     generated = _files(tmp_path)

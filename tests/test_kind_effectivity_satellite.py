@@ -31,7 +31,7 @@ from datavault import api, hashing, query
 from datavault.cli import main
 from datavault.database import connect
 from datavault.load import open_input
-from tests.conftest import migrated, write_project
+from tests.conftest import ENGINES, migrated, write_project
 from tests.reference import DELETED, batch_observations, effectivity_spans, live_state
 from tests.test_generate import _run_plain
 
@@ -564,7 +564,7 @@ def _files(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*.sql"))}
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ENGINES)
 def test_generated_sql_matches_the_golden_files(dialect: str, tmp_path: Path) -> None:
     api.generate(GOLDEN_PROJECT, dialect, tmp_path)
     generated = _files(tmp_path)

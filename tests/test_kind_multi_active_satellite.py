@@ -33,7 +33,7 @@ from datavault.database import connect
 from datavault.diagnostics import DatavaultError, ModelError
 from datavault.dialects import get_dialect
 from datavault.load import open_input
-from tests.conftest import migrated, write_project
+from tests.conftest import ENGINES, migrated, write_project
 from tests.reference import (
     DELETED,
     condensed_history,
@@ -702,7 +702,7 @@ def _files(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*.sql"))}
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ENGINES)
 def test_generated_sql_matches_the_golden_files(dialect: str, tmp_path: Path) -> None:
     api.generate(GOLDEN_PROJECT, dialect, tmp_path)
     generated = _files(tmp_path)

@@ -35,7 +35,7 @@ from datavault import model as m
 from datavault.database import connect
 from datavault.diagnostics import ModelError
 from datavault.load import open_input
-from tests.conftest import PG_URL, migrated, need_postgres, write_project
+from tests.conftest import ENGINES, PG_URL, migrated, need_postgres, write_project
 from tests.reference import nonhistorized_events, nonhistorized_link
 from tests.test_generate import _run_plain
 from tests.test_validate_fuzz import _check as check_places
@@ -766,7 +766,7 @@ def _sql_files(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*.sql"))}
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ENGINES)
 def test_generated_sql_matches_the_golden_files(dialect: str, tmp_path: Path) -> None:
     api.generate(GOLDEN_PROJECT, dialect, tmp_path)
     generated = _sql_files(tmp_path)

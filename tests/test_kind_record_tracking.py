@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from datavault import api, query
 from datavault.diagnostics import ModelError
 from datavault.load import open_input
-from tests.conftest import migrated, write_project
+from tests.conftest import ENGINES, migrated, write_project
 from tests.reference import DELETED, last_seen
 
 # Each example loads up to seven batches of two sources (about 0.1 s each on SQLite, 0.2 s on
@@ -215,7 +215,7 @@ GOLDEN = HERE / "golden_kinds" / "record_tracking"
 UPDATE = os.environ.get("DATAVAULT_UPDATE_GOLDEN") == "1"
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ENGINES)
 def test_generated_sql_matches_the_golden_files(dialect: str, tmp_path: Path) -> None:
     project = write_project(tmp_path / "project", PROJECT)
     api.generate(project, dialect, tmp_path / "sql")

@@ -33,7 +33,7 @@ from datavault import api, contract, hashing, query
 from datavault import model as m
 from datavault.database import connect
 from datavault.load import open_input
-from tests.conftest import PG_URL, migrated, need_postgres, write_project
+from tests.conftest import ENGINES, PG_URL, migrated, need_postgres, write_project
 from tests.reference import (
     DELETED,
     batch_observations,
@@ -626,7 +626,7 @@ def _files(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*.sql"))}
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ENGINES)
 def test_generated_sql_matches_the_golden_files(dialect: str, tmp_path: Path) -> None:
     api.generate(GOLDEN_PROJECT, dialect, tmp_path)
     generated = _files(tmp_path)

@@ -30,7 +30,7 @@ from datavault import api, query
 from datavault.cli import main
 from datavault.diagnostics import ModelError
 from datavault.load import open_input
-from tests.conftest import migrated, write_project
+from tests.conftest import ENGINES, migrated, write_project
 from tests.reference import DELETED, edges_in_effect, survivor, walk
 from tests.test_validate_fuzz import DATA as FUZZ_DATA
 
@@ -479,7 +479,7 @@ GOLDEN = Path(__file__).parent / "golden_kinds" / "same_as"
 UPDATE = os.environ.get("DATAVAULT_UPDATE_GOLDEN") == "1"
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ENGINES)
 def test_generated_views_match_the_golden_files(dialect: str, tmp_path: Path) -> None:
     root = write_project(tmp_path / "project", PROJECT)
     api.generate(root, dialect, tmp_path / "out")
@@ -512,7 +512,7 @@ STATUS = {"models/satellites/customer_status.yml": "parent: customer\nsource: cu
                                                   "payload: []\n"}
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ENGINES)
 def test_a_role_bridge_matches_the_golden_files(dialect: str, tmp_path: Path) -> None:
     """Each place of the hub is named by its role: its column, its business key in the
     views; the hierarchy leaves out a row from a key to itself. (The behaviour is tested in

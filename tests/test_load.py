@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 import datavault.cli
-from tests.conftest import migrated, write_project
+from tests.conftest import ENGINES, migrated, write_project
 
 DATA = "data"
 CRM = {
@@ -588,7 +588,7 @@ def test_an_input_table_that_does_not_exist(project: Path, db_url: str, vault: V
 
 
 # ---- 9. generated files ----------------------------------------------------------------
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("dialect", ENGINES)
 def test_generate_twice_gives_the_same_bytes(project: Path, tmp_path: Path,
                                              dialect: str) -> None:
     outputs = []

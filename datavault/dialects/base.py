@@ -290,6 +290,11 @@ class Dialect:
         """A clause that keeps a subquery from being folded into the query around it."""
         return "OFFSET 0"
 
+    def script_parameter(self, name: str) -> str | None:
+        """How a generated file names its parameter ``name`` for the engine's own client
+        (None: as ``:name``, which the client binds)."""
+        return None
+
     def run_hint(self, file: str, parameter: str, value: str) -> str:
         """Comment lines that say how this engine's own client runs a generated file with
         a value for its named parameter."""

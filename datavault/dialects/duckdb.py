@@ -186,9 +186,12 @@ class DuckDBDialect(Dialect):
     def timestamp_param(self, name: str) -> str:
         return f"CAST(:{name} AS TIMESTAMP)"
 
+    def script_parameter(self, name: str) -> str | None:
+        # DuckDB's shell binds no parameters in a script: a file reads a variable set first
+        return f"getvariable({self.text_literal(name)})"
+
     def run_hint(self, file: str, parameter: str, value: str) -> str:
-        # DuckDB's shell binds no named parameters in a script: the value is written in
-        return f"-- Run with: sed 's/:{parameter}\\b/{value}/g' {file} | duckdb VAULT\n"
+        return f"-- Run with: duckdb -cmd \"SET VARIABLE {parameter} = {value}\" -f {file} VAULT\n"
 
     def load_lock(self, engine: sa.Engine, source: str) -> Any:
         from datavault.dialects.sqlite import FileLock

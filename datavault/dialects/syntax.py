@@ -13,6 +13,7 @@ scanner, which ``tests/test_sqltext.py`` checks.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -82,11 +83,9 @@ def _comment_end(text: str, start: int, nested: bool) -> int:
     return len(text)
 
 
-def split(text: str, syntax: Syntax = Syntax()) -> list[Piece]:
-    """The statements of ``text`` in order, each without its ``;``; empty ones left out."""
-    result: list[Piece] = []
-    pieces: list[tuple[bool, str]] = []  # (is a literal or quoted name, text)
-    tag = ""
+def _segments(text: str, syntax: Syntax) -> Iterator[tuple[str, str]]:
+    """The parts of ``text`` in order, each with what it is: ``plain`` SQL, a ``quoted``
+    literal or name, a ``comment``, or the ``;`` that ends a statement."""
     n = len(text)
     plain_from = 0
 
@@ -95,18 +94,6 @@ def split(text: str, syntax: Syntax = Syntax()) -> list[Piece]:
         return found.start() if found else n
 
     i = following(0)
-
-    def plain(upto: int) -> None:
-        if upto > plain_from:
-            pieces.append((False, text[plain_from:upto]))
-
-    def finish() -> None:
-        nonlocal pieces, tag
-        statement = _tidy(pieces)
-        if statement[0].strip():
-            result.append(Piece(statement[0], statement[1], tag))
-        pieces, tag = [], ""
-
     while i < n:
         char = text[i]
         end = -1
@@ -120,34 +107,67 @@ def split(text: str, syntax: Syntax = Syntax()) -> list[Piece]:
                 close = text.find(opening.group(0), opening.end())
                 end = n if close < 0 else close + len(opening.group(0))
         elif text.startswith("--", i) or text.startswith("/*", i):
-            plain(i)
             if char == "-":
                 stop = text.find("\n", i)
                 stop = n if stop < 0 else stop
-                found = _TAG.fullmatch(text, i, stop)
-                if found and not tag:
-                    tag = found.group(1)
             else:
                 stop = _comment_end(text, i, syntax.nested_comments)
+            if i > plain_from:
+                yield "plain", text[plain_from:i]
+            yield "comment", text[i:stop]
             plain_from = stop
             i = following(stop)
             continue
         elif char == ";":
-            plain(i)
-            finish()
+            if i > plain_from:
+                yield "plain", text[plain_from:i]
+            yield ";", ";"
             plain_from = i + 1
             i = following(i + 1)
             continue
         if end > 0:
-            plain(i)
-            pieces.append((True, text[i:end]))
+            if i > plain_from:
+                yield "plain", text[plain_from:i]
+            yield "quoted", text[i:end]
             plain_from = end
             i = following(end)
         else:
             i = following(i + 1)
-    plain(n)
-    finish()
+    if n > plain_from:
+        yield "plain", text[plain_from:n]
+
+
+def split(text: str, syntax: Syntax = Syntax()) -> list[Piece]:
+    """The statements of ``text`` in order, each without its ``;``; empty ones left out."""
+    result: list[Piece] = []
+    pieces: list[tuple[bool, str]] = []  # (is a literal or quoted name, text)
+    tag = ""
+    for kind, part in _segments(text, syntax):
+        if kind == "comment":
+            found = _TAG.fullmatch(part)
+            if found and not tag:
+                tag = found.group(1)
+        elif kind == ";":
+            statement = _tidy(pieces)
+            if statement[0].strip():
+                result.append(Piece(statement[0], statement[1], tag))
+            pieces, tag = [], ""
+        else:
+            pieces.append((kind == "quoted", part))
+    statement = _tidy(pieces)
+    if statement[0].strip():
+        result.append(Piece(statement[0], statement[1], tag))
     return result
+
+
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def with_parameters(text: str, syntax: Syntax, form: Callable[[str], str]) -> str:
+    """``text`` with each named parameter ``:name`` outside literals, quoted names and
+    comments written as ``form(name)`` (how an engine's own client fills it)."""
+    return "".join(_PARAMETER.sub(lambda m: form(m.group(1)), part) if kind == "plain"
+                   else part for kind, part in _segments(text, syntax))
 
 
 def _tidy(pieces: list[tuple[bool, str]]) -> tuple[str, str]:

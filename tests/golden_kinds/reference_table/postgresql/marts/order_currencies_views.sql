@@ -16,12 +16,11 @@ JOIN hub_order h0 ON h0.order_hk = b.order_hk
 JOIN hub_money h2 ON h2.money_hk = b.money_hk
 -- the descriptions at the snapshot, as known at the mart's last build
 LEFT JOIN ref_currency cr1 ON cr1.currency_code = h2.currency_code
-LEFT JOIN ref_currency__desc cd1 ON cd1.dv_code = cr1.dv_code
-    AND (cd1.applied_ts, cd1.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM ref_currency__desc x
-        WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= b.snapshot_ts AND x.load_ts <= (SELECT dv_m.last_loaded_at FROM dv_mart dv_m WHERE dv_m.mart = 'order_currencies')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM ref_currency__desc x
+    WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= b.snapshot_ts AND x.load_ts <= (SELECT dv_m.last_loaded_at FROM dv_mart dv_m WHERE dv_m.mart = 'order_currencies')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) cd1 ON cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 ;
 
 -- The paths live now (their states at the current time), as known before the first
@@ -39,12 +38,11 @@ FROM paths p
 JOIN hub_order h0 ON h0.order_hk = p.e0
 JOIN hub_money h2 ON h2.money_hk = p.e2
 LEFT JOIN ref_currency cr1 ON cr1.currency_code = h2.currency_code
-LEFT JOIN ref_currency__desc cd1 ON cd1.dv_code = cr1.dv_code
-    AND (cd1.applied_ts, cd1.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM ref_currency__desc x
-        WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM ref_currency__desc x
+    WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) cd1 ON cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 WHERE 1 = 1
   AND ((
         SELECT y.hash_diff FROM sat_order_details y
@@ -129,10 +127,9 @@ FROM pieces p
 JOIN hub_order h0 ON h0.order_hk = p.e0
 JOIN hub_money h2 ON h2.money_hk = p.e2
 LEFT JOIN ref_currency cr1 ON cr1.currency_code = h2.currency_code
-LEFT JOIN ref_currency__desc cd1 ON cd1.dv_code = cr1.dv_code
-    AND (cd1.applied_ts, cd1.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM ref_currency__desc x
-        WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= p.dv_from AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM ref_currency__desc x
+    WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= p.dv_from AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) cd1 ON cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 ;

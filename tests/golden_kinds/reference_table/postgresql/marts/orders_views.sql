@@ -17,19 +17,17 @@ LEFT JOIN sat_order_details s1 ON s1.order_hk = k.order_details_hk
     AND s1.applied_ts = k.order_details_applied_ts AND s1.load_ts = k.order_details_load_ts
 -- the descriptions at the snapshot, as known at the mart's last build
 LEFT JOIN ref_currency cr1 ON cr1.currency_code = s1.currency_code
-LEFT JOIN ref_currency__desc cd1 ON cd1.dv_code = cr1.dv_code
-    AND (cd1.applied_ts, cd1.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM ref_currency__desc x
-        WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= k.snapshot_ts AND x.load_ts <= (SELECT dv_m.last_loaded_at FROM dv_mart dv_m WHERE dv_m.mart = 'orders')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM ref_currency__desc x
+    WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= k.snapshot_ts AND x.load_ts <= (SELECT dv_m.last_loaded_at FROM dv_mart dv_m WHERE dv_m.mart = 'orders')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) cd1 ON cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 LEFT JOIN ref_unit cr2 ON cr2.unit_system = s1.weight_system AND cr2.symbol = s1.weight_unit
-LEFT JOIN ref_unit__desc cd2 ON cd2.dv_code = cr2.dv_code
-    AND (cd2.applied_ts, cd2.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM ref_unit__desc x
-        WHERE x.dv_code = cr2.dv_code AND x.applied_ts <= k.snapshot_ts AND x.load_ts <= (SELECT dv_m.last_loaded_at FROM dv_mart dv_m WHERE dv_m.mart = 'orders')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND cd2.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM ref_unit__desc x
+    WHERE x.dv_code = cr2.dv_code AND x.applied_ts <= k.snapshot_ts AND x.load_ts <= (SELECT dv_m.last_loaded_at FROM dv_mart dv_m WHERE dv_m.mart = 'orders')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) cd2 ON cd2.hash_diff <> '\x00000000000000000000000000000000'::bytea
 ;
 
 -- Each key's state now (its row with the greatest applied time up to now, then load time),
@@ -46,19 +44,17 @@ LEFT JOIN LATERAL (
     ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
 ) c1 ON c1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 LEFT JOIN ref_currency cr1 ON cr1.currency_code = c1.currency_code
-LEFT JOIN ref_currency__desc cd1 ON cd1.dv_code = cr1.dv_code
-    AND (cd1.applied_ts, cd1.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM ref_currency__desc x
-        WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM ref_currency__desc x
+    WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) cd1 ON cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 LEFT JOIN ref_unit cr2 ON cr2.unit_system = c1.weight_system AND cr2.symbol = c1.weight_unit
-LEFT JOIN ref_unit__desc cd2 ON cd2.dv_code = cr2.dv_code
-    AND (cd2.applied_ts, cd2.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM ref_unit__desc x
-        WHERE x.dv_code = cr2.dv_code AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND cd2.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM ref_unit__desc x
+    WHERE x.dv_code = cr2.dv_code AND x.applied_ts <= (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) cd2 ON cd2.hash_diff <> '\x00000000000000000000000000000000'::bytea
 WHERE COALESCE(c1.order_hk, NULL) IS NOT NULL
 ;
 
@@ -127,17 +123,15 @@ JOIN hub_order h ON h.order_hk = k.hk
 LEFT JOIN sat_order_details s1 ON s1.order_hk = k.hk
     AND s1.applied_ts = k.a1 AND s1.load_ts = k.l1
 LEFT JOIN ref_currency cr1 ON cr1.currency_code = s1.currency_code
-LEFT JOIN ref_currency__desc cd1 ON cd1.dv_code = cr1.dv_code
-    AND (cd1.applied_ts, cd1.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM ref_currency__desc x
-        WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= k.applied_ts AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM ref_currency__desc x
+    WHERE x.dv_code = cr1.dv_code AND x.applied_ts <= k.applied_ts AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) cd1 ON cd1.hash_diff <> '\x00000000000000000000000000000000'::bytea
 LEFT JOIN ref_unit cr2 ON cr2.unit_system = s1.weight_system AND cr2.symbol = s1.weight_unit
-LEFT JOIN ref_unit__desc cd2 ON cd2.dv_code = cr2.dv_code
-    AND (cd2.applied_ts, cd2.load_ts) = (
-        SELECT x.applied_ts, x.load_ts FROM ref_unit__desc x
-        WHERE x.dv_code = cr2.dv_code AND x.applied_ts <= k.applied_ts AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
-        ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-    AND cd2.hash_diff <> '\x00000000000000000000000000000000'::bytea
+LEFT JOIN LATERAL (
+    SELECT x.* FROM ref_unit__desc x
+    WHERE x.dv_code = cr2.dv_code AND x.applied_ts <= k.applied_ts AND x.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP '9999-12-31 00:00:00.000000')
+    ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1
+) cd2 ON cd2.hash_diff <> '\x00000000000000000000000000000000'::bytea
 ;

@@ -1,0 +1,29 @@
+-- Run with: duckdb -cmd "SET VARIABLE batch_id = N" -f load/shop_orders/customer.sql VAULT
+BEGIN;
+
+-- Hub customer from source shop_orders: insert the business keys that hub_customer does not hold yet.
+-- Reads batch :batch_id staged in stg_shop_orders; running it again inserts nothing.
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT s.dv_batch_id, 'customer', s.dv_row, 'shop_orders', 'missing business key of hub customer (customer_id)', CAST(json_object('order_id', s.order_id, 'customer_id', s.customer_id, 'ordered_at', s.ordered_at, 'amount', s.amount, 'cancelled', s.cancelled) AS VARCHAR)
+FROM stg_shop_orders s
+WHERE (s.dv_batch_id = getvariable('batch_id') AND s.dv_hk_customer = from_hex('00000000000000000000000000000000'))
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = s.dv_batch_id AND q.entity = 'customer' AND q.row_number = s.dv_row
+  );
+
+-- dv:inserted
+INSERT INTO hub_customer (customer_hk, customer_id, load_ts, record_source, batch_id)
+SELECT k.dv_hk_customer, k.customer_id, k.dv_loaded_at, 'shop_orders', k.dv_batch_id
+FROM (
+    SELECT DISTINCT ON (s.dv_hk_customer) s.dv_hk_customer, s.customer_id, s.dv_loaded_at, s.dv_batch_id
+    FROM stg_shop_orders s
+    WHERE s.dv_batch_id = getvariable('batch_id')
+      AND s.dv_hk_customer <> from_hex('00000000000000000000000000000000')
+    ORDER BY s.dv_hk_customer, s.dv_row
+) k
+WHERE NOT EXISTS (SELECT 1 FROM hub_customer h WHERE h.customer_hk = k.dv_hk_customer)
+ON CONFLICT DO NOTHING;
+
+COMMIT;

@@ -1,0 +1,29 @@
+-- Run with: duckdb -cmd "SET VARIABLE batch_id = N" -f load/shop_orders/order.sql VAULT
+BEGIN;
+
+-- Hub order from source shop_orders: insert the business keys that hub_order does not hold yet.
+-- Reads batch :batch_id staged in stg_shop_orders; running it again inserts nothing.
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT s.dv_batch_id, 'order', s.dv_row, 'shop_orders', 'missing business key of hub order (order_id)', CAST(json_object('order_id', s.order_id, 'customer_id', s.customer_id, 'ordered_at', s.ordered_at, 'amount', s.amount, 'cancelled', s.cancelled) AS VARCHAR)
+FROM stg_shop_orders s
+WHERE (s.dv_batch_id = getvariable('batch_id') AND s.dv_hk_order = from_hex('00000000000000000000000000000000'))
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = s.dv_batch_id AND q.entity = 'order' AND q.row_number = s.dv_row
+  );
+
+-- dv:inserted
+INSERT INTO hub_order (order_hk, order_id, load_ts, record_source, batch_id)
+SELECT k.dv_hk_order, k.order_id, k.dv_loaded_at, 'shop_orders', k.dv_batch_id
+FROM (
+    SELECT DISTINCT ON (s.dv_hk_order) s.dv_hk_order, s.order_id, s.dv_loaded_at, s.dv_batch_id
+    FROM stg_shop_orders s
+    WHERE s.dv_batch_id = getvariable('batch_id')
+      AND s.dv_hk_order <> from_hex('00000000000000000000000000000000')
+    ORDER BY s.dv_hk_order, s.dv_row
+) k
+WHERE NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = k.dv_hk_order)
+ON CONFLICT DO NOTHING;
+
+COMMIT;

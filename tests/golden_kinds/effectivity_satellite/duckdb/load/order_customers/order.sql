@@ -1,0 +1,29 @@
+-- Run with: duckdb -cmd "SET VARIABLE batch_id = N" -f load/order_customers/order.sql VAULT
+BEGIN;
+
+-- Hub order from source order_customers: insert the business keys that hub_order does not hold yet.
+-- Reads batch :batch_id staged in stg_order_customers; running it again inserts nothing.
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT s.dv_batch_id, 'order', s.dv_row, 'order_customers', 'missing business key of hub order (order_no)', CAST(json_object('order_no', s.order_no, 'customer_id', s.customer_id, 'extracted_at', s.extracted_at) AS VARCHAR)
+FROM stg_order_customers s
+WHERE (s.dv_batch_id = getvariable('batch_id') AND s.dv_hk_order = from_hex('00000000000000000000000000000000'))
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = s.dv_batch_id AND q.entity = 'order' AND q.row_number = s.dv_row
+  );
+
+-- dv:inserted
+INSERT INTO hub_order (order_hk, order_no, load_ts, record_source, batch_id)
+SELECT k.dv_hk_order, k.order_no, k.dv_loaded_at, 'shop.order_customers', k.dv_batch_id
+FROM (
+    SELECT DISTINCT ON (s.dv_hk_order) s.dv_hk_order, s.order_no, s.dv_loaded_at, s.dv_batch_id
+    FROM stg_order_customers s
+    WHERE s.dv_batch_id = getvariable('batch_id')
+      AND s.dv_hk_order <> from_hex('00000000000000000000000000000000')
+    ORDER BY s.dv_hk_order, s.dv_row
+) k
+WHERE NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = k.dv_hk_order)
+ON CONFLICT DO NOTHING;
+
+COMMIT;

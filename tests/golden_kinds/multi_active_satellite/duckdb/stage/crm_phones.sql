@@ -1,0 +1,39 @@
+-- Stage source crm_phones: add the batch landed in dv_land_crm_phones to stg_crm_phones as batch
+-- :batch_id, computing the hash keys and hash diffs of every hub, link and satellite it feeds.
+
+INSERT INTO stg_crm_phones (
+    dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,
+    customer_id,
+    phone_type,
+    phone_number,
+    changed_at,
+    revision,
+    dv_hk_customer,
+    dv_hd_customer_phones
+)
+SELECT
+    getvariable('batch_id'), l.dv_row, CAST(getvariable('loaded_at') AS TIMESTAMP), COALESCE(l.dv_applied_at, CAST(getvariable('applied_at') AS TIMESTAMP)),
+    l.customer_id,
+    l.phone_type,
+    l.phone_number,
+    l.changed_at,
+    l.revision,
+    COALESCE(from_hex(md5(replace(replace(NULLIF(translate(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), ''), '\', '\\'), '|', '\|'))), from_hex('00000000000000000000000000000000')),
+    from_hex(md5(concat_ws('|', 'phone_number=' || replace(replace(l.phone_number, '\', '\\'), '|', '\|'), 'phone_type=' || replace(replace(l.phone_type, '\', '\\'), '|', '\|'))))
+FROM dv_land_crm_phones l;
+
+-- The hash diff of the set of customer_phones that each row is a member of.
+UPDATE stg_crm_phones AS s
+SET dv_hs_customer_phones = g.dv_set
+FROM (
+    SELECT t.dv_hk, t.dv_applied, COALESCE(from_hex(md5(string_agg(DISTINCT lower(hex(t.dv_member)), '|' ORDER BY lower(hex(t.dv_member))))), from_hex('00000000000000000000000000000000')) AS dv_set
+    FROM (
+        SELECT x.dv_hk_customer AS dv_hk, x.dv_applied_at AS dv_applied, x.dv_hd_customer_phones AS dv_member,
+               RANK() OVER (PARTITION BY x.dv_hk_customer, x.dv_applied_at ORDER BY x.revision DESC NULLS LAST) AS dv_rank
+        FROM stg_crm_phones x
+        WHERE x.dv_batch_id = getvariable('batch_id')
+    ) t
+    WHERE t.dv_rank = 1
+    GROUP BY t.dv_hk, t.dv_applied
+) g
+WHERE s.dv_batch_id = getvariable('batch_id') AND s.dv_hk_customer = g.dv_hk AND s.dv_applied_at = g.dv_applied;

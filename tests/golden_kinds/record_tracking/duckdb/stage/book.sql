@@ -1,0 +1,15 @@
+-- Stage source book: add the batch landed in dv_land_book to stg_book as batch
+-- :batch_id, computing the hash keys and hash diffs of every hub, link and satellite it feeds.
+
+INSERT INTO stg_book (
+    dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,
+    k,
+    day,
+    dv_hk_customer
+)
+SELECT
+    getvariable('batch_id'), l.dv_row, CAST(getvariable('loaded_at') AS TIMESTAMP), COALESCE(l.dv_applied_at, CAST(getvariable('applied_at') AS TIMESTAMP)),
+    l.k,
+    l.day,
+    COALESCE(from_hex(md5(replace(replace(NULLIF(translate(trim(l.k, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), ''), '\', '\\'), '|', '\|'))), from_hex('00000000000000000000000000000000'))
+FROM dv_land_book l;

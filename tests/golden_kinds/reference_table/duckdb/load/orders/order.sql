@@ -1,0 +1,29 @@
+-- Run with: duckdb -cmd "SET VARIABLE batch_id = N" -f load/orders/order.sql VAULT
+BEGIN;
+
+-- Hub order from source orders: insert the business keys that hub_order does not hold yet.
+-- Reads batch :batch_id staged in stg_orders; running it again inserts nothing.
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT s.dv_batch_id, 'order', s.dv_row, 'orders', 'missing business key of hub order (order_number)', CAST(json_object('order_number', s.order_number, 'currency_code', s.currency_code, 'weight_system', s.weight_system, 'weight_unit', s.weight_unit, 'changed_at', s.changed_at) AS VARCHAR)
+FROM stg_orders s
+WHERE (s.dv_batch_id = getvariable('batch_id') AND s.dv_hk_order = from_hex('00000000000000000000000000000000'))
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = s.dv_batch_id AND q.entity = 'order' AND q.row_number = s.dv_row
+  );
+
+-- dv:inserted
+INSERT INTO hub_order (order_hk, order_number, load_ts, record_source, batch_id)
+SELECT k.dv_hk_order, k.order_number, k.dv_loaded_at, 'shop.orders', k.dv_batch_id
+FROM (
+    SELECT DISTINCT ON (s.dv_hk_order) s.dv_hk_order, s.order_number, s.dv_loaded_at, s.dv_batch_id
+    FROM stg_orders s
+    WHERE s.dv_batch_id = getvariable('batch_id')
+      AND s.dv_hk_order <> from_hex('00000000000000000000000000000000')
+    ORDER BY s.dv_hk_order, s.dv_row
+) k
+WHERE NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = k.dv_hk_order)
+ON CONFLICT DO NOTHING;
+
+COMMIT;

@@ -1,0 +1,29 @@
+-- Run with: duckdb -cmd "SET VARIABLE batch_id = N" -f load/orders/order_money.sql VAULT
+BEGIN;
+
+-- Link order_money from source orders: insert the relationships that link_order_money does not hold yet.
+-- Reads batch :batch_id staged in stg_orders; running it again inserts nothing.
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT s.dv_batch_id, 'order_money', s.dv_row, 'orders', 'missing business key of a hub of link order_money (order: order_number; money: currency_code)', CAST(json_object('order_number', s.order_number, 'currency_code', s.currency_code, 'weight_system', s.weight_system, 'weight_unit', s.weight_unit, 'changed_at', s.changed_at) AS VARCHAR)
+FROM stg_orders s
+WHERE (s.dv_batch_id = getvariable('batch_id') AND (s.dv_hk_order_money__order = from_hex('00000000000000000000000000000000') OR s.dv_hk_order_money__money = from_hex('00000000000000000000000000000000')))
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = s.dv_batch_id AND q.entity = 'order_money' AND q.row_number = s.dv_row
+  );
+
+-- dv:inserted
+INSERT INTO link_order_money (order_money_hk, order_hk, money_hk, load_ts, record_source, batch_id)
+SELECT k.dv_hk_order_money, k.dv_hk_order_money__order, k.dv_hk_order_money__money, k.dv_loaded_at, 'shop.orders', k.dv_batch_id
+FROM (
+    SELECT DISTINCT ON (s.dv_hk_order_money) s.dv_hk_order_money, s.dv_hk_order_money__order, s.dv_hk_order_money__money, s.dv_loaded_at, s.dv_batch_id
+    FROM stg_orders s
+    WHERE s.dv_batch_id = getvariable('batch_id')
+      AND NOT (s.dv_hk_order_money__order = from_hex('00000000000000000000000000000000') OR s.dv_hk_order_money__money = from_hex('00000000000000000000000000000000'))
+    ORDER BY s.dv_hk_order_money, s.dv_row
+) k
+WHERE NOT EXISTS (SELECT 1 FROM link_order_money h WHERE h.order_money_hk = k.dv_hk_order_money)
+ON CONFLICT DO NOTHING;
+
+COMMIT;

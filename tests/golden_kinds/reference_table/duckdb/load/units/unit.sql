@@ -1,0 +1,217 @@
+-- Run with: duckdb -cmd "SET VARIABLE batch_id = N" -f load/units/unit.sql VAULT
+BEGIN;
+
+-- Reference table unit from source units: the codes ref_unit does not hold yet,
+-- then the history of their descriptions in ref_unit__desc (SEMANTICS.md sections 2, 3 and 9).
+-- ref_unit__obs holds observations that did not need a row of their own; a re-run inserts nothing.
+DROP TABLE IF EXISTS dv_obs;
+
+DROP TABLE IF EXISTS dv_timeline;
+
+-- A row with a missing code part has no code: quarantined under either null-key policy.
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT s.dv_batch_id, 'unit', s.dv_row, 'units', 'missing code of reference table unit (unit_system, symbol): a part is empty', CAST(json_object('unit_system', s.unit_system, 'symbol', s.symbol, 'unit_name', s.unit_name, 'changed_at', s.changed_at) AS VARCHAR)
+FROM stg_units s
+WHERE (s.dv_batch_id = getvariable('batch_id') AND s.dv_code_unit IS NULL)
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = s.dv_batch_id AND q.entity = 'unit' AND q.row_number = s.dv_row
+  );
+
+-- The codes, one row each, from the first batch that gives them.
+-- dv:inserted
+INSERT INTO ref_unit (dv_code, unit_system, symbol, load_ts, record_source, batch_id)
+SELECT k.dv_code_unit, k.unit_system, k.symbol, k.dv_loaded_at, 'lab.units', k.dv_batch_id
+FROM (
+    SELECT DISTINCT ON (s.dv_code_unit) s.dv_code_unit, s.unit_system, s.symbol, s.dv_loaded_at, s.dv_batch_id
+    FROM stg_units s
+    WHERE s.dv_batch_id = getvariable('batch_id')
+      AND s.dv_code_unit IS NOT NULL
+    ORDER BY s.dv_code_unit, s.dv_row
+) k
+WHERE NOT EXISTS (SELECT 1 FROM ref_unit h WHERE h.dv_code = k.dv_code_unit)
+ON CONFLICT DO NOTHING;
+
+-- The batch's observations, one per key and applied time; conflicts are flagged. Each goes
+-- one way (dv_path): 1 when the batch observes its key only after everything stored or
+-- logged of it (a key never seen too): compared with the observation before it, the first
+-- with the key's latest stored row (dv_prev); 2 when it repeats the latest observation at
+-- its applied time; 0 the timeline.
+CREATE TEMPORARY TABLE dv_obs AS
+WITH src AS (
+    SELECT s.dv_batch_id, s.dv_row, s.dv_loaded_at, s.dv_code_unit AS dv_hk, s.dv_applied_at AS dv_applied,
+           s.dv_hd_unit AS dv_hd,
+           s.unit_name AS unit_name,
+           1 AS dv_rank
+    FROM stg_units s
+    WHERE s.dv_batch_id = getvariable('batch_id')
+      AND s.dv_code_unit IS NOT NULL
+),
+seen AS (
+    SELECT t.*,
+           LAG(t.dv_hd) OVER w AS dv_before,
+           CASE WHEN LAG(t.dv_applied) OVER w = t.dv_applied THEN 2 ELSE 1 END AS dv_dup,
+           FIRST_VALUE(t.dv_applied) OVER w AS dv_first
+    FROM src t
+    WHERE t.dv_rank = 1
+    WINDOW w AS (PARTITION BY t.dv_hk ORDER BY t.dv_applied, t.dv_row)
+),
+placed AS (
+    SELECT e.*,
+           CASE WHEN e.dv_dup = 2 AND e.dv_before <> e.dv_hd THEN 1 ELSE 0 END AS dv_conflict,
+           CASE WHEN (NOT EXISTS (SELECT 1 FROM ref_unit__desc)
+                      OR NOT EXISTS (SELECT 1 FROM ref_unit__desc x WHERE x.dv_code = e.dv_hk AND x.applied_ts >= e.dv_first))
+                 AND (NOT EXISTS (SELECT 1 FROM ref_unit__obs)
+                      OR NOT EXISTS (SELECT 1 FROM ref_unit__obs x WHERE x.dv_code = e.dv_hk AND x.applied_ts >= e.dv_first))
+                THEN 1 ELSE 0 END AS dv_in_order
+    FROM seen e
+)
+SELECT p.dv_batch_id, p.dv_row, p.dv_loaded_at, p.dv_hk, p.dv_applied, p.dv_hd,
+       p.unit_name,
+       p.dv_rank, p.dv_dup, p.dv_conflict,
+       CASE WHEN p.dv_in_order = 1 AND p.dv_before IS NULL AND EXISTS (SELECT 1 FROM ref_unit__desc)
+            THEN (SELECT x.hash_diff FROM ref_unit__desc x WHERE x.dv_code = p.dv_hk
+                  ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
+            ELSE p.dv_before END AS dv_prev,
+       CASE WHEN p.dv_in_order = 1 THEN 1
+            WHEN p.dv_hd = (SELECT z.hash_diff FROM (
+                                SELECT x.hash_diff, x.load_ts FROM ref_unit__desc x WHERE x.dv_code = p.dv_hk AND x.applied_ts = p.dv_applied
+                                UNION ALL
+                                SELECT g.hash_diff, g.load_ts FROM ref_unit__obs g
+                                WHERE g.dv_code = p.dv_hk AND g.applied_ts = p.dv_applied AND g.hash_diff <> from_hex('')
+                            ) z ORDER BY z.load_ts DESC LIMIT 1) THEN 2
+            ELSE 0 END AS dv_path
+FROM placed p;
+
+-- A conflict (rows of one key and applied time with different hash diffs, each flagged
+-- above where it differs from the row before it) covers every row at its applied time, and
+-- its key takes the timeline.
+UPDATE dv_obs
+SET dv_conflict = CASE WHEN (dv_hk, dv_applied) IN (SELECT c.dv_hk, c.dv_applied FROM dv_obs c WHERE c.dv_conflict = 1)
+                       THEN 1 ELSE 0 END,
+    dv_path = 0
+WHERE dv_hk IN (SELECT c.dv_hk FROM dv_obs c WHERE c.dv_conflict = 1);
+
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT o.dv_batch_id, 'unit', o.dv_row, 'units', 'conflict: other rows of this batch give another unit description for the same code and applied time; declare a sequence column on the source to order them', CAST(json_object('applied_at', o.dv_applied, 'unit_name', o.unit_name) AS VARCHAR)
+FROM dv_obs o
+WHERE (o.dv_conflict = 1)
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = o.dv_batch_id AND q.entity = 'unit' AND q.row_number = o.dv_row
+  );
+
+DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
+
+-- dv:inserted
+-- Keys observed only after everything stored or logged of them: each observation against the
+-- one before it, the first against the key's latest stored row (SEMANTICS.md section 3).
+INSERT INTO ref_unit__desc (dv_code, applied_ts, load_ts, hash_diff, unit_name, record_source, batch_id)
+SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, o.unit_name, 'lab.units', o.dv_batch_id
+FROM dv_obs o
+WHERE o.dv_path = 1 AND o.dv_hd <> from_hex('00000000000000000000000000000000') AND (o.dv_prev IS NULL OR o.dv_prev <> o.dv_hd);
+
+-- dv:logged
+INSERT INTO ref_unit__obs (dv_code, applied_ts, load_ts, hash_diff)
+SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd
+FROM dv_obs o
+WHERE o.dv_path = 1 AND (o.dv_prev = o.dv_hd OR (o.dv_prev IS NULL AND o.dv_hd = from_hex('00000000000000000000000000000000')));
+
+-- Every other key of the batch (observed before something stored or logged of it, or with a
+-- conflict): each observed applied time from the key's earliest one in the batch onward:
+-- the desired hash diff (latest-loaded observation), the one shown without a new row, and the
+-- latest earlier observation (to decide whether the log needs this one).
+CREATE TEMPORARY TABLE dv_timeline AS
+WITH first_seen AS (
+    SELECT dv_hk, MIN(dv_applied) AS first_applied FROM dv_obs WHERE dv_path = 0 GROUP BY dv_hk
+),
+cand AS (
+    SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at AS load_ts, o.dv_hd, 1 AS in_batch, 0 AS is_row FROM dv_obs o
+    WHERE o.dv_path = 0
+    UNION ALL
+    SELECT t.dv_code, t.applied_ts, t.load_ts, t.hash_diff, 0, 1
+    FROM ref_unit__desc t JOIN first_seen f ON t.dv_code = f.dv_hk AND t.applied_ts >= f.first_applied
+    UNION ALL
+    SELECT g.dv_code, g.applied_ts, g.load_ts, g.hash_diff, 0, 0
+    FROM ref_unit__obs g JOIN first_seen f ON g.dv_code = f.dv_hk AND g.applied_ts >= f.first_applied
+    WHERE g.hash_diff <> from_hex('')  -- a held mark is no observation
+),
+-- One pass per key and applied time, no self-joins: the latest-loaded observation (desired),
+-- the latest stored row, and the latest observation from before this batch.
+ranked AS (
+    SELECT c.dv_hk, c.dv_applied, c.dv_hd, c.in_batch,
+           ROW_NUMBER() OVER (PARTITION BY c.dv_hk, c.dv_applied ORDER BY c.load_ts DESC) AS by_load,
+           MAX(c.is_row) OVER (PARTITION BY c.dv_hk, c.dv_applied) AS has_row,
+           FIRST_VALUE(c.dv_hd) OVER (PARTITION BY c.dv_hk, c.dv_applied
+                                   ORDER BY c.is_row DESC, c.load_ts DESC) AS row_hd,
+           MIN(c.in_batch) OVER (PARTITION BY c.dv_hk, c.dv_applied) AS has_no_prior,
+           FIRST_VALUE(c.dv_hd) OVER (PARTITION BY c.dv_hk, c.dv_applied
+                                   ORDER BY c.in_batch, c.load_ts DESC) AS prior_any
+    FROM cand c
+),
+points AS (
+    SELECT r.dv_hk, r.dv_applied, r.dv_hd AS desired, r.in_batch,
+           CASE WHEN r.has_row = 1 THEN r.row_hd END AS stored_here,
+           CASE WHEN r.has_no_prior = 0 THEN r.prior_any END AS prior_hd,
+           LAG(r.dv_hd) OVER (PARTITION BY r.dv_hk ORDER BY r.dv_applied) AS prev_desired,
+           ROW_NUMBER() OVER (PARTITION BY r.dv_hk ORDER BY r.dv_applied) AS pos
+    FROM ranked r
+    WHERE r.by_load = 1
+)
+SELECT p.dv_hk, p.dv_applied, p.desired, p.in_batch, p.prior_hd,
+       CASE WHEN p.stored_here IS NOT NULL THEN p.stored_here
+            WHEN p.pos = 1 THEN (  -- the stored state just before the key's first point
+                SELECT t.hash_diff FROM ref_unit__desc t
+                WHERE t.dv_code = p.dv_hk AND t.applied_ts < p.dv_applied
+                ORDER BY t.applied_ts DESC, t.load_ts DESC LIMIT 1)
+            ELSE p.prev_desired END AS shown
+FROM points p;
+
+-- A deletion where there is no state yet changes nothing: count it as shown.
+UPDATE dv_timeline SET shown = desired WHERE shown IS NULL AND desired = from_hex('00000000000000000000000000000000');
+
+-- dv:inserted
+INSERT INTO ref_unit__desc (dv_code, applied_ts, load_ts, hash_diff, unit_name, record_source, batch_id)
+SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, o.unit_name, 'lab.units', o.dv_batch_id
+FROM dv_timeline t
+JOIN dv_obs o ON o.dv_hk = t.dv_hk AND o.dv_applied = t.dv_applied
+WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired);
+
+-- dv:inserted
+-- Where a batch changes a state before a later observation, that later state is restored
+-- with this batch's load time (its payload is that of any stored row with the same hash diff).
+INSERT INTO ref_unit__desc (dv_code, applied_ts, load_ts, hash_diff, unit_name, record_source, batch_id)
+SELECT t.dv_hk, t.dv_applied, b.dv_loaded_at, t.desired, r.unit_name, 'lab.units', b.dv_batch_id
+FROM dv_timeline t
+LEFT JOIN (
+    SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.dv_code, x.hash_diff ORDER BY x.load_ts DESC) AS dv_pick
+    FROM ref_unit__desc x
+    WHERE x.dv_code IN (SELECT dv_hk FROM dv_timeline WHERE in_batch = 0 AND shown <> desired)
+) r ON r.dv_code = t.dv_hk AND r.hash_diff = t.desired AND r.dv_pick = 1
+CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) b
+WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired <> from_hex('00000000000000000000000000000000');
+
+-- dv:deleted
+-- The same for a later state that is a deletion (a satellite holds deletions from snapshots):
+-- restored with no payload, and counted apart.
+INSERT INTO ref_unit__desc (dv_code, applied_ts, load_ts, hash_diff, record_source, batch_id)
+SELECT t.dv_hk, t.dv_applied, b.dv_loaded_at, t.desired, 'lab.units', b.dv_batch_id
+FROM dv_timeline t
+CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) b
+WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired = from_hex('00000000000000000000000000000000');
+
+-- dv:logged
+INSERT INTO ref_unit__obs (dv_code, applied_ts, load_ts, hash_diff)
+SELECT t.dv_hk, t.dv_applied, o.dv_loaded_at, t.desired
+FROM dv_timeline t
+JOIN dv_obs o ON o.dv_hk = t.dv_hk AND o.dv_applied = t.dv_applied
+WHERE t.in_batch = 1 AND t.shown = t.desired
+  AND (t.prior_hd IS NULL OR t.prior_hd <> t.desired);
+
+DROP TABLE dv_timeline;
+
+DROP TABLE dv_obs;
+
+COMMIT;

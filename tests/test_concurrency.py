@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
+from datavault.database import connect
 from tests.conftest import migrated, write_project
 from tests.reference import reference_state
 
@@ -95,7 +95,8 @@ class Vault:
     def __init__(self, root: Path, url: str):
         self.root = write_project(root, PROJECT)
         self.url = migrated(root, url)
-        self.engine = sa.create_engine(url)
+        # the toolkit's engine: on DuckDB it holds the file only while it reads
+        self.engine, _ = connect(url)
 
     def query(self, sql: str) -> list[tuple]:
         with self.engine.connect() as connection:

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 
 import datavault.cli
 from datavault import api
+from datavault.database import connect
 from tests.conftest import migrated, write_project
 
 SOURCE = """
@@ -70,7 +70,8 @@ class Vault:
     def __init__(self, root: Path, url: str):
         self.root = root
         self.url = migrated(root, url)
-        self.engine = sa.create_engine(url)
+        # the toolkit's engine: on DuckDB it holds the file only while it reads
+        self.engine, _ = connect(url)
 
     def load(self, spec: object, *options: str, stdin: bytes | None = None) -> str:
         if not isinstance(spec, (str, Path)):

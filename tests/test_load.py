@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 import datavault.cli
+from datavault.database import connect
 from tests.conftest import ENGINES, migrated, write_project
 
 DATA = "data"
@@ -91,7 +92,8 @@ class Vault:
     """Reads the tables of the vault under test."""
 
     def __init__(self, url: str):
-        self.engine = sa.create_engine(url)
+        # the toolkit's engine: on DuckDB it holds the file only while it reads
+        self.engine, _ = connect(url)
 
     def rows(self, sql: str, **params: object) -> list[tuple]:
         with self.engine.connect() as connection:

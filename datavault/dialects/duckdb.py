@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ from datavault.dialects.syntax import Syntax
 # backslash as it is
 _SPACE = "(' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))"
 _LOWER = "'abcdefghijklmnopqrstuvwxyz'"
+#: how long a connection waits for another process to close the database file
+BUSY_SECONDS = 30
 _UPPER = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'"
 
 
@@ -431,6 +434,26 @@ def _reflecting(base: type) -> type:
     # the methods are copied in (a class swap needs the same layout, which a mixin base
     # would change)
     methods = {k: v for k, v in vars(_Catalog).items() if not k.startswith("__")}
+
+    def connect(self: Any, *cargs: Any, **cparams: Any) -> Any:
+        """Open the database, waiting while another process has it open (DuckDB lets one
+        process at a time open a file; the toolkit's connections close when returned),
+        up to ``BUSY_SECONDS``, as SQLite waits for its write lock."""
+        import duckdb
+
+        deadline = time.monotonic() + BUSY_SECONDS
+        pause = 0.01
+        while True:
+            attempt = {k: dict(v) if isinstance(v, dict) else v for k, v in cparams.items()}
+            try:
+                return base.connect(self, *cargs, **attempt)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.2)
+
+    methods["connect"] = connect
     return type(f"Vault{base.__name__}", (base,),
                 {**methods, "__slots__": (), "_vault_catalog": True,
                  "supports_statement_cache": False,

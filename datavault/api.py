@@ -22,7 +22,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from datavault import database, marts, query, schema
 from datavault import model as m
 from datavault.diagnostics import DatavaultError
-from datavault.dialects import get_dialect
+from datavault.dialects import DEFAULT, DIALECTS, Dialect, get_dialect
 from datavault.load import LoadResult, Progress
 from datavault.metadata import load_project
 from datavault.metadata.project import Project
@@ -47,11 +47,28 @@ def validate(project_dir: Path | str = ".") -> Project:
     return load_project(project_dir)
 
 
-def init_project(target: Path | str) -> Path:
-    """Write the small, working example project into ``target`` (new or empty)."""
+def embedded_engine(engine: str) -> Dialect:
+    """The dialect of an engine whose database is a file in the project (a project's own
+    vault without a server), usable here: its driver installed."""
+    dialect = get_dialect(engine)
+    if not dialect.file_database:
+        embedded = sorted(n for n, d in DIALECTS.items() if d.file_database)
+        raise DatavaultError(f"{engine} keeps its database on a server, not in the project: "
+                             f"give its URL with --url (a project's own file: "
+                             f"{', '.join(embedded)})")
+    missing = dialect.missing_driver()
+    if missing:
+        raise DatavaultError(missing)
+    return dialect
+
+
+def init_project(target: Path | str, engine: str | None = None) -> Path:
+    """Write the small, working example project into ``target`` (new or empty); with
+    ``engine`` (one whose database is a file), its local profile's vault is on that engine."""
     target = Path(target)
     if target.exists() and any(target.iterdir()):
         raise DatavaultError(f"{target} is not empty; choose a new or empty folder")
+    dialect = embedded_engine(engine or DEFAULT)
     source = example_dir()
     for part in EXAMPLE_PARTS:
         shutil.copytree(source / part, target / part, dirs_exist_ok=True,
@@ -61,11 +78,19 @@ def init_project(target: Path | str) -> Path:
     templates.mkdir(parents=True, exist_ok=True)
     (templates / "README.md").write_text(
         "Templates placed here override the shipped ones of the same name: "
-        "`base/NAME.sql.j2` for every database, `postgresql/NAME.sql.j2` or "
-        "`sqlite/NAME.sql.j2` for one.\n",
+        "`base/NAME.sql.j2` for every database, `ENGINE/NAME.sql.j2` for one ("
+        + ", ".join(f"`{name}`" for name in sorted(DIALECTS)) + ").\n",
         encoding="utf-8",
     )
-    (target / ".gitignore").write_text("vault.sqlite*\n", encoding="utf-8")
+    default = get_dialect(DEFAULT)
+    if dialect.name != default.name:  # the local profile's vault, a file in the project
+        config = target / "config" / "datavault.yml"
+        old = f"url: {default.name}:///{default.default_file}"
+        text = config.read_text(encoding="utf-8")
+        assert old in text, "the example's local profile names the default engine's file"
+        config.write_text(text.replace(
+            old, f"url: {dialect.name}:///{dialect.default_file}"), encoding="utf-8")
+    (target / ".gitignore").write_text(f"{dialect.default_file}*\n", encoding="utf-8")
     return target
 
 

@@ -36,6 +36,10 @@ text_or_json = click.option("--format", "fmt", type=click.Choice(["text", "json"
                             default="text", show_default=True, help=JSON_HELP)
 
 
+#: engines whose database is a file in the project: a vault without a server
+EMBEDDED = sorted(name for name, d in DIALECTS.items() if d.file_database)
+
+
 class Timestamp(click.ParamType):
     """A timestamp option: ISO 8601 date or date-time; with a zone it is converted to UTC."""
 
@@ -121,8 +125,8 @@ goes to standard error as one message, with exit code 1."""
               type=click.Path(file_okay=False, path_type=Path),
               help="The project folder (the one holding models/ and config/).")
 @click.option("--url", envvar="DATAVAULT_URL", show_envvar=True,
-              help="Database URL, e.g. postgresql://user@host/db. Else the config's profile, "
-                   "else vault.sqlite in the project.")
+              help="Database URL, e.g. postgresql://user@host/db or duckdb:///vault.duckdb. "
+                   "Else the config's profile, else vault.sqlite in the project.")
 @click.option("--profile", envvar="DATAVAULT_PROFILE", show_envvar=True,
               help="A connection profile from config/datavault.yml.")
 @click.option("--debug", is_flag=True, help="Show a traceback on errors.")
@@ -147,17 +151,21 @@ def main(ctx: click.Context, project: Path, url: str | None, profile: str | None
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-upgrade", is_flag=True,
               help="Do not create the tables; run `datavault migrate upgrade` later.")
+@click.option("--engine", type=click.Choice(EMBEDDED), default=DEFAULT, show_default=True,
+              help="The embedded engine of the project's local profile (its vault a file in "
+                   "DIRECTORY); a server's database is named by --url or a profile.")
 @click.pass_obj
-def init(obj: dict, directory: Path, no_upgrade: bool) -> None:
+def init(obj: dict, directory: Path, no_upgrade: bool, engine: str) -> None:
     """Write a small, working example project into DIRECTORY (new or empty), and bring its
     database up to the project's latest migration.
 
     It holds three sources, two hubs, a link, two satellites, a multi-active and an
     effectivity satellite, three marts, sample batches, and its Alembic environment
     (alembic.ini, migrations/) with the migrations that create the tables. The database is
-    the one `datavault` uses: --url or DATAVAULT_URL, else vault.sqlite inside.
+    the one `datavault` uses: --url or DATAVAULT_URL, else the local profile's file inside
+    (vault.sqlite, or vault.duckdb with --engine duckdb).
     """
-    api.init_project(directory)
+    api.init_project(directory, engine=engine)
     say = _say
     say(f"Project written to {directory}.")
     # a database named by --url is named again in each next step (not shown: it may hold a
@@ -629,8 +637,11 @@ def migrate_check(obj: dict, fmt: str) -> None:
 @main.command()
 @click.argument("directory", required=False, default="datavault-demo",
                 type=click.Path(file_okay=False, path_type=Path))
-def demo(directory: Path) -> None:
-    """Build the example project in DIRECTORY, load nine batches on SQLite and show history.
+@click.option("--engine", type=click.Choice(EMBEDDED), default=DEFAULT, show_default=True,
+              help="The embedded engine the demo's vault is on (a file in DIRECTORY).")
+def demo(directory: Path, engine: str) -> None:
+    """Build the example project in DIRECTORY, load nine batches on an embedded engine (SQLite
+    unless --engine says otherwise) and show history.
 
     One batch arrives late and one corrects an earlier day: the output shows that the vault
     keeps both exactly, and can still answer as it would have before. A customer's phone
@@ -650,7 +661,7 @@ def demo(directory: Path) -> None:
             t.add_row(*["" if v is None else str(v) for v in row])
         _table(t, title)
 
-    run_demo(directory, say, table)
+    run_demo(directory, say, table, engine)
 
 
 @main.group()

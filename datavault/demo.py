@@ -1,6 +1,6 @@
-"""The demo: the example project on SQLite, with a late batch and a correction, a customer's
-phone numbers as sets, and an order moved between customers and back (its link rows, and
-the spans of the relationship in effect), explained."""
+"""The demo: the example project on an embedded engine (SQLite unless asked), with a late
+batch and a correction, a customer's phone numbers as sets, and an order moved between
+customers and back (its link rows, and the spans of the relationship in effect), explained."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from datavault import api, query
 from datavault import model as m
 from datavault.diagnostics import DatavaultError
+from datavault.dialects import DEFAULT
 from datavault.load import LoadResult, open_input
 
 MARKER = ".datavault-demo"
@@ -46,27 +47,31 @@ STEPS = [
 REORDERED = 7
 
 
-def _prepare(target: Path) -> None:
+def _prepare(target: Path, engine: str) -> None:
     if target.exists() and any(target.iterdir()):
         if not (target / MARKER).exists():
             raise DatavaultError(f"{target} is not empty; choose a new folder for the demo")
         import shutil
 
         shutil.rmtree(target)
-    api.init_project(target)
+    api.init_project(target, engine=engine)
     (target / MARKER).write_text("built by `datavault demo`; safe to delete\n", encoding="utf-8")
 
 
-def run_demo(target: Path | str, say: Say, table: Table) -> list[LoadResult]:
-    """Build the example project in ``target``, load its batches on SQLite, show the history."""
+def run_demo(target: Path | str, say: Say, table: Table,
+             engine: str = DEFAULT) -> list[LoadResult]:
+    """Build the example project in ``target``, load its batches on an embedded ``engine``,
+    show the history."""
     target = Path(target)
-    _prepare(target)
-    url = f"sqlite:///{(target / 'vault.sqlite').resolve()}"
+    dialect = api.embedded_engine(engine)
+    _prepare(target, engine)
+    url = dialect.default_url(target.resolve())
+    vault_file = target / str(dialect.default_file)
     api.migrate_upgrade(target, url=url)
     session = api.open_session(target, url=url)
     results = []
     try:
-        say(f"Example project written to {target}; the vault is {target / 'vault.sqlite'}, "
+        say(f"Example project written to {target}; the vault is {vault_file}, "
             "its tables made by the project's migrations (migrations/).")
         for number, (source, path, story) in enumerate(STEPS, 1):
             result = session.loader.load(source, open_input(str(target / path)))

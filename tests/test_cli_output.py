@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 
 from datavault.cli import main
 from datavault.marts import MartResult
-from tests.conftest import ROOT, migrated
+from tests.conftest import ROOT, migrated, need_driver
 
 CRM = ("crm_customers_2026-01-01.csv", "crm_customers_2026-03-01.csv",
        "crm_customers_2026-02-01.csv")  # the last one is late
@@ -230,7 +230,7 @@ def piped(project: Path | None, url: str | None, *args: str, code: int = 0
     env = {**os.environ, "COLUMNS": "60",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("DATAVAULT_URL", None)
-    where = ["-p", str(project), "--url", url] if project else []
+    where = (["-p", str(project)] if project else []) + (["--url", url] if url else [])
     done = subprocess.run([sys.executable, "-m", "datavault", *where, *args],
                           capture_output=True, text=True, env=env)
     assert done.returncode == code, done.stdout + done.stderr
@@ -377,3 +377,37 @@ def test_a_table_shows_a_value_with_line_breaks_on_one_line(example_project: Pat
     [record] = as_json(dv(p, url, "query", "customer_details", "--key", "C001",
                           "--format", "json"))
     assert record["name"] == "Alice\r\nMartin" and record["city"] == "Ly\ton"
+
+
+def test_the_demo_tells_the_same_story_on_every_embedded_engine(tmp_path: Path) -> None:
+    """`demo --engine duckdb` loads the same batches into vault.duckdb and prints what the
+    SQLite demo prints, but for the file's name and the times of day it ran."""
+    need_driver("duckdb")
+
+    def story(engine: str) -> list[str]:
+        folder = tmp_path / engine
+        shown = piped(None, None, "demo", str(folder), "--engine", engine).stdout
+        assert (folder / f"vault.{engine}").is_file()
+        return [re.sub(r"\d+\.\d+ s\b|\d\d:\d\d:\d\d(\.\d+)?", "T",
+                       line.replace(str(folder), "DIR").replace(f"vault.{engine}", "VAULT"))
+                for line in shown.splitlines()]
+
+    duck, lite = story("duckdb"), story("sqlite")
+    assert len(duck) > 80 and duck == lite
+
+
+def test_init_with_an_engine_puts_the_projects_vault_on_it(tmp_path: Path) -> None:
+    need_driver("duckdb")
+    project = tmp_path / "p"
+    shown = piped(None, None, "init", str(project), "--engine", "duckdb").stdout
+    assert "Database ready" in shown
+    assert "url: duckdb:///vault.duckdb" in (project / "config/datavault.yml").read_text()
+    assert (project / ".gitignore").read_text() == "vault.duckdb*\n"
+    # every later command uses the local profile's file
+    piped(project, None, "load", "crm_customers",
+          str(project / "data/crm_customers_2026-01-01.csv"))
+    assert (project / "vault.duckdb").is_file() and not (project / "vault.sqlite").exists()
+    # a server's engine is named by its URL, not by --engine
+    refused = subprocess.run([sys.executable, "-m", "datavault", "init", str(tmp_path / "q"),
+                              "--engine", "postgresql"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "'postgresql' is not one of" in refused.stderr

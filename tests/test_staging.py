@@ -1,7 +1,8 @@
-"""Staging copies a batch's text into the database where the engine has COPY and types it in
-SQL; every text SQL does not read exactly as the parser does goes through the parser
-(datavault.values.parse), as every value does without COPY. Both ways must stage the same
-rows and quarantine the same rows for the same reasons."""
+"""Staging copies a batch's text into the database where the engine takes it in bulk
+(``Dialect.supports_copy``: PostgreSQL's COPY, DuckDB's Arrow tables) and types it in SQL;
+every text SQL does not read exactly as the parser does goes through the parser
+(datavault.values.parse), as every value does on other engines. Both ways must stage the same
+rows and quarantine the same rows for the same reasons, on each such engine."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from datavault import api, schema
+from datavault.dialects import DIALECTS
 from datavault.load import open_input
-from tests.conftest import migrated, write_project
+from tests.conftest import ENGINES, file_url_maker, migrated, write_project
 
 EXAMPLES = int(os.environ.get("DATAVAULT_PROPERTY_EXAMPLES", "100")) // 4
 
@@ -118,8 +121,26 @@ lines = st.lists(st.tuples(row, st.sampled_from(["", "", "", "", "", "", "long",
 IN_WORKERS = "%20-cmin_parallel_table_scan_size%3D0%20-cparallel_leader_participation%3Doff"
 
 
+#: the engines that type source text in SQL
+COPYING = [name for name in ENGINES if DIALECTS[name].supports_copy]
+
+
+@pytest.fixture(params=COPYING)
+def session(request: pytest.FixtureRequest, tmp_path: Path):
+    root = write_project(tmp_path / "project", PROJECT)
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        migrated(root, url)
+        url += IN_WORKERS
+    else:
+        url = migrated(root, file_url_maker(request.param, tmp_path)())
+    session = api.open_session(root, url=url)
+    yield session
+    session.close()
+
+
 @pytest.fixture
-def session(tmp_path: Path, pg_url: str):
+def pg_session(tmp_path: Path, pg_url: str):
     root = write_project(tmp_path / "project", PROJECT)
     migrated(root, pg_url)
     session = api.open_session(root, url=pg_url + IN_WORKERS)
@@ -127,9 +148,10 @@ def session(tmp_path: Path, pg_url: str):
     session.close()
 
 
-def test_parallel_workers_type_and_hash_the_rows_sql_reads(session) -> None:
+def test_parallel_workers_type_and_hash_the_rows_sql_reads(pg_session) -> None:
     """Under the session's settings the stage statement that types and hashes the copied
     text is planned for parallel workers, so the comparisons below cover them."""
+    session = pg_session
     source = session.model.sources["probe"]
     statements = session.renderer.stage(source, raw=True).statements()
     typed = next(i for i, s in enumerate(statements) if "dv_typed" in s.sql)
@@ -151,13 +173,16 @@ def test_parallel_workers_type_and_hash_the_rows_sql_reads(session) -> None:
 def staged(session, path: Path, copy: bool):
     session.loader.copy_text = copy
     result = session.loader.stage("probe", open_input(str(path)))
+    batch = {"b": result.batch_id}
     with session.engine.connect() as connection:
-        stage = connection.exec_driver_sql(
-            f"SELECT {', '.join(STAGE_COLUMNS)} FROM stg_probe WHERE dv_batch_id = %s "
-            "ORDER BY dv_row", (result.batch_id,)).fetchall()
-        quarantine = connection.exec_driver_sql(
-            "SELECT row_number, entity, reason, data FROM dv_quarantine WHERE batch_id = %s "
-            "ORDER BY row_number", (result.batch_id,)).fetchall()
+        quote = session.renderer.dialect.quote  # "at" is a word DuckDB reserves
+        stage = connection.execute(sa.text(
+            f"SELECT {', '.join(map(quote, STAGE_COLUMNS))} FROM stg_probe "
+            "WHERE dv_batch_id = :b "
+            "ORDER BY dv_row"), batch).fetchall()
+        quarantine = connection.execute(sa.text(
+            "SELECT row_number, entity, reason, data FROM dv_quarantine WHERE batch_id = :b "
+            "ORDER BY row_number"), batch).fetchall()
     return result, [comparable(r) for r in stage], [tuple(r) for r in quarantine]
 
 

@@ -53,8 +53,9 @@ class Dialect:
     #: the Python packages the engine's driver needs, and the extra that installs them
     requires: tuple[str, ...] = ()
     extra: str | None = None
-    #: the engine bulk-loads through COPY rather than batched INSERTs, and reads source text
-    #: in SQL (``plain_text``, ``text_value``, ``copy_text``)
+    #: the engine takes a batch's source text in bulk (``copy_text``: ``COPY`` on PostgreSQL,
+    #: an Arrow table on DuckDB) and types in SQL the texts of ``plain_text`` forms
+    #: (``text_value``); else every value goes through the parser and ``bulk_insert``
     supports_copy = False
     #: ``SELECT DISTINCT ON (key) ... ORDER BY key, ...`` keeps the first row of each key (a
     #: sort and a comparison of neighbours, cheaper than numbering every row in a window)
@@ -69,6 +70,9 @@ class Dialect:
     #: a transaction can roll back to a savepoint (``begin_nested``); without, staging
     #: deletes what it wrote to read an input again
     savepoints = True
+    #: a connection reads a result in parts while it runs other statements (a server-side
+    #: cursor); without, staging reads the rows for the parser a chunk per query
+    interleaved_results = True
     #: the fewest rows of a batch for which a load into empty tables sets their indexes
     #: aside (``without_indexes``): for fewer, index entries row by row cost less than
     #: dropping and building the indexes, which also leaves catalog rows behind each time
@@ -251,8 +255,10 @@ class Dialect:
     def plain_text(self, text: Any, type_name: str) -> Any:
         """For an Arrow column of source text: true where the text is in a form this engine
         reads as ``type_name`` exactly as ``values.parse`` does (other texts go through the
-        parser). Only for dialects with ``supports_copy``."""
-        raise NotImplementedError
+        parser): those of ``sourcetext``. Only for dialects with ``supports_copy``."""
+        from datavault.dialects import sourcetext
+
+        return sourcetext.plain_text(text, type_name)
 
     def text_value(self, expr: str, type_name: str) -> str | None:
         """SQL for the typed value of a source text that passed ``plain_text``."""

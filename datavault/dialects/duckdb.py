@@ -81,6 +81,34 @@ def key_part(expr: str, type_name: str) -> str:
     return escape(f"NULLIF(translate({trimmed}, {_LOWER}, {_UPPER}), '')", type_name)
 
 
+_CASTS = {"integer": "BIGINT", "float": "DOUBLE", "date": "DATE", "timestamp": "TIMESTAMP"}
+_TRUE = "('true', 't', 'yes', 'y', '1')"
+
+
+def _text_value(e: str, type_name: str) -> str:
+    """SQL: the typed value of source text ``e`` that passed ``plain_text`` (a form of
+    ``sourcetext``), as the parser reads it."""
+    t = f"NULLIF({e}, '')"
+    if type_name == "text":
+        return t
+    if type_name == "float":
+        return f"(CAST({t} AS DOUBLE) + 0)"  # -0 is 0, as the parser has it
+    if type_name in _CASTS:
+        return f"CAST({t} AS {_CASTS[type_name]})"
+    if type_name == "boolean":
+        return f"CASE WHEN {t} IS NULL THEN NULL ELSE lower({t}) IN {_TRUE} END"
+    if type_name == "uuid":
+        return f"lower({t})"
+    if type_name == "decimal":  # its canonical text: no sign on zero, no padding zeros
+        body = f"ltrim({t}, '+-')"
+        whole = f"COALESCE(NULLIF(ltrim(split_part({body}, '.', 1), '0'), ''), '0')"
+        fraction = f"rtrim(split_part({body}, '.', 2), '0')"
+        magnitude = f"({whole} || CASE WHEN {fraction} = '' THEN '' ELSE '.' || {fraction} END)"
+        return (f"CASE WHEN {t} IS NULL THEN NULL WHEN {magnitude} = '0' THEN '0' "
+                f"WHEN {t} LIKE '-%' THEN '-' || {magnitude} ELSE {magnitude} END")
+    raise ValueError(f"unknown column type {type_name!r}")
+
+
 # Arrow types of the landed columns, by declared type (decimals and UUIDs as their text)
 def _arrow_type(type_name: str) -> Any:
     import pyarrow as pa
@@ -107,9 +135,11 @@ class DuckDBDialect(Dialect):
     default_file = "vault.duckdb"
     requires = ("duckdb", "duckdb_engine")
     extra = "duckdb"
+    supports_copy = True
     distinct_on = True
     lateral_joins = True
     savepoints = False
+    interleaved_results = False  # one result per connection at a time
     syntax = Syntax(dollar_quotes=True, escape_strings=True)
     char_function = "chr"
     # exact decimals (wider than DuckDB's 38 digits) are stored as their canonical text, as on
@@ -216,6 +246,26 @@ class DuckDBDialect(Dialect):
         cursor.execute("SET TimeZone = 'UTC'")
         cursor.close()
 
+    def text_value(self, expr: str, type_name: str) -> str | None:
+        return _text_value(expr, type_name)
+
+    def copy_text(self, connection: sa.Connection, table: str, batch: Any) -> None:
+        self._insert_arrow(connection, table, batch.schema.names, batch)
+
+    def _insert_arrow(self, connection: sa.Connection, table: str, columns: Sequence[str],
+                      data: Any) -> None:
+        """Insert an Arrow table or record batch whose columns are ``columns``, in order:
+        DuckDB reads it in place."""
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        raw.register("dv_landed", data)
+        try:
+            names = ", ".join(map(self.quote, columns))
+            raw.execute(f"INSERT INTO {self.quote(table)} ({names}) "
+                        f"SELECT {names} FROM dv_landed")
+        finally:
+            raw.unregister("dv_landed")
+
     def bulk_insert(self, connection: sa.Connection, table: str, columns: Sequence[str],
                     types: Sequence[str], rows: list[Sequence[object]]) -> None:
         if not rows:
@@ -224,16 +274,8 @@ class DuckDBDialect(Dialect):
 
         arrays = [pa.array([_landed(row[i], t) for row in rows], _arrow_type(t))
                   for i, t in enumerate(types)]
-        landed = pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(columns))])
-        raw = connection.connection.dbapi_connection
-        assert raw is not None
-        raw.register("dv_landed", landed)
-        try:
-            raw.execute(
-                f"INSERT INTO {self.quote(table)} ({', '.join(map(self.quote, columns))}) "
-                f"SELECT {', '.join(f'c{i}' for i in range(len(columns)))} FROM dv_landed")
-        finally:
-            raw.unregister("dv_landed")
+        self._insert_arrow(connection, table, columns,
+                           pa.Table.from_arrays(arrays, names=list(columns)))
 
 
 @functools.cache

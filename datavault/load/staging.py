@@ -20,7 +20,7 @@ from datavault import schema, values
 from datavault.dialects import Dialect
 from datavault.load.batches import STAGED, Batch, Ledger
 from datavault.load.inputs import BLOCK, CHUNK, ReadAgain, Reader, Rejected, read_ahead
-from datavault.render import Renderer
+from datavault.render import Renderer, Statement
 
 Progress = Callable[..., None]
 
@@ -77,11 +77,8 @@ class Stager:
                 with self.dialect.without_indexes(connection, bulk):
                     for statement in rendered.statements():
                         if statement.tag == "parse":  # rows SQL did not read: the parser's
-                            rows = statement.execute(connection, params, stream_results=True,
-                                                     yield_per=CHUNK)
-                            for part in rows.partitions():
-                                self._land(connection, land, parse, [list(r) for r in part],
-                                           counts)
+                            for part in self._parts(connection, statement, params):
+                                self._land(connection, land, parse, part, counts)
                         else:
                             statement.execute(connection, params)
                 land.drop(connection)
@@ -143,6 +140,27 @@ class Stager:
             keep()
             counts["read"] += read
             return
+
+    def _parts(self, connection: sa.Connection, statement: Statement, params: dict
+               ) -> Iterator[list[list[object]]]:
+        """The rows of the ``parse`` statement (the row number first), a chunk at a time: read
+        by one cursor as the rows are landed, or, where the engine's connection cannot read
+        a result while it runs other statements (``Dialect.interleaved_results``), a chunk
+        per query, each after the last row number of the one before."""
+        if self.dialect.interleaved_results:
+            rows = statement.execute(connection, params, stream_results=True, yield_per=CHUNK)
+            for part in rows.partitions():
+                yield [list(r) for r in part]
+            return
+        after = -1
+        while True:
+            page = connection.execute(sa.text(
+                f"SELECT * FROM ({statement.bindable}) dv_p WHERE dv_p.dv_row > :dv_after "
+                f"ORDER BY dv_p.dv_row LIMIT {CHUNK}"), {**params, "dv_after": after}).all()
+            if not page:
+                return
+            yield [list(r) for r in page]
+            after = page[-1][0]
 
     def _restart_point(self, connection: sa.Connection, target: sa.Table, batch_id: int
                        ) -> tuple[Callable[[], None], Callable[[], None]]:

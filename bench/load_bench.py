@@ -3,7 +3,7 @@ source ``shop_orders``, each against a floor measured in the same run on the sam
 
 Run from the repository root:
 
-    python bench/load_bench.py --rows 1000000 --engines postgresql,sqlite
+    python bench/load_bench.py --rows 1000000 --engines postgresql,sqlite,duckdb
 
 For each engine it writes the example project into a temporary folder, opens a fresh database
 (a SQLite file, or a new PostgreSQL database that is dropped at the end) and loads, each in a
@@ -107,6 +107,10 @@ def print_machine(engines: list[str], rows: int, seed: int | None, title: str = 
     print(f"  os:         {platform.platform()}")
     print(f"  python:     {platform.python_version()}  sqlalchemy {sa.__version__}")
     print(f"  sqlite:     {sqlite3.sqlite_version}")
+    if "duckdb" in engines:
+        import duckdb
+
+        print(f"  duckdb:     {duckdb.__version__}")
     if "postgresql" in engines:
         print(f"  postgresql: {postgres_info()}")
     seeded = "" if seed is None else f" (seed {seed})"
@@ -123,9 +127,9 @@ class Target:
 
 
 def make_target(engine_name: str, workdir: Path, timeout: float) -> Target:
-    if engine_name == "sqlite":
-        path = workdir / "vault.sqlite"
-        return Target("sqlite", f"sqlite:///{path}", lambda: None)
+    if engine_name in ("sqlite", "duckdb"):
+        path = workdir / f"vault-{secrets.token_hex(4)}.{engine_name}"
+        return Target(engine_name, f"{engine_name}:///{path}", lambda: None)
     if engine_name == "postgresql":
         name = f"dvbench_{secrets.token_hex(4)}"
         admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -141,13 +145,18 @@ def make_target(engine_name: str, workdir: Path, timeout: float) -> Target:
         if timeout > 0:  # a runaway statement fails its step instead of running for hours
             url += f"?options=-c%20statement_timeout%3D{int(timeout * 1000)}"
         return Target("postgresql", url, drop)
-    raise SystemExit(f"unknown engine {engine_name!r}; use sqlite and/or postgresql")
+    raise SystemExit(f"unknown engine {engine_name!r}; use sqlite, postgresql, duckdb")
 
 
 def copy_table_ddl(connection: sa.Connection, engine_name: str, table: str, copy: str) -> str:
     """DDL of an empty table with the same columns and primary key as ``table``."""
     if engine_name == "postgresql":
         return f"CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)"
+    if engine_name == "duckdb":
+        sql = connection.exec_driver_sql(
+            "SELECT sql FROM duckdb_tables() WHERE table_name = ?", (table,)).scalar()
+        head, rest = sql.split("(", 1)
+        return f"CREATE TABLE {copy} (" + rest.rstrip().rstrip(";")
     sql = connection.exec_driver_sql(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
     ).scalar()
@@ -171,10 +180,12 @@ def floor_insert_select(engine: sa.Engine, engine_name: str, table: str,
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {copy}")
         connection.exec_driver_sql(copy_table_ddl(connection, engine_name, table, copy))
-        if engine_name == "sqlite":  # the indexes beyond the primary key
-            for (sql,) in connection.exec_driver_sql(
-                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                    "AND sql IS NOT NULL", (table,)).fetchall():
+        indexes = {  # the indexes beyond the primary key
+            "sqlite": "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                      "AND sql IS NOT NULL",
+            "duckdb": "SELECT sql FROM duckdb_indexes() WHERE table_name = ?"}
+        if engine_name in indexes:
+            for (sql,) in connection.exec_driver_sql(indexes[engine_name], (table,)).fetchall():
                 connection.exec_driver_sql(
                     re.sub(r"INDEX (\w+) ON \w+", rf"INDEX floor_\1 ON {copy}", sql))
     with engine.begin() as connection:
@@ -253,6 +264,7 @@ def floor_stage(engine: sa.Engine, engine_name: str, csv_path: Path,
     """Time the plainest load of the CSV into a table with the source's typed columns.
 
     PostgreSQL: COPY ... FROM STDIN (FORMAT csv, HEADER) of the file.
+    DuckDB: COPY ... FROM the file (its own CSV reader, on every core).
     SQLite: csv.reader + one executemany INSERT, in one transaction.
     Both include reading the file and the commit (as the stage figure does).
     """
@@ -269,13 +281,19 @@ def floor_stage(engine: sa.Engine, engine_name: str, csv_path: Path,
         if engine_name == "postgresql":
             with csv_path.open(encoding="utf-8") as handle:
                 cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER)", handle)
+            copied = cursor.rowcount
+        elif engine_name == "duckdb":
+            cursor.execute("BEGIN")
+            cursor.execute(f"COPY {table} FROM '{csv_path}' (HEADER)")
+            copied = cursor.fetchone()[0]
         else:
             with csv_path.open(newline="", encoding="utf-8") as handle:
                 reader = csv.reader(handle)
                 next(reader)
                 marks = ", ".join("?" * len(columns))
                 cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", reader)
-        count = cursor.rowcount
+            copied = cursor.rowcount
+        count = copied
         dbapi.commit()
         seconds = time.perf_counter() - started
         cursor.close()
@@ -369,6 +387,8 @@ def history_storage(engine: sa.Engine, engine_name: str, table: str) -> int | No
         if engine_name == "postgresql":
             return connection.exec_driver_sql(
                 f"SELECT pg_total_relation_size('{table}')").scalar()
+        if engine_name == "duckdb":
+            return None
         try:
             return connection.exec_driver_sql(
                 "SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name IN "
@@ -465,7 +485,8 @@ def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
         first = initial.data
         table = [Row("stage (COPY or parse, type, hash)", first["rows_staged"],
                      first["stage_seconds"], stage_n, stage_s,
-                     "COPY csv" if engine_name == "postgresql" else "csv + executemany")]
+                     {"postgresql": "COPY csv", "duckdb": "COPY from file"}.get(
+                         engine_name, "csv + executemany"))]
         for name in entities:
             e = initial.entity(name)
             n, seconds = floors[name]
@@ -498,7 +519,7 @@ def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
         log_rows, sat_rows = count(engine, log_table), count(engine, sat_table)
         if log_bytes is None or sat_bytes is None:
             print(f"  history rule: {log_rows:,} log rows for {observations:,} observations "
-                  "(this SQLite has no dbstat table to size them)")
+                  "(the engine does not tell the tables' sizes)")
         else:
             print(f"  history rule, beyond the satellite rows: {log_table} holds {log_rows:,} "
                   f"rows, {log_bytes / 2**20:.1f} MiB with its index: "

@@ -18,6 +18,6 @@ SELECT
     l.email,
     l.city,
     l.extracted_at,
-    COALESCE(from_hex(md5(replace(replace(NULLIF(translate(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), ''), '\', '\\'), '|', '\|'))), from_hex('00000000000000000000000000000000')),
+    COALESCE(from_hex(md5(replace(replace(NULLIF(CASE WHEN strlen(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) = length(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) THEN upper(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) ELSE translate(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') END, ''), '\', '\\'), '|', '\|'))), from_hex('00000000000000000000000000000000')),
     from_hex(md5(concat_ws('|', 'city=' || replace(replace(l.city, '\', '\\'), '|', '\|'), 'email=' || replace(replace(l.email, '\', '\\'), '|', '\|'), 'name=' || replace(replace(l.name, '\', '\\'), '|', '\|'))))
 FROM dv_land_crm_customers l;

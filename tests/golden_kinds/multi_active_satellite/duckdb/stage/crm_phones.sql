@@ -18,7 +18,7 @@ SELECT
     l.phone_number,
     l.changed_at,
     l.revision,
-    COALESCE(from_hex(md5(replace(replace(NULLIF(translate(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), ''), '\', '\\'), '|', '\|'))), from_hex('00000000000000000000000000000000')),
+    COALESCE(from_hex(md5(replace(replace(NULLIF(CASE WHEN strlen(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) = length(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) THEN upper(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) ELSE translate(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') END, ''), '\', '\\'), '|', '\|'))), from_hex('00000000000000000000000000000000')),
     from_hex(md5(concat_ws('|', 'phone_number=' || replace(replace(l.phone_number, '\', '\\'), '|', '\|'), 'phone_type=' || replace(replace(l.phone_type, '\', '\\'), '|', '\|'))))
 FROM dv_land_crm_phones l;
 

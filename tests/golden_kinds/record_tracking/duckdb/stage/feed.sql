@@ -15,5 +15,5 @@ SELECT
     l.day,
     l.op,
     CASE WHEN l.op IN ('d') THEN 1 ELSE 0 END,
-    COALESCE(from_hex(md5(replace(replace(NULLIF(translate(trim(l.k, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'), ''), '\', '\\'), '|', '\|'))), from_hex('00000000000000000000000000000000'))
+    COALESCE(from_hex(md5(replace(replace(NULLIF(CASE WHEN strlen(trim(l.k, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) = length(trim(l.k, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) THEN upper(trim(l.k, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) ELSE translate(trim(l.k, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') END, ''), '\', '\\'), '|', '\|'))), from_hex('00000000000000000000000000000000'))
 FROM dv_land_feed l;

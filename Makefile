@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## build and load the example vault on SQLite, no server needed
 	$(BIN)/datavault demo build/demo
 
-test: $(STAMP)  ## lint, then every test on SQLite and PostgreSQL, on every core
+test: $(STAMP)  ## lint, then every test on SQLite, PostgreSQL and DuckDB, on every core
 	$(BIN)/ruff check datavault tests bench
-	$(BIN)/pytest -n auto --dist worksteal
+	$(BIN)/pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check datavault tests bench

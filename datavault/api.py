@@ -98,6 +98,7 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
     """Write the DDL and every staging and load statement for one dialect; returns the files."""
     project = validate(project_dir)
     dialect = get_dialect(dialect_name)
+    dialect.check_loads(f"generate --dialect {dialect.name}")
     renderer = Renderer(project.model, dialect, project.root / "templates")
     sa_dialect = dialect.sqlalchemy_dialect()
     out = Path(out)
@@ -346,6 +347,7 @@ def _migration(project_dir: Path | str, url: str | None, profile: str | None,
             f"{project.root / MIGRATIONS} has no Alembic environment; "
             "`datavault migrate revision -m MESSAGE` writes one with the first migration")
     resolved = database.resolve_url(project.root, project.model.settings, url, profile)
+    database.vault_dialect(resolved)
     engine, _ = database.connect(resolved)  # a readable error when it is unreachable
     engine.dispose()
     ini = project.root / ALEMBIC_INI
@@ -496,8 +498,9 @@ def migrate_check(project_dir: Path | str, *, url: str | None = None,
     heads = []
     if migrate.environment_ready(project.root / MIGRATIONS):
         heads = list(_alembic(lambda: _script_directory(project.root).get_heads()))
-    engine, _ = database.connect(
-        database.resolve_url(project.root, project.model.settings, url, profile))
+    resolved = database.resolve_url(project.root, project.model.settings, url, profile)
+    database.vault_dialect(resolved)
+    engine, _ = database.connect(resolved)
     try:
         with engine.connect() as connection:
             current = list(migrate.migration_context(connection).get_current_heads())

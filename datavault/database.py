@@ -90,6 +90,14 @@ def with_driver(url: str) -> sa.URL:
     return parsed
 
 
+def vault_dialect(url: str) -> Dialect:
+    """The dialect of a vault's URL, refusing an engine that cannot run the loads (before
+    anything connects to it)."""
+    dialect = get_dialect(with_driver(url).get_backend_name())
+    dialect.check_loads(f"the vault at {shown_url(with_driver(url))}")
+    return dialect
+
+
 def connect(url: str) -> tuple[sa.Engine, Dialect]:
     """An engine whose connections are prepared by the URL's dialect, checked by one query."""
     parsed = with_driver(url)

@@ -244,6 +244,7 @@ def connect(project_dir: Path | str = ".", url: str | None = None,
     records of its schema: a ``Vault`` for many commands."""
     project = load_project(project_dir)
     resolved = database.resolve_url(project.root, project.model.settings, url, profile)
+    database.vault_dialect(resolved)
     engine, dialect = database.connect(resolved)
     try:
         return Vault(project, engine, dialect)

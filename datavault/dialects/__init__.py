@@ -6,10 +6,11 @@ from datavault.diagnostics import DatavaultError
 from datavault.dialects.base import Dialect
 from datavault.dialects.duckdb import DuckDBDialect
 from datavault.dialects.postgresql import PostgresDialect
+from datavault.dialects.spark import SparkDialect
 from datavault.dialects.sqlite import SQLiteDialect
 
 DIALECTS: dict[str, type[Dialect]] = {
-    d.name: d for d in (SQLiteDialect, PostgresDialect, DuckDBDialect)}
+    d.name: d for d in (SQLiteDialect, PostgresDialect, DuckDBDialect, SparkDialect)}
 #: the embedded engine a project's vault is on when no URL is given (no server needed)
 DEFAULT = "sqlite"
 #: the engine of each URL scheme

@@ -73,6 +73,15 @@ class Dialect:
     #: a connection reads a result in parts while it runs other statements (a server-side
     #: cursor); without, staging reads the rows for the parser a chunk per query
     interleaved_results = True
+    #: statements run in transactions that roll back as a unit (a load's rows appear
+    #: together or not at all); without, each statement's rows are kept when it runs
+    transactions = True
+    #: ``UPDATE``, ``DELETE`` and ``INSERT ... ON CONFLICT`` on the vault's tables, which the
+    #: loads' SQL uses today (closing an effectivity, numbering a batch, the ledger's state)
+    row_updates = True
+    #: ``CREATE TEMPORARY TABLE`` (a connection's own tables, with inserts, deletes and
+    #: indexes), in which staging keeps a batch's rows while the loads read them
+    temporary_tables = True
     #: the fewest rows of a batch for which a load into empty tables sets their indexes
     #: aside (``without_indexes``): for fewer, index entries row by row cost less than
     #: dropping and building the indexes, which also leaves catalog rows behind each time
@@ -88,6 +97,30 @@ class Dialect:
     #: the SQL function that gives the character of a code point
     char_function = "char"
 
+    #: the capabilities the toolkit's loads need (the SQL of ``templates/base`` and the
+    #: loader), each with what it is, for the message that names what an engine lacks
+    LOAD_NEEDS = {
+        "transactions": "transactions that roll back as a unit",
+        "row_updates": "UPDATE, DELETE and INSERT ... ON CONFLICT",
+        "temporary_tables": "temporary tables",
+    }
+
+    def missing_for_loads(self) -> list[str]:
+        """What the loads need that this engine lacks, as words for people (empty: it runs
+        them)."""
+        return [words for flag, words in self.LOAD_NEEDS.items() if not getattr(self, flag)]
+
+    def check_loads(self, what: str) -> None:
+        """Refuse ``what`` (``generate``, a load) by name where this engine cannot run the
+        loads, before any SQL reaches it."""
+        missing = self.missing_for_loads()
+        if missing:
+            from datavault.diagnostics import DatavaultError
+
+            raise DatavaultError(
+                f"{what}: the {self.name} engine cannot run the vault's loads yet: they need "
+                f"{', '.join(missing)}, which it lacks")
+
     # ---- literals and names -------------------------------------------------------------
     def text_literal(self, text: str) -> str:
         """A text constant: every character as it is, a quote doubled (so that a ``;``, line
@@ -96,7 +129,7 @@ class Dialect:
         written as ``char_function(code)`` joined to the rest: a SQL client reading a file
         line by line may drop a carriage return before a line break."""
         if not _CONTROL.search(text):
-            return "'" + text.replace("'", "''") + "'"
+            return self.string_literal(text)
         pieces = []
         for part in _CONTROL.split(text):
             if not part:
@@ -104,8 +137,12 @@ class Dialect:
             if _CONTROL.fullmatch(part):
                 pieces += [f"{self.char_function}({ord(c)})" for c in part]
             else:
-                pieces.append("'" + part.replace("'", "''") + "'")
+                pieces.append(self.string_literal(part))
         return "(" + " || ".join(pieces) + ")"
+
+    def string_literal(self, text: str) -> str:
+        """A quoted string of characters other than control characters: a quote doubled."""
+        return "'" + text.replace("'", "''") + "'"
 
     def quote(self, name: str) -> str:
         """A table or column name as SQL: as it is, or quoted where the engine would not read

@@ -27,6 +27,8 @@ class Syntax:
     escape_strings: bool = False
     #: ``/* /* */ */``: block comments nest (PostgreSQL)
     nested_comments: bool = False
+    #: in every ``'...'`` and ``"..."``, a backslash escapes the next character (Spark)
+    backslash_strings: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,9 @@ def _segments(text: str, syntax: Syntax) -> Iterator[tuple[str, str]]:
         char = text[i]
         end = -1
         if char in "'\"":
-            backslashes = (char == "'" and syntax.escape_strings and i > 0
-                           and text[i - 1] in "eE" and (i < 2 or not _word_char(text[i - 2])))
+            backslashes = syntax.backslash_strings or (
+                char == "'" and syntax.escape_strings and i > 0
+                and text[i - 1] in "eE" and (i < 2 or not _word_char(text[i - 2])))
             end = _quoted_end(text, i, char, backslashes)
         elif char == "$" and syntax.dollar_quotes and (i == 0 or not _word_char(text[i - 1])):
             opening = _DOLLAR_TAG.match(text, i)

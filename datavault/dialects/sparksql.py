@@ -1,0 +1,426 @@
+"""SQLAlchemy's way into Spark SQL: a DB-API (PEP 249) over a PySpark session, and the
+SQLAlchemy dialect that speaks Spark SQL through it.
+
+PySpark reaches Spark two ways with one client API: a session in this process (``local``
+mode, the engine in a JVM the session starts) and Spark Connect (``sc://host:port``, a
+cluster's server, the protocol Databricks Connect speaks too). Both run SQL with
+``SparkSession.sql(text, args)``. No released SQLAlchemy dialect reaches either (PyHive and
+Databricks' dialect speak the Thrift server protocol), so this module is that bridge:
+
+- a DB-API connection is a Spark session of its own (``newSession()`` of the process's one
+  local session, or a new Spark Connect session), so that its current schema, temporary views
+  and settings are its own, as a database connection's are;
+- Spark has no transactions: a statement is applied when it runs, ``commit`` has nothing to
+  do and ``rollback`` nothing to undo (``SparkDialect.transactions`` tells the toolkit);
+- the URL is ``spark:///WAREHOUSE`` for a local session whose tables are kept in the folder
+  WAREHOUSE (a Derby metastore beside them, one process at a time, as an embedded engine),
+  or ``spark://HOST:PORT`` for Spark Connect; ``?schema=NAME`` picks the schema (Spark's
+  database), made when missing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import default
+from sqlalchemy.sql import compiler
+
+# ---- PEP 249 ------------------------------------------------------------------------------
+apilevel = "2.0"
+threadsafety = 1
+paramstyle = "named"
+
+
+class Warning(Exception):  # noqa: A001 - PEP 249 names it so
+    pass
+
+
+class Error(Exception):
+    pass
+
+
+class InterfaceError(Error):
+    pass
+
+
+class DatabaseError(Error):
+    pass
+
+
+class DataError(DatabaseError):
+    pass
+
+
+class OperationalError(DatabaseError):
+    pass
+
+
+class IntegrityError(DatabaseError):
+    pass
+
+
+class InternalError(DatabaseError):
+    pass
+
+
+class ProgrammingError(DatabaseError):
+    pass
+
+
+class NotSupportedError(DatabaseError):
+    pass
+
+
+_LOCK = threading.Lock()
+#: the process's local session, by warehouse folder: a JVM holds one, for the process's life
+_LOCAL: dict[str, Any] = {}
+
+
+def _local_session(warehouse: str) -> Any:
+    """The process's local Spark session over ``warehouse`` (started on first use)."""
+    from pyspark.sql import SparkSession
+
+    with _LOCK:
+        if warehouse in _LOCAL:
+            return _LOCAL[warehouse]
+        if _LOCAL:
+            raise OperationalError(
+                f"this process already runs a local Spark session over {next(iter(_LOCAL))}; "
+                f"a process has one local session, so it cannot also open {warehouse}")
+        Path(warehouse).mkdir(parents=True, exist_ok=True)
+        metastore = Path(warehouse) / "metastore_db"
+        os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
+        builder = (
+            SparkSession.builder.master(os.environ.get("DATAVAULT_SPARK_MASTER", "local[2]"))
+            .appName("datavault")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.warehouse.dir", str(Path(warehouse).resolve()))
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.extraJavaOptions",
+                    f"-Dderby.system.home={Path(warehouse).resolve()}")
+            .config("spark.hadoop.javax.jdo.option.ConnectionURL",
+                    f"jdbc:derby:;databaseName={metastore.resolve()};create=true")
+            .enableHiveSupport()
+        )
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+        _LOCAL[warehouse] = session
+        return session
+
+
+def connect(warehouse: str | None = None, remote: str | None = None,
+            schema: str | None = None) -> Connection:
+    """A connection: a Spark session of its own, on the local engine over ``warehouse`` or
+    on the Spark Connect server ``remote`` (``sc://host:port``)."""
+    try:
+        if remote is not None:
+            from pyspark.sql import SparkSession
+
+            session = SparkSession.builder.remote(remote).create()
+        else:
+            assert warehouse is not None
+            session = _local_session(warehouse).newSession()
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        if schema:
+            session.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
+            session.sql(f"USE `{schema}`")
+    except Error:
+        raise
+    except Exception as exc:
+        raise OperationalError(_message(exc)) from exc
+    return Connection(session)
+
+
+def _message(exc: Exception) -> str:
+    """Spark's message without the JVM's stack trace."""
+    text = str(exc).strip()
+    return text.split("\n\tat ", 1)[0].split("\nJVM stacktrace:", 1)[0].strip()
+
+
+def _error(exc: Exception) -> Error:
+    """The PEP 249 error for an exception of Spark's."""
+    name = type(exc).__name__
+    if name in ("ParseException", "AnalysisException"):
+        return ProgrammingError(_message(exc))
+    if name in ("ArithmeticException", "NumberFormatException", "SparkNumberFormatException",
+                "DateTimeException", "SparkArithmeticException"):
+        return DataError(_message(exc))
+    return OperationalError(_message(exc))
+
+
+class Connection:
+    """A DB-API connection: one Spark session. Spark applies each statement as it runs."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.closed = False
+
+    def cursor(self) -> Cursor:
+        if self.closed:
+            raise InterfaceError("the connection is closed")
+        return Cursor(self)
+
+    def commit(self) -> None:
+        """Nothing to do: a statement's changes are kept when it runs."""
+
+    def rollback(self) -> None:
+        """Nothing to undo: Spark has no transactions (the toolkit knows it)."""
+
+    def close(self) -> None:
+        if not self.closed and hasattr(self.session, "stop") and _is_remote(self.session):
+            self.session.stop()
+        self.closed = True
+
+
+def _is_remote(session: Any) -> bool:
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+class Cursor:
+    """A DB-API cursor: a statement's rows, collected when it runs."""
+
+    arraysize = 1000
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.description: list[tuple] | None = None
+        self.rowcount = -1
+        self._rows: Iterator[tuple] = iter(())
+
+    def execute(self, operation: str, parameters: Any = None) -> Cursor:
+        session = self.connection.session
+        try:
+            frame = session.sql(operation, args=dict(parameters) if parameters else None)
+            fields = frame.schema.fields
+            rows = [tuple(row) for row in frame.collect()] if fields else []
+        except Exception as exc:
+            raise _error(exc) from exc
+        if fields and [f.name for f in fields] != ["num_affected_rows"]:
+            self.description = [(f.name, f.dataType.simpleString(), None, None, None, None,
+                                 f.nullable) for f in fields]
+            self.rowcount = len(rows)
+        else:
+            self.description = None
+            self.rowcount = rows[0][0] if rows and fields else -1
+            rows = []
+        self._rows = iter(rows)
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> None:
+        for parameters in seq_of_parameters:
+            self.execute(operation, parameters)
+
+    def fetchone(self) -> tuple | None:
+        return next(self._rows, None)
+
+    def fetchmany(self, size: int | None = None) -> list[tuple]:
+        return [row for _, row in zip(range(size or self.arraysize), self._rows, strict=False)]
+
+    def fetchall(self) -> list[tuple]:
+        return list(self._rows)
+
+    def close(self) -> None:
+        self._rows = iter(())
+
+    def setinputsizes(self, sizes: Any) -> None:
+        pass
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        pass
+
+
+# ---- SQLAlchemy ---------------------------------------------------------------------------
+class SparkIdentifierPreparer(compiler.IdentifierPreparer):
+    def __init__(self, dialect: sa.Dialect) -> None:
+        super().__init__(dialect, initial_quote="`", escape_quote="`")
+
+
+class SparkTypeCompiler(compiler.GenericTypeCompiler):
+    """Spark SQL's names of the vault's column types. Timestamps are ``TIMESTAMP_NTZ`` (the
+    vault's are naive UTC); exact decimals and UUIDs are kept as their canonical text, as on
+    SQLite and DuckDB: a vault decimal may be wider than Spark's 38 digits."""
+
+    def visit_string(self, type_: Any, **kw: Any) -> str:
+        return "STRING"
+
+    visit_VARCHAR = visit_CHAR = visit_TEXT = visit_text = visit_unicode = visit_string
+    visit_NVARCHAR = visit_NCHAR = visit_unicode_text = visit_string
+
+    def visit_uuid(self, type_: Any, **kw: Any) -> str:
+        return "STRING"
+
+    visit_UUID = visit_uuid
+
+    def visit_numeric(self, type_: Any, **kw: Any) -> str:
+        return "STRING"
+
+    visit_NUMERIC = visit_DECIMAL = visit_decimal = visit_numeric
+
+    def visit_float(self, type_: Any, **kw: Any) -> str:
+        return "DOUBLE"
+
+    visit_FLOAT = visit_DOUBLE = visit_double = visit_REAL = visit_DOUBLE_PRECISION = visit_float
+
+    def visit_integer(self, type_: Any, **kw: Any) -> str:
+        return "INT"
+
+    def visit_big_integer(self, type_: Any, **kw: Any) -> str:
+        return "BIGINT"
+
+    visit_BIGINT = visit_big_integer
+
+    def visit_datetime(self, type_: Any, **kw: Any) -> str:
+        return "TIMESTAMP_NTZ"
+
+    visit_DATETIME = visit_TIMESTAMP = visit_datetime
+
+    def visit_large_binary(self, type_: Any, **kw: Any) -> str:
+        return "BINARY"
+
+    visit_BLOB = visit_BINARY = visit_VARBINARY = visit_LargeBinary = visit_large_binary
+
+
+class SparkDDLCompiler(compiler.DDLCompiler):
+    """Spark's session catalog keeps no keys or constraints: a table is its columns, stored
+    as Parquet (``USING parquet``); the loads keep keys unique themselves (SEMANTICS.md)."""
+
+    def visit_primary_key_constraint(self, constraint: Any, **kw: Any) -> str:
+        return ""
+
+    def visit_unique_constraint(self, constraint: Any, **kw: Any) -> str:
+        return ""
+
+    def visit_foreign_key_constraint(self, constraint: Any, **kw: Any) -> str:
+        return ""
+
+    def visit_check_constraint(self, constraint: Any, **kw: Any) -> str:
+        return ""
+
+    def get_column_specification(self, column: sa.Column, **kw: Any) -> str:
+        types = self.dialect.type_compiler_instance
+        return (f"{self.preparer.format_column(column)} "
+                f"{types.process(column.type, type_expression=column)}")
+
+    def post_create_table(self, table: sa.Table) -> str:
+        return " USING parquet"
+
+
+class SparkCompiler(compiler.SQLCompiler):
+    pass
+
+
+class SparkSQLDialect(default.DefaultDialect):
+    """SQLAlchemy's dialect for Spark SQL over ``sparksql``'s DB-API."""
+
+    name = "spark"
+    driver = "pyspark"
+    supports_statement_cache = True
+    supports_alter = True
+    supports_sequences = False
+    supports_native_boolean = True
+    supports_native_decimal = True
+    supports_multivalues_insert = True
+    postfetch_lastrowid = False
+    default_paramstyle = "named"
+    preparer = SparkIdentifierPreparer
+    type_compiler_cls = SparkTypeCompiler
+    ddl_compiler = SparkDDLCompiler
+    statement_compiler = SparkCompiler
+
+    @classmethod
+    def import_dbapi(cls) -> Any:
+        import datavault.dialects.sparksql as module
+
+        return module
+
+    def create_connect_args(self, url: sa.URL) -> tuple[list, dict]:
+        schema = url.query.get("schema")
+        if url.host:
+            remote = f"sc://{url.host}" + (f":{url.port}" if url.port else "")
+            extra = {k: v for k, v in url.query.items() if k != "schema"}
+            if extra:
+                remote += "/;" + ";".join(f"{k}={v}" for k, v in extra.items())
+            return [], {"remote": remote, "schema": schema}
+        return [], {"warehouse": url.database or "spark-warehouse", "schema": schema}
+
+    def do_rollback(self, dbapi_connection: Any) -> None:
+        dbapi_connection.rollback()
+
+    def do_commit(self, dbapi_connection: Any) -> None:
+        dbapi_connection.commit()
+
+    def _get_default_schema_name(self, connection: Any) -> str:
+        return connection.exec_driver_sql("SELECT current_database()").scalar()
+
+    def _get_server_version_info(self, connection: Any) -> tuple:
+        version = connection.exec_driver_sql("SELECT version()").scalar() or ""
+        return tuple(int(p) for p in version.split()[0].split(".")[:3] if p.isdigit())
+
+    def get_isolation_level(self, dbapi_connection: Any) -> str:
+        return "AUTOCOMMIT"
+
+    def has_table(self, connection: Any, table_name: str, schema: str | None = None,
+                  **kw: Any) -> bool:
+        return table_name in self.get_table_names(connection, schema)
+
+    def get_schema_names(self, connection: Any, **kw: Any) -> list[str]:
+        return [row[0] for row in connection.exec_driver_sql("SHOW DATABASES")]
+
+    def get_table_names(self, connection: Any, schema: str | None = None,
+                        **kw: Any) -> list[str]:
+        sql = "SHOW TABLES" + (f" IN {self.identifier_preparer.quote(schema)}" if schema else "")
+        # (namespace, name, is temporary): temporary views are not the schema's tables
+        return [row[1] for row in connection.exec_driver_sql(sql) if not row[2]]
+
+    def get_view_names(self, connection: Any, schema: str | None = None, **kw: Any) -> list[str]:
+        sql = "SHOW VIEWS" + (f" IN {self.identifier_preparer.quote(schema)}" if schema else "")
+        return [row[1] for row in connection.exec_driver_sql(sql) if not row[2]]
+
+    def get_columns(self, connection: Any, table_name: str, schema: str | None = None,
+                    **kw: Any) -> list[dict]:
+        name = self.identifier_preparer.quote(table_name)
+        if schema:
+            name = f"{self.identifier_preparer.quote(schema)}.{name}"
+        try:
+            rows = list(connection.exec_driver_sql(f"DESCRIBE TABLE {name}"))
+        except sa.exc.ProgrammingError:
+            raise sa.exc.NoSuchTableError(table_name) from None
+        columns = []
+        for column, data_type, _comment in rows:
+            if not column or column.startswith("#"):
+                break  # partitioning and detail sections follow the columns
+            columns.append({"name": column, "type": _sa_type(data_type), "nullable": True,
+                            "default": None, "autoincrement": False})
+        return columns
+
+    def get_pk_constraint(self, connection: Any, table_name: str, schema: str | None = None,
+                          **kw: Any) -> dict:
+        return {"constrained_columns": [], "name": None}
+
+    def get_foreign_keys(self, connection: Any, table_name: str, schema: str | None = None,
+                         **kw: Any) -> list:
+        return []
+
+    def get_indexes(self, connection: Any, table_name: str, schema: str | None = None,
+                    **kw: Any) -> list:
+        return []
+
+    def get_unique_constraints(self, connection: Any, table_name: str,
+                               schema: str | None = None, **kw: Any) -> list:
+        return []
+
+
+_TYPES = {"string": sa.Text, "bigint": sa.BigInteger, "int": sa.Integer,
+          "double": sa.Float, "boolean": sa.Boolean, "date": sa.Date,
+          "timestamp_ntz": sa.DateTime, "timestamp": sa.DateTime, "binary": sa.LargeBinary}
+
+
+def _sa_type(data_type: str) -> Any:
+    return _TYPES.get(data_type.lower(), sa.types.NullType)()

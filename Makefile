@@ -2,20 +2,26 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+BASE    = $(VENV)/.installed-base
 STAMP   = $(VENV)/.installed
 
 .PHONY: demo test lint bench bench-peers golden clean
 
-$(STAMP): pyproject.toml
+# the toolkit alone (for the demo), then with what the tests need (DuckDB, PySpark, ...)
+$(BASE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(BASE)
+
+$(STAMP): $(BASE)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## build and load the example vault on SQLite, no server needed
+demo: $(BASE)  ## build and load the example vault on SQLite, no server needed
 	$(BIN)/datavault demo build/demo
 
-test: $(STAMP)  ## lint, then every test on SQLite, PostgreSQL and DuckDB, on every core
+test: $(STAMP)  ## lint, then every test on SQLite, PostgreSQL, DuckDB and Spark, on every core
 	$(BIN)/ruff check datavault tests bench
 	$(BIN)/pytest -n auto --dist worksteal $(PYTEST_ARGS)
 

@@ -411,3 +411,18 @@ def test_init_with_an_engine_puts_the_projects_vault_on_it(tmp_path: Path) -> No
     refused = subprocess.run([sys.executable, "-m", "datavault", "init", str(tmp_path / "q"),
                               "--engine", "postgresql"], capture_output=True, text=True)
     assert refused.returncode == 2 and "'postgresql' is not one of" in refused.stderr
+
+
+def test_a_vault_on_an_engine_that_cannot_load_is_refused_before_it_connects(
+        example_project: Path, tmp_path: Path) -> None:
+    """No local Spark starts (its warehouse folder is never made): the engine's missing
+    capabilities are named, with the command's usual error exit."""
+    warehouse = tmp_path / "warehouse"
+    for args in (["load", "shop_orders", str(example_project / "data" / ORDERS)],
+                 ["migrate", "upgrade"], ["query", "hub_customer"]):
+        result = CliRunner().invoke(main, ["-p", str(example_project), "--url",
+                                           f"spark:///{warehouse}", *args])
+        assert result.exit_code == 1, (args, result.output)
+        assert "the spark engine cannot run the vault's loads yet" in result.output, args
+        assert "transactions that roll back as a unit" in result.output
+    assert not warehouse.exists()

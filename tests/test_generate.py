@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from datavault import api, kinds
 from datavault.database import connect
+from datavault.diagnostics import DatavaultError
 from datavault.load import open_input
 from tests.conftest import ENGINES, ROOT, migrated
 
@@ -43,6 +44,18 @@ def test_generated_sql_matches_the_golden_files(dialect: str, tmp_path: Path) ->
         assert generated[relative] == expected[relative], (
             f"{dialect}/{relative} differs from tests/golden (make golden after a wanted change)"
         )
+
+
+def test_an_engine_that_cannot_run_the_loads_is_told_so_by_name(tmp_path: Path) -> None:
+    """Spark has no transactions, row updates or temporary tables, which the loads' SQL
+    uses today: ``generate`` says so, and writes nothing."""
+    with pytest.raises(DatavaultError) as raised:
+        api.generate(ROOT, "spark", tmp_path / "out")
+    message = str(raised.value)
+    assert message.startswith("generate --dialect spark: the spark engine cannot run")
+    for lacking in ("transactions", "UPDATE, DELETE", "temporary tables"):
+        assert lacking in message
+    assert not (tmp_path / "out").exists()
 
 
 def test_generation_is_byte_identical_from_run_to_run(tmp_path: Path) -> None:

@@ -118,8 +118,8 @@ class Dialect:
             from datavault.diagnostics import DatavaultError
 
             raise DatavaultError(
-                f"{what}: the {self.name} engine cannot run the vault's loads yet: they need "
-                f"{', '.join(missing)}, which it lacks")
+                f"{what}: the {self.name} engine cannot run the vault's loads yet; they need "
+                f"what it lacks: {'; '.join(missing)}")
 
     # ---- literals and names -------------------------------------------------------------
     def text_literal(self, text: str) -> str:

@@ -152,6 +152,18 @@ class SparkDialect(Dialect):
     # '...' and "..." are both strings, in which a backslash escapes the next character
     syntax = Syntax(backslash_strings=True)
 
+    def missing_driver(self) -> str | None:
+        """PySpark, and a Java runtime for a local session (``JAVA_HOME`` or ``java`` on
+        the PATH)."""
+        import os
+        import shutil
+
+        problem = super().missing_driver()
+        if problem is None and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+            return ("the spark engine's local session needs a Java 17 or 21 runtime: "
+                    "none is on the PATH and JAVA_HOME is not set")
+        return problem
+
     def string_literal(self, text: str) -> str:
         return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 

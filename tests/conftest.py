@@ -181,12 +181,83 @@ def make_spark_url(spark_warehouse: Path) -> Iterator:
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Spark Connect server for this test process, as a URL: Spark's own server class,
+    started by ``spark-submit`` from the PySpark package, listening where a cluster's would
+    (a port on this machine). Stopped when the tests end."""
+    need_driver("spark")
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("spark-connect")
+    log = folder / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(home / "bin" / "spark-submit"), "--class",
+             "org.apache.spark.sql.connect.service.SparkConnectServer", "--master", "local[2]",
+             "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
+             "--conf", f"spark.connect.grpc.binding.port={port}",
+             "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=4",
+             "--conf", f"spark.sql.warehouse.dir={folder / 'warehouse'}"],
+            env={**os.environ, "SPARK_HOME": str(home)}, cwd=folder, stdout=output,
+            stderr=subprocess.STDOUT, start_new_session=True)
+    from datavault.dialects import sparksql
+
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            sparksql.connect(remote=f"sc://127.0.0.1:{port}").close()
+            break
+        except sparksql.Error:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                tail = log.read_text(errors="replace").splitlines()[-20:]
+                pytest.fail("the Spark Connect server did not start:\n" + "\n".join(tail))
+            time.sleep(1)
+    yield f"spark://127.0.0.1:{port}"
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(60)
+
+
+@pytest.fixture
+def make_spark_connect_url(spark_connect_server: str) -> Iterator:
+    """Makes fresh schemas on the tests' Spark Connect server (dropped afterwards)."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"dvtest_{uuid.uuid4().hex[:12]}"
+        made.append(name)
+        return f"{spark_connect_server}?schema={name}"
+
+    yield make
+    if made:
+        from datavault.database import connect
+
+        engine, _ = connect(spark_connect_server)
+        with engine.connect() as connection:
+            for name in made:
+                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} CASCADE")
+        engine.dispose()
+
+
 def url_maker(request: pytest.FixtureRequest, engine: str, folder: Path):
-    """Makes fresh, empty databases of ``engine`` for one test, as URLs."""
+    """Makes fresh, empty databases of ``engine`` for one test, as URLs (``spark-connect``:
+    Spark through a Spark Connect server rather than a session in the test process)."""
     if engine == "postgresql":
         return request.getfixturevalue("make_pg_url")
     if engine == "spark":
         return request.getfixturevalue("make_spark_url")
+    if engine == "spark-connect":
+        return request.getfixturevalue("make_spark_connect_url")
     return file_url_maker(engine, folder)
 
 

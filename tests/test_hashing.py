@@ -113,7 +113,7 @@ hash_cases = st.tuples(st.lists(st.sampled_from(TYPES), min_size=1, max_size=4),
                            st.tuples(_row(types[0]), _row(types[1])), min_size=1, max_size=8))
 
 
-@pytest.fixture(params=ALL_ENGINES)
+@pytest.fixture(params=ALL_ENGINES + (["spark-connect"] if "spark" in ALL_ENGINES else []))
 def engine(request, tmp_path):
     engine, dialect = connect(url_maker(request, request.param, tmp_path)())
     yield engine, dialect

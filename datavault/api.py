@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from datavault import database, marts, query, schema
+from datavault import database, kinds, marts, query, schema
 from datavault import model as m
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import DEFAULT, DIALECTS, Dialect, get_dialect
@@ -98,7 +98,8 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
     """Write the DDL and every staging and load statement for one dialect; returns the files."""
     project = validate(project_dir)
     dialect = get_dialect(dialect_name)
-    dialect.check_loads(f"generate --dialect {dialect.name}")
+    dialect.check_needs(f"generate --dialect {dialect.name}",
+                        {**kinds.engine_needs(project.model), **marts.engine_needs(project.model)})
     renderer = Renderer(project.model, dialect, project.root / "templates")
     sa_dialect = dialect.sqlalchemy_dialect()
     out = Path(out)

@@ -158,6 +158,18 @@ class MartResult:
     seconds: float
 
 
+#: what building a mart needs of an engine (``Dialect`` flags): its steps meet in temporary
+#: tables, and a refresh replaces the rows of the snapshots it builds again
+MART_NEEDS = ("row_updates", "temporary_tables")
+
+
+def engine_needs(model: m.Model, names: Sequence[str] | None = None
+                 ) -> dict[str, tuple[str, ...]]:
+    """What building the marts ``names`` (default: every one) needs of an engine, by mart
+    as people name it: for ``Dialect.check_needs``."""
+    return {f"mart {name}": MART_NEEDS for name in (model.marts if names is None else names)}
+
+
 class MartBuilder:
     """Builds and refreshes the marts of one model in one database."""
 
@@ -185,6 +197,7 @@ class MartBuilder:
     def build(self, mart: m.Mart, full: bool = False, today: dt.date | None = None) -> MartResult:
         """Refresh one mart; rebuild it with ``full``, or when its definition changed or the
         vault's batches are not the ones it was built from."""
+        self.renderer.dialect.check_needs("mart build", engine_needs(self.model, [mart.name]))
         started = time.perf_counter()
         try:
             spine = snapshots(mart.spine, today or values.utcnow().date())

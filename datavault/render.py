@@ -173,6 +173,9 @@ class Renderer:
             "held": d.binary_literal(b""),
             "reject": self.model.settings.null_keys == "reject",
             "distinct_on": d.distinct_on,
+            # what the engine has (Dialect): templates choose by it, never by engine name
+            "temporary_tables": d.temporary_tables,
+            "row_updates": d.row_updates,
             "entity_literal": d.text_literal(entity),
             "source_literal": d.text_literal(source.name),
             "stage_row_json": d.json_object([(c.name, f"s.{q(c.name)}") for c in source.columns]),

@@ -135,14 +135,18 @@ def _engines() -> list[str]:
 ALL_ENGINES = _engines()
 
 
-def _loads(engine: str) -> bool:
+def _has_all(engine: str) -> bool:
     from datavault.dialects import get_dialect
 
-    return not get_dialect(engine).missing_for_loads()
+    dialect = get_dialect(engine)
+    return not dialect.lacking(dialect.CAPABILITIES)
 
 
-#: the engines that run the toolkit's loads: the load tests run on each
-ENGINES = [engine for engine in ALL_ENGINES if _loads(engine)]
+#: the engines that run every kind's loads and the marts: most suites run on each
+ENGINES = [engine for engine in ALL_ENGINES if _has_all(engine)]
+#: every engine: each loads hubs, links and satellites (kinds that need nothing more,
+#: ``Kind.engine_needs``), so the suites of those run on each
+CORE_ENGINES = ALL_ENGINES
 
 
 def file_url_maker(engine: str, folder: Path):
@@ -207,6 +211,7 @@ def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
              "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
              "--conf", f"spark.connect.grpc.binding.port={port}",
              "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=4",
+             "--conf", "spark.sql.filesourceTableRelationCacheSize=0",
              "--conf", f"spark.sql.warehouse.dir={folder / 'warehouse'}"],
             env={**os.environ, "SPARK_HOME": str(home)}, cwd=folder, stdout=output,
             stderr=subprocess.STDOUT, start_new_session=True)

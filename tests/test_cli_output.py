@@ -413,16 +413,14 @@ def test_init_with_an_engine_puts_the_projects_vault_on_it(tmp_path: Path) -> No
     assert refused.returncode == 2 and "'postgresql' is not one of" in refused.stderr
 
 
-def test_a_vault_on_an_engine_that_cannot_load_is_refused_before_it_connects(
+def test_a_model_part_the_engine_cannot_run_is_named_by_generate(
         example_project: Path, tmp_path: Path) -> None:
-    """No local Spark starts (its warehouse folder is never made): the engine's missing
-    capabilities are named, with the command's usual error exit."""
-    warehouse = tmp_path / "warehouse"
-    for args in (["load", "shop_orders", str(example_project / "data" / ORDERS)],
-                 ["migrate", "upgrade"], ["query", "hub_customer"]):
-        result = CliRunner().invoke(main, ["-p", str(example_project), "--url",
-                                           f"spark:///{warehouse}", *args])
-        assert result.exit_code == 1, (args, result.output)
-        assert "the spark engine cannot run the vault's loads yet" in result.output, args
-        assert "transactions that roll back as a unit" in result.output
-    assert not warehouse.exists()
+    """``generate --dialect spark`` names the parts of the example Spark cannot run yet and
+    what it lacks, with the command's usual error exit, and starts no Spark."""
+    result = CliRunner().invoke(main, ["-p", str(example_project), "generate", "--dialect",
+                                       "spark", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert "the spark engine cannot run multi-active satellite customer_phones" in result.output
+    assert "temporary tables" in result.output
+    assert not (tmp_path / "out").exists()
+

@@ -97,29 +97,35 @@ class Dialect:
     #: the SQL function that gives the character of a code point
     char_function = "char"
 
-    #: the capabilities the toolkit's loads need (the SQL of ``templates/base`` and the
-    #: loader), each with what it is, for the message that names what an engine lacks
-    LOAD_NEEDS = {
+    #: the capabilities a part of a model may need (``Kind.engine_needs``, marts), each
+    #: with what it is, for the message that names what an engine lacks
+    CAPABILITIES = {
         "transactions": "transactions that roll back as a unit",
         "row_updates": "UPDATE, DELETE and INSERT ... ON CONFLICT",
         "temporary_tables": "temporary tables",
     }
 
-    def missing_for_loads(self) -> list[str]:
-        """What the loads need that this engine lacks, as words for people (empty: it runs
-        them)."""
-        return [words for flag, words in self.LOAD_NEEDS.items() if not getattr(self, flag)]
+    def lacking(self, needs: Iterable[str]) -> list[str]:
+        """Of the capability flags ``needs``, those this engine lacks, as words for people
+        (empty: it has them all)."""
+        return [self.CAPABILITIES[flag] for flag in needs if not getattr(self, flag)]
 
-    def check_loads(self, what: str) -> None:
-        """Refuse ``what`` (``generate``, a load) by name where this engine cannot run the
-        loads, before any SQL reaches it."""
-        missing = self.missing_for_loads()
-        if missing:
-            from datavault.diagnostics import DatavaultError
+    def check_needs(self, what: str, needs: dict[str, Sequence[str]]) -> None:
+        """Refuse ``what`` (``generate``, a load, a mart build) by name, before any SQL
+        reaches the engine, where it lacks what a part of the model needs: ``needs`` maps
+        each part, as people name it (``multi-active satellite customer_phones``), to the
+        capability flags its SQL needs."""
+        refused = {part: self.lacking(flags) for part, flags in needs.items()}
+        refused = {part: words for part, words in refused.items() if words}
+        if not refused:
+            return
+        from datavault.diagnostics import DatavaultError
 
-            raise DatavaultError(
-                f"{what}: the {self.name} engine cannot run the vault's loads yet; they need "
-                f"what it lacks: {'; '.join(missing)}")
+        lacking = list(dict.fromkeys(w for words in refused.values() for w in words))
+        raise DatavaultError(
+            f"{what}: the {self.name} engine cannot run {', '.join(refused)} yet: "
+            f"{'it needs' if len(refused) == 1 else 'they need'} what the engine lacks: "
+            f"{'; '.join(lacking)}")
 
     # ---- literals and names -------------------------------------------------------------
     def text_literal(self, text: str) -> str:

@@ -148,6 +148,7 @@ class SparkDialect(Dialect):
     transactions = False
     row_updates = False
     temporary_tables = False
+    savepoints = False
     concurrent_loads = 1
     # '...' and "..." are both strings, in which a backslash escapes the next character
     syntax = Syntax(backslash_strings=True)
@@ -166,6 +167,24 @@ class SparkDialect(Dialect):
 
     def string_literal(self, text: str) -> str:
         return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    def load_lock(self, engine: sa.Engine, source: str) -> Any:
+        """One load at a time per vault (a schema): a lock file beside a local session's
+        warehouse; for a Spark Connect server, one in this machine's temporary folder (loads
+        from other machines are not held back by it)."""
+        import tempfile
+
+        from datavault.dialects.sqlite import FileLock
+
+        url = engine.url
+        schema = url.query.get("schema", "default")
+        if url.host:
+            name = f"datavault-spark-{url.host}-{url.port or 15002}-{schema}"
+            return FileLock(str(Path(tempfile.gettempdir()) / name))
+        return FileLock(f"{Path(url.database or self.default_file).resolve()}.{schema}")
+
+    def prepare_migrations(self) -> None:
+        _alembic_impl()
 
     def binary_literal(self, data: bytes) -> str:
         return f"X'{data.hex()}'"
@@ -270,3 +289,15 @@ class SparkDialect(Dialect):
             session.sql(f"INSERT INTO {self.quote(table)} ({names}) SELECT {names} FROM dv_landed")
         finally:
             session.catalog.dropTempView("dv_landed")
+
+
+def _alembic_impl() -> type:
+    """Alembic's implementation for Spark: DDL is not transactional; everything else is
+    Alembic's default (its version table's ``UPDATE`` runs as a rewrite, see ``sparksql``)."""
+    from alembic.ddl.impl import DefaultImpl
+
+    class SparkImpl(DefaultImpl):
+        __dialect__ = "spark"
+        transactional_ddl = False
+
+    return SparkImpl

@@ -12,6 +12,14 @@ Databricks' dialect speak the Thrift server protocol), so this module is that br
   and settings are its own, as a database connection's are;
 - Spark has no transactions: a statement is applied when it runs, ``commit`` has nothing to
   do and ``rollback`` nothing to undo (``SparkDialect.transactions`` tells the toolkit);
+- ``CACHE TABLE name AS query`` makes a snapshot: a temporary view of the rows the query
+  gives when it runs, which later statements do not change (Spark's own cache would compute
+  them again when a table they came from changes); the loads' scratch relations are these;
+- ``UPDATE`` and ``DELETE`` (which Spark's Parquet tables lack) of SQLAlchemy's constructs,
+  which only the toolkit's own small tables take (the batch ledger, the contract, Alembic's
+  version), run as a rewrite of the table: its rows as they would be, into a scratch table,
+  then ``INSERT OVERWRITE`` from it (``SparkSQLDialect.do_execute``); the vault itself is
+  insert-only;
 - the URL is ``spark:///WAREHOUSE`` for a local session whose tables are kept in the folder
   WAREHOUSE (a Derby metastore beside them, one process at a time, as an embedded engine),
   or ``spark://HOST:PORT`` for Spark Connect; ``?schema=NAME`` picks the schema (Spark's
@@ -21,6 +29,7 @@ Databricks' dialect speak the Thrift server protocol), so this module is that br
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -34,6 +43,11 @@ from sqlalchemy.sql import compiler
 apilevel = "2.0"
 threadsafety = 1
 paramstyle = "named"
+# the type constructors: Spark takes Python's own values as parameters
+Binary = bytes
+Date = __import__("datetime").date
+Timestamp = __import__("datetime").datetime
+STRING, BINARY, NUMBER, DATETIME, ROWID = "string", "binary", "number", "datetime", "rowid"
 
 
 class Warning(Exception):  # noqa: A001 - PEP 249 names it so
@@ -102,6 +116,9 @@ def _local_session(warehouse: str) -> Any:
             .config("spark.sql.warehouse.dir", str(Path(warehouse).resolve()))
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "4")
+            # every connection is a session of its own: a session that kept a table's
+            # files from before another session wrote to it would read the old rows
+            .config("spark.sql.filesourceTableRelationCacheSize", "0")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.extraJavaOptions",
                     f"-Dderby.system.home={Path(warehouse).resolve()}")
@@ -183,6 +200,11 @@ def _is_remote(session: Any) -> bool:
     return type(session).__module__.startswith("pyspark.sql.connect")
 
 
+#: a statement that makes a snapshot relation (``Cursor._snapshot``)
+_SNAPSHOT = re.compile(r"\s*CACHE\s+TABLE\s+(?P<name>\w+)\s+AS\s+(?P<query>.*)\Z",
+                       re.IGNORECASE | re.DOTALL)
+
+
 class Cursor:
     """A DB-API cursor: a statement's rows, collected when it runs."""
 
@@ -196,8 +218,14 @@ class Cursor:
 
     def execute(self, operation: str, parameters: Any = None) -> Cursor:
         session = self.connection.session
+        args = dict(parameters) if parameters else None
         try:
-            frame = session.sql(operation, args=dict(parameters) if parameters else None)
+            snapshot = _SNAPSHOT.match(operation)
+            if snapshot:
+                self._snapshot(snapshot["name"], snapshot["query"], args)
+                self.description, self.rowcount, self._rows = None, -1, iter(())
+                return self
+            frame = session.sql(operation, args=args)
             fields = frame.schema.fields
             rows = [tuple(row) for row in frame.collect()] if fields else []
         except Exception as exc:
@@ -212,6 +240,15 @@ class Cursor:
             rows = []
         self._rows = iter(rows)
         return self
+
+    def _snapshot(self, name: str, query: str, args: dict | None) -> None:
+        """``CACHE TABLE name AS query``: ``name`` becomes a temporary view of the rows the
+        query gives now, kept (a local checkpoint) until the view is dropped. Spark's own
+        cache would compute them again whenever a table the query reads changes, as the
+        statements of a load that read the relation change those tables."""
+        session = self.connection.session
+        session.sql(query, args=args).localCheckpoint(eager=True) \
+            .createOrReplaceTempView(name)
 
     def executemany(self, operation: str, seq_of_parameters: Sequence[Any]) -> None:
         for parameters in seq_of_parameters:
@@ -291,6 +328,16 @@ class SparkDDLCompiler(compiler.DDLCompiler):
     """Spark's session catalog keeps no keys or constraints: a table is its columns, stored
     as Parquet (``USING parquet``); the loads keep keys unique themselves (SEMANTICS.md)."""
 
+    def visit_create_table(self, create: Any, **kw: Any) -> str:
+        # Spark's temporary tables are views without storage, which take no inserts: a
+        # connection's own table (a batch's landing table) is a table of the catalog,
+        # dropped by whoever made it
+        sql = super().visit_create_table(create, **kw)
+        return sql.replace("CREATE TEMPORARY TABLE", "CREATE TABLE", 1)
+
+    def create_table_constraints(self, table: sa.Table, **kw: Any) -> str:
+        return ""
+
     def visit_primary_key_constraint(self, constraint: Any, **kw: Any) -> str:
         return ""
 
@@ -310,6 +357,13 @@ class SparkDDLCompiler(compiler.DDLCompiler):
 
     def post_create_table(self, table: sa.Table) -> str:
         return " USING parquet"
+
+    def visit_create_index(self, create: Any, **kw: Any) -> str:
+        # Spark's catalog keeps no indexes: a scan reads Parquet's column statistics
+        return ""
+
+    def visit_drop_index(self, drop: Any, **kw: Any) -> str:
+        return ""
 
 
 class SparkCompiler(compiler.SQLCompiler):
@@ -349,6 +403,92 @@ class SparkSQLDialect(default.DefaultDialect):
                 remote += "/;" + ";".join(f"{k}={v}" for k, v in extra.items())
             return [], {"remote": remote, "schema": schema}
         return [], {"warehouse": url.database or "spark-warehouse", "schema": schema}
+
+    def do_execute(self, cursor: Any, statement: str, parameters: Any,
+                   context: Any = None) -> None:
+        """Run a statement; an ``UPDATE`` or ``DELETE`` construct as a rewrite of its table
+        (``_rewrite``), as Spark's Parquet tables have neither."""
+        compiled = getattr(context, "compiled", None)
+        node = getattr(compiled, "statement", None)
+        if isinstance(node, (sa.Update, sa.Delete)):
+            # the construct may be the one a cached compilation was made from: its bound
+            # values are this execution's parameters, by the names it compiled them to
+            # (an UPDATE's new values are bound by their columns' names)
+            bound = {bind: parameters[name] for bind, name in compiled.bind_names.items()
+                     if name in (parameters or {})}
+            cursor.rowcount = self._rewrite(cursor, node, bound, parameters or {})
+            return
+        if not statement.strip():  # DDL Spark has no counterpart of (an index)
+            return
+        cursor.execute(statement, parameters)
+
+    def _rewrite(self, cursor: Any, node: sa.Update | sa.Delete, bound: dict,
+                 parameters: dict) -> int:
+        """Apply ``node`` by writing the table's rows as they would be after it into a
+        scratch table, then over the table (Spark refuses to overwrite a table that the
+        same statement reads). Returns how many rows it changed or removed."""
+        table = node.table
+        condition = node.whereclause if node.whereclause is not None else sa.true()
+        matched = sa.func.coalesce(condition, False)
+        count = self._run(cursor, sa.select(sa.func.count()).select_from(table).where(matched),
+                          bound=bound)
+        changed = count.fetchone()[0]
+        if not changed:
+            return 0
+        if isinstance(node, sa.Delete) and node.whereclause is None:
+            self._run(cursor, f"TRUNCATE TABLE {self._name(table)}")
+            return changed
+        # the columns as the table has them, in its order (which a migration that added a
+        # column may have made another than the model's), those the model does not know too
+        described = cursor.execute(f"DESCRIBE TABLE {self._name(table)}").fetchall()
+        stored = []
+        for column, _type, _comment in described:
+            if not column or column.startswith("#"):
+                break
+            stored.append(column)
+        # an UPDATE's new values: bound values by their columns' names, or SQL expressions
+        values = {} if isinstance(node, sa.Delete) else {
+            (k if isinstance(k, str) else k.key): v
+            for k, v in node._values.items()}  # noqa: SLF001 - SQLAlchemy's own
+        columns = []
+        for name in stored:
+            column = (table.c[name] if name in table.c
+                      else sa.literal_column(self.identifier_preparer.quote(name)))
+            if name in values:
+                value = values[name]
+                if name in parameters or isinstance(value, sa.BindParameter):
+                    value = sa.bindparam(f"dv_set_{len(columns)}", parameters.get(name),
+                                         type_=column.type)
+                column = sa.case((matched, value), else_=column).label(name)
+            columns.append(column)
+        after = sa.select(*columns).select_from(table)
+        if isinstance(node, sa.Delete):
+            after = after.where(sa.not_(matched))
+        scratch = self.identifier_preparer.quote(f"{table.name}__dv_rewrite")
+        self._run(cursor, f"DROP TABLE IF EXISTS {scratch}")
+        self._run(cursor, after, into=scratch, bound=bound)
+        self._run(cursor, f"INSERT OVERWRITE TABLE {self._name(table)} SELECT * FROM {scratch}")
+        self._run(cursor, f"DROP TABLE {scratch}")
+        return changed
+
+    def _name(self, table: sa.Table) -> str:
+        return self.identifier_preparer.format_table(table)
+
+    def _run(self, cursor: Any, statement: Any, into: str | None = None,
+             bound: dict | None = None) -> Any:
+        """Run SQL text, or a SQLAlchemy select (``into``: as ``CREATE TABLE into AS``) with
+        the values of ``bound`` (by bind parameter) for its parameters that it has."""
+        if isinstance(statement, str):
+            return cursor.execute(statement)
+        compiled = statement.compile(dialect=self)
+        sql = str(compiled)
+        if into is not None:
+            sql = f"CREATE TABLE {into} USING parquet AS {sql}"
+        params = compiled.params
+        for bind, name in compiled.bind_names.items():
+            if bound and bind in bound:
+                params[name] = bound[bind]
+        return cursor.execute(sql, params)
 
     def do_rollback(self, dbapi_connection: Any) -> None:
         dbapi_connection.rollback()

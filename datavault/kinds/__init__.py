@@ -7,6 +7,8 @@ here with a ``Kind`` subclass, its load template under ``templates/base/``, and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from datavault import model as m
 from datavault.kinds.base import Described, Kind, Readings
 from datavault.kinds.effectivity_satellite import EffectivitySatelliteKind
@@ -42,6 +44,18 @@ register(ReferenceTableKind())
 def kind_of(model: m.Model, name: str) -> Kind:
     """The kind of the entity ``name`` of ``model`` (KeyError: no such entity)."""
     return KINDS[model.entities[name].kind]
+
+
+def engine_needs(model: m.Model, names: Iterable[str] | None = None
+                 ) -> dict[str, tuple[str, ...]]:
+    """What the loads of the entities ``names`` (default: every one) need of an engine
+    (``Kind.engine_needs``), by entity as people name it: for ``Dialect.check_needs``."""
+    needs = {}
+    for name in model.entities if names is None else names:
+        kind = kind_of(model, name)
+        if kind.engine_needs:
+            needs[f"{kind.unit} {name}"] = kind.engine_needs
+    return needs
 
 
 def main_table(model: m.Model, name: str) -> str:

@@ -115,6 +115,9 @@ class Kind:
     #: a state is several rows (the members of a set), all of one (applied, loaded): readers
     #: take every row of the latest version, not one
     multi_row: ClassVar[bool] = False
+    #: the capabilities of an engine (``Dialect`` flags) its load needs beyond inserts and
+    #: queries: an engine that lacks one is told so by name before any of its SQL runs
+    engine_needs: ClassVar[tuple[str, ...]] = ()
 
     # ---- the YAML file ----------------------------------------------------------------------
     def read(self, name: str, doc: Doc, data: LMap, known: Known) -> m.Entity | None:

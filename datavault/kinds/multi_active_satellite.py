@@ -45,6 +45,9 @@ class MultiActiveSatelliteKind(SatelliteKind):
     unit = "multi-active satellite"
     needs = "parent:, source: and payload:"
     template = "multi_active_satellite.sql.j2"
+    # the set's hash diff is written into the staging rows, and the sets meet in
+    # temporary tables that the load changes
+    engine_needs = ("row_updates", "temporary_tables")
     keeps_history = True
     multi_row = True
     keys = (*SatelliteKind.keys, "child_key")

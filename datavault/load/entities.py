@@ -1,5 +1,8 @@
 """Entity loads: one hub, link or satellite loaded from one staged batch, in one transaction,
-with its audit row (``dv_load_audit``). A failed load leaves nothing of itself behind."""
+with its audit row (``dv_load_audit``). A failed load leaves nothing of itself behind: its
+transaction rolls back, or, on an engine without transactions (``Dialect.transactions``),
+the rows an earlier attempt of it wrote are removed before it runs again (every row it writes
+carries its batch: ``batch_id``, or in a log the batch's load time)."""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from datavault import hashing, schema, values
 from datavault import model as m
-from datavault import schema, values
 from datavault.database import redact
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import Dialect
@@ -58,6 +61,8 @@ class EntityLoads:
         tables = (KINDS[kind].table_names(self.model.settings.naming, entity)
                   if kind in KINDS else [])
         try:
+            if not self.dialect.transactions:
+                self._undo_attempt(entity, batch, tables)
             empty: list[str] = []
             if (batch.rows_staged or 0) >= self.dialect.bulk_rows:
                 with self.engine.connect() as connection:
@@ -69,14 +74,18 @@ class EntityLoads:
                         if KINDS[kind].in_load_order:  # its other sources' batches wait for this
                             self.dialect.serialize_writers(connection, tables[0])
                         self._check_order(connection, entity, batch)
+                    uncounted = False
                     for statement in statements:
                         count = statement.execute(connection, params).rowcount
+                        uncounted |= count < 0 and statement.tag is not None
                         if statement.tag == "inserted":
                             outcome.rows_inserted += max(count, 0)
                         elif statement.tag == "deleted":
                             outcome.rows_deleted += max(count, 0)
                         elif statement.tag == "quarantined":
                             outcome.rows_quarantined += max(count, 0)
+                    if uncounted:  # the engine does not say: the rows are counted
+                        self._count_written(connection, entity, batch, tables, outcome)
                 outcome.seconds = time.perf_counter() - clock
                 self._audit(connection, source, batch, outcome, started_at)
         except sa.exc.DBAPIError as exc:
@@ -100,6 +109,60 @@ class EntityLoads:
             except sa.exc.DBAPIError:
                 pass
         return outcome
+
+    def _batch_rows(self, table: sa.Table, batch: Batch) -> sa.ColumnElement[bool] | None:
+        """The condition on ``table``'s rows that an entity load of ``batch`` wrote (None:
+        the table records no batch)."""
+        if "batch_id" in table.c:
+            return table.c.batch_id == batch.batch_id
+        if "load_ts" in table.c:  # a log: the batch's load time, which no other batch has
+            return table.c.load_ts == batch.loaded_at
+        return None
+
+    def _undo_attempt(self, entity: str, batch: Batch, tables: list[str]) -> None:
+        """Remove what an earlier attempt of this entity load wrote (it failed, or its
+        process was stopped, partway): in its tables, the rows of ``batch``; in the
+        quarantine, the batch's rows of the entity. So the load runs on the vault as it was
+        before the batch, and ends as one run would have."""
+        quarantine = self.metadata.tables[schema.QUARANTINE_TABLE]
+        with self.engine.begin() as connection:
+            for name in tables:
+                table = self.metadata.tables[name]
+                condition = self._batch_rows(table, batch)
+                if condition is not None and connection.execute(
+                        sa.select(sa.literal(1)).select_from(table).where(condition).limit(1)
+                ).first() is not None:
+                    connection.execute(table.delete().where(condition))
+            mine = sa.and_(quarantine.c.batch_id == batch.batch_id,
+                           quarantine.c.entity == entity)
+            if connection.execute(sa.select(sa.literal(1)).select_from(quarantine)
+                                  .where(mine).limit(1)).first() is not None:
+                connection.execute(quarantine.delete().where(mine))
+
+    def _count_written(self, connection: sa.Connection, entity: str, batch: Batch,
+                       tables: list[str], outcome: EntityResult) -> None:
+        """Count what the load wrote, where the engine does not say how many rows a
+        statement wrote: the rows of ``batch`` in the entity's tables that keep a batch id
+        (those whose hash diff is the zero one are deletions), and its quarantined rows."""
+        deleted_hd = bytes(hashing.zero_key(self.model.settings.hash))
+        inserted = deleted = 0
+        for name in tables:
+            table = self.metadata.tables[name]
+            if "batch_id" not in table.c:
+                continue  # a log: its observations are no rows of the entity
+            is_deletion = (sa.case((table.c.hash_diff == deleted_hd, 1), else_=0)
+                           if "hash_diff" in table.c else sa.literal(0))
+            rows, deletions = connection.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(is_deletion), 0))
+                .where(table.c.batch_id == batch.batch_id)).one()
+            inserted += rows - deletions
+            deleted += deletions
+        quarantine = self.metadata.tables[schema.QUARANTINE_TABLE]
+        outcome.rows_inserted, outcome.rows_deleted = inserted, deleted
+        outcome.rows_quarantined = connection.execute(
+            sa.select(sa.func.count()).select_from(quarantine).where(
+                quarantine.c.batch_id == batch.batch_id, quarantine.c.entity == entity)
+        ).scalar() or 0
 
     def _check_order(self, connection: sa.Connection, entity: str, batch: Batch) -> None:
         """A satellite takes the batches of its source in load-time order (and so does a

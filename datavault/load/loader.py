@@ -32,7 +32,7 @@ from datavault import schema, values
 from datavault.database import redact
 from datavault.diagnostics import DatavaultError, did_you_mean
 from datavault.dialects import Dialect
-from datavault.kinds import kind_of
+from datavault.kinds import engine_needs, kind_of
 from datavault.load.batches import (
     FAILED,
     LOADED,
@@ -334,6 +334,8 @@ class Loader:
         batch = result.batch
         fed = self.model.entities_of(source.name)
         wanted = [e for e in (batch.entities or fed) if e in fed]
+        self.dialect.check_needs(f"batch {batch.batch_id} of {source.name}",
+                                 engine_needs(self.model, wanted))
         done = self.ledger.succeeded(batch.batch_id)
         if any(e not in done for e in wanted):
             self._check_staged_rows(source, batch)
@@ -512,6 +514,8 @@ class Loader:
         return self.model.sources[name]
 
     def _entities(self, source: m.Source, only: Sequence[str]) -> list[str]:
+        """The entities a load of ``source`` loads (``only`` these), each checked: one the
+        engine cannot load is refused by name before anything is staged."""
         fed = self.model.entities_of(source.name)
         for name in only:
             if name not in fed:
@@ -520,7 +524,9 @@ class Loader:
                     f"--only {name}: source {source.name} does not feed {name!r}"
                     + (f"; {hint}" if hint else f"; it feeds {', '.join(fed)}")
                 )
-        return [e for e in fed if not only or e in only]
+        chosen = [e for e in fed if not only or e in only]
+        self.dialect.check_needs(f"load {source.name}", engine_needs(self.model, chosen))
+        return chosen
 
     @staticmethod
     def _check_applied_at(source: m.Source, applied_at: dt.datetime | None) -> None:

@@ -1,0 +1,159 @@
+"""The conformance suite: what an engine must do to be one of the toolkit's, run on every
+engine the tests know (``DATAVAULT_TEST_ENGINES`` picks them): a new engine passes by running
+it. Each property is one of SEMANTICS.md's, checked against the plain-Python reference:
+
+- the hashing contract, byte for byte: ``tests/test_hashing.py``, which runs on every engine;
+- the history rule with late, repeated and corrected batches, ``query``'s answers, and a
+  batch loaded again inserting nothing (idempotence): ``test_history_property``;
+- full snapshots, their deletions and keys held by conflicts: ``test_snapshot_property``;
+- an entity load stopped partway and run again ends as one run would have, whether the
+  engine rolls it back (a transaction) or not (``test_a_load_stopped_partway_...``);
+- a batch's entity loads in any order give the same tables (they are independent).
+
+The engines that run every kind and mart run each property's own suite with many more
+examples; here each runs ``DATAVAULT_CONFORMANCE_EXAMPLES`` (default 4) drawn histories,
+besides the hand-picked ones.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+
+from tests import test_history, test_snapshots
+from tests.conftest import CORE_ENGINES, url_maker
+
+EXAMPLES = int(os.environ.get("DATAVAULT_CONFORMANCE_EXAMPLES", "4"))
+DRAWN = settings(max_examples=EXAMPLES, deadline=None, database=None,
+                 suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                        HealthCheck.too_slow])
+
+
+@pytest.fixture(params=CORE_ENGINES)
+def make_url(request: pytest.FixtureRequest, tmp_path: Path):
+    return url_maker(request, request.param, tmp_path)
+
+
+@pytest.fixture
+def history_vault(make_url, tmp_path: Path):
+    vault = test_history.Vault(tmp_path / "history", make_url())
+    yield vault
+    vault.session.close()
+
+
+@pytest.fixture
+def snapshot_vault(make_url, tmp_path: Path):
+    vault = test_snapshots.Vault(tmp_path / "snapshots", make_url())
+    yield vault
+    vault.session.close()
+
+
+@DRAWN
+@given(history=test_history.histories())
+@example(history=(  # a correction flips day 0 back after day 1 was only logged
+    [[("A", 0, "x", 1), ("A", 1, "x", 1)], [("A", 0, "y", 1), ("A", 1, "y", 1)],
+     [("A", 0, "x", 1)]],
+    [0, 1, 2],
+))
+@example(history=(  # a late batch before the first, then the first again
+    [[("A", 1, "x", 1), ("B", 2, "x", None)], [("A", 0, "y", 1), ("A", 2, "x", 1)]],
+    [0, 1, 0],
+))
+def test_history_property(history_vault, history) -> None:
+    test_history.check_history(history_vault, history)
+
+
+@DRAWN
+@given(history=test_snapshots.histories())
+@example(history=(  # a key held by a conflict, then given by an earlier snapshot loaded later
+    [(1, {"A": test_snapshots.CONFLICT}), (0, {"A": "x"}), (2, {"B": "x"})], [0, 1, 2]))
+@example(history=([(3, {"A": "x", "B": "y"}), (5, {"A": "x"}), (1, {"B": "x"})], [1, 2, 0]))
+def test_snapshot_property(snapshot_vault, history) -> None:
+    test_snapshots.check_snapshots(snapshot_vault, history)
+
+
+class _Stop(Exception):
+    """The failure a test makes happen partway through an entity load."""
+
+
+@pytest.mark.parametrize("stop_before", [2, 4])
+def test_a_load_stopped_partway_ends_as_one_run_would(make_url, tmp_path: Path, monkeypatch,
+                                                      stop_before: int) -> None:
+    """The satellite's load of a batch that corrects, fills and repeats earlier ones fails
+    before its ``stop_before``-th statement that writes rows, after the others wrote theirs;
+    resumed, it ends with the rows, log and quarantine of a load that never failed (on an
+    engine without transactions the rows of the failed attempt are removed first)."""
+    from datavault.render import Statement
+
+    first = [("A", 0, "x", 1), ("A", 2, "y", 1), ("B", 1, "x", None)]
+    second = [("A", 1, "z", 1), ("A", 2, "x", 1), ("B", 1, "x", None), ("C", 0, "x", 1),
+              ("C", 0, "y", 1)]  # a correction, a gap filled, a repeat, a conflict
+    vaults = {}
+    for name in ("clean", "stopped"):
+        vault = vaults[name] = test_history.Vault(tmp_path / name, make_url())
+        paths = [test_history._write_batch(tmp_path, i, rows)
+                 for i, rows in enumerate((first, second))]
+        vault.load(paths[0])
+    vaults["clean"].load(paths[1])
+
+    run = Statement.execute
+    writes = []
+
+    def failing(self, connection, params=None, **options):
+        if self.tag and "thing_state" in self.sql:  # a statement of the satellite's load
+            writes.append(self.tag)
+            if len(writes) == stop_before:
+                raise _Stop("stopped partway")
+        return run(self, connection, params, **options)
+
+    stopped = vaults["stopped"]
+    monkeypatch.setattr(Statement, "execute", failing)
+    with pytest.raises(_Stop):
+        stopped.session.loader.load("feed", test_history.open_input(paths[1]), force=True)
+    monkeypatch.setattr(Statement, "execute", run)
+    assert len(writes) == stop_before, "the load stopped where the test meant it to"
+    (batch,) = [b for b in stopped.session.loader.ledger.unfinished("feed")]
+    result = stopped.session.loader.resume(batch.batch_id)
+    assert result.ok, [e.message for e in result.entities]
+
+    def tables(vault) -> dict[str, list[tuple]]:
+        return {
+            "satellite": sorted(vault.rows("sat_thing_state",
+                                           "applied_ts, hash_diff, v, w, record_source")),
+            "log": sorted(vault.rows("sat_thing_state__obs", "applied_ts, hash_diff")),
+            "quarantine": sorted(vault.rows("dv_quarantine", "entity, row_number, reason")),
+        }
+
+    assert tables(stopped) == tables(vaults["clean"])
+    for vault in vaults.values():
+        vault.session.close()
+
+
+def test_a_kind_the_engine_cannot_load_is_refused_by_name_before_staging(
+        make_url, example_project: Path) -> None:
+    """A source that feeds a kind whose load needs what the engine lacks (the example's
+    multi-active satellite) is refused, naming it, before its batch is numbered or staged;
+    on an engine with everything it loads."""
+    from datavault import api
+    from datavault.diagnostics import DatavaultError
+    from datavault.dialects import get_dialect
+    from datavault.kinds import KINDS
+    from tests.conftest import migrated
+
+    url = migrated(example_project, make_url())
+    dialect = get_dialect(url.split(":")[0])
+    lacking = dialect.lacking(KINDS["multi_active_satellite"].engine_needs)
+    phones = example_project / "data" / "crm_phones_2026-01-01.csv"
+    with api.open_session(example_project, url=url) as session:
+        if not lacking:
+            assert session.load("crm_phones", str(phones)).ok
+            return
+        with pytest.raises(DatavaultError) as raised:
+            session.load("crm_phones", str(phones))
+        assert str(raised.value) == (
+            f"load crm_phones: the {dialect.name} engine cannot run multi-active satellite "
+            f"customer_phones yet: it needs what the engine lacks: {'; '.join(lacking)}")
+        assert session.loader.ledger.listing() == []

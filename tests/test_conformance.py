@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
+from sqlalchemy.engine import make_url as parse_url
 
 from tests import test_history, test_snapshots
 from tests.conftest import CORE_ENGINES, url_maker
@@ -79,7 +80,7 @@ class _Stop(Exception):
     """The failure a test makes happen partway through an entity load."""
 
 
-@pytest.mark.parametrize("stop_before", [2, 4])
+@pytest.mark.parametrize("stop_before", [3])
 def test_a_load_stopped_partway_ends_as_one_run_would(make_url, tmp_path: Path, monkeypatch,
                                                       stop_before: int) -> None:
     """The satellite's load of a batch that corrects, fills and repeats earlier ones fails
@@ -119,12 +120,17 @@ def test_a_load_stopped_partway_ends_as_one_run_would(make_url, tmp_path: Path, 
     result = stopped.session.loader.resume(batch.batch_id)
     assert result.ok, [e.message for e in result.entities]
 
+    def rows(vault, table: str, columns: str) -> list[tuple]:
+        # a driver may give a hash as a memoryview (PostgreSQL's): compared as bytes
+        return sorted(tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                      for row in vault.rows(table, columns))
+
     def tables(vault) -> dict[str, list[tuple]]:
         return {
-            "satellite": sorted(vault.rows("sat_thing_state",
-                                           "applied_ts, hash_diff, v, w, record_source")),
-            "log": sorted(vault.rows("sat_thing_state__obs", "applied_ts, hash_diff")),
-            "quarantine": sorted(vault.rows("dv_quarantine", "entity, row_number, reason")),
+            "satellite": rows(vault, "sat_thing_state",
+                              "applied_ts, hash_diff, v, w, record_source"),
+            "log": rows(vault, "sat_thing_state__obs", "applied_ts, hash_diff"),
+            "quarantine": rows(vault, "dv_quarantine", "entity, row_number, reason"),
         }
 
     assert tables(stopped) == tables(vaults["clean"])
@@ -144,7 +150,7 @@ def test_a_kind_the_engine_cannot_load_is_refused_by_name_before_staging(
     from tests.conftest import migrated
 
     url = migrated(example_project, make_url())
-    dialect = get_dialect(url.split(":")[0])
+    dialect = get_dialect(parse_url(url).get_backend_name())
     lacking = dialect.lacking(KINDS["multi_active_satellite"].engine_needs)
     phones = example_project / "data" / "crm_phones_2026-01-01.csv"
     with api.open_session(example_project, url=url) as session:

@@ -15,7 +15,8 @@ Databricks' dialect speak the Thrift server protocol), so this module is that br
 - ``CACHE TABLE name AS query`` makes a snapshot: a temporary view of the rows the query
   gives when it runs, which later statements do not change (Spark's own cache would compute
   them again when a table they came from changes); the loads' scratch relations are these;
-- ``UPDATE`` and ``DELETE`` (which Spark's Parquet tables lack) of SQLAlchemy's constructs,
+- ``DELETE FROM table`` (every row) runs as ``TRUNCATE TABLE``; ``UPDATE`` and ``DELETE``
+  (which Spark's Parquet tables lack) of SQLAlchemy's constructs,
   which only the toolkit's own small tables take (the batch ledger, the contract, Alembic's
   version), run as a rewrite of the table: its rows as they would be, into a scratch table,
   then ``INSERT OVERWRITE`` from it (``SparkSQLDialect.do_execute``); the vault itself is
@@ -200,6 +201,8 @@ def _is_remote(session: Any) -> bool:
     return type(session).__module__.startswith("pyspark.sql.connect")
 
 
+#: a statement that removes every row of a table: ``TRUNCATE TABLE`` on Spark
+_EMPTY = re.compile(r"\s*DELETE\s+FROM\s+(?P<table>[\w`.]+)\s*;?\s*\Z", re.IGNORECASE)
 #: a statement that makes a snapshot relation (``Cursor._snapshot``)
 _SNAPSHOT = re.compile(r"\s*CACHE\s+TABLE\s+(?P<name>\w+)\s+AS\s+(?P<query>.*)\Z",
                        re.IGNORECASE | re.DOTALL)
@@ -419,6 +422,10 @@ class SparkSQLDialect(default.DefaultDialect):
             cursor.rowcount = self._rewrite(cursor, node, bound, parameters or {})
             return
         if not statement.strip():  # DDL Spark has no counterpart of (an index)
+            return
+        emptied = _EMPTY.match(statement)
+        if emptied:  # every row of a table (a migration empties a staging table so)
+            cursor.execute(f"TRUNCATE TABLE {emptied['table']}")
             return
         cursor.execute(statement, parameters)
 

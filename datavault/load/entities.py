@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from datavault import hashing, schema, values
 from datavault import model as m
+from datavault import schema, values
 from datavault.database import redact
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import Dialect
@@ -144,7 +144,7 @@ class EntityLoads:
         """Count what the load wrote, where the engine does not say how many rows a
         statement wrote: the rows of ``batch`` in the entity's tables that keep a batch id
         (those whose hash diff is the zero one are deletions), and its quarantined rows."""
-        deleted_hd = bytes(hashing.zero_key(self.model.settings.hash))
+        deleted_hd = sa.literal_column(self.dialect.zero_key(self.model.settings.hash))
         inserted = deleted = 0
         for name in tables:
             table = self.metadata.tables[name]

@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_order = '\x000000000000000000000000
 
 -- dv:inserted
 INSERT INTO hub_order (order_hk, order_id, load_ts, record_source, batch_id)
-SELECT k.dv_hk_order, k.order_id, k.dv_loaded_at, 'shop_orders', k.dv_batch_id
+SELECT dv_k.dv_hk_order, dv_k.order_id, dv_k.dv_loaded_at, 'shop_orders', dv_k.dv_batch_id
 FROM (
     SELECT DISTINCT ON (s.dv_hk_order) s.dv_hk_order, s.order_id, s.dv_loaded_at, s.dv_batch_id
     FROM stg_shop_orders s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_order <> '\x00000000000000000000000000000000'::bytea
     ORDER BY s.dv_hk_order, s.dv_row
-) k
-WHERE NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = k.dv_hk_order)
+) dv_k
+WHERE NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = dv_k.dv_hk_order)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

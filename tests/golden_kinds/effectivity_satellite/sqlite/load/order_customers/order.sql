@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_order = X'0000000000000000000000000
 
 -- dv:inserted
 INSERT INTO hub_order (order_hk, order_no, load_ts, record_source, batch_id)
-SELECT k.dv_hk_order, k.order_no, k.dv_loaded_at, 'shop.order_customers', k.dv_batch_id
+SELECT dv_k.dv_hk_order, dv_k.order_no, dv_k.dv_loaded_at, 'shop.order_customers', dv_k.dv_batch_id
 FROM (
     SELECT s.dv_hk_order, s.order_no, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_order ORDER BY s.dv_row) AS dv_pick
     FROM stg_order_customers s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_order <> X'00000000000000000000000000000000'
-) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = k.dv_hk_order)
+) dv_k
+WHERE dv_k.dv_pick = 1
+  AND NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = dv_k.dv_hk_order)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = :batch_id AND (s.dv_hk_order_customer__order = X'00000000
 
 -- dv:inserted
 INSERT INTO link_order_customer (order_customer_hk, order_hk, customer_hk, load_ts, record_source, batch_id)
-SELECT k.dv_hk_order_customer, k.dv_hk_order_customer__order, k.dv_hk_order_customer__customer, k.dv_loaded_at, 'shop.order_customers', k.dv_batch_id
+SELECT dv_k.dv_hk_order_customer, dv_k.dv_hk_order_customer__order, dv_k.dv_hk_order_customer__customer, dv_k.dv_loaded_at, 'shop.order_customers', dv_k.dv_batch_id
 FROM (
     SELECT s.dv_hk_order_customer, s.dv_hk_order_customer__order, s.dv_hk_order_customer__customer, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_order_customer ORDER BY s.dv_row) AS dv_pick
     FROM stg_order_customers s
     WHERE s.dv_batch_id = :batch_id
       AND NOT (s.dv_hk_order_customer__order = X'00000000000000000000000000000000' OR s.dv_hk_order_customer__customer = X'00000000000000000000000000000000')
-) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM link_order_customer h WHERE h.order_customer_hk = k.dv_hk_order_customer)
+) dv_k
+WHERE dv_k.dv_pick = 1
+  AND NOT EXISTS (SELECT 1 FROM link_order_customer h WHERE h.order_customer_hk = dv_k.dv_hk_order_customer)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

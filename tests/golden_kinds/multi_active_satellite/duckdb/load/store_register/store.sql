@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = getvariable('batch_id') AND s.dv_hk_store = from_hex('000
 
 -- dv:inserted
 INSERT INTO hub_store (store_hk, store_code, load_ts, record_source, batch_id)
-SELECT k.dv_hk_store, k.store_code, k.dv_loaded_at, 'shop.register', k.dv_batch_id
+SELECT dv_k.dv_hk_store, dv_k.store_code, dv_k.dv_loaded_at, 'shop.register', dv_k.dv_batch_id
 FROM (
     SELECT DISTINCT ON (s.dv_hk_store) s.dv_hk_store, s.store_code, s.dv_loaded_at, s.dv_batch_id
     FROM stg_store_register s
     WHERE s.dv_batch_id = getvariable('batch_id')
       AND s.dv_hk_store <> from_hex('00000000000000000000000000000000')
     ORDER BY s.dv_hk_store, s.dv_row
-) k
-WHERE NOT EXISTS (SELECT 1 FROM hub_store h WHERE h.store_hk = k.dv_hk_store)
+) dv_k
+WHERE NOT EXISTS (SELECT 1 FROM hub_store h WHERE h.store_hk = dv_k.dv_hk_store)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

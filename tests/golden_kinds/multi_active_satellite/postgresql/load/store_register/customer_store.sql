@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = :batch_id AND (s.dv_hk_customer_store__customer = '\x0000
 
 -- dv:inserted
 INSERT INTO link_customer_store (customer_store_hk, customer_hk, store_hk, load_ts, record_source, batch_id)
-SELECT k.dv_hk_customer_store, k.dv_hk_customer_store__customer, k.dv_hk_customer_store__store, k.dv_loaded_at, 'shop.register', k.dv_batch_id
+SELECT dv_k.dv_hk_customer_store, dv_k.dv_hk_customer_store__customer, dv_k.dv_hk_customer_store__store, dv_k.dv_loaded_at, 'shop.register', dv_k.dv_batch_id
 FROM (
     SELECT DISTINCT ON (s.dv_hk_customer_store) s.dv_hk_customer_store, s.dv_hk_customer_store__customer, s.dv_hk_customer_store__store, s.dv_loaded_at, s.dv_batch_id
     FROM stg_store_register s
     WHERE s.dv_batch_id = :batch_id
       AND NOT (s.dv_hk_customer_store__customer = '\x00000000000000000000000000000000'::bytea OR s.dv_hk_customer_store__store = '\x00000000000000000000000000000000'::bytea)
     ORDER BY s.dv_hk_customer_store, s.dv_row
-) k
-WHERE NOT EXISTS (SELECT 1 FROM link_customer_store h WHERE h.customer_store_hk = k.dv_hk_customer_store)
+) dv_k
+WHERE NOT EXISTS (SELECT 1 FROM link_customer_store h WHERE h.customer_store_hk = dv_k.dv_hk_customer_store)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

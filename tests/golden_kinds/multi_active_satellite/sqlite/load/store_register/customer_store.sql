@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = :batch_id AND (s.dv_hk_customer_store__customer = X'00000
 
 -- dv:inserted
 INSERT INTO link_customer_store (customer_store_hk, customer_hk, store_hk, load_ts, record_source, batch_id)
-SELECT k.dv_hk_customer_store, k.dv_hk_customer_store__customer, k.dv_hk_customer_store__store, k.dv_loaded_at, 'shop.register', k.dv_batch_id
+SELECT dv_k.dv_hk_customer_store, dv_k.dv_hk_customer_store__customer, dv_k.dv_hk_customer_store__store, dv_k.dv_loaded_at, 'shop.register', dv_k.dv_batch_id
 FROM (
     SELECT s.dv_hk_customer_store, s.dv_hk_customer_store__customer, s.dv_hk_customer_store__store, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_customer_store ORDER BY s.dv_row) AS dv_pick
     FROM stg_store_register s
     WHERE s.dv_batch_id = :batch_id
       AND NOT (s.dv_hk_customer_store__customer = X'00000000000000000000000000000000' OR s.dv_hk_customer_store__store = X'00000000000000000000000000000000')
-) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM link_customer_store h WHERE h.customer_store_hk = k.dv_hk_customer_store)
+) dv_k
+WHERE dv_k.dv_pick = 1
+  AND NOT EXISTS (SELECT 1 FROM link_customer_store h WHERE h.customer_store_hk = dv_k.dv_hk_customer_store)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

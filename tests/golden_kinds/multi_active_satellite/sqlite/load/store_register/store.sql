@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_store = X'0000000000000000000000000
 
 -- dv:inserted
 INSERT INTO hub_store (store_hk, store_code, load_ts, record_source, batch_id)
-SELECT k.dv_hk_store, k.store_code, k.dv_loaded_at, 'shop.register', k.dv_batch_id
+SELECT dv_k.dv_hk_store, dv_k.store_code, dv_k.dv_loaded_at, 'shop.register', dv_k.dv_batch_id
 FROM (
     SELECT s.dv_hk_store, s.store_code, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_store ORDER BY s.dv_row) AS dv_pick
     FROM stg_store_register s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_store <> X'00000000000000000000000000000000'
-) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM hub_store h WHERE h.store_hk = k.dv_hk_store)
+) dv_k
+WHERE dv_k.dv_pick = 1
+  AND NOT EXISTS (SELECT 1 FROM hub_store h WHERE h.store_hk = dv_k.dv_hk_store)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = getvariable('batch_id') AND s.dv_hk_account = from_hex('0
 
 -- dv:inserted
 INSERT INTO hub_account (account_hk, account_number, load_ts, record_source, batch_id)
-SELECT k.dv_hk_account, k.account_no, k.dv_loaded_at, 'bank.payments', k.dv_batch_id
+SELECT dv_k.dv_hk_account, dv_k.account_no, dv_k.dv_loaded_at, 'bank.payments', dv_k.dv_batch_id
 FROM (
     SELECT DISTINCT ON (s.dv_hk_account) s.dv_hk_account, s.account_no, s.dv_loaded_at, s.dv_batch_id
     FROM stg_payments s
     WHERE s.dv_batch_id = getvariable('batch_id')
       AND s.dv_hk_account <> from_hex('00000000000000000000000000000000')
     ORDER BY s.dv_hk_account, s.dv_row
-) k
-WHERE NOT EXISTS (SELECT 1 FROM hub_account h WHERE h.account_hk = k.dv_hk_account)
+) dv_k
+WHERE NOT EXISTS (SELECT 1 FROM hub_account h WHERE h.account_hk = dv_k.dv_hk_account)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

@@ -64,6 +64,6 @@ SELECT e.dv_hk, s.dv_hk_payment__customer, s.dv_hk_payment__account, s.payment_n
 FROM stg_payments s JOIN dv_events e ON e.dv_batch_id = s.dv_batch_id AND e.dv_row = s.dv_row
 WHERE e.dv_pick = 1 AND e.dv_conflict = 0 AND e.dv_stored_hd IS NULL;
 
-DROP TABLE dv_events;
+DROP TABLE IF EXISTS dv_events;
 
 COMMIT;

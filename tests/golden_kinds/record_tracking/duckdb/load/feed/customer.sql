@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = getvariable('batch_id') AND s.dv_hk_customer = from_hex('
 
 -- dv:inserted
 INSERT INTO hub_customer (customer_hk, k, load_ts, record_source, batch_id)
-SELECT k.dv_hk_customer, k.k, k.dv_loaded_at, 'feed', k.dv_batch_id
+SELECT dv_k.dv_hk_customer, dv_k.k, dv_k.dv_loaded_at, 'feed', dv_k.dv_batch_id
 FROM (
     SELECT DISTINCT ON (s.dv_hk_customer) s.dv_hk_customer, s.k, s.dv_loaded_at, s.dv_batch_id
     FROM stg_feed s
     WHERE s.dv_batch_id = getvariable('batch_id')
       AND s.dv_hk_customer <> from_hex('00000000000000000000000000000000')
     ORDER BY s.dv_hk_customer, s.dv_row
-) k
-WHERE NOT EXISTS (SELECT 1 FROM hub_customer h WHERE h.customer_hk = k.dv_hk_customer)
+) dv_k
+WHERE NOT EXISTS (SELECT 1 FROM hub_customer h WHERE h.customer_hk = dv_k.dv_hk_customer)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_customer = X'0000000000000000000000
 
 -- dv:inserted
 INSERT INTO hub_customer (customer_hk, k, load_ts, record_source, batch_id)
-SELECT k.dv_hk_customer, k.k, k.dv_loaded_at, 'book', k.dv_batch_id
+SELECT dv_k.dv_hk_customer, dv_k.k, dv_k.dv_loaded_at, 'book', dv_k.dv_batch_id
 FROM (
     SELECT s.dv_hk_customer, s.k, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_customer ORDER BY s.dv_row) AS dv_pick
     FROM stg_book s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_customer <> X'00000000000000000000000000000000'
-) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM hub_customer h WHERE h.customer_hk = k.dv_hk_customer)
+) dv_k
+WHERE dv_k.dv_pick = 1
+  AND NOT EXISTS (SELECT 1 FROM hub_customer h WHERE h.customer_hk = dv_k.dv_hk_customer)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

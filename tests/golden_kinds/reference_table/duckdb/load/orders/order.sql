@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = getvariable('batch_id') AND s.dv_hk_order = from_hex('000
 
 -- dv:inserted
 INSERT INTO hub_order (order_hk, order_number, load_ts, record_source, batch_id)
-SELECT k.dv_hk_order, k.order_number, k.dv_loaded_at, 'shop.orders', k.dv_batch_id
+SELECT dv_k.dv_hk_order, dv_k.order_number, dv_k.dv_loaded_at, 'shop.orders', dv_k.dv_batch_id
 FROM (
     SELECT DISTINCT ON (s.dv_hk_order) s.dv_hk_order, s.order_number, s.dv_loaded_at, s.dv_batch_id
     FROM stg_orders s
     WHERE s.dv_batch_id = getvariable('batch_id')
       AND s.dv_hk_order <> from_hex('00000000000000000000000000000000')
     ORDER BY s.dv_hk_order, s.dv_row
-) k
-WHERE NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = k.dv_hk_order)
+) dv_k
+WHERE NOT EXISTS (SELECT 1 FROM hub_order h WHERE h.order_hk = dv_k.dv_hk_order)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

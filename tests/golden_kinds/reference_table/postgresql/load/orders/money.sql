@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_money = '\x000000000000000000000000
 
 -- dv:inserted
 INSERT INTO hub_money (money_hk, currency_code, load_ts, record_source, batch_id)
-SELECT k.dv_hk_money, k.currency_code, k.dv_loaded_at, 'shop.orders', k.dv_batch_id
+SELECT dv_k.dv_hk_money, dv_k.currency_code, dv_k.dv_loaded_at, 'shop.orders', dv_k.dv_batch_id
 FROM (
     SELECT DISTINCT ON (s.dv_hk_money) s.dv_hk_money, s.currency_code, s.dv_loaded_at, s.dv_batch_id
     FROM stg_orders s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_hk_money <> '\x00000000000000000000000000000000'::bytea
     ORDER BY s.dv_hk_money, s.dv_row
-) k
-WHERE NOT EXISTS (SELECT 1 FROM hub_money h WHERE h.money_hk = k.dv_hk_money)
+) dv_k
+WHERE NOT EXISTS (SELECT 1 FROM hub_money h WHERE h.money_hk = dv_k.dv_hk_money)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

@@ -15,15 +15,15 @@ WHERE (s.dv_batch_id = :batch_id AND (s.dv_hk_order_money__order = '\x0000000000
 
 -- dv:inserted
 INSERT INTO link_order_money (order_money_hk, order_hk, money_hk, load_ts, record_source, batch_id)
-SELECT k.dv_hk_order_money, k.dv_hk_order_money__order, k.dv_hk_order_money__money, k.dv_loaded_at, 'shop.orders', k.dv_batch_id
+SELECT dv_k.dv_hk_order_money, dv_k.dv_hk_order_money__order, dv_k.dv_hk_order_money__money, dv_k.dv_loaded_at, 'shop.orders', dv_k.dv_batch_id
 FROM (
     SELECT DISTINCT ON (s.dv_hk_order_money) s.dv_hk_order_money, s.dv_hk_order_money__order, s.dv_hk_order_money__money, s.dv_loaded_at, s.dv_batch_id
     FROM stg_orders s
     WHERE s.dv_batch_id = :batch_id
       AND NOT (s.dv_hk_order_money__order = '\x00000000000000000000000000000000'::bytea OR s.dv_hk_order_money__money = '\x00000000000000000000000000000000'::bytea)
     ORDER BY s.dv_hk_order_money, s.dv_row
-) k
-WHERE NOT EXISTS (SELECT 1 FROM link_order_money h WHERE h.order_money_hk = k.dv_hk_order_money)
+) dv_k
+WHERE NOT EXISTS (SELECT 1 FROM link_order_money h WHERE h.order_money_hk = dv_k.dv_hk_order_money)
 ON CONFLICT DO NOTHING;
 
 COMMIT;

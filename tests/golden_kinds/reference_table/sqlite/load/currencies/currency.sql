@@ -4,9 +4,9 @@ BEGIN;
 -- Reference table currency from source currencies: the codes ref_currency does not hold yet,
 -- then the history of their descriptions in ref_currency__desc (SEMANTICS.md sections 2, 3 and 9).
 -- ref_currency__obs holds observations that did not need a row of their own; a re-run inserts nothing.
-DROP TABLE IF EXISTS dv_obs;
-
 DROP TABLE IF EXISTS dv_timeline;
+
+DROP TABLE IF EXISTS dv_obs;
 
 -- A row with a missing code part has no code: quarantined under either null-key policy.
 -- dv:quarantined
@@ -22,15 +22,15 @@ WHERE (s.dv_batch_id = :batch_id AND s.dv_code_currency IS NULL)
 -- The codes, one row each, from the first batch that gives them.
 -- dv:inserted
 INSERT INTO ref_currency (dv_code, currency_code, load_ts, record_source, batch_id)
-SELECT k.dv_code_currency, k.currency_code, k.dv_loaded_at, 'iso.currencies', k.dv_batch_id
+SELECT dv_k.dv_code_currency, dv_k.currency_code, dv_k.dv_loaded_at, 'iso.currencies', dv_k.dv_batch_id
 FROM (
     SELECT s.dv_code_currency, s.currency_code, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_code_currency ORDER BY s.dv_row) AS dv_pick
     FROM stg_currencies s
     WHERE s.dv_batch_id = :batch_id
       AND s.dv_code_currency IS NOT NULL
-) k
-WHERE k.dv_pick = 1
-  AND NOT EXISTS (SELECT 1 FROM ref_currency h WHERE h.dv_code = k.dv_code_currency)
+) dv_k
+WHERE dv_k.dv_pick = 1
+  AND NOT EXISTS (SELECT 1 FROM ref_currency h WHERE h.dv_code = dv_k.dv_code_currency)
 ON CONFLICT DO NOTHING;
 
 -- The batch's observations, one per key and applied time; conflicts are flagged. Each goes
@@ -60,49 +60,49 @@ seen AS (
     WINDOW w AS (PARTITION BY t.dv_hk ORDER BY t.dv_applied, t.dv_row)
 ),
 placed AS (
-    SELECT e.*,
-           CASE WHEN e.dv_dup = 2 AND e.dv_before <> e.dv_hd THEN 1 ELSE 0 END AS dv_conflict,
+    SELECT dv_e.*,
+           CASE WHEN dv_e.dv_dup = 2 AND dv_e.dv_before <> dv_e.dv_hd THEN 1 ELSE 0 END AS dv_conflict,
            CASE WHEN (NOT EXISTS (SELECT 1 FROM ref_currency__desc)
-                      OR NOT EXISTS (SELECT 1 FROM ref_currency__desc x WHERE x.dv_code = e.dv_hk AND x.applied_ts >= e.dv_first))
+                      OR NOT EXISTS (SELECT 1 FROM ref_currency__desc x WHERE x.dv_code = dv_e.dv_hk AND x.applied_ts >= dv_e.dv_first))
                  AND (NOT EXISTS (SELECT 1 FROM ref_currency__obs)
-                      OR NOT EXISTS (SELECT 1 FROM ref_currency__obs x WHERE x.dv_code = e.dv_hk AND x.applied_ts >= e.dv_first))
-                 AND ((SELECT MAX(b.snapshot_at) FROM dv_batch b
-                  WHERE b.source = 'currencies'
-                    AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
-                                       WHERE a.entity = 'currency' AND a.status = 'ok')) IS NULL OR e.dv_first > (SELECT MAX(b.snapshot_at) FROM dv_batch b
-                  WHERE b.source = 'currencies'
-                    AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+                      OR NOT EXISTS (SELECT 1 FROM ref_currency__obs x WHERE x.dv_code = dv_e.dv_hk AND x.applied_ts >= dv_e.dv_first))
+                 AND ((SELECT MAX(dv_b.snapshot_at) FROM dv_batch dv_b
+                  WHERE dv_b.source = 'currencies'
+                    AND dv_b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+                                       WHERE a.entity = 'currency' AND a.status = 'ok')) IS NULL OR dv_e.dv_first > (SELECT MAX(dv_b.snapshot_at) FROM dv_batch dv_b
+                  WHERE dv_b.source = 'currencies'
+                    AND dv_b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
                                        WHERE a.entity = 'currency' AND a.status = 'ok')))
                 THEN 1 ELSE 0 END AS dv_in_order
-    FROM seen e
+    FROM seen dv_e
 )
-SELECT p.dv_batch_id, p.dv_row, p.dv_loaded_at, p.dv_hk, p.dv_applied, p.dv_hd,
-       p.numeric_code,
-       p.currency_name,
-       p.minor_units,
-       p.dv_rank, p.dv_dup, p.dv_conflict,
-       CASE WHEN p.dv_in_order = 1 AND p.dv_before IS NULL AND EXISTS (SELECT 1 FROM ref_currency__desc)
-            THEN (SELECT x.hash_diff FROM ref_currency__desc x WHERE x.dv_code = p.dv_hk
+SELECT dv_p.dv_batch_id, dv_p.dv_row, dv_p.dv_loaded_at, dv_p.dv_hk, dv_p.dv_applied, dv_p.dv_hd,
+       dv_p.numeric_code,
+       dv_p.currency_name,
+       dv_p.minor_units,
+       dv_p.dv_rank, dv_p.dv_dup, dv_p.dv_conflict,
+       CASE WHEN dv_p.dv_in_order = 1 AND dv_p.dv_before IS NULL AND EXISTS (SELECT 1 FROM ref_currency__desc)
+            THEN (SELECT x.hash_diff FROM ref_currency__desc x WHERE x.dv_code = dv_p.dv_hk
                   ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1)
-            ELSE p.dv_before END AS dv_prev,
-       CASE WHEN p.dv_in_order = 1 THEN 1
-            WHEN p.dv_hd = (SELECT z.hash_diff FROM (
-                                SELECT x.hash_diff, x.load_ts FROM ref_currency__desc x WHERE x.dv_code = p.dv_hk AND x.applied_ts = p.dv_applied
+            ELSE dv_p.dv_before END AS dv_prev,
+       CASE WHEN dv_p.dv_in_order = 1 THEN 1
+            WHEN dv_p.dv_hd = (SELECT z.hash_diff FROM (
+                                SELECT x.hash_diff, x.load_ts FROM ref_currency__desc x WHERE x.dv_code = dv_p.dv_hk AND x.applied_ts = dv_p.dv_applied
                                 UNION ALL
                                 SELECT g.hash_diff, g.load_ts FROM ref_currency__obs g
-                                WHERE g.dv_code = p.dv_hk AND g.applied_ts = p.dv_applied AND g.hash_diff <> X''
+                                WHERE g.dv_code = dv_p.dv_hk AND g.applied_ts = dv_p.dv_applied AND g.hash_diff <> X''
                             ) z ORDER BY z.load_ts DESC LIMIT 1) THEN 2
             ELSE 0 END AS dv_path
-FROM placed p;
+FROM placed dv_p;
 
 -- A conflict (rows of one key and applied time with different hash diffs, each flagged
 -- above where it differs from the row before it) covers every row at its applied time, and
 -- its key takes the timeline.
 UPDATE dv_obs
-SET dv_conflict = CASE WHEN (dv_hk, dv_applied) IN (SELECT c.dv_hk, c.dv_applied FROM dv_obs c WHERE c.dv_conflict = 1)
+SET dv_conflict = CASE WHEN (dv_hk, dv_applied) IN (SELECT dv_c.dv_hk, dv_c.dv_applied FROM dv_obs dv_c WHERE dv_c.dv_conflict = 1)
                        THEN 1 ELSE 0 END,
     dv_path = 0
-WHERE dv_hk IN (SELECT c.dv_hk FROM dv_obs c WHERE c.dv_conflict = 1);
+WHERE dv_hk IN (SELECT dv_c.dv_hk FROM dv_obs dv_c WHERE dv_c.dv_conflict = 1);
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
@@ -119,13 +119,13 @@ WHERE (o.dv_conflict = 1)
 -- empty hash diff, which no hash is), so that a snapshot of an earlier time loaded later does
 -- not take this one for one that lacked the key.
 INSERT INTO ref_currency__obs (dv_code, applied_ts, load_ts, hash_diff)
-SELECT c.dv_hk, MAX(c.dv_applied), b.loaded_at, X''
-FROM (SELECT dv_hk, dv_applied FROM dv_obs WHERE dv_conflict = 1) c
-CROSS JOIN (SELECT loaded_at FROM dv_batch WHERE batch_id = :batch_id) b
-WHERE NOT EXISTS (SELECT 1 FROM dv_obs o WHERE o.dv_hk = c.dv_hk AND o.dv_conflict = 0)
-  AND NOT EXISTS (SELECT 1 FROM ref_currency__desc x WHERE x.dv_code = c.dv_hk)
-  AND NOT EXISTS (SELECT 1 FROM ref_currency__obs g WHERE g.dv_code = c.dv_hk)
-GROUP BY c.dv_hk, b.loaded_at;
+SELECT dv_c.dv_hk, MAX(dv_c.dv_applied), dv_b.loaded_at, X''
+FROM (SELECT dv_hk, dv_applied FROM dv_obs WHERE dv_conflict = 1) dv_c
+CROSS JOIN (SELECT loaded_at FROM dv_batch WHERE batch_id = :batch_id) dv_b
+WHERE NOT EXISTS (SELECT 1 FROM dv_obs o WHERE o.dv_hk = dv_c.dv_hk AND o.dv_conflict = 0)
+  AND NOT EXISTS (SELECT 1 FROM ref_currency__desc x WHERE x.dv_code = dv_c.dv_hk)
+  AND NOT EXISTS (SELECT 1 FROM ref_currency__obs g WHERE g.dv_code = dv_c.dv_hk)
+GROUP BY dv_c.dv_hk, dv_b.loaded_at;
 
 DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
 
@@ -134,29 +134,29 @@ DELETE FROM dv_obs WHERE dv_conflict = 1 OR dv_dup > 1;
 -- no payload; where the key has no state, it changes nothing and is logged). Each such key
 -- goes its way as in dv_obs: in order, a deletion already known there, or the timeline.
 INSERT INTO dv_obs (dv_batch_id, dv_row, dv_loaded_at, dv_hk, dv_applied, dv_hd, dv_rank, dv_dup, dv_conflict, dv_prev, dv_path)
-SELECT d.batch_id, NULL, d.loaded_at, d.dv_hk, d.snapshot_at, X'00000000000000000000000000000000', 1, 1, 0,
-       CASE WHEN d.dv_in_order = 1 THEN (SELECT x.hash_diff FROM ref_currency__desc x WHERE x.dv_code = d.dv_hk
+SELECT dv_d.batch_id, NULL, dv_d.loaded_at, dv_d.dv_hk, dv_d.snapshot_at, X'00000000000000000000000000000000', 1, 1, 0,
+       CASE WHEN dv_d.dv_in_order = 1 THEN (SELECT x.hash_diff FROM ref_currency__desc x WHERE x.dv_code = dv_d.dv_hk
                                          ORDER BY x.applied_ts DESC, x.load_ts DESC LIMIT 1) END,
-       CASE WHEN d.dv_in_order = 1 THEN 1
+       CASE WHEN dv_d.dv_in_order = 1 THEN 1
             WHEN (SELECT z.hash_diff FROM (
-                      SELECT x.hash_diff, x.load_ts FROM ref_currency__desc x WHERE x.dv_code = d.dv_hk AND x.applied_ts = d.snapshot_at
+                      SELECT x.hash_diff, x.load_ts FROM ref_currency__desc x WHERE x.dv_code = dv_d.dv_hk AND x.applied_ts = dv_d.snapshot_at
                       UNION ALL
                       SELECT g.hash_diff, g.load_ts FROM ref_currency__obs g
-                      WHERE g.dv_code = d.dv_hk AND g.applied_ts = d.snapshot_at AND g.hash_diff <> X''
+                      WHERE g.dv_code = dv_d.dv_hk AND g.applied_ts = dv_d.snapshot_at AND g.hash_diff <> X''
                   ) z ORDER BY z.load_ts DESC LIMIT 1) = X'00000000000000000000000000000000' THEN 2
             ELSE 0 END
 FROM (
-    SELECT k.dv_hk, c.batch_id, c.loaded_at, c.snapshot_at,
+    SELECT dv_k.dv_hk, dv_c.batch_id, dv_c.loaded_at, dv_c.snapshot_at,
            CASE WHEN (NOT EXISTS (SELECT 1 FROM ref_currency__desc)
-                         OR NOT EXISTS (SELECT 1 FROM ref_currency__desc x WHERE x.dv_code = k.dv_hk AND x.applied_ts >= c.snapshot_at))
+                         OR NOT EXISTS (SELECT 1 FROM ref_currency__desc x WHERE x.dv_code = dv_k.dv_hk AND x.applied_ts >= dv_c.snapshot_at))
                     AND (NOT EXISTS (SELECT 1 FROM ref_currency__obs)
-                         OR NOT EXISTS (SELECT 1 FROM ref_currency__obs x WHERE x.dv_code = k.dv_hk AND x.applied_ts >= c.snapshot_at))
-                    AND ((SELECT MAX(b.snapshot_at) FROM dv_batch b
-                     WHERE b.source = 'currencies'
-                       AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
-                                          WHERE a.entity = 'currency' AND a.status = 'ok')) IS NULL OR c.snapshot_at > (SELECT MAX(b.snapshot_at) FROM dv_batch b
-                     WHERE b.source = 'currencies'
-                       AND b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+                         OR NOT EXISTS (SELECT 1 FROM ref_currency__obs x WHERE x.dv_code = dv_k.dv_hk AND x.applied_ts >= dv_c.snapshot_at))
+                    AND ((SELECT MAX(dv_b.snapshot_at) FROM dv_batch dv_b
+                     WHERE dv_b.source = 'currencies'
+                       AND dv_b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+                                          WHERE a.entity = 'currency' AND a.status = 'ok')) IS NULL OR dv_c.snapshot_at > (SELECT MAX(dv_b.snapshot_at) FROM dv_batch dv_b
+                     WHERE dv_b.source = 'currencies'
+                       AND dv_b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
                                           WHERE a.entity = 'currency' AND a.status = 'ok')))
                 THEN 1 ELSE 0 END AS dv_in_order
     FROM (
@@ -165,9 +165,9 @@ FROM (
         SELECT g.dv_code FROM ref_currency__obs g
         EXCEPT
         SELECT s.dv_code_currency FROM stg_currencies s WHERE s.dv_batch_id = :batch_id
-    ) k
-    CROSS JOIN (SELECT batch_id, loaded_at, snapshot_at FROM dv_batch WHERE batch_id = :batch_id) c
-) d;
+    ) dv_k
+    CROSS JOIN (SELECT batch_id, loaded_at, snapshot_at FROM dv_batch WHERE batch_id = :batch_id) dv_c
+) dv_d;
 
 -- dv:inserted
 -- Keys observed only after everything stored or logged of them: each observation against the
@@ -202,38 +202,38 @@ cand AS (
     WHERE o.dv_path = 0
     UNION ALL
     SELECT t.dv_code, t.applied_ts, t.load_ts, t.hash_diff, 0, 1
-    FROM ref_currency__desc t JOIN first_seen f ON t.dv_code = f.dv_hk AND t.applied_ts >= f.first_applied
+    FROM ref_currency__desc t JOIN first_seen dv_f ON t.dv_code = dv_f.dv_hk AND t.applied_ts >= dv_f.first_applied
     UNION ALL
     SELECT g.dv_code, g.applied_ts, g.load_ts, g.hash_diff, 0, 0
-    FROM ref_currency__obs g JOIN first_seen f ON g.dv_code = f.dv_hk AND g.applied_ts >= f.first_applied
+    FROM ref_currency__obs g JOIN first_seen dv_f ON g.dv_code = dv_f.dv_hk AND g.applied_ts >= dv_f.first_applied
     WHERE g.hash_diff <> X''  -- a held mark is no observation
     UNION ALL
     -- Earlier snapshots loaded before this satellite knew the key (no row of it, nothing
     -- logged of it: an observation, or the held mark of a key given only in conflicting
     -- rows) did not hold it: deleted there, as of those snapshots' load times. Once the
     -- satellite knows a key, a snapshot that lacks it observes its deletion itself.
-    SELECT f.dv_hk, b.snapshot_at, b.loaded_at, X'00000000000000000000000000000000', 0, 0
-    FROM first_seen f
-    JOIN dv_batch b ON b.source = 'currencies' AND b.snapshot_at >= f.first_applied
-    WHERE b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
+    SELECT dv_f.dv_hk, dv_b.snapshot_at, dv_b.loaded_at, X'00000000000000000000000000000000', 0, 0
+    FROM first_seen dv_f
+    JOIN dv_batch dv_b ON dv_b.source = 'currencies' AND dv_b.snapshot_at >= dv_f.first_applied
+    WHERE dv_b.batch_id IN (SELECT a.batch_id FROM dv_load_audit a
                          WHERE a.entity = 'currency' AND a.status = 'ok')
       AND NOT EXISTS (SELECT 1 FROM ref_currency__desc t
-                      WHERE t.dv_code = f.dv_hk AND t.load_ts <= b.loaded_at)
+                      WHERE t.dv_code = dv_f.dv_hk AND t.load_ts <= dv_b.loaded_at)
       AND NOT EXISTS (SELECT 1 FROM ref_currency__obs g
-                      WHERE g.dv_code = f.dv_hk AND g.load_ts <= b.loaded_at)
+                      WHERE g.dv_code = dv_f.dv_hk AND g.load_ts <= dv_b.loaded_at)
 ),
 -- One pass per key and applied time, no self-joins: the latest-loaded observation (desired),
 -- the latest stored row, and the latest observation from before this batch.
 ranked AS (
-    SELECT c.dv_hk, c.dv_applied, c.dv_hd, c.in_batch,
-           ROW_NUMBER() OVER (PARTITION BY c.dv_hk, c.dv_applied ORDER BY c.load_ts DESC) AS by_load,
-           MAX(c.is_row) OVER (PARTITION BY c.dv_hk, c.dv_applied) AS has_row,
-           FIRST_VALUE(c.dv_hd) OVER (PARTITION BY c.dv_hk, c.dv_applied
-                                   ORDER BY c.is_row DESC, c.load_ts DESC) AS row_hd,
-           MIN(c.in_batch) OVER (PARTITION BY c.dv_hk, c.dv_applied) AS has_no_prior,
-           FIRST_VALUE(c.dv_hd) OVER (PARTITION BY c.dv_hk, c.dv_applied
-                                   ORDER BY c.in_batch, c.load_ts DESC) AS prior_any
-    FROM cand c
+    SELECT dv_c.dv_hk, dv_c.dv_applied, dv_c.dv_hd, dv_c.in_batch,
+           ROW_NUMBER() OVER (PARTITION BY dv_c.dv_hk, dv_c.dv_applied ORDER BY dv_c.load_ts DESC) AS by_load,
+           MAX(dv_c.is_row) OVER (PARTITION BY dv_c.dv_hk, dv_c.dv_applied) AS has_row,
+           FIRST_VALUE(dv_c.dv_hd) OVER (PARTITION BY dv_c.dv_hk, dv_c.dv_applied
+                                   ORDER BY dv_c.is_row DESC, dv_c.load_ts DESC) AS row_hd,
+           MIN(dv_c.in_batch) OVER (PARTITION BY dv_c.dv_hk, dv_c.dv_applied) AS has_no_prior,
+           FIRST_VALUE(dv_c.dv_hd) OVER (PARTITION BY dv_c.dv_hk, dv_c.dv_applied
+                                   ORDER BY dv_c.in_batch, dv_c.load_ts DESC) AS prior_any
+    FROM cand dv_c
 ),
 points AS (
     SELECT r.dv_hk, r.dv_applied, r.dv_hd AS desired, r.in_batch,
@@ -244,17 +244,17 @@ points AS (
     FROM ranked r
     WHERE r.by_load = 1
 )
-SELECT p.dv_hk, p.dv_applied, p.desired, p.in_batch, p.prior_hd,
-       CASE WHEN p.stored_here IS NOT NULL THEN p.stored_here
-            WHEN p.pos = 1 THEN (  -- the stored state just before the key's first point
-                SELECT t.hash_diff FROM ref_currency__desc t
-                WHERE t.dv_code = p.dv_hk AND t.applied_ts < p.dv_applied
-                ORDER BY t.applied_ts DESC, t.load_ts DESC LIMIT 1)
-            ELSE p.prev_desired END AS shown
-FROM points p;
-
--- A deletion where there is no state yet changes nothing: count it as shown.
-UPDATE dv_timeline SET shown = desired WHERE shown IS NULL AND desired = X'00000000000000000000000000000000';
+-- A deletion where there is no state yet changes nothing: it counts as shown.
+SELECT dv_p.dv_hk, dv_p.dv_applied, dv_p.desired, dv_p.in_batch, dv_p.prior_hd,
+       COALESCE(
+           CASE WHEN dv_p.stored_here IS NOT NULL THEN dv_p.stored_here
+                WHEN dv_p.pos = 1 THEN (  -- the stored state just before the key's first point
+                    SELECT t.hash_diff FROM ref_currency__desc t
+                    WHERE t.dv_code = dv_p.dv_hk AND t.applied_ts < dv_p.dv_applied
+                    ORDER BY t.applied_ts DESC, t.load_ts DESC LIMIT 1)
+                ELSE dv_p.prev_desired END,
+           CASE WHEN dv_p.desired = X'00000000000000000000000000000000' THEN dv_p.desired END) AS shown
+FROM points dv_p;
 
 -- dv:inserted
 INSERT INTO ref_currency__desc (dv_code, applied_ts, load_ts, hash_diff, numeric_code, currency_name, minor_units, record_source, batch_id)
@@ -275,23 +275,23 @@ WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired) AND o.dv_hd =
 -- Where a batch changes a state before a later observation, that later state is restored
 -- with this batch's load time (its payload is that of any stored row with the same hash diff).
 INSERT INTO ref_currency__desc (dv_code, applied_ts, load_ts, hash_diff, numeric_code, currency_name, minor_units, record_source, batch_id)
-SELECT t.dv_hk, t.dv_applied, b.dv_loaded_at, t.desired, r.numeric_code, r.currency_name, r.minor_units, 'iso.currencies', b.dv_batch_id
+SELECT t.dv_hk, t.dv_applied, dv_b.dv_loaded_at, t.desired, r.numeric_code, r.currency_name, r.minor_units, 'iso.currencies', dv_b.dv_batch_id
 FROM dv_timeline t
 LEFT JOIN (
     SELECT x.*, ROW_NUMBER() OVER (PARTITION BY x.dv_code, x.hash_diff ORDER BY x.load_ts DESC) AS dv_pick
     FROM ref_currency__desc x
     WHERE x.dv_code IN (SELECT dv_hk FROM dv_timeline WHERE in_batch = 0 AND shown <> desired)
 ) r ON r.dv_code = t.dv_hk AND r.hash_diff = t.desired AND r.dv_pick = 1
-CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) b
+CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) dv_b
 WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired <> X'00000000000000000000000000000000';
 
 -- dv:deleted
 -- The same for a later state that is a deletion (a satellite holds deletions from snapshots):
 -- restored with no payload, and counted apart.
 INSERT INTO ref_currency__desc (dv_code, applied_ts, load_ts, hash_diff, record_source, batch_id)
-SELECT t.dv_hk, t.dv_applied, b.dv_loaded_at, t.desired, 'iso.currencies', b.dv_batch_id
+SELECT t.dv_hk, t.dv_applied, dv_b.dv_loaded_at, t.desired, 'iso.currencies', dv_b.dv_batch_id
 FROM dv_timeline t
-CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) b
+CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_loaded_at FROM dv_obs) dv_b
 WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired = X'00000000000000000000000000000000';
 
 -- dv:logged
@@ -302,8 +302,8 @@ JOIN dv_obs o ON o.dv_hk = t.dv_hk AND o.dv_applied = t.dv_applied
 WHERE t.in_batch = 1 AND t.shown = t.desired
   AND (t.prior_hd IS NULL OR t.prior_hd <> t.desired);
 
-DROP TABLE dv_timeline;
+DROP TABLE IF EXISTS dv_timeline;
 
-DROP TABLE dv_obs;
+DROP TABLE IF EXISTS dv_obs;
 
 COMMIT;

@@ -280,6 +280,9 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
 @given(made=st.lists(merge_batch(), min_size=1, max_size=4), data=st.data())
 @example(made=[[("A", "B", 0, "")], [("B", "C", 1, "")], [("C", "A", 2, "")],
                [("A", "B", 3, "d")]], data=None)
+@example(made=[[("A", "A", 0, "")],  # B's merge moves from A to C, which merges into A
+               [("A", "A", 0, ""), ("B", "A", 0, ""), ("C", "A", 0, ""), ("B", "C", 1, "")]],
+         data=None)
 def test_resolution_equals_the_reference(vault: Vault, made, data) -> None:
     order = list(range(len(made))) if data is None else data.draw(st.permutations(
         range(len(made))))

@@ -58,9 +58,10 @@ resolved AS (
     FROM ends x LEFT JOIN outgoing o ON o.t = x.t AND o.a = x.hk
     WHERE x.dv_last = 1
 ),
--- the points where a key's answer changes
+-- the points where a key's answer (its survivor, the steps to it, a conflict) changes
 changes AS (
     SELECT r.*, LAG(r.survivor_hk) OVER (PARTITION BY r.start_hk ORDER BY r.t) AS dv_prev,
+           LAG(r.steps) OVER (PARTITION BY r.start_hk ORDER BY r.t) AS dv_prev_steps,
            LAG(r.conflict) OVER (PARTITION BY r.start_hk ORDER BY r.t) AS dv_prev_conflict,
            ROW_NUMBER() OVER (PARTITION BY r.start_hk ORDER BY r.t) AS dv_n
     FROM resolved r
@@ -69,7 +70,7 @@ kept AS (
     SELECT c.start_hk, c.survivor_hk, c.steps, c.conflict, c.t AS valid_from,
            LEAD(c.t) OVER (PARTITION BY c.start_hk ORDER BY c.t) AS valid_to
     FROM changes c
-    WHERE c.dv_n = 1 OR c.survivor_hk <> c.dv_prev
+    WHERE c.dv_n = 1 OR c.survivor_hk <> c.dv_prev OR c.steps <> c.dv_prev_steps
         OR COALESCE(c.conflict, '') <> COALESCE(c.dv_prev_conflict, '')
 ),
 answers AS (

@@ -29,6 +29,7 @@ Databricks' dialect speak the Thrift server protocol), so this module is that br
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import threading
@@ -46,8 +47,8 @@ threadsafety = 1
 paramstyle = "named"
 # the type constructors: Spark takes Python's own values as parameters
 Binary = bytes
-Date = __import__("datetime").date
-Timestamp = __import__("datetime").datetime
+Date = datetime.date
+Timestamp = datetime.datetime
 STRING, BINARY, NUMBER, DATETIME, ROWID = "string", "binary", "number", "datetime", "rowid"
 
 

@@ -45,11 +45,16 @@ class Statement:
 
     ``bindable`` is the statement for SQLAlchemy's ``text()``: the same, with every ``:``
     inside a literal escaped, so that only real parameters are bound and a literal's ``%``,
-    ``:name`` or ``?`` reaches the database as written, on every driver."""
+    ``:name`` or ``?`` reaches the database as written, on every driver.
+
+    ``guard`` (from a ``-- dv:if-any QUERY`` comment; empty: none) is a query that gives a
+    row wherever the statement can change something: a loader may leave the statement out
+    where it gives none, and a script that runs it anyway ends the same."""
 
     sql: str
     tag: str
     bindable: str = ""
+    guard: str = ""
 
     def execute(self, connection: sa.Connection, params: dict | None = None,
                 **options: object) -> sa.CursorResult:
@@ -93,7 +98,7 @@ class Rendered:
 def _statements(text: str, syntax: Syntax) -> tuple[Statement, ...]:
     """The statements of a text, split once: a loader renders the same load for each batch
     (the batch is a parameter), so each later batch finds its statements here."""
-    return tuple(Statement(p.sql, p.tag, p.bindable) for p in split(text, syntax))
+    return tuple(Statement(p.sql, p.tag, p.bindable, p.guard) for p in split(text, syntax))
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:

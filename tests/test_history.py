@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -241,6 +242,26 @@ def test_in_order_batches_store_the_classic_condensed_history(vault: Vault, tmp_
         (DAY0 + dt.timedelta(days=5), (None, 1)),
     ]
     assert vault.counts()[2] == 2, "days 1 and 3 (and nothing else) are only in the log"
+
+
+def test_the_timeline_runs_only_for_a_batch_with_keys_that_need_it(
+        vault: Vault, tmp_path: Path) -> None:
+    """A batch whose keys are all in order (SEMANTICS.md section 3) needs no timeline: the
+    loader leaves its statements out. A late observation takes it, and is stored right."""
+    ran: list[str] = []
+    sa.event.listen(vault.session.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: ran.append(statement))
+    vault.load(_write_batch(tmp_path, 2, [("A", 2, "x", 1)]))
+    vault.load(_write_batch(tmp_path, 3, [("A", 3, "y", 1), ("B", 3, "x", 1)]))
+    assert not [s for s in ran if "dv_timeline" in s and "DROP" not in s]
+    vault.load(_write_batch(tmp_path, 1, [("A", 1, "y", 1)]))  # late: before day 2's x
+    assert [s for s in ran if "CREATE TEMPORARY TABLE dv_timeline" in s
+            or "CACHE TABLE dv_timeline" in s]
+    stored = [(r[0], r[1], r[3]) for r in sorted(vault.satellite())]
+    assert stored == [("A", DAY0 + dt.timedelta(days=1), ("y", 1)),
+                      ("A", DAY0 + dt.timedelta(days=2), ("x", 1)),
+                      ("A", DAY0 + dt.timedelta(days=3), ("y", 1)),
+                      ("B", DAY0 + dt.timedelta(days=3), ("x", 1))]
 
 
 def test_all_arrival_orders_of_five_daily_snapshots(vault: Vault, tmp_path: Path) -> None:

@@ -58,6 +58,16 @@ def test_a_semicolon_line_break_and_comment_inside_a_literal_stay_in_it() -> Non
         assert [p.tag for p in pieces] == ["", "inserted", ""]
 
 
+def test_a_guard_comment_gives_its_query_and_leaves_the_tag_alone() -> None:
+    text = ("-- dv:inserted\n-- dv:if-any SELECT 1 FROM o WHERE p = 0 LIMIT 1  \n"
+            "INSERT INTO t SELECT * FROM o;\n-- dv:if-any SELECT 1 FROM o\nDROP TABLE o;\n"
+            "SELECT '-- dv:if-any SELECT 2';")
+    pieces = split(text, LITE)
+    assert [(p.tag, p.guard) for p in pieces] == [
+        ("inserted", "SELECT 1 FROM o WHERE p = 0 LIMIT 1"), ("", "SELECT 1 FROM o"), ("", "")]
+    assert pieces[0].sql == "INSERT INTO t SELECT * FROM o"
+
+
 def test_only_colons_outside_literals_are_parameters() -> None:
     (piece,) = split("SELECT ':x', \"a:b\", CAST(:y AS text), '\\:z'", LITE)
     assert piece.bindable == "SELECT '\\:x', \"a\\:b\", CAST(:y AS text), '\\\\:z'"

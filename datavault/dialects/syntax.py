@@ -35,14 +35,18 @@ class Syntax:
 class Piece:
     """One statement as split: its SQL (comments left out, literals untouched), the same for
     SQLAlchemy's ``text()`` (every ``:`` inside a literal or quoted name escaped, so that
-    only the parameters outside them are bound), and the tag of its ``-- dv:TAG`` comment."""
+    only the parameters outside them are bound), the tag of its ``-- dv:TAG`` comment, and
+    the query of its ``-- dv:if-any QUERY`` comment (empty: none): the statement can change
+    something only where that query gives a row."""
 
     sql: str
     bindable: str
     tag: str
+    guard: str = ""
 
 
 _TAG = re.compile(r"--\s*dv:(\w+)\s*")
+_GUARD = re.compile(r"--\s*dv:if-any\s+(.+?)\s*")
 #: where a literal, quoted name, comment or statement may begin: the scanner jumps from one
 #: such place to the next
 _NEXT = re.compile(r"['\"$;]|--|/\*")
@@ -144,22 +148,25 @@ def split(text: str, syntax: Syntax = Syntax()) -> list[Piece]:
     """The statements of ``text`` in order, each without its ``;``; empty ones left out."""
     result: list[Piece] = []
     pieces: list[tuple[bool, str]] = []  # (is a literal or quoted name, text)
-    tag = ""
+    tag = guard = ""
     for kind, part in _segments(text, syntax):
         if kind == "comment":
             found = _TAG.fullmatch(part)
             if found and not tag:
                 tag = found.group(1)
+            found = _GUARD.fullmatch(part)
+            if found and not guard:
+                guard = found.group(1)
         elif kind == ";":
             statement = _tidy(pieces)
             if statement[0].strip():
-                result.append(Piece(statement[0], statement[1], tag))
-            pieces, tag = [], ""
+                result.append(Piece(statement[0], statement[1], tag, guard))
+            pieces, tag, guard = [], "", ""
         else:
             pieces.append((kind == "quoted", part))
     statement = _tidy(pieces)
     if statement[0].strip():
-        result.append(Piece(statement[0], statement[1], tag))
+        result.append(Piece(statement[0], statement[1], tag, guard))
     return result
 
 

@@ -75,7 +75,15 @@ class EntityLoads:
                             self.dialect.serialize_writers(connection, tables[0])
                         self._check_order(connection, entity, batch)
                     uncounted = False
+                    guards: dict[str, bool] = {}  # answers of the guards of a run of statements
                     for statement in statements:
+                        if not statement.guard:
+                            guards.clear()  # what a guard reads may have changed
+                        elif statement.guard not in guards:
+                            guards[statement.guard] = connection.execute(
+                                sa.text(statement.guard), params).first() is not None
+                        if statement.guard and not guards[statement.guard]:
+                            continue  # it would change nothing
                         count = statement.execute(connection, params).rowcount
                         uncounted |= count < 0 and statement.tag is not None
                         if statement.tag == "inserted":
@@ -125,14 +133,21 @@ class EntityLoads:
         quarantine, the batch's rows of the entity. So the load runs on the vault as it was
         before the batch, and ends as one run would have."""
         quarantine = self.metadata.tables[schema.QUARANTINE_TABLE]
-        with self.engine.begin() as connection:  # (a delete that matches nothing is cheap)
-            for name in tables:
-                table = self.metadata.tables[name]
-                condition = self._batch_rows(table, batch)
-                if condition is not None:
-                    connection.execute(table.delete().where(condition))
-            connection.execute(quarantine.delete().where(
-                quarantine.c.batch_id == batch.batch_id, quarantine.c.entity == entity))
+        written = [(quarantine, sa.and_(quarantine.c.batch_id == batch.batch_id,
+                                        quarantine.c.entity == entity))]
+        for name in tables:
+            table = self.metadata.tables[name]
+            condition = self._batch_rows(table, batch)
+            if condition is not None:
+                written.append((table, condition))
+        with self.engine.begin() as connection:
+            # one question first: most attempts are the first, with nothing to remove
+            if connection.execute(sa.union_all(*(
+                    sa.select(sa.literal(1)).select_from(table).where(condition)
+                    for table, condition in written)).limit(1)).first() is None:
+                return
+            for table, condition in written:
+                connection.execute(table.delete().where(condition))
 
     def _count_written(self, connection: sa.Connection, entity: str, batch: Batch,
                        tables: list[str], outcome: EntityResult) -> None:

@@ -119,6 +119,7 @@ WHERE o.dv_path = 1 AND (o.dv_prev = o.dv_hd OR (o.dv_prev IS NULL AND o.dv_hd =
 -- conflict): each observed applied time from the key's earliest one in the batch onward:
 -- the desired hash diff (latest-loaded observation), the one shown without a new row, and the
 -- latest earlier observation (to decide whether the log needs this one).
+-- dv:if-any SELECT 1 FROM dv_obs WHERE dv_path = 0 LIMIT 1
 CREATE TEMPORARY TABLE dv_timeline AS
 WITH first_seen AS (
     SELECT dv_hk, MIN(dv_applied) AS first_applied FROM dv_obs WHERE dv_path = 0 GROUP BY dv_hk
@@ -168,9 +169,11 @@ SELECT dv_p.dv_hk, dv_p.dv_applied, dv_p.desired, dv_p.in_batch, dv_p.prior_hd,
            CASE WHEN dv_p.desired = '\x00000000000000000000000000000000'::bytea THEN dv_p.desired END) AS shown
 FROM points dv_p;
 
+-- dv:if-any SELECT 1 FROM dv_obs WHERE dv_path = 0 LIMIT 1
 ANALYZE dv_timeline;
 
 -- dv:inserted
+-- dv:if-any SELECT 1 FROM dv_obs WHERE dv_path = 0 LIMIT 1
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, name, record_source, batch_id)
 SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, o.name, 'crm_changes', o.dv_batch_id
 FROM dv_timeline t
@@ -179,6 +182,7 @@ WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired) AND o.dv_hd <
 
 -- dv:deleted
 -- The batch's deletions that change a state (no payload), counted apart.
+-- dv:if-any SELECT 1 FROM dv_obs WHERE dv_path = 0 LIMIT 1
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, record_source, batch_id)
 SELECT o.dv_hk, o.dv_applied, o.dv_loaded_at, o.dv_hd, 'crm_changes', o.dv_batch_id
 FROM dv_timeline t
@@ -188,6 +192,7 @@ WHERE t.in_batch = 1 AND (t.shown IS NULL OR t.shown <> t.desired) AND o.dv_hd =
 -- dv:inserted
 -- Where a batch changes a state before a later observation, that later state is restored
 -- with this batch's load time (its payload is that of any stored row with the same hash diff).
+-- dv:if-any SELECT 1 FROM dv_obs WHERE dv_path = 0 LIMIT 1
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, name, record_source, batch_id)
 SELECT t.dv_hk, t.dv_applied, dv_b.dv_loaded_at, t.desired, r.name, 'crm_changes', dv_b.dv_batch_id
 FROM dv_timeline t
@@ -202,6 +207,7 @@ WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired <> '\x00000000000000
 -- dv:deleted
 -- The same for a later state that is a deletion (a satellite holds deletions from snapshots):
 -- restored with no payload, and counted apart.
+-- dv:if-any SELECT 1 FROM dv_obs WHERE dv_path = 0 LIMIT 1
 INSERT INTO sat_customer_details (customer_hk, applied_ts, load_ts, hash_diff, record_source, batch_id)
 SELECT t.dv_hk, t.dv_applied, dv_b.dv_loaded_at, t.desired, 'crm_changes', dv_b.dv_batch_id
 FROM dv_timeline t
@@ -209,6 +215,7 @@ CROSS JOIN (SELECT MIN(dv_batch_id) AS dv_batch_id, MIN(dv_loaded_at) AS dv_load
 WHERE t.in_batch = 0 AND t.shown <> t.desired AND t.desired = '\x00000000000000000000000000000000'::bytea;
 
 -- dv:logged
+-- dv:if-any SELECT 1 FROM dv_obs WHERE dv_path = 0 LIMIT 1
 INSERT INTO sat_customer_details__obs (customer_hk, applied_ts, load_ts, hash_diff)
 SELECT t.dv_hk, t.dv_applied, o.dv_loaded_at, t.desired
 FROM dv_timeline t

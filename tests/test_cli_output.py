@@ -420,7 +420,7 @@ def test_a_model_part_the_engine_cannot_run_is_named_by_generate(
     result = CliRunner().invoke(main, ["-p", str(example_project), "generate", "--dialect",
                                        "spark", "--out", str(tmp_path / "out")])
     assert result.exit_code == 1, result.output
-    assert "the spark engine cannot run multi-active satellite customer_phones" in result.output
+    assert "the spark engine cannot run mart customer_orders" in result.output
     assert "temporary tables" in result.output
     assert not (tmp_path / "out").exists()
 

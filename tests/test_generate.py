@@ -47,14 +47,13 @@ def test_generated_sql_matches_the_golden_files(dialect: str, tmp_path: Path) ->
 
 
 def test_an_engine_that_cannot_run_part_of_a_model_is_told_so_by_name(tmp_path: Path) -> None:
-    """Spark has no row updates or temporary tables, which a multi-active satellite's load
-    and a mart's build use: ``generate`` names each such part and what the engine lacks,
-    and writes nothing."""
+    """Spark has no row updates or temporary tables, which a mart's build uses:
+    ``generate`` names each such part and what the engine lacks, and writes nothing."""
     with pytest.raises(DatavaultError) as raised:
         api.generate(ROOT, "spark", tmp_path / "out")
     message = str(raised.value)
     assert message.startswith("generate --dialect spark: the spark engine cannot run "
-                              "multi-active satellite customer_phones, mart "), message
+                              "mart customer_orders, mart customers, mart orders yet"), message
     for lacking in ("UPDATE, DELETE", "temporary tables"):
         assert lacking in message
     assert "transactions" not in message  # loads run without them

@@ -385,6 +385,9 @@ class SparkSQLDialect(default.DefaultDialect):
     supports_native_boolean = True
     supports_native_decimal = True
     supports_multivalues_insert = True
+    # an executemany of an INSERT (the contract, a mart's spine) as one statement of many rows
+    use_insertmanyvalues = True
+    use_insertmanyvalues_wo_returning = True
     postfetch_lastrowid = False
     default_paramstyle = "named"
     preparer = SparkIdentifierPreparer

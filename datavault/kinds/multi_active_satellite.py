@@ -4,7 +4,8 @@ numbers), each set of rows kept as one state on two time axes (SEMANTICS.md sect
 The rows of a key and applied time in one batch are one observation: the set of their members
 (each row's payload; identical rows are one member, their order does not count). Staging gives
 every row its member's hash diff and the hash diff of its set (``stage_after``: one statement
-over the staged batch, in the dialect's aggregate); the load decides by the history rule of
+over the staged batch, in the dialect's aggregate; where the engine cannot update rows, the load
+computes the sets first, from the same query); the load decides by the history rule of
 section 3, on one observation per key and applied time with the set's hash diff, where a version
 goes in, and writes every member of it as a row.
 """
@@ -45,9 +46,6 @@ class MultiActiveSatelliteKind(SatelliteKind):
     unit = "multi-active satellite"
     needs = "parent:, source: and payload:"
     template = "multi_active_satellite.sql.j2"
-    # the set's hash diff is written into the staging rows, and the sets meet in
-    # temporary tables that the load changes
-    engine_needs = ("row_updates", "temporary_tables")
     keeps_history = True
     multi_row = True
     keys = (*SatelliteKind.keys, "child_key")
@@ -144,8 +142,27 @@ class MultiActiveSatelliteKind(SatelliteKind):
 
     def stage_after(self, model: m.Model, entity: m.MultiActiveSatellite, source: m.Source,
                     dialect: Dialect, batch: str) -> list[str]:
-        """The hash diff of each row's set: of the members of the rows of its key and applied
-        time (those with the greatest sequence value, where the source declares one)."""
+        """The hash diff of each row's set, written into the staged rows where the engine
+        updates rows; elsewhere the load computes it (``load_context``'s ``sets``)."""
+        if not dialect.row_updates:
+            return []
+        q = dialect.quote
+        stage = q(model.stage_table(source.name))
+        return [
+            f"-- The hash diff of the set of {entity.name} that each row is a member of.\n"
+            f"UPDATE {stage} AS s\n"
+            f"SET {q(stage_set_hash_diff(entity.name))} = g.dv_set\n"
+            f"FROM (\n{self._sets(model, entity, source, dialect, batch)}\n) g\n"
+            f"WHERE s.dv_batch_id = {batch} AND s.{q(entity.stage_key)} = g.dv_hk "
+            "AND s.dv_applied_at = g.dv_applied"
+        ]
+
+    @staticmethod
+    def _sets(model: m.Model, entity: m.MultiActiveSatellite, source: m.Source,
+              dialect: Dialect, batch: str) -> str:
+        """A query of the batch's sets: per key (dv_hk) and applied time (dv_applied), the
+        hash diff of the members of its rows (dv_set), of those with the greatest sequence
+        value where the source declares one."""
         q = dialect.quote
         stage = q(model.stage_table(source.name))
         key = q(entity.stage_key)
@@ -157,11 +174,7 @@ class MultiActiveSatelliteKind(SatelliteKind):
         member = f"x.{q(m.stage_hash_diff(entity.name))}"
         if source.deletes(entity.parent):
             member = f"CASE WHEN x.{q(m.STAGE_DELETED)} = 1 THEN NULL ELSE {member} END"
-        return [
-            f"-- The hash diff of the set of {entity.name} that each row is a member of.\n"
-            f"UPDATE {stage} AS s\n"
-            f"SET {q(stage_set_hash_diff(entity.name))} = g.dv_set\n"
-            "FROM (\n"
+        return (
             f"    SELECT t.dv_hk, t.dv_applied, {aggregate} AS dv_set\n"
             "    FROM (\n"
             f"        SELECT x.{key} AS dv_hk, x.dv_applied_at AS dv_applied, "
@@ -171,11 +184,8 @@ class MultiActiveSatelliteKind(SatelliteKind):
             f"        WHERE x.dv_batch_id = {batch}\n"
             "    ) t\n"
             "    WHERE t.dv_rank = 1\n"
-            "    GROUP BY t.dv_hk, t.dv_applied\n"
-            ") g\n"
-            f"WHERE s.dv_batch_id = {batch} AND s.{key} = g.dv_hk "
-            "AND s.dv_applied_at = g.dv_applied"
-        ]
+            "    GROUP BY t.dv_hk, t.dv_applied"
+        )
 
     # ---- the key contract -------------------------------------------------------------------
     def contract_items(self, model: m.Model, entity: m.MultiActiveSatellite) -> dict[str, str]:
@@ -216,10 +226,17 @@ class MultiActiveSatelliteKind(SatelliteKind):
         else:  # staging gives every row of a key and applied time one set: it never happens
             conflict = (f"conflict: rows of this batch give {entity.name} two sets for the same "
                         "key and applied time")
+        # where staging could not write each row's set hash diff, the load reads the batch's
+        # rows from a scratch relation with it (dv_staged), made first from ``sets``
+        computed = not dialect.row_updates
         return {
             **self.history_context(model, dialect, entity, common),
             "log": q(model.settings.naming.msat_log_table(entity.name)),
-            "stage_diff": q(stage_set_hash_diff(entity.name)),
+            "sets": (self._sets(model, entity, source, dialect, common["batch"])
+                     if computed else None),
+            "staged_from": common["stage"],
+            "stage": "dv_staged" if computed else common["stage"],
+            "stage_diff": "dv_set" if computed else q(stage_set_hash_diff(entity.name)),
             "stage_member": q(m.stage_hash_diff(entity.name)),
             "member": q(MEMBER_HASH_DIFF),
             "payload": [(q(c.name), q(c.source_column)) for c in entity.payload],

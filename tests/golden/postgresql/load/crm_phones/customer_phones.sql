@@ -11,9 +11,9 @@ DROP TABLE IF EXISTS dv_clash;
 
 DROP TABLE IF EXISTS dv_members;
 
-DROP TABLE IF EXISTS dv_obs;
-
 DROP TABLE IF EXISTS dv_timeline;
+
+DROP TABLE IF EXISTS dv_obs;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
@@ -367,10 +367,10 @@ WHERE t.in_batch = 1 AND t.shown = t.desired
 
 DROP TABLE IF EXISTS dv_timeline;
 
-DROP TABLE dv_obs;
+DROP TABLE IF EXISTS dv_obs;
 
-DROP TABLE dv_members;
+DROP TABLE IF EXISTS dv_clash;
 
-DROP TABLE dv_clash;
+DROP TABLE IF EXISTS dv_members;
 
 COMMIT;

@@ -9,9 +9,9 @@ LOCK TABLE msat_customer_store_addresses, msat_customer_store_addresses__obs IN 
 
 DROP TABLE IF EXISTS dv_members;
 
-DROP TABLE IF EXISTS dv_obs;
-
 DROP TABLE IF EXISTS dv_timeline;
+
+DROP TABLE IF EXISTS dv_obs;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
@@ -319,8 +319,8 @@ WHERE t.in_batch = 1 AND t.shown = t.desired
 
 DROP TABLE IF EXISTS dv_timeline;
 
-DROP TABLE dv_obs;
+DROP TABLE IF EXISTS dv_obs;
 
-DROP TABLE dv_members;
+DROP TABLE IF EXISTS dv_members;
 
 COMMIT;

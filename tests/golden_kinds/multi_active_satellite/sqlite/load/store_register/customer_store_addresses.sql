@@ -7,9 +7,9 @@ BEGIN;
 -- stored whole: one row per member. msat_customer_store_addresses__obs holds observations that did not need rows.
 DROP TABLE IF EXISTS dv_members;
 
-DROP TABLE IF EXISTS dv_obs;
-
 DROP TABLE IF EXISTS dv_timeline;
+
+DROP TABLE IF EXISTS dv_obs;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
@@ -310,8 +310,8 @@ WHERE t.in_batch = 1 AND t.shown = t.desired
 
 DROP TABLE IF EXISTS dv_timeline;
 
-DROP TABLE dv_obs;
+DROP TABLE IF EXISTS dv_obs;
 
-DROP TABLE dv_members;
+DROP TABLE IF EXISTS dv_members;
 
 COMMIT;

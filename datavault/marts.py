@@ -29,6 +29,10 @@ from datavault.render import GHOST_TEXT, Renderer
 MART_TABLE = m.MART_TABLE
 SPINE_TABLE = "dv_mart_spine"
 GHOST_TIME = dt.datetime(1, 1, 1)
+#: the stored definition of a mart while a build of it is under way, on an engine whose
+#: statements do not roll back as a unit: a build that stops partway leaves it, and the next
+#: build then rebuilds the mart
+UNDER_WAY = "(a build under way)"
 #: bumped when the SQL that fills a mart changes meaning, so stored marts are rebuilt
 FORMAT = 1
 
@@ -158,9 +162,10 @@ class MartResult:
     seconds: float
 
 
-#: what building a mart needs of an engine (``Dialect`` flags): its steps meet in temporary
-#: tables, and a refresh replaces the rows of the snapshots it builds again
-MART_NEEDS = ("row_updates", "temporary_tables")
+#: what building a mart needs of an engine (``Dialect`` flags): nothing beyond inserts and
+#: queries (its steps meet in scratch relations; where the engine has no DELETE, a refresh
+#: writes the rows it keeps over the table, templates/spark/)
+MART_NEEDS: tuple[str, ...] = ()
 
 
 def engine_needs(model: m.Model, names: Sequence[str] | None = None
@@ -216,6 +221,9 @@ class MartBuilder:
                 self.marts_table.c.mart == mart.name)).one_or_none()
             reason = self._rebuild_reason(connection, mart, stored, wanted, full)
             rebuild = bool(reason)
+            if stored is not None and not self.renderer.dialect.transactions:
+                connection.execute(self.marts_table.update().where(
+                    self.marts_table.c.mart == mart.name).values(definition=UNDER_WAY))
             watermark, held_by = self._watermark(connection)
             after = -1 if rebuild else stored.last_batch_id
             upto = max(watermark, after, 0)
@@ -261,8 +269,9 @@ class MartBuilder:
                 result = statement.execute(connection, params)
                 if statement.tag == "touched":
                     touched, since = result.one()
-                elif statement.tag == "deleted":
-                    deleted += max(result.rowcount, 0)
+                elif statement.tag == "deleted":  # a DELETE, or a count of the rows removed
+                    deleted += (result.scalar() or 0) if result.returns_rows else max(
+                        result.rowcount, 0)
                 elif statement.tag == "inserted":
                     inserted += max(result.rowcount, 0)
             if remake:
@@ -282,6 +291,8 @@ class MartBuilder:
             return "--full"
         if stored is None:
             return "first build"
+        if stored.definition == UNDER_WAY:
+            return "its last build stopped partway"
         if stored.definition != wanted or stored.kind != mart.kind:
             return "its definition changed"
         if not sa.inspect(connection).has_table(mart.table):

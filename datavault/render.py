@@ -178,9 +178,7 @@ class Renderer:
             "held": d.binary_literal(b""),
             "reject": self.model.settings.null_keys == "reject",
             "distinct_on": d.distinct_on,
-            # what the engine has (Dialect): templates choose by it, never by engine name
-            "temporary_tables": d.temporary_tables,
-            "row_updates": d.row_updates,
+            **self._capabilities(),
             "entity_literal": d.text_literal(entity),
             "source_literal": d.text_literal(source.name),
             "stage_row_json": d.json_object([(c.name, f"s.{q(c.name)}") for c in source.columns]),
@@ -317,7 +315,13 @@ class Renderer:
             "unfinished_from": self._mart_common_unfinished(),
             "now": d.utc_now(),
             "lateral_joins": d.lateral_joins,
+            **self._capabilities(),
         }
+
+    def _capabilities(self) -> dict:
+        """What the engine has (``Dialect``) that templates choose SQL by, never by its name."""
+        return {"temporary_tables": self.dialect.temporary_tables,
+                "row_updates": self.dialect.row_updates}
 
     def _mart_common_unfinished(self) -> str:
         """The load time of the first batch that has not finished (far in the future: none),

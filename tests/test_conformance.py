@@ -10,6 +10,8 @@ it. Each property is one of SEMANTICS.md's, checked against the plain-Python ref
   ``test_multi_active_property``, ``test_multi_active_snapshot_property``;
 - an entity load stopped partway and run again ends as one run would have, whether the
   engine rolls it back (a transaction) or not (``test_a_load_stopped_partway_...``);
+- marts: PITs and bridges refreshed after late and corrected batches equal full rebuilds, and
+  their views answer as ``query`` does (``test_refreshed_marts_equal_a_rebuild``);
 - a batch's entity loads in any order give the same tables (they are independent).
 
 The engines that run every kind and mart run each property's own suite with many more
@@ -20,14 +22,14 @@ histories load more rows).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
-from sqlalchemy.engine import make_url as parse_url
 
-from tests import test_history, test_kind_multi_active_satellite, test_snapshots
+from tests import test_history, test_kind_multi_active_satellite, test_marts, test_snapshots
 from tests.conftest import CORE_ENGINES, url_maker
 from tests.test_kind_multi_active_satellite import HOME, HOME2, WORK
 
@@ -172,25 +174,26 @@ def test_multi_active_snapshot_property(sets_vault, history) -> None:
     test_kind_multi_active_satellite.check_snapshot_sets(sets_vault, history)
 
 
-def test_a_mart_the_engine_cannot_build_is_refused_by_name(
-        make_url, example_project: Path) -> None:
-    """A mart whose build needs what the engine lacks is refused, naming it and what is
-    lacking, before any of its SQL runs; on an engine with everything it builds."""
-    from datavault import api, marts
-    from datavault.diagnostics import DatavaultError
-    from datavault.dialects import get_dialect
-    from tests.conftest import migrated
+@pytest.fixture
+def marts_vault(make_url, tmp_path: Path):
+    vault = test_marts.Vault(tmp_path / "marts", make_url())
+    yield vault
+    vault.session.close()
 
-    url = migrated(example_project, make_url())
-    dialect = get_dialect(parse_url(url).get_backend_name())
-    lacking = dialect.lacking(marts.MART_NEEDS)
-    with api.open_session(example_project, url=url) as session:
-        if not lacking:
-            built, _ = session.build_marts(["customers"])
-            assert [r.mart for r in built] == ["customers"]
-            return
-        with pytest.raises(DatavaultError) as raised:
-            session.build_marts(["customers"])
-        assert str(raised.value) == (
-            f"mart build: the {dialect.name} engine cannot run mart customers yet: it needs "
-            f"what the engine lacks: {'; '.join(lacking)}")
+
+def test_refreshed_marts_equal_a_rebuild(marts_vault) -> None:
+    """PITs and bridges built, then refreshed after a late snapshot that deletes, a new
+    membership and a corrected one, equal full rebuilds, and their views answer as `query`
+    does."""
+    at = test_marts.DAY0
+    marts_vault.load("people", [{"k": "A", "v": "x", "day": at.isoformat()},
+                                {"k": "B", "v": "y", "day": at.isoformat()}])
+    marts_vault.load("roster", [{"k": "A", "g": "T1", "w": "p", "day": at.isoformat()}])
+    for mart, _ in test_marts.PAIRS:
+        marts_vault.build(mart, (at + dt.timedelta(days=2)).date())
+    day = (at + dt.timedelta(days=1)).isoformat()
+    marts_vault.load("people", [{"k": "A", "v": "y", "day": day}])  # B deleted on day 1
+    marts_vault.load("roster", [{"k": "B", "g": "T1", "w": "q", "day": day},
+                                {"k": "A", "g": "T1", "w": "q", "day": at.isoformat()}])
+    test_marts.check_marts(marts_vault, (at + dt.timedelta(days=3)).date(),
+                           {("A", "T1"), ("B", "T1")})

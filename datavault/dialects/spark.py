@@ -148,6 +148,9 @@ class SparkDialect(Dialect):
     transactions = False
     row_updates = False
     temporary_tables = False
+    # a row's latest version by LEFT JOIN LATERAL (... LIMIT 1): Spark has no row-value
+    # comparison with a subquery
+    lateral_joins = True
     savepoints = False
     concurrent_loads = 1
     # '...' and "..." are both strings, in which a backslash escapes the next character

@@ -85,8 +85,8 @@ LEFT JOIN dv_iv_1 i1 ON i1.hk = t.hk AND i1.applied_ts <= sp.snapshot_ts AND (i1
 LEFT JOIN dv_iv_2 i2 ON i2.hk = t.hk AND i2.applied_ts <= sp.snapshot_ts AND (i2.valid_to IS NULL OR sp.snapshot_ts < i2.valid_to) AND i2.hash_diff <> from_hex('00000000000000000000000000000000')
 ;
 
-DROP TABLE dv_iv_1;
+DROP TABLE IF EXISTS dv_iv_1;
 
-DROP TABLE dv_iv_2;
+DROP TABLE IF EXISTS dv_iv_2;
 
-DROP TABLE dv_touched;
+DROP TABLE IF EXISTS dv_touched;

@@ -136,12 +136,12 @@ WHERE 1 = 1
   AND EXISTS (SELECT 1 FROM dv_ef_1 i WHERE i.hash_diff = c.e1 AND i.applied_ts <= sp.snapshot_ts AND (i.valid_to IS NULL OR sp.snapshot_ts < i.valid_to) AND i.hash_diff <> X'00000000000000000000000000000000')
 ;
 
-DROP TABLE dv_iv_1;
+DROP TABLE IF EXISTS dv_iv_1;
 
-DROP TABLE dv_iv_2;
+DROP TABLE IF EXISTS dv_iv_2;
 
-DROP TABLE dv_ef_1;
+DROP TABLE IF EXISTS dv_ef_1;
 
-DROP TABLE dv_cand;
+DROP TABLE IF EXISTS dv_cand;
 
-DROP TABLE dv_touched;
+DROP TABLE IF EXISTS dv_touched;

@@ -87,8 +87,8 @@ WHERE 1 = 1
       SELECT 1 FROM dv_iv_1 i WHERE i.hk = c.e0 AND i.applied_ts <= sp.snapshot_ts AND (i.valid_to IS NULL OR sp.snapshot_ts < i.valid_to) AND i.hash_diff <> from_hex('00000000000000000000000000000000')))
 ;
 
-DROP TABLE dv_iv_1;
+DROP TABLE IF EXISTS dv_iv_1;
 
-DROP TABLE dv_cand;
+DROP TABLE IF EXISTS dv_cand;
 
-DROP TABLE dv_touched;
+DROP TABLE IF EXISTS dv_touched;

@@ -62,6 +62,6 @@ JOIN dv_mart_spine sp ON sp.mart = 'orders' AND sp.snapshot_ts >= t.since
 LEFT JOIN dv_iv_1 i1 ON i1.hk = t.hk AND i1.applied_ts <= sp.snapshot_ts AND (i1.valid_to IS NULL OR sp.snapshot_ts < i1.valid_to) AND i1.hash_diff <> X'00000000000000000000000000000000'
 ;
 
-DROP TABLE dv_iv_1;
+DROP TABLE IF EXISTS dv_iv_1;
 
-DROP TABLE dv_touched;
+DROP TABLE IF EXISTS dv_touched;

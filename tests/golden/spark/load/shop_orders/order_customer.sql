@@ -1,0 +1,28 @@
+BEGIN;
+
+-- Link order_customer from source shop_orders: insert the relationships that link_order_customer does not hold yet.
+-- Reads batch :batch_id staged in stg_shop_orders; running it again inserts nothing.
+-- dv:quarantined
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT s.dv_batch_id, 'order_customer', s.dv_row, 'shop_orders', 'missing business key of a hub of link order_customer (order: order_id; customer: customer_ref)', to_json(named_struct('order_id', s.order_id, 'customer_ref', s.customer_ref, 'status', s.status, 'amount', s.amount, 'ordered_at', s.ordered_at, 'changed_at', s.changed_at), map('ignoreNullFields', 'false'))
+FROM stg_shop_orders s
+WHERE (s.dv_batch_id = :batch_id AND (s.dv_hk_order_customer__order = X'00000000000000000000000000000000' OR s.dv_hk_order_customer__customer = X'00000000000000000000000000000000'))
+  AND NOT EXISTS (
+      SELECT 1 FROM dv_quarantine q
+      WHERE q.batch_id = s.dv_batch_id AND q.entity = 'order_customer' AND q.row_number = s.dv_row
+  );
+
+-- dv:inserted
+INSERT INTO link_order_customer (order_customer_hk, order_hk, customer_hk, load_ts, record_source, batch_id)
+SELECT dv_k.dv_hk_order_customer, dv_k.dv_hk_order_customer__order, dv_k.dv_hk_order_customer__customer, dv_k.dv_loaded_at, 'shop.orders', dv_k.dv_batch_id
+FROM (
+    SELECT s.dv_hk_order_customer, s.dv_hk_order_customer__order, s.dv_hk_order_customer__customer, s.dv_loaded_at, s.dv_batch_id, ROW_NUMBER() OVER (PARTITION BY s.dv_hk_order_customer ORDER BY s.dv_row) AS dv_pick
+    FROM stg_shop_orders s
+    WHERE s.dv_batch_id = :batch_id
+      AND NOT (s.dv_hk_order_customer__order = X'00000000000000000000000000000000' OR s.dv_hk_order_customer__customer = X'00000000000000000000000000000000')
+) dv_k
+WHERE dv_k.dv_pick = 1
+  AND NOT EXISTS (SELECT 1 FROM link_order_customer h WHERE h.order_customer_hk = dv_k.dv_hk_order_customer)
+;
+
+COMMIT;

@@ -197,3 +197,37 @@ def test_refreshed_marts_equal_a_rebuild(marts_vault) -> None:
                                 {"k": "A", "g": "T1", "w": "q", "day": at.isoformat()}])
     test_marts.check_marts(marts_vault, (at + dt.timedelta(days=3)).date(),
                            {("A", "T1"), ("B", "T1")})
+
+
+def test_a_mart_build_stopped_partway_is_made_whole_by_the_next(marts_vault,
+                                                                 monkeypatch) -> None:
+    """A refresh that fails after it removed the rows it rewrites, before it inserted them
+    again: the next build ends equal to a full rebuild (an engine with transactions rolled
+    the failed one back; one without rebuilds the mart, as its failed build marked it)."""
+    from datavault import marts
+    from datavault.render import Statement
+
+    at = test_marts.DAY0
+    today = (at + dt.timedelta(days=3)).date()
+    marts_vault.load("people", [{"k": "A", "v": "x", "day": at.isoformat()}])
+    marts_vault.build("people", today)
+    marts_vault.load("people", [{"k": "A", "v": "y", "day": (at + dt.timedelta(days=1))
+                                 .isoformat()}])
+    run = Statement.execute
+
+    def failing(self, connection, params=None, **options):
+        if self.tag == "inserted":
+            raise _Stop("stopped partway")
+        return run(self, connection, params, **options)
+
+    monkeypatch.setattr(Statement, "execute", failing)
+    with pytest.raises(_Stop):
+        marts_vault.build("people", today)
+    monkeypatch.setattr(Statement, "execute", run)
+    again = marts_vault.build("people", today)
+    transactions = marts_vault.session.loader.renderer.dialect.transactions
+    assert again.reason == ("" if transactions else "its last build stopped partway")
+    marts_vault.build("people_full", today, full=True)
+    assert marts_vault.rows("people") == marts_vault.rows("people_full")
+    assert marts.UNDER_WAY not in {
+        r["definition"] for r in marts_vault.select(f"SELECT definition FROM {marts.MART_TABLE}")}

@@ -71,7 +71,7 @@ DROP VIEW IF EXISTS dv_kept;
 CACHE TABLE dv_kept AS
 SELECT m.* FROM bridge_customer_orders m
 WHERE NOT EXISTS (SELECT 1 FROM dv_cand c
-                  WHERE c.e1 = m.order_customer_hk AND m.snapshot_ts >= c.since);
+              WHERE c.e1 = m.order_customer_hk AND m.snapshot_ts >= c.since);
 
 INSERT OVERWRITE TABLE bridge_customer_orders SELECT * FROM dv_kept;
 

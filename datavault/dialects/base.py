@@ -233,6 +233,11 @@ class Dialect:
         raise NotImplementedError
 
     # ---- URLs and connections -------------------------------------------------------------
+    def kept_open(self, engine: sa.Engine) -> contextlib.AbstractContextManager[Any]:
+        """Within it, this process keeps ``engine``'s database open, for an engine that opens
+        a database per connection at a cost (DuckDB); elsewhere nothing to do."""
+        return contextlib.nullcontext()
+
     def default_url(self, project_root: Any) -> str:
         """The URL of a project's vault on this engine when none is given."""
         return f"{self.name}:///{project_root / self.default_file}"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from datavault import values
 from datavault.dialects.base import Dialect
+from datavault.dialects.sqlite import FileLock
 from datavault.dialects.syntax import Syntax
 
 # ASCII white space (SEMANTICS.md section 1), as characters: DuckDB's plain literals keep a
@@ -231,9 +233,17 @@ class DuckDBDialect(Dialect):
         return f"-- Run with: duckdb -cmd \"SET VARIABLE {parameter} = {value}\" -f {file} VAULT\n"
 
     def load_lock(self, engine: sa.Engine, source: str) -> Any:
-        from datavault.dialects.sqlite import FileLock
+        return _OpenWhileHeld(self, engine)
 
-        return FileLock(engine.url.database)
+    @contextlib.contextmanager
+    def kept_open(self, engine: sa.Engine) -> Iterator[None]:
+        # DuckDB opens a database file once per process and gives every later connection that
+        # instance: with one connection held, the others skip reading the file's catalog
+        held = engine.raw_connection()
+        try:
+            yield
+        finally:
+            held.close()
 
     def engine_options(self) -> dict[str, Any]:
         # DuckDB lets one process at a time open a database file: a connection is closed
@@ -471,6 +481,34 @@ class _DecimalText(sa.Numeric):  # type: ignore[type-arg]
             return values.to_text(value, "decimal")
 
         return process
+
+
+class _OpenWhileHeld(FileLock):
+    """The load lock of a DuckDB database: SQLite's lock on a file beside it (one load at a
+    time per database), and while it is held, the database is kept open in this process
+    (``DuckDB.kept_open``): a load's steps each open a connection and close it, and reading
+    the file's catalog for each was half of a small load's time. Another process waits for
+    the file while a load holds it (``BUSY_SECONDS``), as another load waits for its lock."""
+
+    def __init__(self, dialect: Dialect, engine: sa.Engine):
+        super().__init__(engine.url.database)
+        self._kept = dialect.kept_open(engine)
+
+    def acquire(self, blocking: bool) -> bool:
+        if not super().acquire(blocking):
+            return False
+        try:
+            self._kept.__enter__()
+        except BaseException:
+            super().release()
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            self._kept.__exit__(None, None, None)
+        finally:
+            super().release()
 
 
 @functools.cache

@@ -278,15 +278,19 @@ def db_url(make_db_url) -> str:
     return make_db_url()
 
 
-@pytest.fixture
-def example_project(tmp_path: Path) -> Path:
-    """A copy of the repository's example warehouse."""
-    target = tmp_path / "project"
+def copy_example(target: Path) -> Path:
+    """A copy of the repository's example warehouse at ``target``."""
     for part in ("models", "config", "data", "migrations"):
         shutil.copytree(ROOT / part, target / part,
                         ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copyfile(ROOT / "alembic.ini", target / "alembic.ini")
     return target
+
+
+@pytest.fixture
+def example_project(tmp_path: Path) -> Path:
+    """A copy of the repository's example warehouse."""
+    return copy_example(tmp_path / "project")
 
 
 def migrated(root: Path, url: str) -> str:

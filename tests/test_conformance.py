@@ -12,31 +12,53 @@ it. Each property is one of SEMANTICS.md's, checked against the plain-Python ref
   engine rolls it back (a transaction) or not (``test_a_load_stopped_partway_...``);
 - marts: PITs and bridges refreshed after late and corrected batches equal full rebuilds, and
   their views answer as ``query`` does (``test_refreshed_marts_equal_a_rebuild``);
-- a batch's entity loads in any order give the same tables (they are independent).
+- the example warehouse: its batches (late, corrected, sets of phones), each batch's entity
+  loads run in the reverse of the loader's order (they are independent), give the tables and
+  ``query``'s answers that the embedded default gives with ``load``
+  (``test_the_example_warehouse_loads_and_answers_as_on_the_default``).
 
 The engines that run every kind and mart run each property's own suite with many more
-examples; here each runs ``DATAVAULT_CONFORMANCE_EXAMPLES`` (default 4) drawn histories,
-besides the hand-picked ones (half as many, rounded down, for multi-active satellites, whose
-histories load more rows).
+examples; here each runs ``DATAVAULT_CONFORMANCE_EXAMPLES`` (default 4; 0: none) drawn
+histories, besides the hand-picked ones (half as many, rounded down, for multi-active
+satellites, whose histories load more rows).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, example, given, settings
 
-from tests import test_history, test_kind_multi_active_satellite, test_marts, test_snapshots
-from tests.conftest import CORE_ENGINES, url_maker
+from datavault import api, kinds, query, values
+from datavault.load import open_input
+from tests import (
+    test_history,
+    test_independence,
+    test_kind_multi_active_satellite,
+    test_marts,
+    test_snapshots,
+)
+from tests.conftest import CORE_ENGINES, copy_example, file_url_maker, migrated, url_maker
 from tests.test_kind_multi_active_satellite import HOME, HOME2, WORK
 
 EXAMPLES = int(os.environ.get("DATAVAULT_CONFORMANCE_EXAMPLES", "4"))
-DRAWN = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                        HealthCheck.too_slow])
+_SETTINGS = settings(deadline=None, database=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                            HealthCheck.too_slow])
+
+
+def _drawn(examples: int) -> settings:
+    """``examples`` drawn histories besides the hand-picked ones; none: those only."""
+    return (settings(_SETTINGS, max_examples=examples) if examples
+            else settings(_SETTINGS, phases=[Phase.explicit]))
+
+
+DRAWN = _drawn(EXAMPLES)
 
 
 @pytest.fixture(params=CORE_ENGINES)
@@ -152,8 +174,7 @@ def sets_vault(make_url, tmp_path: Path):
 
 
 #: half as many drawn histories of sets (none: the hand-picked ones only)
-SETS_DRAWN = (settings(DRAWN, max_examples=EXAMPLES // 2) if EXAMPLES // 2
-              else settings(DRAWN, phases=[Phase.explicit]))
+SETS_DRAWN = _drawn(EXAMPLES // 2)
 
 
 @SETS_DRAWN
@@ -231,3 +252,75 @@ def test_a_mart_build_stopped_partway_is_made_whole_by_the_next(marts_vault,
     assert marts_vault.rows("people") == marts_vault.rows("people_full")
     assert marts.UNDER_WAY not in {
         r["definition"] for r in marts_vault.select(f"SELECT definition FROM {marts.MART_TABLE}")}
+
+
+def _plain(value):
+    """A value as every engine gives it: bytes for a hash (PostgreSQL's driver gives a
+    memoryview), a decimal's canonical text (SQLite keeps that text, others a number)."""
+    if isinstance(value, memoryview):
+        return bytes(value)
+    if isinstance(value, Decimal):
+        return values.to_text(value, "decimal")
+    return value
+
+
+def _example_tables(session) -> dict[str, list[tuple]]:
+    """Every vault table of the example without its load times, read through the model's
+    table types (a timestamp is a datetime, a hash bytes, on every engine)."""
+    model = session.project.model
+    md = api.schema.build_metadata(model)
+    names = sorted([table for name in model.entities for table in
+                    kinds.kind_of(model, name).table_names(model.settings.naming, name)]
+                   + ["dv_quarantine"])
+    result = {}
+    with session.engine.connect() as connection:
+        for name in names:
+            columns = [c for c in md.tables[name].columns if c.name != "load_ts"]
+            result[name] = sorted((tuple(_plain(v) for v in row)
+                                   for row in connection.execute(sa.select(*columns))), key=repr)
+    return result
+
+
+def _example_answers(session) -> dict[tuple, list]:
+    """``query``'s answers for every entity of the example, now and at two earlier times,
+    without load times."""
+    model = session.project.model
+    answers = {}
+    with session.engine.connect() as connection:
+        for entity in sorted(model.entities):
+            for at in (None, dt.datetime(2026, 1, 15), dt.datetime(2026, 3, 1, 12)):
+                answer = query.state(connection, model, entity, at=at)
+                kept = [i for i, c in enumerate(answer.columns) if c.split(".")[-1] != "loaded"]
+                answers[entity, at] = sorted(
+                    (tuple(_plain(row[i]) for i in kept) for row in answer.rows), key=repr)
+    return answers
+
+
+def test_the_example_warehouse_loads_and_answers_as_on_the_default(make_url,
+                                                                   tmp_path: Path) -> None:
+    """The example warehouse's batches, each batch's entity loads run one by one in the
+    reverse of the loader's order, give the tables (less load times) and ``query``'s answers
+    that SQLite, the embedded default, gives when ``load`` loads them."""
+    default_project = copy_example(tmp_path / "default")
+    default = api.open_session(default_project, url=migrated(
+        default_project, file_url_maker("sqlite", tmp_path)()))
+    for source, path in test_independence._batches(default_project):
+        assert default.loader.load(source, open_input(str(path))).ok
+
+    project = copy_example(tmp_path / "engine")
+    session = api.open_session(project, url=migrated(project, make_url()))
+    loader = session.loader
+    for source_name, path in test_independence._batches(project):
+        staged = loader.stage(source_name, open_input(str(path)))
+        source = session.project.model.sources[source_name]
+        for entity in reversed(session.project.model.entities_of(source_name)):
+            assert loader.load_entity(source, entity, staged).status == "ok", entity
+        loader.finish(staged.batch.batch_id)
+    try:
+        tables = _example_tables(session)
+        assert sum(len(rows) for rows in tables.values()) > 20
+        assert tables == _example_tables(default)
+        assert _example_answers(session) == _example_answers(default)
+    finally:
+        session.close()
+        default.close()

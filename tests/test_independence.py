@@ -3,7 +3,6 @@ in any order, or at once, and give the same tables (example warehouse, both engi
 
 from __future__ import annotations
 
-import itertools
 import threading
 from pathlib import Path
 
@@ -68,7 +67,17 @@ def _batches(project: Path) -> list[tuple[str, Path]]:
     return [(s, project / "data" / f) for s, f in BATCHES] + [("shop_orders", correction)]
 
 
-def test_entity_loads_in_every_order_give_the_same_tables(example_project: Path,
+def _orders(count: int) -> list[tuple[int, ...]]:
+    """Orders of ``count`` entity loads in which each load runs first once and last once, and
+    each two loads run in both orders: the rotations of one order and of its reverse. (An
+    entity load reads the staged batch and writes its own tables; one that read another's
+    would differ by which of the two ran first.)"""
+    ahead = list(range(count))
+    return [tuple(ahead[i:] + ahead[:i]) for i in range(count)] + [
+        tuple(reversed(ahead[i:] + ahead[:i])) for i in range(count)]
+
+
+def test_entity_loads_in_each_order_give_the_same_tables(example_project: Path,
                                                           db_url: str) -> None:
     session = api.open_session(example_project, url=migrated(example_project, db_url))
     batches = _batches(example_project)
@@ -78,7 +87,7 @@ def test_entity_loads_in_every_order_give_the_same_tables(example_project: Path,
     # the steps are called one by one, outside a load (which keeps the database open where
     # opening it per connection costs: DuckDB)
     with session.loader.dialect.kept_open(session.engine):
-        for order in itertools.permutations(range(len(entities))):
+        for order in _orders(len(entities)):
             def run(loader, source, fed, staged, order=order):
                 names = ([fed[i] for i in order] if len(fed) == len(order)
                          else list(reversed(fed)))

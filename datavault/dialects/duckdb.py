@@ -486,7 +486,7 @@ class _DecimalText(sa.Numeric):  # type: ignore[type-arg]
 class _OpenWhileHeld(FileLock):
     """The load lock of a DuckDB database: SQLite's lock on a file beside it (one load at a
     time per database), and while it is held, the database is kept open in this process
-    (``DuckDB.kept_open``): a load's steps each open a connection and close it, and reading
+    (``DuckDBDialect.kept_open``): a load's steps each open a connection and close it, and reading
     the file's catalog for each was half of a small load's time. Another process waits for
     the file while a load holds it (``BUSY_SECONDS``), as another load waits for its lock."""
 

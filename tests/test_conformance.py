@@ -34,7 +34,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, example, given, settings
 
-from datavault import api, kinds, query, values
+from datavault import api, query, values
 from datavault.load import open_input
 from tests import (
     test_history,
@@ -269,12 +269,9 @@ def _example_tables(session) -> dict[str, list[tuple]]:
     table types (a timestamp is a datetime, a hash bytes, on every engine)."""
     model = session.project.model
     md = api.schema.build_metadata(model)
-    names = sorted([table for name in model.entities for table in
-                    kinds.kind_of(model, name).table_names(model.settings.naming, name)]
-                   + ["dv_quarantine"])
     result = {}
     with session.engine.connect() as connection:
-        for name in names:
+        for name in test_independence.table_names(model):
             columns = [c for c in md.tables[name].columns if c.name != "load_ts"]
             result[name] = sorted((tuple(_plain(v) for v in row)
                                    for row in connection.execute(sa.select(*columns))), key=repr)

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import datetime as dt
 import json
+import logging
 import math
 import os
 import sys
@@ -98,6 +99,31 @@ class DatavaultGroup(click.Group):
             _fail(ctx, f"error: {exc}")
 
 
+class _Notices(logging.Handler):
+    """What the toolkit's modules tell while a command works (warnings of the ``datavault``
+    logger: a DuckDB file that another process has open, ...): a line each on standard
+    error, timestamped where that is not a terminal, as a load's steps are."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = database.redact(record.getMessage())
+        if sys.stderr.isatty():
+            errors.print(text, markup=False, highlight=False, soft_wrap=True)
+            return
+        stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        try:
+            sys.stderr.write(f"{stamp} {text}\n")
+            sys.stderr.flush()
+        except OSError:  # standard error closed: the command goes on, its notices unread
+            pass
+
+
+def _show_notices() -> None:
+    notices = logging.getLogger("datavault")
+    if not any(isinstance(h, _Notices) for h in notices.handlers):
+        notices.addHandler(_Notices(logging.WARNING))
+        notices.propagate = False  # not twice where a migration's logging has a handler
+
+
 def _fail(ctx: click.Context, message: str) -> None:
     """One error message (with --debug, the traceback first), with any secret masked."""
     if ctx.find_root().params.get("debug"):
@@ -145,6 +171,7 @@ def main(ctx: click.Context, project: Path, url: str | None, profile: str | None
       datavault -p my_vault migrate --help    after a change of the model
     """
     ctx.obj = {"project": project, "url": url, "profile": profile}
+    _show_notices()
 
 
 @main.command()

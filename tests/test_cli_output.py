@@ -429,3 +429,26 @@ def test_a_model_part_the_engine_cannot_run_is_named_by_generate(
     assert "UPDATE, DELETE" in result.output
     assert not (tmp_path / "out").exists()
 
+
+
+def test_a_command_says_so_while_another_process_has_the_duckdb_file_open(
+        tmp_path: Path) -> None:
+    """DuckDB lets one process at a time open a file: a command that finds it open waits,
+    and says so (after a second) on standard error, naming the process; then it answers."""
+    need_driver("duckdb")
+    project = tmp_path / "p"
+    piped(None, None, "init", str(project), "--engine", "duckdb")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('open', flush=True); time.sleep(2.5)", str(project / "vault.duckdb")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        done = piped(project, None, "batches")
+    finally:
+        holder.wait(30)
+    told = [line for line in done.stderr.splitlines() if "open in another process" in line]
+    assert len(told) == 1, done.stderr
+    assert str(project / "vault.duckdb") in told[0] and f"PID {holder.pid}" in told[0]
+    assert "waiting up to 30 s" in told[0]
+    assert done.stdout.startswith("batches: 0 rows"), done.stdout

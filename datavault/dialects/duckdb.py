@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import logging
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -20,8 +22,13 @@ from datavault.dialects.syntax import Syntax
 # backslash as it is
 _SPACE = "(' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))"
 _LOWER = "'abcdefghijklmnopqrstuvwxyz'"
-#: how long a connection waits for another process to close the database file
+#: how long a connection waits for another process to close the database file, and after how
+#: long of it the wait is told (the ``datavault`` logger, which the CLI shows)
 BUSY_SECONDS = 30
+TELL_AFTER_SECONDS = 1.0
+_log = logging.getLogger(__name__)
+#: the holder in DuckDB's message: 'Conflicting lock is held in PROGRAM (PID N)'
+_HOLDER = re.compile(r"held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
 _UPPER = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'"
 
 
@@ -525,8 +532,10 @@ def _reflecting(base: type) -> type:
         up to ``BUSY_SECONDS``, as SQLite waits for its write lock."""
         import duckdb
 
-        deadline = time.monotonic() + BUSY_SECONDS
+        started = time.monotonic()
+        deadline = started + BUSY_SECONDS
         pause = 0.01
+        told = False
         while True:
             attempt = {k: dict(v) if isinstance(v, dict) else v for k, v in cparams.items()}
             try:
@@ -534,6 +543,14 @@ def _reflecting(base: type) -> type:
             except duckdb.IOException as exc:
                 if "lock" not in str(exc) or time.monotonic() + pause > deadline:
                     raise
+                if not told and time.monotonic() - started >= TELL_AFTER_SECONDS:
+                    told = True
+                    holder = _HOLDER.search(str(exc))
+                    by = (f" ({holder['program'].rsplit('/', 1)[-1]}, PID {holder['pid']})"
+                          if holder else "")
+                    _log.warning("%s is open in another process%s; waiting up to %d s for it",
+                                 cparams.get("database", "the database file"), by,
+                                 BUSY_SECONDS)
             time.sleep(pause)
             pause = min(pause * 2, 0.2)
 

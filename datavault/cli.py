@@ -454,7 +454,13 @@ def batches_command(obj: dict, source: str | None, state: str | None, limit: int
                      _stamp(b.finished_at), b.input, b.input_bytes,
                      b.checksum if fmt != "table" or not b.checksum else b.checksum[:12],
                      b.message))
-    _emit(query.Answer(columns, rows), fmt, "batches")
+    stopped = [item.batch.batch_id for item in listed if "(interrupted)" in item.state]
+    note = (f"{'batches' if len(stopped) > 1 else 'batch'} "
+            f"{', '.join(map(str, stopped))} {'were' if len(stopped) > 1 else 'was'} "
+            "interrupted: the next load of the source finishes "
+            f"{'them' if len(stopped) > 1 else 'it'}, or `datavault load --resume "
+            f"{stopped[0]}` now" if stopped else "")
+    _emit(query.Answer(columns, rows, note), fmt, "batches")
 
 
 @main.group()

@@ -284,6 +284,34 @@ def test_a_resume_that_only_marks_a_batch_loaded_says_so(example_project: Path,
     assert "nothing to resume" in dv(p, url, "load", "--resume", "1").stdout
 
 
+def test_loading_a_stopped_loads_input_again_finishes_its_batch(example_project: Path,
+                                                               db_url: str) -> None:
+    """A load stopped after staging leaves its batch unfinished, which `batches` points out
+    with what finishes it; loading the same file again finishes that batch and shows it
+    once, as the load's result (not as a skip of the file as loaded before)."""
+    from datavault import api
+    from datavault.load import open_input
+
+    p = example_project
+    url = migrated(p, db_url)
+    orders = str(p / "data" / ORDERS)
+    session = api.open_session(p, url=url)
+    try:
+        session.loader.stage("shop_orders", open_input(orders))
+    finally:
+        session.close()
+    listed = dv(p, url, "batches")
+    assert ("batch 1 was interrupted: the next load of the source finishes it, or "
+            "`datavault load --resume 1` now") in listed.stderr, listed.stderr
+    shown = dv(p, url, "load", "shop_orders", orders).stdout
+    assert "skipped" not in shown, shown
+    assert shown.count("batch 1 of shop_orders: loaded;") == 1, shown
+    assert "batch 2" not in shown, shown
+    listed = json.loads(dv(p, url, "batches", "--format", "json").stdout)
+    assert [(b["batch"], b["state"]) for b in listed] == [(1, "loaded")]
+    assert "interrupted" not in dv(p, url, "batches").stderr
+
+
 def table_rows(text: str) -> list[str]:
     """The row lines of the box tables in ``text``."""
     return [line for line in text.splitlines() if line.startswith("│")]

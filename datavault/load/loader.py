@@ -140,7 +140,9 @@ class Loader:
              force: bool = False, allow_mass_delete: bool = False) -> LoadResult:
         """Stage ``data`` as a new batch of ``source_name`` and load every entity it feeds
         (or ``only`` these). An input identical to one already loaded is skipped unless
-        ``force``; earlier batches of the source left unfinished are finished first.
+        ``force``; earlier batches of the source left unfinished are finished first (where
+        one of them is this input's own, which a stopped load left, its result is the
+        load's).
 
         A batch of a snapshot source that would delete more than the source's
         ``max_deletes`` of the keys a satellite holds live is refused before any entity
@@ -159,6 +161,11 @@ class Loader:
             resumed = self._finish_earlier(source, None, progress)
             if fingerprint is not None:
                 copy = self.ledger.loaded_copy(source.name, fingerprint[0], entities)
+                own = next((r for r in resumed if r.batch.batch_id == copy.batch_id), None) \
+                    if copy is not None else None
+                if own is not None:  # this input's own batch, which a stopped load left
+                    own.resumed = [r for r in resumed if r is not own]
+                    return own
                 if copy is not None:
                     progress("skipped", batch=copy)
                     return LoadResult(copy, skipped=True, resumed=resumed)

@@ -321,7 +321,8 @@ class Renderer:
     def _capabilities(self) -> dict:
         """What the engine has (``Dialect``) that templates choose SQL by, never by its name."""
         return {"temporary_tables": self.dialect.temporary_tables,
-                "row_updates": self.dialect.row_updates}
+                "row_updates": self.dialect.row_updates,
+                "correlated_lookups": self.dialect.correlated_lookups}
 
     def _mart_common_unfinished(self) -> str:
         """The load time of the first batch that has not finished (far in the future: none),

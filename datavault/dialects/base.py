@@ -64,6 +64,12 @@ class Dialect:
     #: lookup; without, its times are found by a row-value comparison with a correlated
     #: subquery, ``(a, b) = (SELECT ...)``, and the row by them
     lateral_joins = False
+    #: a correlated subquery runs as a lookup per outer row (an index probe), so the latest
+    #: row of a key before a time, ``(SELECT ... WHERE key = o.key AND applied_ts < o.t
+    #: ORDER BY ... LIMIT 1)``, reads a few rows; without, the engine turns subqueries into
+    #: joins, and one whose correlation is not all equalities into a nested loop over the
+    #: whole table, so the same is asked by a join and a window
+    correlated_lookups = True
     #: how many entity loads of one batch may run at once, each on its own connection (1:
     #: one after the other, as an engine with one writer at a time must)
     concurrent_loads = 1

@@ -151,6 +151,9 @@ class SparkDialect(Dialect):
     # a row's latest version by LEFT JOIN LATERAL (... LIMIT 1): Spark has no row-value
     # comparison with a subquery
     lateral_joins = True
+    # Spark plans ``t.applied_ts < o.applied`` of a correlated subquery as a nested loop of
+    # every distinct outer time against the whole table
+    correlated_lookups = False
     savepoints = False
     concurrent_loads = 1
     # '...' and "..." are both strings, in which a backslash escapes the next character

@@ -315,18 +315,25 @@ points AS (
            ROW_NUMBER() OVER (PARTITION BY r.dv_hk ORDER BY r.dv_applied) AS pos
     FROM ranked r
     WHERE r.by_load = 1
+),
+-- The stored state just before each key's first point (its earliest applied time here).
+before_first AS (
+    SELECT dv_n.dv_hk, dv_n.hash_diff FROM (
+        SELECT dv_f.dv_hk, t.hash_diff,
+               ROW_NUMBER() OVER (PARTITION BY dv_f.dv_hk ORDER BY t.applied_ts DESC, t.load_ts DESC) AS dv_last
+        FROM first_seen dv_f JOIN msat_customer_phones t ON t.customer_hk = dv_f.dv_hk AND t.applied_ts < dv_f.first_applied
+    ) dv_n
+    WHERE dv_n.dv_last = 1
 )
 -- A deletion where there is no state yet changes nothing: it counts as shown.
 SELECT dv_p.dv_hk, dv_p.dv_applied, dv_p.desired, dv_p.in_batch, dv_p.prior_hd,
        COALESCE(
            CASE WHEN dv_p.stored_here IS NOT NULL THEN dv_p.stored_here
-                WHEN dv_p.pos = 1 THEN (  -- the stored state just before the key's first point
-                    SELECT t.hash_diff FROM msat_customer_phones t
-                    WHERE t.customer_hk = dv_p.dv_hk AND t.applied_ts < dv_p.dv_applied
-                    ORDER BY t.applied_ts DESC, t.load_ts DESC LIMIT 1)
+                WHEN dv_p.pos = 1 THEN dv_bf.hash_diff
                 ELSE dv_p.prev_desired END,
            CASE WHEN dv_p.desired = X'00000000000000000000000000000000' THEN dv_p.desired END) AS shown
-FROM points dv_p;
+FROM points dv_p
+LEFT JOIN before_first dv_bf ON dv_bf.dv_hk = dv_p.dv_hk;
 
 -- dv:inserted
 -- dv:if-any SELECT 1 FROM dv_obs WHERE dv_path = 0 LIMIT 1

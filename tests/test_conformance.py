@@ -15,7 +15,8 @@ it. Each property is one of SEMANTICS.md's, checked against the plain-Python ref
 - the example warehouse: its batches (late, corrected, sets of phones), each batch's entity
   loads run in the reverse of the loader's order (they are independent), give the tables and
   ``query``'s answers that the embedded default gives with ``load``
-  (``test_the_example_warehouse_loads_and_answers_as_on_the_default``).
+  (``test_the_example_warehouse_loads_and_answers_as_on_the_default``); on Spark also
+  through a Spark Connect server, the way a cluster is reached.
 
 The engines that run every kind and mart run each property's own suite with many more
 examples; here each runs ``DATAVAULT_CONFORMANCE_EXAMPLES`` (default 4; 0: none) drawn
@@ -293,11 +294,17 @@ def _example_answers(session) -> dict[tuple, list]:
     return answers
 
 
-def test_the_example_warehouse_loads_and_answers_as_on_the_default(make_url,
-                                                                   tmp_path: Path) -> None:
+#: every engine, and Spark through a Spark Connect server too (the way a cluster is reached)
+CONNECTED = CORE_ENGINES + (["spark-connect"] if "spark" in CORE_ENGINES else [])
+
+
+@pytest.mark.parametrize("engine", CONNECTED)
+def test_the_example_warehouse_loads_and_answers_as_on_the_default(
+        engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     """The example warehouse's batches, each batch's entity loads run one by one in the
     reverse of the loader's order, give the tables (less load times) and ``query``'s answers
     that SQLite, the embedded default, gives when ``load`` loads them."""
+    make_url = url_maker(request, engine, tmp_path)
     default_project = copy_example(tmp_path / "default")
     default = api.open_session(default_project, url=migrated(
         default_project, file_url_maker("sqlite", tmp_path)()))

@@ -3,15 +3,17 @@ source ``shop_orders``, each against a floor measured in the same run on the sam
 
 Run from the repository root:
 
-    python bench/load_bench.py --rows 1000000 --engines postgresql,sqlite,duckdb
+    python bench/load_bench.py --rows 1000000 --engines postgresql,sqlite,duckdb,spark
 
 For each engine it writes the example project into a temporary folder, opens a fresh database
-(a SQLite file, or a new PostgreSQL database that is dropped at the end) and loads, each in a
-process of its own whose peak memory (RSS) is measured:
+(a SQLite or DuckDB file, a new PostgreSQL database that is dropped at the end, or a schema of
+a local Spark session) and loads, each in a process of its own whose peak memory (RSS) is
+measured (Spark: in the benchmark's process, whose local session holds the catalog):
 
 1. the initial batch: N orders (``bench/generate.py``), feeding hubs ``order`` and
    ``customer``, link ``order_customer`` and satellite ``order_status``; right after it, the
-   floors: PostgreSQL's ``COPY`` of the same file (SQLite: ``csv`` + ``executemany``), and
+   floors: the engine's bulk load of the same file (PostgreSQL's and DuckDB's ``COPY``,
+   Spark's CSV reader; SQLite: ``csv`` + ``executemany``), and
    per entity a plain ``INSERT ... SELECT`` of the same staged rows into an empty table with
    the entity's columns and indexes, with no change detection;
 2. a 1% delta in applied-time order: 20% new orders, 30% orders observed again unchanged,
@@ -59,6 +61,10 @@ PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 SQL_TYPES = {"text": "text", "decimal": "numeric", "timestamp": "timestamp", "date": "date",
              "integer": "bigint", "float": "double precision", "boolean": "boolean",
              "uuid": "uuid"}
+#: Spark's types for the floor's table of the source's columns
+SPARK_TYPES = {"text": "STRING", "decimal": "DECIMAL(38,10)", "timestamp": "TIMESTAMP_NTZ",
+               "date": "DATE", "integer": "BIGINT", "float": "DOUBLE", "boolean": "BOOLEAN",
+               "uuid": "STRING"}
 
 
 # ---- machine -------------------------------------------------------------------------------
@@ -113,6 +119,13 @@ def print_machine(engines: list[str], rows: int, seed: int | None, title: str = 
         print(f"  duckdb:     {duckdb.__version__}")
     if "postgresql" in engines:
         print(f"  postgresql: {postgres_info()}")
+    if "spark" in engines:
+        import pyspark
+
+        master = os.environ.get("DATAVAULT_SPARK_MASTER", "local[2]")
+        submit = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+        print(f"  spark:      {pyspark.__version__}, a local session ({master}"
+              f"{', ' + submit if submit else ''}) in the benchmark's process")
     seeded = "" if seed is None else f" (seed {seed})"
     print(f"  batch:      {batch or f'{rows:,} rows of source {SOURCE}'}{seeded}")
     print()
@@ -145,13 +158,19 @@ def make_target(engine_name: str, workdir: Path, timeout: float) -> Target:
         if timeout > 0:  # a runaway statement fails its step instead of running for hours
             url += f"?options=-c%20statement_timeout%3D{int(timeout * 1000)}"
         return Target("postgresql", url, drop)
-    raise SystemExit(f"unknown engine {engine_name!r}; use sqlite, postgresql, duckdb")
+    if engine_name == "spark":  # one warehouse folder per process: its local session's
+        name = f"dvbench_{secrets.token_hex(4)}"
+        return Target("spark", f"spark:///{workdir / 'spark-warehouse'}?schema={name}",
+                      lambda: None)  # the folder goes with the benchmark's temporary one
+    raise SystemExit(f"unknown engine {engine_name!r}; use sqlite, postgresql, duckdb, spark")
 
 
 def copy_table_ddl(connection: sa.Connection, engine_name: str, table: str, copy: str) -> str:
     """DDL of an empty table with the same columns and primary key as ``table``."""
     if engine_name == "postgresql":
         return f"CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)"
+    if engine_name == "spark":  # Parquet: no keys, no indexes, as the vault's own tables
+        return f"CREATE TABLE {copy} LIKE {table} USING parquet"
     if engine_name == "duckdb":
         sql = connection.exec_driver_sql(
             "SELECT sql FROM duckdb_tables() WHERE table_name = ?", (table,)).scalar()
@@ -190,11 +209,13 @@ def floor_insert_select(engine: sa.Engine, engine_name: str, table: str,
                     re.sub(r"INDEX (\w+) ON \w+", rf"INDEX floor_\1 ON {copy}", sql))
     with engine.begin() as connection:
         started = time.perf_counter()
-        count = connection.exec_driver_sql(insert_sql.format(table=copy)).rowcount
+        inserted = connection.exec_driver_sql(insert_sql.format(table=copy)).rowcount
         seconds = time.perf_counter() - started
     with engine.begin() as connection:
+        if inserted < 0:  # the engine does not count a statement's rows (Spark)
+            inserted = connection.exec_driver_sql(f"SELECT COUNT(*) FROM {copy}").scalar()
         connection.exec_driver_sql(f"DROP TABLE {copy}")
-    return count, seconds
+    return inserted, seconds
 
 
 def entity_floor_sql(model, engine: sa.Engine, entity: str, source_name: str = SOURCE) -> str:
@@ -251,10 +272,9 @@ def staged_again(session, source: str, path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        stage = session.project.model.stage_table(source)
-        with session.engine.begin() as connection:
-            connection.exec_driver_sql(f"DELETE FROM {stage} WHERE dv_batch_id = "
-                                       f"{batch.batch_id}")
+        stage = session.loader.metadata.tables[session.project.model.stage_table(source)]
+        with session.engine.begin() as connection:  # a construct: Spark rewrites the table
+            connection.execute(stage.delete().where(stage.c.dv_batch_id == batch.batch_id))
         session.loader.ledger.update(batch.batch_id, status="failed",
                                      message="staged for the benchmark's floors only")
 
@@ -265,14 +285,29 @@ def floor_stage(engine: sa.Engine, engine_name: str, csv_path: Path,
 
     PostgreSQL: COPY ... FROM STDIN (FORMAT csv, HEADER) of the file.
     DuckDB: COPY ... FROM the file (its own CSV reader, on every core).
+    Spark: its CSV reader (a temporary view over the file, of the typed columns), into a
+    Parquet table by one INSERT ... SELECT.
     SQLite: csv.reader + one executemany INSERT, in one transaction.
-    Both include reading the file and the commit (as the stage figure does).
+    Each includes reading the file and the commit (as the stage figure does).
     """
     table = "floor_stage"
-    ddl = ", ".join(f"{name} {SQL_TYPES[type_name]}" for name, type_name in columns)
+    types = SPARK_TYPES if engine_name == "spark" else SQL_TYPES
+    ddl = ", ".join(f"{name} {types[type_name]}" for name, type_name in columns)
     with engine.begin() as connection:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
-        connection.exec_driver_sql(f"CREATE TABLE {table} ({ddl})")
+        connection.exec_driver_sql(f"CREATE TABLE {table} ({ddl})"
+                                   + (" USING parquet" if engine_name == "spark" else ""))
+    if engine_name == "spark":
+        with engine.connect() as connection:  # the view is its connection's (session's)
+            started = time.perf_counter()
+            connection.exec_driver_sql(
+                f"CREATE OR REPLACE TEMPORARY VIEW floor_csv ({ddl}) USING csv OPTIONS "
+                f"(path '{csv_path}', header 'true')")
+            connection.exec_driver_sql(f"INSERT INTO {table} SELECT * FROM floor_csv")
+            seconds = time.perf_counter() - started
+            count = connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar()
+            connection.exec_driver_sql(f"DROP TABLE {table}")
+        return count, seconds
     raw = engine.raw_connection()
     try:
         dbapi = raw.driver_connection
@@ -307,8 +342,13 @@ def floor_stage(engine: sa.Engine, engine_name: str, csv_path: Path,
 # ---- a load in a process of its own --------------------------------------------------------
 def child(project: str, url: str, csv_path: str, one_at_a_time: str) -> None:
     """Load one batch and print what it did as JSON (run by ``run_load`` in a new process)."""
+    print(json.dumps(load_batch(project, url, csv_path, one_at_a_time == "1")))
+
+
+def load_batch(project: str, url: str, csv_path: str, one_at_a_time: bool) -> dict:
+    """Load one batch; what it did, with the three slowest statements of each step."""
     session = api.open_session(project, url=url)
-    if one_at_a_time == "1":  # each entity load timed alone, as its floor is
+    if one_at_a_time:  # each entity load timed alone, as its floor is
         session.dialect.concurrent_loads = 1
     statements: dict[str, list[tuple[float, int, str]]] = {}
     # per thread: the loader runs a batch's entity loads at once where the engine can, each
@@ -341,20 +381,21 @@ def child(project: str, url: str, csv_path: str, one_at_a_time: str) -> None:
     result = session.loader.load(SOURCE, open_input(csv_path), progress=progress, force=True)
     total = time.perf_counter() - started
     session.close()
-    print(json.dumps({
+    return {
         "total": total, "rows_read": result.rows_read, "rows_staged": result.rows_staged,
         "rows_quarantined": result.rows_quarantined, "stage_seconds": result.stage_seconds,
         "read_by": result.read_by, "batch_id": result.batch_id,
-        "entities": [e.__dict__ for e in result.entities], "statements": statements,
-    }))
+        "entities": [dict(e.__dict__) for e in result.entities], "statements": statements,
+    }
 
 
 @dataclass
 class Loaded:
-    """One batch loaded in a process of its own: what ``child`` printed, and its peak RSS."""
+    """One batch loaded: what ``load_batch`` told, and the peak RSS of its process (None
+    where it ran in the benchmark's own)."""
 
     data: dict
-    rss_mib: float
+    rss_mib: float | None
 
     def entity(self, name: str) -> dict:
         return next(e for e in self.data["entities"] if e["entity"] == name)
@@ -364,9 +405,12 @@ class Loaded:
         return sum(e["rows_inserted"] for e in self.data["entities"])
 
 
-def run_load(project: Path, url: str, csv_path: Path, one_at_a_time: bool = False) -> Loaded:
-    """Load a batch in a process of its own (its entity loads as many at once as the engine
-    runs, unless ``one_at_a_time``)."""
+def run_load(project: Path, url: str, csv_path: Path, one_at_a_time: bool = False,
+             in_process: bool = False) -> Loaded:
+    """Load a batch in a process of its own, or in this one where ``in_process`` (its entity
+    loads as many at once as the engine runs, unless ``one_at_a_time``)."""
+    if in_process:
+        return Loaded(load_batch(str(project), url, str(csv_path), one_at_a_time), None)
     process = subprocess.Popen(
         [sys.executable, __file__, "--child", str(project), url, str(csv_path),
          "1" if one_at_a_time else "0"],
@@ -389,6 +433,12 @@ def history_storage(engine: sa.Engine, engine_name: str, table: str) -> int | No
                 f"SELECT pg_total_relation_size('{table}')").scalar()
         if engine_name == "duckdb":
             return None
+        if engine_name == "spark":  # the table's files
+            location = next(row[1] for row in connection.exec_driver_sql(
+                f"DESCRIBE TABLE EXTENDED {table}") if row[0] == "Location")
+            folder = Path(location.removeprefix("file:"))
+            return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()
+                       and not f.name.startswith((".", "_")))
         try:
             return connection.exec_driver_sql(
                 "SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name IN "
@@ -447,7 +497,10 @@ def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
         entities = model.entities_of(SOURCE)
         satellite = next(e for e in entities if model.entity_kind(e) == "satellite")
 
-        initial = run_load(project, target.url, files["initial"], one_at_a_time=True)
+        # a local Spark session's catalog is one process's, and this one holds it
+        here = engine_name == "spark"
+        initial = run_load(project, target.url, files["initial"], one_at_a_time=True,
+                           in_process=here)
         keys = initial.data["rows_read"]
         for e in initial.data["entities"]:
             if e["status"] != "ok":
@@ -470,9 +523,9 @@ def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
                 at_once = run_load(project, other.url, files["initial"])
             finally:
                 other.cleanup()
-        delta = run_load(project, target.url, files["delta"])
-        again = run_load(project, target.url, files["delta"])
-        late = run_load(project, target.url, files["late"])
+        delta = run_load(project, target.url, files["delta"], in_process=here)
+        again = run_load(project, target.url, files["delta"], in_process=here)
+        late = run_load(project, target.url, files["late"], in_process=here)
         for label, loaded in (("1% delta", delta), ("the delta again", again),
                               ("late batch", late)):
             for e in loaded.data["entities"]:
@@ -485,7 +538,8 @@ def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
         first = initial.data
         table = [Row("stage (COPY or parse, type, hash)", first["rows_staged"],
                      first["stage_seconds"], stage_n, stage_s,
-                     {"postgresql": "COPY csv", "duckdb": "COPY from file"}.get(
+                     {"postgresql": "COPY csv", "duckdb": "COPY from file",
+                      "spark": "CSV reader to Parquet"}.get(
                          engine_name, "csv + executemany"))]
         for name in entities:
             e = initial.entity(name)
@@ -507,9 +561,13 @@ def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
                          "1% delta in order; target 2x"))
         print_table(engine_name, table)
 
-        print(f"  read by: {first['read_by']}; peak RSS of the loader process: initial "
-              f"{initial.rss_mib:.0f} MiB, delta {delta.rss_mib:.0f} MiB, late "
-              f"{late.rss_mib:.0f} MiB (target < 200 MiB)")
+        if here:
+            print(f"  read by: {first['read_by']}; the loads ran in the benchmark's process "
+                  "(no RSS of their own; Spark's engine is a JVM beside it)")
+        else:
+            print(f"  read by: {first['read_by']}; peak RSS of the loader process: initial "
+                  f"{initial.rss_mib:.0f} MiB, delta {delta.rss_mib:.0f} MiB, late "
+                  f"{late.rss_mib:.0f} MiB (target < 200 MiB)")
         observations = sum(loaded.entity(satellite)["rows_staged"]
                            for loaded in (initial, delta, again, late))
         sat_table = model.sat_table(satellite)
@@ -581,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000,
                         help="rows (orders) of the initial batch; later batches are 1%%")
     parser.add_argument("--engines", default="sqlite,postgresql",
-                        help="comma-separated: sqlite, postgresql")
+                        help="comma-separated: sqlite, postgresql, duckdb, spark")
     parser.add_argument("--workdir", default=None,
                         help="parent folder of the temporary folder (default: system temp)")
     parser.add_argument("--statement-timeout", type=float, default=1800, metavar="SECONDS",

@@ -267,3 +267,43 @@ def test_a_batch_whose_staged_rows_are_gone_is_not_loaded(example_project: Path,
         after = connection.exec_driver_sql("SELECT COUNT(*) FROM sat_customer_details").scalar()
     assert after == before
     session.close()
+
+
+def test_a_local_spark_session_waits_while_another_process_has_the_catalog(
+        tmp_path: Path) -> None:
+    """A local Spark session's catalog is an embedded Derby database, which one process at a
+    time opens (Derby holds a lock on its ``dbex.lck`` while it has it booted). A session
+    about to start waits while another process holds that lock, and says so after a
+    second, instead of failing with the metastore's stack traces."""
+    import logging
+
+    from datavault.dialects import sparksql
+
+    metastore = tmp_path / "metastore_db"
+    metastore.mkdir()
+    (metastore / "dbex.lck").write_bytes(b"")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; f = os.open(sys.argv[1], os.O_RDWR); "
+         "fcntl.lockf(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(2.5)",
+         str(metastore / "dbex.lck")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert sparksql._held(metastore)
+        records: list[logging.LogRecord] = []
+        handler = logging.Handler(logging.WARNING)
+        handler.emit = records.append  # type: ignore[method-assign]
+        sparksql._log.addHandler(handler)
+        started = time.monotonic()
+        try:
+            sparksql._wait_while_held(metastore, str(tmp_path))
+        finally:
+            sparksql._log.removeHandler(handler)
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(30)
+    assert 1.0 < waited < 10, waited
+    told = [r.getMessage() for r in records]
+    assert told == [f"the Spark warehouse {tmp_path} is in use by another process (a local "
+                    "session's catalog is one process's at a time); waiting up to 600 s for "
+                    "it"]
+    assert not sparksql._held(metastore)

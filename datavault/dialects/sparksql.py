@@ -30,9 +30,11 @@ Databricks' dialect speak the Thrift server protocol), so this module is that br
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,16 @@ class NotSupportedError(DatabaseError):
 
 
 _LOCK = threading.Lock()
+_log = logging.getLogger(__name__)
+#: how long a local session waits for another process to let go of the warehouse's catalog
+#: (an embedded Derby database: one process at a time), and after how long it says so
+CATALOG_WAIT_SECONDS = 600
+TELL_AFTER_SECONDS = 1.0
+#: what Spark says when another process has the catalog's Derby database open
+_CATALOG_HELD = ("Another instance of Derby may have already booted the database",
+                 "Unable to instantiate org.apache.hadoop.hive.ql.metadata."
+                 "SessionHiveMetaStoreClient",
+                 "Failed to start database")
 #: the process's local session, by warehouse folder: a JVM holds one, for the process's life
 _LOCAL: dict[str, Any] = {}
 
@@ -110,6 +122,7 @@ def _local_session(warehouse: str) -> Any:
                 f"a process has one local session, so it cannot also open {warehouse}")
         Path(warehouse).mkdir(parents=True, exist_ok=True)
         metastore = Path(warehouse) / "metastore_db"
+        _wait_while_held(metastore, warehouse)
         os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
         builder = (
             SparkSession.builder.master(os.environ.get("DATAVAULT_SPARK_MASTER", "local[2]"))
@@ -130,8 +143,81 @@ def _local_session(warehouse: str) -> Any:
         )
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
+        _wait_for_catalog(session, warehouse)
         _LOCAL[warehouse] = session
         return session
+
+
+def _held(metastore: Path) -> bool:
+    """Whether another process has the catalog's Derby database open: Derby holds a lock on
+    its file ``dbex.lck`` (an OS record lock, as Java's file locks are) while it does."""
+    import fcntl
+
+    try:
+        handle = os.open(metastore / "dbex.lck", os.O_RDWR)
+    except OSError:  # no catalog yet, or none booted since it was made
+        return False
+    try:
+        fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.lockf(handle, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(handle)
+
+
+def _wait_while_held(metastore: Path, warehouse: str) -> None:
+    """Before a local session starts: wait while another process has the warehouse's
+    catalog open, up to ``CATALOG_WAIT_SECONDS``, and say so after a second of it."""
+    started = time.monotonic()
+    told = False
+    while _held(metastore):
+        waited = time.monotonic() - started
+        if waited > CATALOG_WAIT_SECONDS:
+            raise OperationalError(_HELD_TOO_LONG.format(warehouse=warehouse,
+                                                         seconds=CATALOG_WAIT_SECONDS))
+        if not told and waited >= TELL_AFTER_SECONDS:
+            told = True
+            _log.warning(_WAITING, warehouse, CATALOG_WAIT_SECONDS)
+        time.sleep(0.5)
+
+
+_WAITING = ("the Spark warehouse %s is in use by another process (a local session's catalog "
+            "is one process's at a time); waiting up to %d s for it")
+_HELD_TOO_LONG = ("the catalog of the Spark warehouse {warehouse} is still in use by another "
+                  "process after {seconds} s (a local session's catalog is one process's at a "
+                  "time; a Spark Connect server takes several)")
+
+
+def _wait_for_catalog(session: Any, warehouse: str) -> None:
+    """Open the warehouse's catalog, waiting while another process has it open (one that
+    took it after ``_wait_while_held`` looked), as that does. Spark's own log of each failed
+    attempt (stack traces of the metastore client) is silenced meanwhile."""
+    started = time.monotonic()
+    pause, told = 0.5, False
+    context = session.sparkContext
+    context.setLogLevel("OFF")
+    try:
+        while True:
+            try:
+                session.sql("SHOW DATABASES").collect()
+                return
+            except Exception as exc:
+                if not any(text in str(exc) for text in _CATALOG_HELD):
+                    raise
+                waited = time.monotonic() - started
+                if waited + pause > CATALOG_WAIT_SECONDS:
+                    raise OperationalError(_HELD_TOO_LONG.format(
+                        warehouse=warehouse, seconds=CATALOG_WAIT_SECONDS)) from None
+                if not told and waited >= TELL_AFTER_SECONDS:
+                    told = True
+                    _log.warning(_WAITING, warehouse, CATALOG_WAIT_SECONDS)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+    finally:
+        context.setLogLevel("ERROR")
 
 
 def connect(warehouse: str | None = None, remote: str | None = None,

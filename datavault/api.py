@@ -101,7 +101,11 @@ def generate(project_dir: Path | str, dialect_name: str, out: Path | str) -> lis
     dialect.check_needs(f"generate --dialect {dialect.name}",
                         {**kinds.engine_needs(project.model), **marts.engine_needs(project.model)})
     renderer = Renderer(project.model, dialect, project.root / "templates")
-    sa_dialect = dialect.sqlalchemy_dialect()
+    try:  # the SQL is compiled by the engine's SQLAlchemy dialect, from its driver package
+        sa_dialect = dialect.sqlalchemy_dialect()
+    except ImportError as exc:
+        raise DatavaultError(dialect.missing_driver() or f"generate --dialect {dialect.name}: "
+                             f"{exc}") from None
     out = Path(out)
     written: list[Path] = []
 

@@ -146,3 +146,24 @@ def test_generated_load_files_run_in_a_plain_client(make_db_url, example_project
     client_session.close()
     assert sum(len(rows) for rows in loaded.values()) > 20
     assert plain == loaded
+
+
+def test_generate_for_an_engine_whose_driver_is_missing_says_what_to_install(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQL is compiled by the engine's SQLAlchemy dialect, from its driver's package:
+    where that is not installed, one error names the extra that installs it."""
+    import importlib.util
+
+    from datavault.dialects.duckdb import DuckDBDialect
+
+    def not_installed(self):
+        raise ModuleNotFoundError("No module named 'duckdb_engine'")
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(DuckDBDialect, "sqlalchemy_dialect", not_installed)
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "duckdb_engine" else real(name, *a))
+    with pytest.raises(DatavaultError) as raised:
+        api.generate(ROOT, "duckdb", tmp_path / "out")
+    assert str(raised.value) == ("the duckdb engine needs the Python package duckdb_engine: "
+                                 "pip install 'datavault[duckdb]'")

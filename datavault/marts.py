@@ -252,6 +252,9 @@ class MartBuilder:
                 table.drop(connection, checkfirst=True)
                 table.create(connection)
             self._write_spine(connection, mart, spine, changed=rebuild or added or removed)
+            counts_rows = self.renderer.dialect.counts_rows
+            before = 0 if counts_rows or rebuild else connection.execute(
+                sa.select(sa.func.count()).select_from(table)).scalar()
             deleted = 0
             if removed and not rebuild:
                 deleted = connection.execute(table.delete().where(table.c.snapshot_ts.not_in(
@@ -274,6 +277,9 @@ class MartBuilder:
                         result.rowcount, 0)
                 elif statement.tag == "inserted":
                     inserted += max(result.rowcount, 0)
+            if not counts_rows:  # the rows it holds now, less those it kept
+                inserted = connection.execute(
+                    sa.select(sa.func.count()).select_from(table)).scalar() - (before - deleted)
             if remake:
                 for statement in views.statements():
                     if not statement.sql.startswith("DROP VIEW"):

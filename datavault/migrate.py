@@ -198,9 +198,14 @@ class Hooks:
     allow_empty: bool = False
     #: record the tables' shapes even when nothing else changes (`migrate revision --empty`)
     record_shapes: bool = False
+    #: the engine keeps NOT NULL, primary keys and indexes (``Dialect.constraints``);
+    #: without, the comparison leaves them out, as the engine cannot hold them
+    constraints: bool = True
 
     def include_object(self, obj: Any, name: str | None, type_: str, reflected: bool,
                        compare_to: Any) -> bool:
+        if type_ in ("index", "unique_constraint") and not self.constraints:
+            return False  # the engine keeps none
         if not (reflected and compare_to is None):
             return True
         if type_ == "table":
@@ -239,8 +244,11 @@ class Hooks:
         refuse_if_breaking(self.changes, connection, "this model change")
         after = recorded(self.model, stored, self.drop_removed)
         upgrade, downgrade = script.upgrade_ops, script.downgrade_ops
+        if not self.constraints:
+            for container in (upgrade, downgrade):
+                container.ops[:] = _without_nullability(container.ops)
         remade = _remake_staging(connection, self.model, upgrade, downgrade) \
-            if connection is not None else []
+            if connection is not None and self.constraints else []
         for container in (upgrade, downgrade):
             _with_casts(container.ops)
             _empty_staging_first(container.ops, self._stage_tables())
@@ -269,6 +277,24 @@ class Hooks:
             "render_as_batch": True,  # SQLite needs batch mode to alter; PostgreSQL ignores it
             "compare_type": True,
         }
+
+
+def _without_nullability(operations: list[Any]) -> list[Any]:
+    """``operations`` less their changes of nullability (an engine that keeps no NOT NULL
+    reflects every column nullable), and less the table steps that held nothing else."""
+    kept = []
+    for op in operations:
+        if isinstance(op, ops.ModifyTableOps):
+            op.ops[:] = _without_nullability(op.ops)
+            if not op.ops:
+                continue
+        elif isinstance(op, ops.AlterColumnOp):
+            op.modify_nullable = None
+            if not any(getattr(op, f"modify_{what}") not in (None, False) for what in
+                       ("type", "server_default", "comment", "name")):
+                continue
+        kept.append(op)
+    return kept
 
 
 def recorded(model: m.Model, stored: dict[str, str], dropping: bool) -> dict[str, str]:
@@ -342,6 +368,8 @@ def run_environment() -> None:
     state: EnvironmentState | None = config.attributes.get(STATE)
     if state is None:  # the plain alembic command
         state = _state_from_alembic_command(config, context.get_x_argument(as_dictionary=True))
+    state.hooks.constraints = get_dialect(
+        database.with_driver(state.url).get_backend_name()).constraints
     options = state.hooks.configure_options()
 
     def on_version_apply(*, step: Any, **_kw: Any) -> None:
@@ -460,7 +488,8 @@ def compare_tables(connection: sa.Connection, model: m.Model,
     """What a migration would have to change in the model's tables (or only in ``tables``,
     which are the only ones reflected then): Alembic's autogenerate comparison, and the
     staging tables whose primary key is not the model's."""
-    hooks = Hooks(model, stored=read_contract(connection) or {})
+    constraints = get_dialect(connection.dialect.name).constraints
+    hooks = Hooks(model, stored=read_contract(connection) or {}, constraints=constraints)
     opts: dict[str, Any] = {"compare_type": True, "include_object": hooks.include_object}
     metadata = schema.metadata_for(model)
     if tables is not None:
@@ -471,9 +500,13 @@ def compare_tables(connection: sa.Connection, model: m.Model,
             metadata.tables[name].to_metadata(scoped)
         metadata = scoped
     context = migration_context(connection, opts)
-    lines = [_diff_text(d) for d in compare_metadata(context, metadata)]
-    lines += [f"staging table {name} has another primary key than the model's"
-              for name in stale_staging(connection, model, tables)]
+    found = compare_metadata(context, metadata)
+    if not constraints:  # every column reflects nullable: not a difference
+        found = [kept for d in found if (kept := _not_nullability(d))]
+    lines = [_diff_text(d) for d in found]
+    if constraints:
+        lines += [f"staging table {name} has another primary key than the model's"
+                  for name in stale_staging(connection, model, tables)]
     return Comparison(lines, hooks.kept)
 
 
@@ -483,6 +516,14 @@ def unrecorded_shapes(connection: sa.Connection, model: m.Model) -> list[str]:
     shapes = schema.table_shapes(model, dv_contract.kept_payload(stored, model))
     return sorted(t for t, shape in shapes.items()
                   if stored.get(dv_contract.shape_item(t)) != shape)
+
+
+def _not_nullability(diff: Any) -> Any:
+    """An autogenerate difference less its changes of nullability (None: nothing else)."""
+    if isinstance(diff, list):
+        rest = [d for d in diff if not (isinstance(d, tuple) and d[0] == "modify_nullable")]
+        return rest or None
+    return diff
 
 
 def _diff_text(diff: Any) -> str:

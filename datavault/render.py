@@ -322,7 +322,8 @@ class Renderer:
         """What the engine has (``Dialect``) that templates choose SQL by, never by its name."""
         return {"temporary_tables": self.dialect.temporary_tables,
                 "row_updates": self.dialect.row_updates,
-                "correlated_lookups": self.dialect.correlated_lookups}
+                "correlated_lookups": self.dialect.correlated_lookups,
+                "nested_correlation": self.dialect.nested_correlation}
 
     def _mart_common_unfinished(self) -> str:
         """The load time of the first batch that has not finished (far in the future: none),

@@ -27,6 +27,7 @@ satellites, whose histories load more rows).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -265,18 +266,42 @@ def _plain(value):
     return value
 
 
+def _timed(value):
+    """A time as the time it reads as, where an engine gives its text (SQLite, read by raw
+    SQL), and a decimal as its text (where an engine types a JSON number)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    try:
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+
+
 def _example_tables(session) -> dict[str, list[tuple]]:
     """Every vault table of the example without its load times, read through the model's
-    table types (a timestamp is a datetime, a hash bytes, on every engine)."""
+    table types (a timestamp is a datetime, a hash bytes, on every engine); the quarantine
+    apart (``_quarantined``)."""
     model = session.project.model
     md = api.schema.build_metadata(model)
     result = {}
     with session.engine.connect() as connection:
         for name in test_independence.table_names(model):
+            if name == "dv_quarantine":  # its rows' JSON is each engine's: ``_quarantined``
+                continue
             columns = [c for c in md.tables[name].columns if c.name != "load_ts"]
             result[name] = sorted((tuple(_plain(v) for v in row)
                                    for row in connection.execute(sa.select(*columns))), key=repr)
     return result
+
+
+def _quarantined(session) -> list[tuple]:
+    """The quarantine: per row its batch, entity, row number, reason, and its values (each
+    engine writes its own JSON text: a time is compared as the time it reads as)."""
+    with session.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT batch_id, entity, row_number, reason, data FROM dv_quarantine").all()
+    return sorted(((b, e, n, r, {k: _timed(v) for k, v in json.loads(d).items()} if d else d)
+                   for b, e, n, r, d in rows), key=repr)
 
 
 def _example_answers(session) -> dict[tuple, list]:
@@ -292,6 +317,24 @@ def _example_answers(session) -> dict[tuple, list]:
                 answers[entity, at] = sorted(
                     (tuple(_plain(row[i]) for i in kept) for row in answer.rows), key=repr)
     return answers
+
+
+def _example_bridge(session) -> dict[str, list[tuple]]:
+    """The example's bridge ``customer_orders`` (it follows the effectivity satellite of its
+    link) built, and its table and views read, less load times."""
+    session.build_marts(["customer_orders"], today=dt.date(2026, 3, 10))
+    model = session.project.model
+    mart = model.marts["customer_orders"]
+    read = {"table": mart.table, **{v: mart.view(v) for v in ("current", "history")}}
+    shown = {}
+    with session.engine.connect() as connection:
+        for label, name in read.items():
+            result = connection.exec_driver_sql(f"SELECT * FROM {name}")
+            kept = [i for i, c in enumerate(result.keys()) if "load" not in c]
+            shown[label] = sorted((tuple(_timed(_plain(row[i])) for i in kept)
+                                   for row in result), key=repr)
+    assert shown["table"] and shown["current"], shown
+    return shown
 
 
 #: every engine, and Spark through a Spark Connect server too (the way a cluster is reached)
@@ -324,7 +367,13 @@ def test_the_example_warehouse_loads_and_answers_as_on_the_default(
         tables = _example_tables(session)
         assert sum(len(rows) for rows in tables.values()) > 20
         assert tables == _example_tables(default)
+        quarantined = _quarantined(session)
+        assert any(data and data.get("ordered_at") == dt.datetime(2026, 3, 4, 10, 0, 0, 654321)
+                   for *_, data in quarantined), quarantined
+        assert quarantined == _quarantined(default)
         assert _example_answers(session) == _example_answers(default)
+        # the bridge that follows an effectivity satellite: its table and live views
+        assert _example_bridge(session) == _example_bridge(default)
     finally:
         session.close()
         default.close()

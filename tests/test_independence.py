@@ -24,6 +24,8 @@ CORRECTION = (
     "order_id,customer_ref,status,amount,ordered_at,changed_at\n"
     "O-1001,C001,returned,120.50,2026-03-02T09:15:00,2026-03-02T09:15:00\n"  # correction
     "O-1004, c002,placed,9.99,2026-03-04T10:00:00,2026-03-04T10:00:00\n"
+    # no customer: quarantined by the entities keyed by one, with every digit of its times
+    "O-1005,,placed,1.25,2026-03-04T10:00:00.654321,2026-03-04T10:00:00.000001\n"
 )
 
 

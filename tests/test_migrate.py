@@ -27,7 +27,7 @@ from datavault import api
 from datavault.cli import main
 from datavault.database import connect
 from datavault.load import open_input
-from tests.conftest import migrated, write_project
+from tests.conftest import CORE_ENGINES, migrated, url_maker, write_project
 from tests.test_history import EXAMPLES
 
 V1_BATCHES = [
@@ -428,6 +428,29 @@ def test_a_new_satellite_on_a_loaded_source_migrates_and_loads(example_project: 
     check_is_clean(project, url)
     dv(project, url, "load", "shop_orders", str(project / "data" / V1_BATCHES[4][1]))
     assert count(url, "sat_order_placed") == 2
+
+
+@pytest.fixture(params=CORE_ENGINES)
+def core_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of every engine, those that keep no constraints (Spark) too."""
+    return url_maker(request, request.param, tmp_path)()
+
+
+def test_an_additive_change_migrates_and_checks_clean_on_every_engine(example_project: Path,
+                                                                     core_url: str) -> None:
+    """A new satellite (a new table, a new staging column): `migrate check` is clean before
+    and after, and the revision asks for nothing an engine cannot hold (an engine without
+    NOT NULL or indexes reflects none: no difference)."""
+    project, url = example_project, migrated(example_project, core_url)
+    check_is_clean(project, url)
+    (project / "models" / "satellites" / "order_placed.yml").write_text(
+        "parent: order\nsource: shop_orders\npayload: [ordered_at]\n", encoding="utf-8")
+    made = dv(project, url, "migrate", "revision", "-m", "order placed").stdout
+    assert "add table sat_order_placed" in made, made
+    assert "add column stg_shop_orders.dv_hd_order_placed" in made, made
+    assert "alter column" not in made and "index" not in made, made
+    dv(project, url, "migrate", "upgrade")
+    check_is_clean(project, url)
 
 
 # ---- removed columns: kept, or dropped when asked ----------------------------------------

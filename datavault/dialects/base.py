@@ -70,6 +70,17 @@ class Dialect:
     #: joins, and one whose correlation is not all equalities into a nested loop over the
     #: whole table, so the same is asked by a join and a window
     correlated_lookups = True
+    #: a correlated subquery may refer to the query two levels out (a subquery inside a
+    #: correlated one); without, a bridge's live view finds the relationships in effect by
+    #: one uncorrelated subquery over the effectivity satellite
+    nested_correlation = True
+    #: a statement says how many rows it wrote (the DB-API's ``rowcount``); without, what a
+    #: load or a mart build wrote is counted in its tables afterwards
+    counts_rows = True
+    #: the tables keep NOT NULL, primary keys and indexes; without (Spark's Parquet tables),
+    #: the loads keep keys unique themselves, and a comparison of the database with the
+    #: model (``migrate check``, ``migrate revision``) leaves nullability and indexes out
+    constraints = True
     #: how many entity loads of one batch may run at once, each on its own connection (1:
     #: one after the other, as an engine with one writer at a time must)
     concurrent_loads = 1

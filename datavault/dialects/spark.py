@@ -154,6 +154,10 @@ class SparkDialect(Dialect):
     # Spark plans ``t.applied_ts < o.applied`` of a correlated subquery as a nested loop of
     # every distinct outer time against the whole table
     correlated_lookups = False
+    # Spark resolves a correlated subquery's outer columns one level out only
+    nested_correlation = False
+    counts_rows = False
+    constraints = False
     savepoints = False
     concurrent_loads = 1
     # '...' and "..." are both strings, in which a backslash escapes the next character
@@ -254,8 +258,12 @@ class SparkDialect(Dialect):
         return f"COALESCE({self._digest(joined, algorithm)}, {self.zero_key(algorithm)})"
 
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
+        """A timestamp with every digit of its microseconds (Spark's own format stops at
+        milliseconds)."""
         fields = ", ".join(f"{self.text_literal(k)}, {e}" for k, e in pairs)
-        return f"to_json(named_struct({fields}), map('ignoreNullFields', 'false'))"
+        micros = self.text_literal("yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+        return (f"to_json(named_struct({fields}), map('ignoreNullFields', 'false', "
+                f"'timestampNTZFormat', {micros}, 'timestampFormat', {micros}))")
 
     def utc_now(self) -> str:
         return "CAST(current_timestamp() AS TIMESTAMP_NTZ)"

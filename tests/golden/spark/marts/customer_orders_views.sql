@@ -40,10 +40,15 @@ WHERE 1 = 1
         WHERE y.order_hk = p.e2 AND y.applied_ts <= CAST(current_timestamp() AS TIMESTAMP_NTZ) AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP_NTZ '9999-12-31 00:00:00.000000')
         ORDER BY y.applied_ts DESC, y.load_ts DESC LIMIT 1) <> X'00000000000000000000000000000000')
   -- order_customer: the relationship in effect now for its driving key (order_customer_eff)
-  AND (SELECT y.hash_diff FROM eff_order_customer_eff y
-       WHERE y.driving_hk = (SELECT z.order_hk FROM link_order_customer z WHERE z.order_customer_hk = p.e1)
-         AND y.applied_ts <= CAST(current_timestamp() AS TIMESTAMP_NTZ) AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP_NTZ '9999-12-31 00:00:00.000000')
-       ORDER BY y.applied_ts DESC, y.load_ts DESC LIMIT 1) = p.e1
+  -- (one of the relationships in effect now: a driving key's rows name only its own)
+  AND p.e1 IN (
+      SELECT y.hash_diff FROM (
+          SELECT y.hash_diff,
+                 ROW_NUMBER() OVER (PARTITION BY y.driving_hk ORDER BY y.applied_ts DESC, y.load_ts DESC) AS dv_last
+          FROM eff_order_customer_eff y
+          WHERE y.applied_ts <= CAST(current_timestamp() AS TIMESTAMP_NTZ) AND y.load_ts < COALESCE((SELECT MIN(b.loaded_at) FROM dv_batch b WHERE b.status IN ('staging', 'staged', 'loading', 'partly loaded')), TIMESTAMP_NTZ '9999-12-31 00:00:00.000000')
+      ) y
+      WHERE y.dv_last = 1)
 ;
 
 -- Each path's spans of life along applied time, as known before the first unfinished batch:

@@ -4,7 +4,7 @@ BEGIN;
 -- Reads batch :batch_id staged in stg_crm_customers; running it again inserts nothing.
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT s.dv_batch_id, 'customer', s.dv_row, 'crm_customers', 'missing business key of hub customer (customer_id)', to_json(named_struct('customer_id', s.customer_id, 'name', s.name, 'email', s.email, 'city', s.city, 'extracted_at', s.extracted_at), map('ignoreNullFields', 'false'))
+SELECT s.dv_batch_id, 'customer', s.dv_row, 'crm_customers', 'missing business key of hub customer (customer_id)', to_json(named_struct('customer_id', s.customer_id, 'name', s.name, 'email', s.email, 'city', s.city, 'extracted_at', s.extracted_at), map('ignoreNullFields', 'false', 'timestampNTZFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS'))
 FROM stg_crm_customers s
 WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_customer = X'00000000000000000000000000000000')
   AND NOT EXISTS (

@@ -14,7 +14,7 @@ DROP VIEW IF EXISTS dv_seen;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT s.dv_batch_id, 'customer_details', s.dv_row, 'crm_customers', 'missing business key of hub customer', to_json(named_struct('customer_id', s.customer_id, 'name', s.name, 'email', s.email, 'city', s.city, 'extracted_at', s.extracted_at), map('ignoreNullFields', 'false'))
+SELECT s.dv_batch_id, 'customer_details', s.dv_row, 'crm_customers', 'missing business key of hub customer', to_json(named_struct('customer_id', s.customer_id, 'name', s.name, 'email', s.email, 'city', s.city, 'extracted_at', s.extracted_at), map('ignoreNullFields', 'false', 'timestampNTZFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS'))
 FROM stg_crm_customers s
 WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_customer = X'00000000000000000000000000000000')
   AND NOT EXISTS (
@@ -92,7 +92,7 @@ SELECT * FROM dv_seen WHERE dv_conflict = 0 AND dv_dup = 1;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT o.dv_batch_id, 'customer_details', o.dv_row, 'crm_customers', 'conflict: other rows of this batch give another customer_details payload for the same key and applied time; declare a sequence column on the source to order them', to_json(named_struct('applied_at', o.dv_applied, 'name', o.name, 'email', o.email, 'city', o.city), map('ignoreNullFields', 'false'))
+SELECT o.dv_batch_id, 'customer_details', o.dv_row, 'crm_customers', 'conflict: other rows of this batch give another customer_details payload for the same key and applied time; declare a sequence column on the source to order them', to_json(named_struct('applied_at', o.dv_applied, 'name', o.name, 'email', o.email, 'city', o.city), map('ignoreNullFields', 'false', 'timestampNTZFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS'))
 FROM dv_seen o
 WHERE (o.dv_conflict = 1)
   AND NOT EXISTS (

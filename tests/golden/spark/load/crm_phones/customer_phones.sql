@@ -37,7 +37,7 @@ WHERE x.dv_batch_id = :batch_id;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT s.dv_batch_id, 'customer_phones', s.dv_row, 'crm_phones', 'missing business key of hub customer', to_json(named_struct('customer_id', s.customer_id, 'phone_type', s.phone_type, 'phone_number', s.phone_number, 'extracted_at', s.extracted_at), map('ignoreNullFields', 'false'))
+SELECT s.dv_batch_id, 'customer_phones', s.dv_row, 'crm_phones', 'missing business key of hub customer', to_json(named_struct('customer_id', s.customer_id, 'phone_type', s.phone_type, 'phone_number', s.phone_number, 'extracted_at', s.extracted_at), map('ignoreNullFields', 'false', 'timestampNTZFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS'))
 FROM dv_staged s
 WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_customer = X'00000000000000000000000000000000')
   AND NOT EXISTS (
@@ -70,7 +70,7 @@ JOIN sets c ON c.dv_hk = t.dv_hk AND c.dv_applied = t.dv_applied;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT s.dv_batch_id, 'customer_phones', s.dv_row, 'crm_phones', 'conflict: other rows of this batch give customer_phones another member with the same child key (phone_type) for the same key and applied time, so the whole set is held back; declare a sequence column on the source to order the sets', to_json(named_struct('customer_id', s.customer_id, 'phone_type', s.phone_type, 'phone_number', s.phone_number, 'extracted_at', s.extracted_at), map('ignoreNullFields', 'false'))
+SELECT s.dv_batch_id, 'customer_phones', s.dv_row, 'crm_phones', 'conflict: other rows of this batch give customer_phones another member with the same child key (phone_type) for the same key and applied time, so the whole set is held back; declare a sequence column on the source to order the sets', to_json(named_struct('customer_id', s.customer_id, 'phone_type', s.phone_type, 'phone_number', s.phone_number, 'extracted_at', s.extracted_at), map('ignoreNullFields', 'false', 'timestampNTZFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS'))
 FROM dv_staged s
 WHERE (s.dv_batch_id = :batch_id AND s.dv_row IN (SELECT c.dv_row FROM dv_clash c))
   AND NOT EXISTS (
@@ -142,7 +142,7 @@ SELECT * FROM dv_seen WHERE dv_conflict = 0 AND dv_dup = 1;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT o.dv_batch_id, 'customer_phones', o.dv_row, 'crm_phones', 'conflict: other rows of this batch give customer_phones another member with the same child key (phone_type) for the same key and applied time, so the whole set is held back; declare a sequence column on the source to order the sets', to_json(named_struct('applied_at', o.dv_applied), map('ignoreNullFields', 'false'))
+SELECT o.dv_batch_id, 'customer_phones', o.dv_row, 'crm_phones', 'conflict: other rows of this batch give customer_phones another member with the same child key (phone_type) for the same key and applied time, so the whole set is held back; declare a sequence column on the source to order the sets', to_json(named_struct('applied_at', o.dv_applied), map('ignoreNullFields', 'false', 'timestampNTZFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS'))
 FROM dv_seen o
 WHERE (o.dv_conflict = 1)
   AND NOT EXISTS (

@@ -4,7 +4,7 @@ BEGIN;
 -- Reads batch :batch_id staged in stg_shop_orders; running it again inserts nothing.
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT s.dv_batch_id, 'order', s.dv_row, 'shop_orders', 'missing business key of hub order (order_id)', to_json(named_struct('order_id', s.order_id, 'customer_ref', s.customer_ref, 'status', s.status, 'amount', s.amount, 'ordered_at', s.ordered_at, 'changed_at', s.changed_at), map('ignoreNullFields', 'false'))
+SELECT s.dv_batch_id, 'order', s.dv_row, 'shop_orders', 'missing business key of hub order (order_id)', to_json(named_struct('order_id', s.order_id, 'customer_ref', s.customer_ref, 'status', s.status, 'amount', s.amount, 'ordered_at', s.ordered_at, 'changed_at', s.changed_at), map('ignoreNullFields', 'false', 'timestampNTZFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS'))
 FROM stg_shop_orders s
 WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_order = X'00000000000000000000000000000000')
   AND NOT EXISTS (

@@ -14,7 +14,7 @@ DROP VIEW IF EXISTS dv_seen;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT s.dv_batch_id, 'order_status', s.dv_row, 'shop_orders', 'missing business key of hub order', to_json(named_struct('order_id', s.order_id, 'customer_ref', s.customer_ref, 'status', s.status, 'amount', s.amount, 'ordered_at', s.ordered_at, 'changed_at', s.changed_at), map('ignoreNullFields', 'false'))
+SELECT s.dv_batch_id, 'order_status', s.dv_row, 'shop_orders', 'missing business key of hub order', to_json(named_struct('order_id', s.order_id, 'customer_ref', s.customer_ref, 'status', s.status, 'amount', s.amount, 'ordered_at', s.ordered_at, 'changed_at', s.changed_at), map('ignoreNullFields', 'false', 'timestampNTZFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS'))
 FROM stg_shop_orders s
 WHERE (s.dv_batch_id = :batch_id AND s.dv_hk_order = X'00000000000000000000000000000000')
   AND NOT EXISTS (
@@ -85,7 +85,7 @@ SELECT * FROM dv_seen WHERE dv_conflict = 0 AND dv_dup = 1;
 
 -- dv:quarantined
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT o.dv_batch_id, 'order_status', o.dv_row, 'shop_orders', 'conflict: other rows of this batch give another order_status payload for the same key and applied time; declare a sequence column on the source to order them', to_json(named_struct('applied_at', o.dv_applied, 'status', o.status, 'amount', o.amount, 'ordered_at', o.ordered_at), map('ignoreNullFields', 'false'))
+SELECT o.dv_batch_id, 'order_status', o.dv_row, 'shop_orders', 'conflict: other rows of this batch give another order_status payload for the same key and applied time; declare a sequence column on the source to order them', to_json(named_struct('applied_at', o.dv_applied, 'status', o.status, 'amount', o.amount, 'ordered_at', o.ordered_at), map('ignoreNullFields', 'false', 'timestampNTZFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS'))
 FROM dv_seen o
 WHERE (o.dv_conflict = 1)
   AND NOT EXISTS (

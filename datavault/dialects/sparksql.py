@@ -35,6 +35,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,12 @@ class NotSupportedError(DatabaseError):
 
 
 _LOCK = threading.Lock()
+#: the log of a local session: errors only (Spark's default prints warnings on every start)
+_LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
+# PySpark 4 warns on every session that it is not yet tested with pandas 3; it converts nothing
+# through pandas here (rows go in and out as Arrow tables)
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                        category=FutureWarning)
 _log = logging.getLogger(__name__)
 #: how long a local session waits for another process to let go of the warehouse's catalog
 #: (an embedded Derby database: one process at a time), and after how long it says so
@@ -136,7 +143,8 @@ def _local_session(warehouse: str) -> Any:
             .config("spark.sql.filesourceTableRelationCacheSize", "0")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.extraJavaOptions",
-                    f"-Dderby.system.home={Path(warehouse).resolve()}")
+                    f"-Dderby.system.home={Path(warehouse).resolve()} "
+                    f"-Dlog4j2.configurationFile={_LOG_CONFIG.as_uri()}")
             .config("spark.hadoop.javax.jdo.option.ConnectionURL",
                     f"jdbc:derby:;databaseName={metastore.resolve()};create=true")
             .enableHiveSupport()

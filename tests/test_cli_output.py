@@ -468,7 +468,7 @@ def test_a_command_says_so_while_another_process_has_the_duckdb_file_open(
     piped(None, None, "init", str(project), "--engine", "duckdb")
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-         "print('open', flush=True); time.sleep(2.5)", str(project / "vault.duckdb")],
+         "print('open', flush=True); time.sleep(6)", str(project / "vault.duckdb")],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"

@@ -284,7 +284,7 @@ def test_a_local_spark_session_waits_while_another_process_has_the_catalog(
     (metastore / "dbex.lck").write_bytes(b"")
     holder = subprocess.Popen(
         [sys.executable, "-c", "import fcntl, os, sys, time; f = os.open(sys.argv[1], os.O_RDWR); "
-         "fcntl.lockf(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(2.5)",
+         "fcntl.lockf(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(4)",
          str(metastore / "dbex.lck")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"

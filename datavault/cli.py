@@ -294,7 +294,8 @@ def generate(obj: dict, dialect: str, out: Path) -> None:
     OUT/ddl.sql                  CREATE TABLE and CREATE INDEX for the whole vault
     OUT/stage/SOURCE.sql         hashes a landed batch into the staging table
     OUT/load/SOURCE/ENTITY.sql   loads one hub, link or satellite from the staged batch
-    The files are the same bytes on every run; a load file runs in any SQL client.
+    The files are the same bytes on every run. A load file runs in the engine's own SQL
+    client, as its first lines say; where they say nothing, it is for reading only.
     """
     written = api.generate(obj["project"], dialect, out)
     _say(f"wrote {len(written)} files to {out}")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -13,6 +15,30 @@ from datavault.dialects.syntax import Syntax
 from datavault.hashing import digest, zero_key
 
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f\x7f]+)")
+
+
+class Wait:
+    """A wait for something another process holds (a database file, a catalog): after
+    ``TELL_AFTER`` seconds of it, it is said once, as a warning of the ``datavault`` logger
+    (which the CLI shows); ``over`` says when ``limit`` seconds have passed."""
+
+    TELL_AFTER = 1.0
+
+    def __init__(self, limit: float, logger: logging.Logger, message: str, *args: object):
+        self.limit, self.logger, self.message, self.args = limit, logger, message, args
+        self.started = time.monotonic()
+        self.told = False
+
+    def over(self, ahead: float = 0.0) -> bool:
+        """Whether the wait has lasted (or would, ``ahead`` seconds on) ``limit`` seconds."""
+        return time.monotonic() + ahead - self.started > self.limit
+
+    def still(self, *args: object) -> None:
+        """Still waiting: say so, once, when it has lasted long enough (``args``: the
+        message's, where only now known)."""
+        if not self.told and time.monotonic() - self.started >= self.TELL_AFTER:
+            self.told = True
+            self.logger.warning(self.message, *(args or self.args))
 
 
 class LoadLock(Protocol):

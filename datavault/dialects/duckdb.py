@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from datavault import values
-from datavault.dialects.base import Dialect
+from datavault.dialects.base import Dialect, Wait
 from datavault.dialects.sqlite import FileLock
 from datavault.dialects.syntax import Syntax
 
@@ -22,10 +22,8 @@ from datavault.dialects.syntax import Syntax
 # backslash as it is
 _SPACE = "(' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))"
 _LOWER = "'abcdefghijklmnopqrstuvwxyz'"
-#: how long a connection waits for another process to close the database file, and after how
-#: long of it the wait is told (the ``datavault`` logger, which the CLI shows)
+#: how long a connection waits for another process to close the database file
 BUSY_SECONDS = 30
-TELL_AFTER_SECONDS = 1.0
 _log = logging.getLogger(__name__)
 #: the holder in DuckDB's message: 'Conflicting lock is held in PROGRAM (PID N)'
 _HOLDER = re.compile(r"held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
@@ -532,25 +530,20 @@ def _reflecting(base: type) -> type:
         up to ``BUSY_SECONDS``, as SQLite waits for its write lock."""
         import duckdb
 
-        started = time.monotonic()
-        deadline = started + BUSY_SECONDS
+        wait = Wait(BUSY_SECONDS, _log, "%s is open in another process%s; waiting up to %d s "
+                    "for it")
         pause = 0.01
-        told = False
         while True:
             attempt = {k: dict(v) if isinstance(v, dict) else v for k, v in cparams.items()}
             try:
                 return base.connect(self, *cargs, **attempt)
             except duckdb.IOException as exc:
-                if "lock" not in str(exc) or time.monotonic() + pause > deadline:
+                if "lock" not in str(exc) or wait.over(ahead=pause):
                     raise
-                if not told and time.monotonic() - started >= TELL_AFTER_SECONDS:
-                    told = True
-                    holder = _HOLDER.search(str(exc))
-                    by = (f" ({holder['program'].rsplit('/', 1)[-1]}, PID {holder['pid']})"
-                          if holder else "")
-                    _log.warning("%s is open in another process%s; waiting up to %d s for it",
-                                 cparams.get("database", "the database file"), by,
-                                 BUSY_SECONDS)
+                holder = _HOLDER.search(str(exc))
+                by = (f" ({holder['program'].rsplit('/', 1)[-1]}, PID {holder['pid']})"
+                      if holder else "")
+                wait.still(cparams.get("database", "the database file"), by, BUSY_SECONDS)
             time.sleep(pause)
             pause = min(pause * 2, 0.2)
 

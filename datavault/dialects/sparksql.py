@@ -44,6 +44,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import default
 from sqlalchemy.sql import compiler
 
+from datavault.dialects.base import Wait
+
 # ---- PEP 249 ------------------------------------------------------------------------------
 apilevel = "2.0"
 threadsafety = 1
@@ -104,9 +106,8 @@ warnings.filterwarnings("ignore", message="PySpark does not yet fully support pa
                         category=FutureWarning)
 _log = logging.getLogger(__name__)
 #: how long a local session waits for another process to let go of the warehouse's catalog
-#: (an embedded Derby database: one process at a time), and after how long it says so
+#: (an embedded Derby database: one process at a time)
 CATALOG_WAIT_SECONDS = 600
-TELL_AFTER_SECONDS = 1.0
 #: what Spark says when another process has the catalog's Derby database open
 _CATALOG_HELD = ("Another instance of Derby may have already booted the database",
                  "Unable to instantiate org.apache.hadoop.hive.ql.metadata."
@@ -179,17 +180,17 @@ def _held(metastore: Path) -> bool:
 def _wait_while_held(metastore: Path, warehouse: str) -> None:
     """Before a local session starts: wait while another process has the warehouse's
     catalog open, up to ``CATALOG_WAIT_SECONDS``, and say so after a second of it."""
-    started = time.monotonic()
-    told = False
+    wait = _catalog_wait(warehouse)
     while _held(metastore):
-        waited = time.monotonic() - started
-        if waited > CATALOG_WAIT_SECONDS:
+        if wait.over():
             raise OperationalError(_HELD_TOO_LONG.format(warehouse=warehouse,
                                                          seconds=CATALOG_WAIT_SECONDS))
-        if not told and waited >= TELL_AFTER_SECONDS:
-            told = True
-            _log.warning(_WAITING, warehouse, CATALOG_WAIT_SECONDS)
+        wait.still()
         time.sleep(0.5)
+
+
+def _catalog_wait(warehouse: str) -> Wait:
+    return Wait(CATALOG_WAIT_SECONDS, _log, _WAITING, warehouse, CATALOG_WAIT_SECONDS)
 
 
 _WAITING = ("the Spark warehouse %s is in use by another process (a local session's catalog "
@@ -203,8 +204,8 @@ def _wait_for_catalog(session: Any, warehouse: str) -> None:
     """Open the warehouse's catalog, waiting while another process has it open (one that
     took it after ``_wait_while_held`` looked), as that does. Spark's own log of each failed
     attempt (stack traces of the metastore client) is silenced meanwhile."""
-    started = time.monotonic()
-    pause, told = 0.5, False
+    wait = _catalog_wait(warehouse)
+    pause = 0.5
     context = session.sparkContext
     context.setLogLevel("OFF")
     try:
@@ -215,13 +216,10 @@ def _wait_for_catalog(session: Any, warehouse: str) -> None:
             except Exception as exc:
                 if not any(text in str(exc) for text in _CATALOG_HELD):
                     raise
-                waited = time.monotonic() - started
-                if waited + pause > CATALOG_WAIT_SECONDS:
+                if wait.over(ahead=pause):
                     raise OperationalError(_HELD_TOO_LONG.format(
                         warehouse=warehouse, seconds=CATALOG_WAIT_SECONDS)) from None
-                if not told and waited >= TELL_AFTER_SECONDS:
-                    told = True
-                    _log.warning(_WAITING, warehouse, CATALOG_WAIT_SECONDS)
+                wait.still()
             time.sleep(pause)
             pause = min(pause * 2, 5.0)
     finally:

@@ -240,7 +240,8 @@ def connect(warehouse: str | None = None, remote: str | None = None,
             session = _local_session(warehouse).newSession()
         session.conf.set("spark.sql.session.timeZone", "UTC")
         if schema:
-            session.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
+            if not session.catalog.databaseExists(schema):  # else the metastore logs an error
+                session.sql(f"CREATE DATABASE IF NOT EXISTS `{schema}`")
             session.sql(f"USE `{schema}`")
     except Error:
         raise

@@ -221,6 +221,7 @@ def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     while True:
         try:
             sparksql.connect(remote=f"sc://127.0.0.1:{port}").close()
+            _forget_connect_mode()
             break
         except sparksql.Error:
             if process.poll() is not None or time.monotonic() > deadline:
@@ -252,6 +253,15 @@ def make_spark_connect_url(spark_connect_server: str) -> Iterator:
             for name in made:
                 connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} CASCADE")
         engine.dispose()
+    _forget_connect_mode()
+
+
+def _forget_connect_mode() -> None:
+    """A Spark Connect session marks its process as one of Spark Connect's
+    (``SPARK_CONNECT_MODE_ENABLED``), after which PySpark starts no local session in it. A
+    command's process uses one URL; a test process runs both kinds, so the mark is taken
+    back once a test's Spark Connect sessions are done."""
+    os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
 
 
 def url_maker(request: pytest.FixtureRequest, engine: str, folder: Path):

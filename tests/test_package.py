@@ -28,16 +28,21 @@ ALLOWED = {
     "metadata.checks": {"model", "diagnostics", "metadata.yamlfile"},
     "kinds": {"model", "diagnostics", "dialects", "metadata.checks", "metadata.yamlfile"},
     "metadata.marts": {"model", "diagnostics", "kinds", "metadata.yamlfile"},
-    # hashing and values (leaves): a source's delete marker values are read as typed values
-    # of their column and kept as canonical text, at the place the YAML gives them
+    # hashing and values (leaves): a source's check values and delete marker values are read
+    # as typed values of their column and kept as canonical text, at the place the YAML
+    # gives them
+    "metadata.quality": {"model", "diagnostics", "metadata.checks", "metadata.yamlfile",
+                         "hashing", "values"},
     "metadata.project": {"model", "diagnostics", "kinds", "metadata.checks",
-                         "metadata.yamlfile", "metadata.marts", "hashing", "values"},
+                         "metadata.yamlfile", "metadata.marts", "metadata.quality"},
     "metadata.__init__": {"metadata.project"},
     "dialects": {"dialects", "hashing", "values", "diagnostics"},
     "schema": {"model", "dialects", "kinds"},
-    "render": {"model", "schema", "dialects", "resources", "kinds"},
+    # the rules of a source's checks: their SQL by dialect, and the statistics of batch checks
+    "quality": {"model", "dialects", "values"},
+    "render": {"model", "schema", "dialects", "resources", "kinds", "quality"},
     "load": {"model", "schema", "values", "diagnostics", "dialects", "render", "database",
-             "kinds"},
+             "kinds", "quality"},
     "contract": {"model", "kinds"},
     "migrate": {"contract", "database", "dialects", "schema", "model", "diagnostics",
                 "metadata.__init__",

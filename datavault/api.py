@@ -23,7 +23,7 @@ from datavault import database, kinds, marts, query, schema
 from datavault import model as m
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import DEFAULT, DIALECTS, Dialect, get_dialect
-from datavault.load import LoadResult, Progress
+from datavault.load import CheckRun, LoadResult, Progress
 from datavault.metadata import load_project
 from datavault.metadata.project import Project
 from datavault.render import Renderer
@@ -233,6 +233,15 @@ def quarantined(project_dir: Path | str, *, batch: int | None = None,
     the row's values (``data``: a dict of column to value, or None)."""
     with connect(project_dir, url, profile) as vault:
         return vault.quarantined(batch=batch, source=source)
+
+
+def checks(project_dir: Path | str, *, batch: int | None = None, source: str | None = None,
+           limit: int | None = None, url: str | None = None,
+           profile: str | None = None) -> list[CheckRun]:
+    """The recorded runs of the sources' checks at entry: of one ``batch``, of one
+    ``source``, or of the ``limit`` newest batches that ran any; newest batch first."""
+    with connect(project_dir, url, profile) as vault:
+        return vault.checks(batch=batch, source=source, limit=limit)
 
 
 def export_quarantine(answer: query.Answer, model_dir: Path | str, out: Path | str) -> int:

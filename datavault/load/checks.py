@@ -39,6 +39,8 @@ class CheckRun:
     rows_failed: int | None
     message: str | None
     checked_at: object
+    #: a drift check's counts per bin
+    profile: dict[str, int] | None = None
 
 
 class Checks:
@@ -149,7 +151,7 @@ class Checks:
         t = self.table
         query = sa.select(t.c.batch_id, t.c.source, t.c.check_name, t.c.test, t.c.severity,
                           t.c.status, t.c.measured, t.c.expected, t.c.rows_failed,
-                          t.c.message, t.c.checked_at)
+                          t.c.message, t.c.checked_at, t.c.profile)
         if batch is not None:
             query = query.where(t.c.batch_id == batch)
         if source is not None:
@@ -164,7 +166,8 @@ class Checks:
                 kept = connection.execute(newest.limit(limit)).scalars().all()
                 query = query.where(t.c.batch_id.in_(kept))
             rows = connection.execute(query).all()
-        runs = [CheckRun(*row) for row in rows]
+        runs = [CheckRun(*row[:-1], profile=None if row[-1] is None else json.loads(row[-1]))
+                for row in rows]
         return sorted(runs, key=lambda r: (-r.batch_id, self._order(r)))
 
     def _order(self, run: CheckRun) -> int:

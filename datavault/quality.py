@@ -126,8 +126,8 @@ def judge_unique(check: m.Check, duplicated: int) -> Outcome:
     if not duplicated:
         return Outcome(check, PASS, "0", "0")
     return Outcome(check, _failed(check), str(duplicated), "0",
-                   f"{duplicated:,} value(s) of {', '.join(check.columns)} held by more than "
-                   "one row")
+                   f"{_count(duplicated, 'value')} of {', '.join(check.columns)} held by "
+                   "more than one row")
 
 
 def judge_freshness(check: m.Check, latest: dt.datetime | None, loaded_at: dt.datetime
@@ -158,14 +158,15 @@ def judge_volume(check: m.Check, rows: int, recent: Sequence[int]) -> Outcome:
         if len(recent) < check.min_batches:
             if not problems:
                 return Outcome(check, SKIP, f"{rows:,}", None,
-                               f"{len(recent)} earlier loaded batch(es); it needs "
+                               f"{_count(len(recent), 'earlier loaded batch')}; it needs "
                                f"{check.min_batches}")
         else:
             mean = Decimal(sum(recent)) / len(recent)
             share = check.within / 100
             low, high = mean * (1 - share), mean * (1 + share)
-            expected.append(f"{_number(low)} to {_number(high)} (mean of {len(recent)} "
-                            f"batches {_number(mean)} ± {_number(check.within)}%)")
+            expected.append(f"{_number(low)} to {_number(high)} (the mean of "
+                            f"{_count(len(recent), 'batch')}, {_number(mean)}, "
+                            f"± {_number(check.within)}%)")
             if not low <= rows <= high:
                 problems.append(f"{rows:,} rows is outside {_number(low)} to {_number(high)}")
     value = f"{rows:,}"
@@ -196,7 +197,7 @@ def judge_drift(check: m.Check, profile: dict[str, int],
         return Outcome(check, SKIP, None, None, "the batch has no rows", profile=profile)
     if len(baselines) < check.min_batches:
         return Outcome(check, SKIP, None, None,
-                       f"{len(baselines)} earlier profiled batch(es); it needs "
+                       f"{_count(len(baselines), 'earlier profiled batch')}; it needs "
                        f"{check.min_batches}", profile=profile)
     pooled: dict[str, int] = {}
     for counts in baselines:
@@ -207,9 +208,18 @@ def judge_drift(check: m.Check, profile: dict[str, int],
     if index > check.threshold:
         return Outcome(check, _failed(check), value, expected,
                        f"{check.columns[0]}: PSI {index:.4f} against the last "
-                       f"{len(baselines)} batches is above {_number(check.threshold)}",
+                       f"{_count(len(baselines), 'batch')} is above {_number(check.threshold)}",
                        profile=profile)
     return Outcome(check, PASS, value, expected, profile=profile)
+
+
+def rows_quarantined(rows: int) -> str:
+    return f"{_count(rows, 'row')} quarantined"
+
+
+def _count(number: int, unit: str) -> str:
+    plural = "es" if unit.endswith("ch") else "s"
+    return f"{number:,} {unit}{'' if number == 1 else plural}"
 
 
 def _duration(value: dt.timedelta) -> str:

@@ -70,7 +70,7 @@ class Checks:
                 failed[name] = failed.get(name, 0) + int(count)
         outcomes = [Outcome(c, quality.QUARANTINED if failed.get(c.name) else quality.PASS,
                             rows=failed.get(c.name, 0),
-                            message=(f"{failed[c.name]:,} row(s) quarantined"
+                            message=(quality.rows_quarantined(failed[c.name])
                                      if failed.get(c.name) else ""))
                     for c in source.row_checks]
         self._record(connection, source, batch, outcomes)

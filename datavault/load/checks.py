@@ -132,9 +132,9 @@ class Checks:
         if not outcomes:
             return
         t = self.table
-        connection.execute(t.delete().where(
-            t.c.batch_id == batch.batch_id,
-            t.c.check_name.in_([o.check.name for o in outcomes])))
+        if not outcomes[0].check.per_row:  # batch checks run again: their last run replaced
+            connection.execute(t.delete().where(t.c.batch_id == batch.batch_id,
+                                                t.c.severity.is_not(None)))
         now = values.utcnow()
         connection.execute(t.insert(), [{
             "batch_id": batch.batch_id, "check_name": o.check.name, "source": source.name,

@@ -159,7 +159,7 @@ def _checks(result: LoadResult) -> str:
 def _archive(session: Any, target: Path, say: Say) -> LoadResult:
     """A file of changes dated long before now, which the freshness check of shop_orders
     (severity stop) refuses before any entity load."""
-    changed = (dt.datetime.now(dt.timezone.utc) - ARCHIVE_AGE).strftime("%Y-%m-%dT%H:%M:%S")
+    changed = (dt.datetime.now(dt.UTC) - ARCHIVE_AGE).strftime("%Y-%m-%dT%H:%M:%S")
     (target / ARCHIVE).write_text(
         "order_id,customer_ref,status,amount,ordered_at,changed_at\n"
         f"O-0042,C001,delivered,12.00,{changed},{changed}\n", encoding="utf-8")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from datavault import api, values
+from datavault.diagnostics import ModelError
 from tests.conftest import CORE_ENGINES, ENGINES, migrated, url_maker, write_project
 from tests.reference import drift_bin, row_check_fails
 
@@ -181,3 +183,151 @@ def test_row_checks_and_measures_are_the_reference_s(vault: Vault, rows: list[di
 @given(rows=ROWS)
 def test_row_checks_on_every_engine(any_vault: Vault, rows: list[dict]) -> None:
     any_vault.check(rows)
+
+
+# ---- batch checks through the loader --------------------------------------------------------
+GATED = {
+    "config/datavault.yml": "hash: md5\n",
+    "models/sources/orders.yml": """
+applied_at: changed_at
+columns:
+  order_id: text
+  status: text
+  changed_at: timestamp
+checks:
+  - unique: [order_id]
+  - freshness: {max_age: 30 days, severity: stop}
+  - volume: {within: 20%, min_batches: 2}
+  - drift: {column: status, max: 0.1, min_batches: 2}
+""",
+    "models/hubs/order.yml": "business_key:\n  order_id: text\nsources:\n  orders:\n",
+    "models/satellites/order_state.yml": "parent: order\nsource: orders\npayload: [status]\n",
+}
+
+
+def _orders(root: Path, name: str, statuses: list[str], age: dt.timedelta) -> Path:
+    changed = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - age).isoformat(sep=" ")
+    path = root / f"{name}.csv"
+    path.write_text("order_id,status,changed_at\n" + "".join(
+        f"O{i},{status},{changed}\n" for i, status in enumerate(statuses)), encoding="utf-8")
+    return path
+
+
+def _cli(root: Path, url: str, *args: str):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    import datavault.cli
+
+    return CliRunner().invoke(datavault.cli.main, ["-p", str(root), "--url", url, *args])
+
+
+def test_a_stopping_check_refuses_the_batch_before_any_entity_load(tmp_path: Path,
+                                                                   db_url: str) -> None:
+    root = write_project(tmp_path / "gated", GATED)
+    url = migrated(root, db_url)
+    stale = _orders(root, "stale", ["open"] * 5, dt.timedelta(days=40))
+    result = _cli(root, url, "load", "orders", str(stale))
+    assert result.exit_code == 4, result.output
+    assert "check freshness stopped the batch: its latest applied time" in result.stdout
+    assert "refused: check freshness failed" in result.stderr
+    (batch,) = api.batches(root, url=url)
+    assert batch.batch.status == "failed" and batch.batch.message.startswith("refused: ")
+    # nothing of it reached the vault, and nothing of it is left staged
+    assert api.query_state(root, "order", url=url).rows == []
+    with api.connect(root, url) as vault, vault.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT COUNT(*) FROM stg_orders").scalar() == 0
+    runs = {r.name: r for r in api.checks(root, batch=batch.batch.batch_id, url=url)}
+    assert runs["freshness"].status == "stop" and runs["freshness"].expected == "30d"
+    assert runs["unique_order_id"].status == "pass"
+    assert runs["volume"].status == "skip" and runs["drift_status"].status == "skip"
+    # a fresh file loads; the refused batch is no baseline of volume or drift
+    fresh = _orders(root, "fresh", ["open"] * 5, dt.timedelta(hours=1))
+    loaded = api.load(root, "orders", fresh, url=url)
+    assert loaded.status == "loaded"
+    assert [o.status for o in loaded.checks] == ["pass", "pass", "skip", "skip"]
+    assert "0 earlier" in loaded.checks[3].message
+    assert len(api.query_state(root, "order", url=url).rows) == 5
+
+
+def test_warning_checks_record_and_the_batch_loads(tmp_path: Path, db_url: str) -> None:
+    root = write_project(tmp_path / "gated", GATED)
+    url = migrated(root, db_url)
+    hour = dt.timedelta(hours=1)
+    for number in range(2):
+        statuses = ["open"] * 8 + ["paid"] * 2
+        assert api.load(root, "orders", _orders(root, f"b{number}", statuses, hour),
+                        url=url).status == "loaded"
+    shifted = ["open"] * 3 + ["paid"] * 10 + ["open"]  # 14 rows, one order twice
+    path = _orders(root, "shifted", shifted, hour)
+    text = path.read_text(encoding="utf-8").splitlines()
+    text[-1] = text[1]  # O0 again: a duplicate
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    result = _cli(root, url, "load", "orders", str(path), "--format", "json")
+    assert result.exit_code == 0, result.output
+    checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["unique_order_id"]["status"] == "warn"
+    assert checks["unique_order_id"]["measured"] == "1"
+    assert checks["volume"]["status"] == "warn"
+    assert checks["volume"]["expected"].startswith("8 to 12 ")
+    assert checks["drift_status"]["status"] == "warn"
+    # PSI of (4/14, 10/14) against (16/20, 4/20), by SEMANTICS.md section 11
+    p, q = [4 / 14, 10 / 14], [16 / 20, 4 / 20]
+    expected = sum((a - b) * math.log(a / b) for a, b in zip(p, q))
+    assert checks["drift_status"]["measured"] == f"psi {expected:.4f}"
+    assert checks["freshness"]["status"] == "pass"
+    listed = _cli(root, url, "checks", "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    runs = json.loads(listed.stdout)
+    assert [r["batch"] for r in runs] == [3] * 4 + [2] * 4 + [1] * 4
+    assert runs[3]["profile"] == {"open": 4, "paid": 10}
+    assert len(api.query_state(root, "order", url=url).rows) == 13
+
+
+def test_row_checks_run_in_a_generated_stage_file(tmp_path: Path) -> None:
+    """`generate` writes the row checks into the stage file: a SQL client that runs it
+    quarantines the rows the loader would."""
+    root = write_project(tmp_path / "project", PROJECT)
+    written = api.generate(root, "sqlite", tmp_path / "out")
+    stage = next(p for p in written if p.name == "feed.sql" and "stage" in p.parts)
+    text = stage.read_text(encoding="utf-8")
+    assert "-- dv:checked" in text and "'check: ' || substr(" in text
+    assert "dv_full_match('AB-[0-9]+|x.y', l.t)" in text
+
+
+# ---- the YAML -------------------------------------------------------------------------------
+def _problems(tmp_path: Path, checks: str) -> list[str]:
+    source = SOURCE.split("checks:")[0] + "checks:\n" + checks
+    root = write_project(tmp_path / "bad", {**PROJECT, "models/sources/feed.yml": source})
+    with pytest.raises(ModelError) as error:
+        api.validate(root)
+    return [str(p) for p in error.value.problems]
+
+
+@pytest.mark.parametrize(("checks", "message"), [
+    ("  - not_nul: [t]\n", "unknown check 'not_nul' (did you mean 'not_null'?)"),
+    ("  - not_null: [tt]\n", "not_null names unknown column 'tt' (did you mean 't'?)"),
+    ("  - range: {column: t, min: 1}\n", "range needs a number, date or timestamp column"),
+    ("  - range: {column: n, min: 5, max: 1}\n", "range: min is greater than max"),
+    ("  - range: {column: n}\n", "range needs min:, max: or both"),
+    ("  - range: {column: n, min: x}\n", "'x' is not a integer value of column 'n'"),
+    ("  - range: {column: f, min: NaN}\n", "min must be a number, not NaN"),
+    ("  - pattern: {column: t, regex: '[0-9'}\n", "regex '[0-9': unterminated character set"),
+    ("  - pattern: {column: t, regex: '\\d+'}\n", "\\d is read differently by the engines"),
+    ("  - length: {column: n, max: 3}\n", "length needs a text column; 'n' is integer"),
+    ("  - accepted_values: {column: d, values: [abc]}\n", "'abc' is not a decimal value"),
+    ("  - freshness: {max_age: soon}\n", "max_age must be a duration, not 'soon'"),
+    ("  - freshness: {max_age: 2 days, severity: panic}\n",
+     "severity must be warn or stop, not 'panic'"),
+    ("  - not_null: {columns: [t], severity: stop}\n", "unknown key 'severity'"),
+    ("  - volume: {within: 50}\n", "within must be a percentage, not the number 50"),
+    ("  - drift: {column: t, bins: [a, b]}\n", "bins need a number, date or timestamp column"),
+    ("  - drift: {column: n, bins: [5, 1]}\n", "bins must be in ascending order, each once"),
+    ("  - drift: {column: t, statistic: ks}\n", "unknown drift statistic 'ks'"),
+    ("  - unique: [t]\n  - unique: [t]\n", "two checks are named 'unique_t'"),
+    ("  - not_null: [t]\n    name: x\n", "a check must be one `TEST: ...` mapping"),
+    ("  not_null: [t]\n", "checks must be a list, not a mapping"),
+])
+def test_a_check_that_is_not_one_says_where_and_why(tmp_path: Path, checks: str,
+                                                    message: str) -> None:
+    problems = _problems(tmp_path, checks)
+    assert any("models/sources/feed.yml:" in p and message in p for p in problems), problems

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from datavault import database, kinds, marts, query, schema
+from datavault import docs as docs_site
 from datavault import model as m
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import DEFAULT, DIALECTS, Dialect, get_dialect
@@ -515,3 +516,21 @@ def migrate_check(project_dir: Path | str, *, url: str | None = None,
             return Check(current, heads, compared.differences, compared.kept, unrecorded)
     finally:
         engine.dispose()
+
+
+def docs(project_dir: Path | str, out: Path | str, *, url: str | None = None,
+         profile: str | None = None, batches_shown: int = 10) -> docs_site.Site:
+    """Write the project's docs site into ``out`` (``datavault.docs``): a page per source,
+    entity and mart with columns and lineage, and the entity-relationship diagram. Where the
+    database can be reached, each source's page lists its newest ``batches_shown`` batches;
+    where it cannot, the site is written without them and its ``notes`` say why."""
+    project = validate(project_dir)
+    shown: dict[str, list[BatchState]] | None = None
+    note = ""
+    try:
+        with connect(project_dir, url, profile) as vault:
+            shown = {name: vault.batches(source=name, limit=batches_shown)
+                     for name in project.model.sources}
+    except DatavaultError as exc:
+        note = f"no batches shown: the database was not read ({database.redact(str(exc))})"
+    return docs_site.build_site(project.model, out, batches=shown, batches_note=note)

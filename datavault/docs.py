@@ -67,14 +67,15 @@ def build_site(model: m.Model, out: Path | str, *,
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     lin = lineage(model)
-    pages = _pages(model)
-    svg, why = er_diagram(model, pages)
+    sources, pages, mart_pages = _pages(model)
+    svg, why = er_diagram(model, sources, pages)
     site.diagram = svg is not None
     if why:
         site.notes.append(why)
     if batches is None and batches_note:
         site.notes.append(batches_note)
-    helpers = {"model": model, "pages": pages, "lin": lin, "link_of": _linker(lin, pages),
+    helpers = {"model": model, "pages": pages, "source_pages": sources, "mart_pages": mart_pages,
+               "lin": lin, "link_of": _linker(lin, sources, pages, mart_pages),
                "anchor": anchor,
                "notes": site.notes}
 
@@ -83,45 +84,53 @@ def build_site(model: m.Model, out: Path | str, *,
         (out / name).write_text(text, encoding="utf-8")
         site.pages.append(name)
 
-    write("index.html", "index.html.j2", svg=svg, groups=_groups(model))
+    write("index.html", "index.html.j2", svg=svg,
+          groups=_groups(model, sources, pages, mart_pages))
     for source in model.sources.values():
         listed = None if batches is None else list(batches.get(source.name, ()))
-        write(pages[source.name], "source.html.j2", source=source, batches=listed,
+        write(sources[source.name], "source.html.j2", source=source, batches=listed,
               batches_note=batches_note, quality=quality_results(source.name, listed or []),
-              tables=_tables(lin, source.name))
+              tables=_tables(lin, "source", source.name))
     for name, entity in model.entities.items():
         kind = kinds.kind_of(model, name)
         write(pages[name], "entity.html.j2", entity=entity, kind=kind,
-              about=_about(model, entity), tables=_tables(lin, name))
+              about=_about(model, entity, sources, pages, mart_pages),
+              tables=_tables(lin, entity.kind, name))
     for mart in model.marts.values():
-        write(pages[mart.name], "mart.html.j2", mart=mart, tables=_tables(lin, mart.name))
+        write(mart_pages[mart.name], "mart.html.j2", mart=mart,
+              tables=_tables(lin, "mart", mart.name))
     static = out / "site.css"
     shutil.copyfile(TEMPLATES / "site.css", static)
     return site
 
 
-def _pages(model: m.Model) -> dict[str, str]:
-    """The page of every name a page can link to (sources, entities, marts)."""
-    pages = {name: page_name("source", name) for name in model.sources}
-    pages.update({name: page_name(e.kind, name) for name, e in model.entities.items()})
-    pages.update({name: page_name("mart", name) for name in model.marts})
-    return pages
+def _pages(model: m.Model) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The pages of sources, of entities and of marts, by name (a source may have the name
+    of the hub it feeds)."""
+    return ({name: page_name("source", name) for name in model.sources},
+            {name: page_name(e.kind, name) for name, e in model.entities.items()},
+            {name: page_name("mart", name) for name in model.marts})
 
 
-def _groups(model: m.Model) -> list[tuple[str, list[Any]]]:
-    """The index's lists: sources, then each kind that has entities, then marts."""
-    groups: list[tuple[str, list[Any]]] = [("Sources", list(model.sources.values()))]
+def _groups(model: m.Model, sources: Mapping[str, str], pages: Mapping[str, str],
+            mart_pages: Mapping[str, str]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The index's lists of (name, page, description): sources, then each kind that has
+    entities, then marts."""
+    groups = [("Sources", [(s.name, sources[s.name], s.description)
+                           for s in model.sources.values()])]
     for kind in kinds.KINDS.values():
-        members = list(model.group(kind.name).values())
+        members = [(e.name, pages[e.name], e.description)
+                   for e in model.group(kind.name).values()]
         if members:
             groups.append((kind.folder.replace("_", " ").capitalize(), members))
     if model.marts:
-        groups.append(("Marts", list(model.marts.values())))
+        groups.append(("Marts", [(mt.name, mart_pages[mt.name], mt.description)
+                                 for mt in model.marts.values()]))
     return groups
 
 
-def _tables(lin: Lineage, owner: str) -> list[tuple[str, list[ColumnLineage]]]:
-    return [(table, lin.table(table)) for table in lin.tables.get(owner, ())]
+def _tables(lin: Lineage, kind: str, owner: str) -> list[tuple[str, list[ColumnLineage]]]:
+    return [(table, lin.table(table)) for table in lin.tables[(kind, owner)]]
 
 
 def anchor(ref: Ref) -> str:
@@ -129,36 +138,41 @@ def anchor(ref: Ref) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"col-{ref.table}-{ref.column}")
 
 
-def _linker(lin: Lineage, pages: Mapping[str, str]):  # noqa: ANN202 (a template helper)
+def _linker(lin: Lineage, sources: Mapping[str, str], pages: Mapping[str, str],
+            mart_pages: Mapping[str, str]):  # noqa: ANN202 (a template helper)
+    """The link to a column's row on the page of its table's owner."""
+    page_of = {("source", name): page for name, page in sources.items()}
+    page_of.update({("mart", name): page for name, page in mart_pages.items()})
+    by_table = {table: page_of.get(owner) or pages[owner[1]]
+                for owner, tables in lin.tables.items() for table in tables}
+
     def link_of(ref: Ref) -> str:
-        return f"{pages[ref.owner]}#{anchor(ref)}"
+        return f"{by_table[ref.table]}#{anchor(ref)}"
     return link_of
 
 
-def _about(model: m.Model, entity: Any) -> list[tuple[str, list[str]]]:
-    """What an entity's page says of it besides its columns: the names it refers to (each a
-    link on the page), by what they are to it."""
-    about: list[tuple[str, list[str]]] = []
-    for label, attr in (("parent", "parent"), ("link", "link"), ("source", "source")):
+def _about(model: m.Model, entity: Any, sources: Mapping[str, str], pages: Mapping[str, str],
+           mart_pages: Mapping[str, str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What an entity's page says of it besides its columns: the names it refers to, each
+    with its page, by what they are to it."""
+    about: list[tuple[str, list[tuple[str, str]]]] = []
+    for label, attr in (("parent", "parent"), ("link", "link")):
         value = getattr(entity, attr, None)
         if value:
-            about.append((label, [value]))
+            about.append((label, [(value, pages[value])]))
     roles = getattr(entity, "roles", ())
     if roles:
-        about.append(("hubs", [r.hub for r in roles]))
-    feeds = getattr(entity, "feeds", ())
-    if feeds:
-        about.append(("sources", [f.source for f in feeds]))
-    described = [name for name, seen in kinds.described(model).items()
-                 if seen.parent == entity.name]
-    described += [name for name, e in model.entities.items()
-                  if getattr(e, "parent", None) == entity.name and name not in described]
+        about.append(("hubs", [(r.hub, pages[r.hub]) for r in roles]))
+    fed = [name for name in model.sources if entity.fed_by(name)]
+    about.append(("sources", [(name, sources[name]) for name in fed]))
+    described = [name for name, e in model.entities.items()
+                 if entity.name in (getattr(e, "parent", None), getattr(e, "link", None))]
     if described:
-        about.append(("described by", described))
+        about.append(("described by", [(name, pages[name]) for name in described]))
     marts = [mt.name for mt in model.marts.values()
              if entity.name in (mt.parent, *mt.path, *mt.satellites, *mt.effective)]
     if marts:
-        about.append(("marts", marts))
+        about.append(("marts", [(name, mart_pages[name]) for name in marts]))
     return about
 
 
@@ -168,7 +182,8 @@ _STYLE = {"source": ("note", "#eeeeee"), "hub": ("box", "#9ecae1"), "link": ("bo
 _SATELLITE_STYLE = ("box", "#fdd0a2")
 
 
-def er_diagram(model: m.Model, pages: Mapping[str, str]) -> tuple[str | None, str]:
+def er_diagram(model: m.Model, sources: Mapping[str, str], pages: Mapping[str, str]
+               ) -> tuple[str | None, str]:
     """The diagram as SVG (its nodes link to their pages): hubs, links, satellites of every
     kind, and the sources feeding them; or None and why it could not be drawn."""
     try:
@@ -181,9 +196,9 @@ def er_diagram(model: m.Model, pages: Mapping[str, str]) -> tuple[str | None, st
                                         "fontsize": "11"},
                              edge_attr={"fontname": "Helvetica", "fontsize": "9"})
     for name in model.sources:
-        _node(graph, name, "source", pages)
+        _node(graph, name, "source", sources[name])
     for name, entity in model.entities.items():
-        _node(graph, name, entity.kind, pages)
+        _node(graph, name, entity.kind, pages[name])
         for role in getattr(entity, "roles", ()):
             graph.edge(_id(entity.kind, name), _id("hub", role.hub),
                        label=role.role if role.role != role.hub else "")
@@ -204,11 +219,11 @@ def er_diagram(model: m.Model, pages: Mapping[str, str]) -> tuple[str | None, st
     return svg[svg.index("<svg"):], ""
 
 
-def _node(graph: Any, name: str, kind: str, pages: Mapping[str, str]) -> None:
+def _node(graph: Any, name: str, kind: str, page: str) -> None:
     shape, colour = _STYLE.get(kind, _SATELLITE_STYLE)
     words = kind.replace("_", " ")
     graph.node(_id(kind, name), label=f"{name}\n({words})", shape=shape, fillcolor=colour,
-               href=pages[name], tooltip=html.escape(f"{words} {name}"))
+               href=page, tooltip=html.escape(f"{words} {name}"))
 
 
 def _id(kind: str, name: str) -> str:

@@ -75,8 +75,10 @@ class Lineage:
     """Every column of a model's sources, vault tables and marts, with where it comes from."""
 
     columns: tuple[ColumnLineage, ...]
-    #: per owner (source, entity, mart), its tables in order, main table first
-    tables: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: per owner, (kind, name): ("source", NAME), (an entity's kind, NAME) or ("mart", NAME),
+    #: its tables in order, main table first (a source is a table of its own name; a mart's
+    #: table comes before its views); a source may have the name of the hub it feeds
+    tables: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
     def _by_ref(self) -> dict[tuple[str, str], ColumnLineage]:
@@ -121,16 +123,16 @@ class Lineage:
 def lineage(model: m.Model) -> Lineage:
     """The column lineage of a model."""
     columns: list[ColumnLineage] = []
-    tables: dict[str, tuple[str, ...]] = {}
+    tables: dict[tuple[str, str], tuple[str, ...]] = {}
     for source in model.sources.values():
-        tables[source.name] = (source.name,)
+        tables[("source", source.name)] = (source.name,)
         columns += [ColumnLineage(Ref(source.name, source.name, c.name), "source", c.type,
                                   False, Derivation.SOURCE) for c in source.columns]
     md = schema.metadata_for(model)
     for name, entity in model.entities.items():
         kind = kinds.kind_of(model, name)
         names = kind.table_names(model.settings.naming, name)
-        tables[name] = tuple(names)
+        tables[(entity.kind, name)] = tuple(names)
         rules = _RULES[entity.kind](model, entity)
         typed = _declared_types(entity)
         for table_name in names:
@@ -139,7 +141,7 @@ def lineage(model: m.Model) -> Lineage:
     mart_md = marts.metadata(model)
     for mart in model.marts.values():
         views = [mart.view(v) for v in m.MART_VIEWS]
-        tables[mart.name] = (mart.table, *views)
+        tables[("mart", mart.name)] = (mart.table, *views)
         columns += _mart_table(model, mart, mart_md.tables[mart.table])
         for which in m.MART_VIEWS:
             columns += _mart_view(model, mart, which)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from datavault import database, kinds, marts, query, schema
+from datavault import database, kinds, lineage_events, marts, query, schema
 from datavault import docs as docs_site
 from datavault import model as m
 from datavault.diagnostics import DatavaultError
@@ -162,7 +162,7 @@ def load(project_dir: Path | str, source: str, input_spec: object, *, url: str |
          profile: str | None = None, applied_at: dt.datetime | None = None,
          only: Sequence[str] = (), table: str | None = None, query: str | None = None,
          force: bool = False, allow_mass_delete: bool = False,
-         progress: Progress | None = None) -> LoadResult:
+         progress: Progress | None = None, openlineage: bool = False) -> LoadResult:
     """Stage one batch of ``source`` and load what it feeds. ``input_spec``: a file's path
     (CSV, Parquet or JSON Lines, compressed or not; ``-`` for standard input), a database
     URL (with ``table`` or ``query``), or a pyarrow Table or pandas DataFrame.
@@ -171,11 +171,28 @@ def load(project_dir: Path | str, source: str, input_spec: object, *, url: str |
     snapshot that would delete more than the source's ``max_deletes`` of a satellite's live
     keys is refused (the result's status is ``failed``, nothing is written to the vault)
     unless ``allow_mass_delete``.
+
+    With ``openlineage``, the load emits OpenLineage run events (``datavault.lineage_events``:
+    START, then COMPLETE or FAIL) through the client configured by OpenLineage's own settings.
     """
     with connect(project_dir, url, profile) as vault:
-        return vault.load(source, input_spec, applied_at=applied_at, only=only, table=table,
-                          query=query, force=force, allow_mass_delete=allow_mass_delete,
-                          progress=progress)
+        def run() -> LoadResult:
+            return vault.load(source, input_spec, applied_at=applied_at, only=only,
+                              table=table, query=query, force=force,
+                              allow_mass_delete=allow_mass_delete, progress=progress)
+
+        if not openlineage or source not in vault.model.sources:
+            return run()
+        inputs = lineage_events.input_dataset(input_spec, source, table, query)
+        with lineage_events.around_load(vault.model, source, vault.engine.url,
+                                        inputs) as events:
+            result = run()
+        rows = lineage_events.written(result)
+        if result.ok:
+            events.complete(rows)
+        else:
+            events.fail(result.batch.message or result.status, rows)
+        return result
 
 
 def resume(project_dir: Path | str, batch_id: int, *, url: str | None = None,

@@ -329,11 +329,17 @@ loads that did not succeed)."""
 @click.option("--table", help="With a database URL as INPUT: the table to read "
                               "(default: the source's name).")
 @click.option("--query", help="With a database URL as INPUT: the query to read.")
+@click.option("--openlineage", is_flag=True, envvar="DATAVAULT_OPENLINEAGE", show_envvar=True,
+              help="Emit OpenLineage run events (START, then COMPLETE or FAIL) with the input, "
+                   "the tables written, their row counts and column lineage, through the "
+                   "client OpenLineage's settings configure (OPENLINEAGE_URL, "
+                   "OPENLINEAGE_CONFIG or openlineage.yml); needs the lineage extra.")
 @text_or_json
 @click.pass_obj
 def load(obj: dict, source: str | None, input_spec: str | None, resume: int | None,
          force: bool, applied_at: dt.datetime | None, only: tuple[str, ...],
-         allow_mass_delete: bool, table: str | None, query: str | None, fmt: str) -> None:
+         allow_mass_delete: bool, table: str | None, query: str | None, openlineage: bool,
+         fmt: str) -> None:
     """Load one batch of SOURCE from INPUT into every entity it feeds.
 
     INPUT is a file (CSV with a header row unless the source says otherwise; Parquet;
@@ -368,7 +374,8 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
                 result = api.load(obj["project"], source, input_spec, url=obj["url"],
                                   profile=obj["profile"], applied_at=applied_at, only=only,
                                   table=table, query=query, force=force,
-                                  allow_mass_delete=allow_mass_delete, progress=report)
+                                  allow_mass_delete=allow_mass_delete, progress=report,
+                                  openlineage=openlineage)
     except KeyboardInterrupt:
         batch = shown.batch
         name = f"batch {batch.batch_id} of {batch.source}" if batch is not None else ""

@@ -50,6 +50,7 @@ ALLOWED = {
     # column lineage from the model alone: the tables of schema and marts, no database
     "lineage": {"model", "kinds", "marts", "schema", "dialects"},
     "docs": {"model", "kinds", "diagnostics", "lineage"},
+    "lineage_events": {"model", "kinds", "lineage", "database", "diagnostics"},
 }
 
 

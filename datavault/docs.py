@@ -58,9 +58,18 @@ def build_site(model: m.Model, out: Path | str, *,
     """Write the site of ``model`` into ``out`` (made if missing; the pages it writes are
     replaced). ``batches``: per source, its recent batches (None: no database was reached,
     ``batches_note`` says why)."""
-    import jinja2  # a dependency of the toolkit; imported here as rendering SQL does
-
     out = Path(out)
+    try:
+        return _write_site(model, out, batches, batches_note)
+    except OSError as exc:
+        raise DatavaultError(f"cannot write the site into {out}: "
+                             f"{exc.strerror or exc} ({exc.filename or out})") from None
+
+
+def _write_site(model: m.Model, out: Path, batches: Mapping[str, Sequence[Any]] | None,
+                batches_note: str) -> Site:
+    import jinja2
+
     out.mkdir(parents=True, exist_ok=True)
     site = Site(out)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),

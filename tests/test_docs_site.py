@@ -196,3 +196,14 @@ def test_without_graphviz_the_site_has_no_diagram_and_says_how_to_get_it(
     assert f"the entity-relationship diagram was not drawn: {GRAPHVIZ_HINT}" in site.notes
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert 'id="er-diagram-missing"' in index and "apt-get install graphviz" in index
+
+
+def test_an_out_folder_that_cannot_be_made_is_a_one_line_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    done = CliRunner().invoke(cli.main, ["-p", str(ROOT), "--url",
+                                         f"sqlite:///{tmp_path / 'none.sqlite'}", "docs",
+                                         "--out", str(tmp_path / "file" / "site")])
+    assert done.exit_code == 1
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"error: cannot write the site into {tmp_path / 'file' / 'site'}: Not a directory "
+        f"({tmp_path / 'file' / 'site'})")

@@ -331,11 +331,17 @@ was loaded; `datavault checks --batch BATCH` says why)."""
 @click.option("--table", help="With a database URL as INPUT: the table to read "
                               "(default: the source's name).")
 @click.option("--query", help="With a database URL as INPUT: the query to read.")
+@click.option("--openlineage", is_flag=True, envvar="DATAVAULT_OPENLINEAGE", show_envvar=True,
+              help="Emit OpenLineage run events (START, then COMPLETE or FAIL) with the input, "
+                   "the tables written, their row counts and column lineage, through the "
+                   "client OpenLineage's settings configure (OPENLINEAGE_URL, "
+                   "OPENLINEAGE_CONFIG or openlineage.yml); needs the lineage extra.")
 @text_or_json
 @click.pass_obj
 def load(obj: dict, source: str | None, input_spec: str | None, resume: int | None,
          force: bool, applied_at: dt.datetime | None, only: tuple[str, ...],
-         allow_mass_delete: bool, table: str | None, query: str | None, fmt: str) -> None:
+         allow_mass_delete: bool, table: str | None, query: str | None, openlineage: bool,
+         fmt: str) -> None:
     """Load one batch of SOURCE from INPUT into every entity it feeds.
 
     INPUT is a file (CSV with a header row unless the source says otherwise; Parquet;
@@ -375,7 +381,8 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
                 result = api.load(obj["project"], source, input_spec, url=obj["url"],
                                   profile=obj["profile"], applied_at=applied_at, only=only,
                                   table=table, query=query, force=force,
-                                  allow_mass_delete=allow_mass_delete, progress=report)
+                                  allow_mass_delete=allow_mass_delete, progress=report,
+                                  openlineage=openlineage)
     except KeyboardInterrupt:
         batch = shown.batch
         name = f"batch {batch.batch_id} of {batch.source}" if batch is not None else ""
@@ -920,6 +927,54 @@ def quarantine_command(obj: dict, batch: int | None, source: str | None, export:
              f"{answer.rows[0][1] if answer.rows else 'SOURCE'} {export}")
         return
     _emit(answer, fmt, "quarantined rows")
+
+
+@main.command("docs")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to write the site into (made if missing; its pages replaced).")
+@click.option("--batches", "batches_shown", type=click.IntRange(min=0), default=10,
+              show_default=True, help="How many of each source's newest batches to list.")
+@text_or_json
+@click.pass_obj
+def docs_command(obj: dict, out: Path, batches_shown: int, fmt: str) -> None:
+    """Write a static HTML site of the model into --out: open OUT/index.html in a browser,
+    no server needed.
+
+    \b
+    The site has:
+      index.html          every source, entity and mart, and the entity-relationship
+                          diagram (hubs, links, satellites, and the sources feeding them)
+      a page for each     source, hub, link, satellite (every kind) and mart: its
+                          description and its tables' (or views') columns with types and
+                          keys, and each column's lineage: the columns it is made of, how
+                          (copied, hashed business key, hash diff, applied time, load
+                          time, record source ...), and the path from the source columns
+                          through the satellites to the marts
+      on source pages     the newest batches from the ledger, when the database (-p,
+                          --url, --profile, as for every command) can be reached; without
+                          it the site is written without them, and the command says so
+
+    \b
+    The diagram is drawn by Graphviz: without it (`apt-get install graphviz`, and
+    `pip install 'datavault[docs]'`) the site is written without the diagram, and the
+    command says so.
+
+    \b
+    Example:
+      datavault -p . docs --out build/docs && xdg-open build/docs/index.html
+
+    With --format json: {"out", "pages", "diagram", "notes"}.
+    """
+    site = api.docs(obj["project"], out, url=obj["url"], profile=obj["profile"],
+                    batches_shown=batches_shown)
+    if fmt == "json":
+        _json({"out": site.out, "pages": site.pages, "diagram": site.diagram,
+               "notes": site.notes})
+        return
+    for note in site.notes:
+        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    _say(f"wrote {_count(len(site.pages), 'page')} to {site.out}; open "
+         f"{site.out / 'index.html'}")
 
 
 def _cell(value: object, number: bool = False) -> object:

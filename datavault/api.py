@@ -552,11 +552,18 @@ def docs(project_dir: Path | str, out: Path | str, *, url: str | None = None,
     where it cannot, the site is written without them and its ``notes`` say why."""
     project = validate(project_dir)
     shown: dict[str, list[BatchState]] | None = None
+    runs: dict[str, list[CheckRun]] = {}
     note = ""
     try:
         with connect(project_dir, url, profile) as vault:
             shown = {name: vault.batches(source=name, limit=batches_shown)
                      for name in project.model.sources}
+            for name, source in project.model.sources.items():
+                if source.checks and shown[name]:
+                    oldest = min(item.batch.batch_id for item in shown[name])
+                    runs[name] = [r for r in vault.checks(source=name, limit=batches_shown)
+                                  if r.batch_id >= oldest]
     except DatavaultError as exc:
         note = f"no batches shown: the database was not read ({database.redact(str(exc))})"
-    return docs_site.build_site(project.model, out, batches=shown, batches_note=note)
+    return docs_site.build_site(project.model, out, batches=shown, batches_note=note,
+                                checks=runs)

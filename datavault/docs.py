@@ -45,29 +45,32 @@ def page_name(kind: str, name: str) -> str:
     return f"{kind}-{name}.html"
 
 
-def quality_results(source: str, batches: Sequence[Any]) -> list[dict[str, Any]]:
-    """The data-quality check results of a source, one entry per batch and check, for the
-    ``quality`` block of its page: {"batch", "check", "status", "message"}. None are recorded
-    yet, so none are shown; this is where the checks' results come in."""
-    return []
+def quality_results(runs: Sequence[Any]) -> list[dict[str, Any]]:
+    """The recorded runs of a source's checks at entry (``load.checks.CheckRun``, newest
+    batch first), one entry per batch and check, for the ``quality`` block of its page."""
+    return [{"batch": r.batch_id, "check": r.name, "test": r.test, "status": r.status,
+             "measured": r.measured or "", "expected": r.expected or "",
+             "message": r.message or ""} for r in runs]
 
 
 def build_site(model: m.Model, out: Path | str, *,
                batches: Mapping[str, Sequence[Any]] | None = None,
-               batches_note: str = "") -> Site:
+               batches_note: str = "",
+               checks: Mapping[str, Sequence[Any]] | None = None) -> Site:
     """Write the site of ``model`` into ``out`` (made if missing; the pages it writes are
     replaced). ``batches``: per source, its recent batches (None: no database was reached,
-    ``batches_note`` says why)."""
+    ``batches_note`` says why); ``checks``: per source, the runs of its checks in those
+    batches."""
     out = Path(out)
     try:
-        return _write_site(model, out, batches, batches_note)
+        return _write_site(model, out, batches, batches_note, checks or {})
     except OSError as exc:
         raise DatavaultError(f"cannot write the site into {out}: "
                              f"{exc.strerror or exc} ({exc.filename or out})") from None
 
 
 def _write_site(model: m.Model, out: Path, batches: Mapping[str, Sequence[Any]] | None,
-                batches_note: str) -> Site:
+                batches_note: str, checks: Mapping[str, Sequence[Any]]) -> Site:
     import jinja2
 
     out.mkdir(parents=True, exist_ok=True)
@@ -98,7 +101,8 @@ def _write_site(model: m.Model, out: Path, batches: Mapping[str, Sequence[Any]] 
     for source in model.sources.values():
         listed = None if batches is None else list(batches.get(source.name, ()))
         write(sources[source.name], "source.html.j2", source=source, batches=listed,
-              batches_note=batches_note, quality=quality_results(source.name, listed or []),
+              batches_note=batches_note,
+              quality=quality_results(checks.get(source.name, ())),
               tables=_tables(lin, "source", source.name))
     for name, entity in model.entities.items():
         kind = kinds.kind_of(model, name)

@@ -171,7 +171,26 @@ def test_source_pages_list_recent_batches(browser, example_site) -> None:
     rows = browser.find_elements(By.CSS_SELECTOR, "table.batches tbody tr")
     assert len(rows) == 4  # the demo loads four extracts of the CRM's customers
     assert all(" loaded " in f" {r.text} " for r in rows)
-    assert browser.find_element(By.CSS_SELECTOR, "p.no-quality")
+    # its one check, declared and run on each of the four batches
+    declared = browser.find_elements(By.CSS_SELECTOR, "table.checks tbody tr")
+    assert [r.text for r in declared] == ["unique_customer_id unique customer_id warn"]
+    runs = browser.find_elements(By.CSS_SELECTOR, "table.quality tbody tr")
+    assert len(runs) == 4 and all("unique_customer_id pass" in r.text for r in runs)
+
+
+def test_source_pages_show_the_checks_that_quarantined_warned_and_stopped(
+        browser, example_site) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get((example_site / "source-shop_orders.html").as_uri())
+    stopped = browser.find_elements(By.CSS_SELECTOR, "table.quality tr.status-stop")
+    assert len(stopped) == 1 and "freshness" in stopped[0].text
+    assert "before its load time; the limit is 3650d" in stopped[0].text
+    quarantined = browser.find_elements(By.CSS_SELECTOR, "table.quality tr.status-quarantined")
+    assert [r.text.split()[1] for r in quarantined] == ["accepted_values_status"]
+    browser.get((example_site / "source-crm_phones.html").as_uri())
+    warned = browser.find_elements(By.CSS_SELECTOR, "table.quality tr.status-warn")
+    assert len(warned) == 1 and "phone_type: PSI" in warned[0].text
 
 
 def test_without_a_database_the_site_says_so(tmp_path: Path) -> None:

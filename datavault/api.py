@@ -12,7 +12,7 @@ import argparse
 import csv
 import datetime as dt
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -21,6 +21,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from datavault import database, kinds, marts, query, schema
 from datavault import model as m
+from datavault import stream as streaming
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import DEFAULT, DIALECTS, Dialect, get_dialect
 from datavault.load import LoadResult, Progress
@@ -515,3 +516,23 @@ def migrate_check(project_dir: Path | str, *, url: str | None = None,
             return Check(current, heads, compared.differences, compared.kept, unrecorded)
     finally:
         engine.dispose()
+
+
+def stream(project_dir: Path | str, source: str, brokers: str, topic: str, *,
+           group: str | None = None, max_events: int = 10_000, max_seconds: float = 5.0,
+           stop_after: int | str | None = None, options: dict[str, str] | None = None,
+           url: str | None = None, profile: str | None = None,
+           on_batch: Callable[[streaming.StreamBatch], None] | None = None,
+           after_load: Callable[[LoadResult], None] | None = None
+           ) -> streaming.StreamSummary:
+    """Consume Debezium change events of ``source`` from the Kafka ``topic`` at ``brokers``
+    and load them in micro-batches (closed at ``max_events`` or after ``max_seconds``), the
+    offsets of each committed once it is loaded. ``stop_after``: a number of micro-batches,
+    or ``"idle"`` (stop at the first micro-batch time without an event); else until SIGINT
+    or SIGTERM. ``on_batch`` is told of each committed micro-batch; ``after_load`` is called
+    after each load, before its commit."""
+    with connect(project_dir, url, profile) as vault:
+        return streaming.stream(vault, source, brokers, topic, group=group,
+                                max_events=max_events, max_seconds=max_seconds,
+                                stop=stop_after, options=options, on_batch=on_batch,
+                                after_load=after_load)

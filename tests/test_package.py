@@ -47,6 +47,8 @@ ALLOWED = {
     "schemacheck": {"contract", "schema", "model", "diagnostics", "migrate", "kinds"},
     "session": {"database", "marts", "query", "schema", "schemacheck", "diagnostics",
                 "dialects", "load", "metadata.__init__", "metadata.project", "render"},
+    # a Kafka consumer over a session: each micro-batch a load
+    "stream": {"session", "load", "diagnostics"},
 }
 
 

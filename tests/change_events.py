@@ -107,18 +107,15 @@ def need_kafka() -> None:
 
 
 @contextmanager
-def mock_cluster(topic: str, partitions: int = 3) -> Iterator[tuple[str, object]]:
-    """A Kafka mock cluster with ``topic``: its bootstrap address and a producer of it."""
+def mock_cluster() -> Iterator[tuple[str, object]]:
+    """A Kafka mock cluster: its bootstrap address and a producer (a topic is made, with
+    several partitions, by the first message to it)."""
     from confluent_kafka import Producer
-    from confluent_kafka.admin import AdminClient, NewTopic
 
     producer = Producer({"test.mock.num.brokers": 1, "bootstrap.servers": "unused",
                          "log_level": 3})
     brokers = producer.list_topics(timeout=10).brokers
     address = ",".join(f"{b.host}:{b.port}" for b in brokers.values())
-    admin = AdminClient({"bootstrap.servers": address})
-    for future in admin.create_topics([NewTopic(topic, partitions, 1)]).values():
-        future.result(timeout=10)
     try:
         yield address, producer
     finally:

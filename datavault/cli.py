@@ -1141,7 +1141,8 @@ def stream(obj: dict, source: str, brokers: str, topic: str, group: str | None,
                                "micro_batches": len(summary.batches),
                                "events": summary.events}))
     else:
-        _say(f"stopped ({summary.stopped_by}): {len(summary.batches):,} micro-batches, "
-             f"{summary.events:,} events loaded")
+        count = len(summary.batches)
+        _say(f"stopped ({summary.stopped_by}): {count:,} micro-batch"
+             f"{'' if count == 1 else 'es'}, {summary.events:,} events loaded")
     if summary.stopped_by.startswith(("SIGINT", "SIGTERM")):
         sys.exit(INTERRUPTED if summary.stopped_by.startswith("SIGINT") else 0)

@@ -71,11 +71,12 @@ def _answers(root: Path, url: str) -> list:
                 for n in range(10)]
 
 
-def _stream(root: Path, url: str, brokers: str, *args: str) -> subprocess.CompletedProcess:
+def _stream(root: Path, url: str, brokers: str, *args: str,
+            topic: str = TOPIC) -> subprocess.CompletedProcess:
     options = [f"--kafka-option={k}={v}" for k, v in OPTIONS.items()]
     return subprocess.run(
         [sys.executable, "-m", "datavault", "-p", str(root), "--url", url, "stream",
-         ce.SOURCE, "--kafka", brokers, "--topic", TOPIC, "--group", GROUP, *options, *args],
+         ce.SOURCE, "--kafka", brokers, "--topic", topic, "--group", GROUP, *options, *args],
         capture_output=True, text=True, timeout=180)
 
 
@@ -170,6 +171,9 @@ def test_clear_errors(tmp_path: Path, make_db_url, kafka) -> None:
     assert other.returncode == 1
     assert other.stderr.strip() == "error: unknown source 'customers'; did you mean " \
         "'customers_cdc'?"
+    missing = _stream(root, url, brokers, topic="nosuch")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: topic 'nosuch' is not on the Kafka brokers at ")
     wrong = _stream(root, url, brokers, "--stop-after", "0")
     assert wrong.stderr.strip() == ("error: --stop-after takes a number of micro-batches "
                                     "(1 or more) or idle, not '0'")

@@ -21,7 +21,7 @@ import pytest
 
 from datavault import api, query
 from tests import change_events as ce
-from tests.conftest import migrated
+from tests.conftest import ALL_ENGINES, migrated, url_maker
 
 TOPIC = "crm.public.customers"
 GROUP = "vault"
@@ -80,6 +80,19 @@ def _stream(root: Path, url: str, brokers: str, *args: str,
         capture_output=True, text=True, timeout=180)
 
 
+# the stream loads through the load's path, which every engine's tests cover; these run the
+# engines whose processes start in a moment (each stream here is a process of its own)
+STREAM_ENGINES = [engine for engine in ("sqlite", "postgresql") if engine in ALL_ENGINES] or [
+    pytest.param("none", marks=pytest.mark.skip(
+        reason="the stream tests run on sqlite and postgresql: DATAVAULT_TEST_ENGINES names "
+               "neither"))]
+
+
+@pytest.fixture(params=STREAM_ENGINES)
+def make_url(request: pytest.FixtureRequest, tmp_path: Path):
+    return url_maker(request, request.param, tmp_path)
+
+
 @pytest.fixture
 def kafka():
     ce.need_kafka()
@@ -88,19 +101,19 @@ def kafka():
 
 
 def test_a_stream_killed_before_its_commit_ends_as_the_file_does(
-        tmp_path: Path, make_db_url, kafka) -> None:
+        tmp_path: Path, make_url, kafka) -> None:
     brokers, producer = kafka
     events = _events()
     # the vault loaded from the file
     by_file = ce.write(tmp_path / "file")
-    file_url = migrated(by_file, make_db_url())
+    file_url = migrated(by_file, make_url())
     loaded = api.load(by_file, ce.SOURCE,
                       ce.write_jsonl(tmp_path / "events.jsonl", events), url=file_url)
     assert loaded.ok and loaded.rows_quarantined == 1
     # the same events through Kafka
     ce.produce(producer, TOPIC, events)
     root = ce.write(tmp_path / "stream")
-    url = migrated(root, make_db_url())
+    url = migrated(root, make_url())
     child = subprocess.run(
         [sys.executable, "-c", CHILD, str(root), url, brokers, TOPIC, GROUP,
          ",".join(f"{k}={v}" for k, v in OPTIONS.items()), "2"],
@@ -157,10 +170,10 @@ def test_a_stream_killed_before_its_commit_ends_as_the_file_does(
     assert rest.splitlines()[-1].startswith("stopped (SIGTERM")
 
 
-def test_clear_errors(tmp_path: Path, make_db_url, kafka) -> None:
+def test_clear_errors(tmp_path: Path, make_url, kafka) -> None:
     brokers, _ = kafka
     root = ce.write(tmp_path / "project")
-    url = migrated(root, make_db_url())
+    url = migrated(root, make_url())
     down = _stream(root, url, "127.0.0.1:1")
     assert down.returncode == 1
     assert down.stderr.startswith("error: cannot reach Kafka at 127.0.0.1:1: ")

@@ -60,7 +60,7 @@ def decode(value: bytes | str | None) -> dict | None:
     if not value.strip():
         return None
     try:
-        record = json.loads(value)
+        record = json.loads(value.lstrip("\ufeff"))  # a file's byte order mark
     except ValueError as exc:
         raise NotAnEvent(f"not JSON: {exc}") from None
     return unwrap(record)

@@ -1131,11 +1131,17 @@ def stream(obj: dict, source: str, brokers: str, topic: str, group: str | None,
     if fmt != "json":
         _say(f"streaming {topic} from {brokers} into {source} (micro-batches of up to "
              f"{max_events:,} events or {max_seconds:g} s; Ctrl-C stops)")
-    summary = api.stream(obj["project"], source, brokers, topic, group=group,
-                         max_events=max_events, max_seconds=max_seconds,
-                         stop_after=streaming.stop_after(stop_after),
-                         options=dict(kafka_options), url=obj["url"],
-                         profile=obj["profile"], on_batch=said)
+    try:
+        summary = api.stream(obj["project"], source, brokers, topic, group=group,
+                             max_events=max_events, max_seconds=max_seconds,
+                             stop_after=streaming.stop_after(stop_after),
+                             options=dict(kafka_options), url=obj["url"],
+                             profile=obj["profile"], on_batch=said)
+    except KeyboardInterrupt:  # a second signal while a micro-batch loaded
+        errors.print("interrupted: the micro-batch being loaded is not committed, so its "
+                     "events will be delivered again; the next load of the source finishes "
+                     "its batch first", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(INTERRUPTED)
     if fmt == "json":
         click.echo(json.dumps({"stopped_by": summary.stopped_by,
                                "micro_batches": len(summary.batches),

@@ -99,7 +99,7 @@ class Case:
         self.project = workdir / f"{engine_name}_{name}"
         self.target = load_bench.make_target(engine_name, self.project, 0)
         if name == "example":
-            api.init_project(self.project)
+            load_bench.example_project(self.project)
             self.source, self.entity, self.key = "crm_customers", "customer", "C001"
         else:
             wide_project(self.project, groups)
@@ -266,7 +266,7 @@ def bench_big(engine_name: str, workdir: Path, rows: int, runs: int) -> None:
     project = workdir / f"{engine_name}_big"
     target = load_bench.make_target(engine_name, project, 0)
     try:
-        api.init_project(project)
+        load_bench.example_project(project)
         api.migrate_upgrade(project, url=target.url)
         started = time.perf_counter()
         api.load(project, "shop_orders", str(files / "initial.csv"), url=target.url)

@@ -30,7 +30,14 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from load_bench import Row, floor_insert_select, make_target, print_machine, print_table
+from load_bench import (
+    Row,
+    example_project,
+    floor_insert_select,
+    make_target,
+    print_machine,
+    print_table,
+)
 
 from datavault import api, marts
 from datavault.load import open_input
@@ -82,7 +89,7 @@ def pit_rows(engine: sa.Engine, table: str) -> list[tuple]:
 
 
 def bench_engine(engine_name: str, batches: list[Path], workdir: Path, timeout: float) -> None:
-    project = api.init_project(workdir / f"project_{engine_name}")
+    project = example_project(workdir / f"project_{engine_name}")
     for old in (project / "models" / "marts").glob("*.yml"):
         old.unlink()
     (project / "models" / "marts" / "orders.yml").write_text(MART, encoding="utf-8")

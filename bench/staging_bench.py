@@ -31,7 +31,15 @@ import generate
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from load_bench import SOURCE, Row, floor_stage, make_target, print_machine, print_table
+from load_bench import (
+    SOURCE,
+    Row,
+    example_project,
+    floor_stage,
+    make_target,
+    print_machine,
+    print_table,
+)
 from tpch_bench import generate as generate_tpch
 
 from datavault import api
@@ -125,7 +133,7 @@ def warm_up(engine_name: str, workdir: Path) -> None:
     small = folder / "small.csv"
     generate.write(small, 2000, generate.Batch(0, 2000))
     project = folder / "project"
-    api.init_project(project)
+    example_project(project)
     target = make_target(engine_name, folder, 0)
     try:
         api.migrate_upgrade(project, url=target.url)
@@ -143,7 +151,7 @@ def bench_engine(engine_name: str, files: dict[str, Path], workdir: Path,
     floors: dict[str, tuple[int, float]] = {}
     for label, path in files.items():
         project = workdir / f"project_{engine_name}_{label.split()[0].lower()}"
-        api.init_project(project)
+        example_project(project)
         (workdir / label.replace(" ", "_")).mkdir(exist_ok=True)
         target = make_target(engine_name, workdir / label.replace(" ", "_"), 0)
         try:

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from load_bench import make_target, print_machine
+from load_bench import example_project, make_target, print_machine
 from mart_bench import MART, write_batches
 
 from datavault import api, marts
@@ -39,7 +39,7 @@ from datavault.load import open_input
 
 def bench_engine(engine_name: str, batches: list[Path], orders: int, workdir: Path,
                  runs: int, timeout: float) -> None:
-    project = api.init_project(workdir / f"project_{engine_name}")
+    project = example_project(workdir / f"project_{engine_name}")
     for old in (project / "models" / "marts").glob("*.yml"):
         old.unlink()
     (project / "models" / "marts" / "orders.yml").write_text(MART, encoding="utf-8")

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from datavault import database, kinds, marts, query, schema
+from datavault import database, kinds, lineage_events, marts, query, schema
+from datavault import docs as docs_site
 from datavault import model as m
 from datavault import stream as streaming
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import DEFAULT, DIALECTS, Dialect, get_dialect
-from datavault.load import LoadResult, Progress
+from datavault.load import CheckRun, LoadResult, Progress
 from datavault.metadata import load_project
 from datavault.metadata.project import Project
 from datavault.render import Renderer
@@ -162,7 +163,7 @@ def load(project_dir: Path | str, source: str, input_spec: object, *, url: str |
          profile: str | None = None, applied_at: dt.datetime | None = None,
          only: Sequence[str] = (), table: str | None = None, query: str | None = None,
          force: bool = False, allow_mass_delete: bool = False,
-         progress: Progress | None = None) -> LoadResult:
+         progress: Progress | None = None, openlineage: bool = False) -> LoadResult:
     """Stage one batch of ``source`` and load what it feeds. ``input_spec``: a file's path
     (CSV, Parquet or JSON Lines, compressed or not; ``-`` for standard input), a database
     URL (with ``table`` or ``query``), or a pyarrow Table or pandas DataFrame.
@@ -171,11 +172,28 @@ def load(project_dir: Path | str, source: str, input_spec: object, *, url: str |
     snapshot that would delete more than the source's ``max_deletes`` of a satellite's live
     keys is refused (the result's status is ``failed``, nothing is written to the vault)
     unless ``allow_mass_delete``.
+
+    With ``openlineage``, the load emits OpenLineage run events (``datavault.lineage_events``:
+    START, then COMPLETE or FAIL) through the client configured by OpenLineage's own settings.
     """
     with connect(project_dir, url, profile) as vault:
-        return vault.load(source, input_spec, applied_at=applied_at, only=only, table=table,
-                          query=query, force=force, allow_mass_delete=allow_mass_delete,
-                          progress=progress)
+        def run() -> LoadResult:
+            return vault.load(source, input_spec, applied_at=applied_at, only=only,
+                              table=table, query=query, force=force,
+                              allow_mass_delete=allow_mass_delete, progress=progress)
+
+        if not openlineage or source not in vault.model.sources:
+            return run()
+        inputs = lineage_events.input_dataset(input_spec, source, table, query)
+        with lineage_events.around_load(vault.model, source, vault.engine.url,
+                                        inputs) as events:
+            result = run()
+        rows = lineage_events.written(result)
+        if result.ok:
+            events.complete(rows)
+        else:
+            events.fail(result.batch.message or result.status, rows)
+        return result
 
 
 def resume(project_dir: Path | str, batch_id: int, *, url: str | None = None,
@@ -234,6 +252,15 @@ def quarantined(project_dir: Path | str, *, batch: int | None = None,
     the row's values (``data``: a dict of column to value, or None)."""
     with connect(project_dir, url, profile) as vault:
         return vault.quarantined(batch=batch, source=source)
+
+
+def checks(project_dir: Path | str, *, batch: int | None = None, source: str | None = None,
+           limit: int | None = None, url: str | None = None,
+           profile: str | None = None) -> list[CheckRun]:
+    """The recorded runs of the sources' checks at entry: of one ``batch``, of one
+    ``source``, or of the ``limit`` newest batches that ran any; newest batch first."""
+    with connect(project_dir, url, profile) as vault:
+        return vault.checks(batch=batch, source=source, limit=limit)
 
 
 def export_quarantine(answer: query.Answer, model_dir: Path | str, out: Path | str) -> int:
@@ -516,6 +543,31 @@ def migrate_check(project_dir: Path | str, *, url: str | None = None,
             return Check(current, heads, compared.differences, compared.kept, unrecorded)
     finally:
         engine.dispose()
+
+
+def docs(project_dir: Path | str, out: Path | str, *, url: str | None = None,
+         profile: str | None = None, batches_shown: int = 10) -> docs_site.Site:
+    """Write the project's docs site into ``out`` (``datavault.docs``): a page per source,
+    entity and mart with columns and lineage, and the entity-relationship diagram. Where the
+    database can be reached, each source's page lists its newest ``batches_shown`` batches;
+    where it cannot, the site is written without them and its ``notes`` say why."""
+    project = validate(project_dir)
+    shown: dict[str, list[BatchState]] | None = None
+    runs: dict[str, list[CheckRun]] = {}
+    note = ""
+    try:
+        with connect(project_dir, url, profile) as vault:
+            shown = {name: vault.batches(source=name, limit=batches_shown)
+                     for name in project.model.sources}
+            for name, source in project.model.sources.items():
+                if source.checks and shown[name]:
+                    oldest = min(item.batch.batch_id for item in shown[name])
+                    runs[name] = [r for r in vault.checks(source=name, limit=batches_shown)
+                                  if r.batch_id >= oldest]
+    except DatavaultError as exc:
+        note = f"no batches shown: the database was not read ({database.redact(str(exc))})"
+    return docs_site.build_site(project.model, out, batches=shown, batches_note=note,
+                                checks=runs)
 
 
 def stream(project_dir: Path | str, source: str, brokers: str, topic: str, *,

@@ -24,7 +24,8 @@ from datavault import api, database, query, values
 from datavault.diagnostics import DatavaultError, ModelError
 from datavault.dialects import DEFAULT, DIALECTS
 from datavault.kinds import KINDS
-from datavault.load import REFUSED, STATES, Batch, LoadResult
+from datavault.load import REFUSED, STATES, Batch, CheckRun, LoadResult
+from datavault.quality import PASS, QUARANTINED, SKIP, STOP, WARN, Outcome
 
 console = Console()
 errors = Console(stderr=True)
@@ -305,7 +306,8 @@ LOAD_EXIT_CODES = """\b
 Exit codes: 0 loaded (or skipped: an identical input was loaded before); 1 failed (nothing
 of the batch was loaded: refused as a mass deletion, or an error); 3 partly loaded (an
 entity load failed: its staged rows are kept, and `datavault load --resume BATCH` runs the
-loads that did not succeed)."""
+loads that did not succeed); 4 stopped by a check of severity stop (nothing of the batch
+was loaded; `datavault checks --batch BATCH` says why)."""
 
 
 @main.command(epilog=LOAD_EXIT_CODES)
@@ -329,11 +331,17 @@ loads that did not succeed)."""
 @click.option("--table", help="With a database URL as INPUT: the table to read "
                               "(default: the source's name).")
 @click.option("--query", help="With a database URL as INPUT: the query to read.")
+@click.option("--openlineage", is_flag=True, envvar="DATAVAULT_OPENLINEAGE", show_envvar=True,
+              help="Emit OpenLineage run events (START, then COMPLETE or FAIL) with the input, "
+                   "the tables written, their row counts and column lineage, through the "
+                   "client OpenLineage's settings configure (OPENLINEAGE_URL, "
+                   "OPENLINEAGE_CONFIG or openlineage.yml); needs the lineage extra.")
 @text_or_json
 @click.pass_obj
 def load(obj: dict, source: str | None, input_spec: str | None, resume: int | None,
          force: bool, applied_at: dt.datetime | None, only: tuple[str, ...],
-         allow_mass_delete: bool, table: str | None, query: str | None, fmt: str) -> None:
+         allow_mass_delete: bool, table: str | None, query: str | None, openlineage: bool,
+         fmt: str) -> None:
     """Load one batch of SOURCE from INPUT into every entity it feeds.
 
     INPUT is a file (CSV with a header row unless the source says otherwise; Parquet;
@@ -349,6 +357,11 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
     one already loaded for SOURCE is skipped (--force loads it again, inserting nothing).
     A snapshot that would delete more than its source's max_deletes of the keys a
     satellite holds is refused before anything is written (--allow-mass-delete accepts it).
+
+    \b
+    The source's checks run on the batch (its checks: in models/sources/SOURCE.yml): a row
+    that fails a row check is quarantined; a batch check that fails warns, or, with
+    severity stop, refuses the batch before any entity load.
     """
     if resume is not None:
         if source or input_spec or only or applied_at or table or query or force:
@@ -368,7 +381,8 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
                 result = api.load(obj["project"], source, input_spec, url=obj["url"],
                                   profile=obj["profile"], applied_at=applied_at, only=only,
                                   table=table, query=query, force=force,
-                                  allow_mass_delete=allow_mass_delete, progress=report)
+                                  allow_mass_delete=allow_mass_delete, progress=report,
+                                  openlineage=openlineage)
     except KeyboardInterrupt:
         batch = shown.batch
         name = f"batch {batch.batch_id} of {batch.source}" if batch is not None else ""
@@ -395,9 +409,15 @@ def load(obj: dict, source: str | None, input_spec: str | None, resume: int | No
 INTERRUPTED = 130
 
 
+#: the exit code of a load that a check of severity stop refused
+STOPPED = 4
+
+
 def _exit_code(result: LoadResult) -> int:
     if result.ok:
         return 0
+    if result.stopped_by:
+        return STOPPED
     return 3 if result.status == "partly loaded" else 1
 
 
@@ -420,9 +440,18 @@ def _load_json(result: LoadResult) -> dict:
                       "seconds": round(e.seconds, 3),
                       "status": e.status, "message": e.message or None}
                      for e in result.entities],
+        "checks": [_outcome_json(o) for o in result.checks],
         "resumed": [_load_json(r) for r in result.resumed],
         "exit_code": _exit_code(result),
     }
+
+
+def _outcome_json(outcome: Outcome) -> dict:
+    check = outcome.check
+    return {"check": check.name, "test": check.test,
+            "severity": None if check.per_row else check.severity, "status": outcome.status,
+            "measured": outcome.value, "expected": outcome.expected, "rows": outcome.rows,
+            "message": outcome.message or None}
 
 
 @main.command("batches")
@@ -462,6 +491,48 @@ def batches_command(obj: dict, source: str | None, state: str | None, limit: int
             f"{'them' if len(stopped) > 1 else 'it'}, or `datavault load --resume "
             f"{stopped[0]}` now" if stopped else "")
     _emit(query.Answer(columns, rows, note), fmt, "batches")
+
+
+@main.command("checks")
+@click.option("--batch", type=int, metavar="BATCH", help="Only this batch's check runs.")
+@click.option("--source", help="Only this source's check runs.")
+@click.option("--limit", type=int, default=20, show_default=True,
+              help="The newest this many batches with check runs (0: all).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_obj
+def checks_command(obj: dict, batch: int | None, source: str | None, limit: int,
+                   fmt: str) -> None:
+    """The runs of the sources' checks at entry, newest batch first: each check's status,
+    what it measured and what that was held against.
+
+    \b
+    A source declares its checks in models/sources/SOURCE.yml, under checks:
+      row checks (not_null, accepted_values, range, pattern, length): a row that fails
+        one is quarantined with the reason "check: NAME" (`datavault quarantine`);
+        status pass or quarantined, with the rows it failed;
+      batch checks (unique, freshness, volume, drift): status pass, warn, stop (the batch
+        was refused before any entity load) or skip (not enough history yet).
+    """
+    runs = api.checks(obj["project"], batch=batch, source=source,
+                      limit=None if batch is not None or not limit else limit,
+                      url=obj["url"], profile=obj["profile"])
+    columns = ["batch", "source", "check", "test", "severity", "status", "measured",
+               "expected", "rows", "message", "checked_at"]
+    rows = [(r.batch_id, r.source, r.name, r.test, r.severity, r.status, r.measured,
+             r.expected, r.rows_failed, r.message, _stamp(r.checked_at)) for r in runs]
+    if fmt == "json":
+        _json([_run_json(r) for r in runs])
+        return
+    note = "" if runs else ("no check has run" + (f" on batch {batch}" if batch else "")
+                            + ": a source's checks: go in models/sources/SOURCE.yml")
+    _emit(query.Answer(columns, rows, note), fmt, "checks")
+
+
+def _run_json(run: CheckRun) -> dict:
+    return {"batch": run.batch_id, "source": run.source, "check": run.name, "test": run.test,
+            "severity": run.severity, "status": run.status, "measured": run.measured,
+            "expected": run.expected, "rows": run.rows_failed, "message": run.message,
+            "checked_at": _stamp(run.checked_at), "profile": run.profile}
 
 
 @main.group()
@@ -858,6 +929,54 @@ def quarantine_command(obj: dict, batch: int | None, source: str | None, export:
     _emit(answer, fmt, "quarantined rows")
 
 
+@main.command("docs")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to write the site into (made if missing; its pages replaced).")
+@click.option("--batches", "batches_shown", type=click.IntRange(min=0), default=10,
+              show_default=True, help="How many of each source's newest batches to list.")
+@text_or_json
+@click.pass_obj
+def docs_command(obj: dict, out: Path, batches_shown: int, fmt: str) -> None:
+    """Write a static HTML site of the model into --out: open OUT/index.html in a browser,
+    no server needed.
+
+    \b
+    The site has:
+      index.html          every source, entity and mart, and the entity-relationship
+                          diagram (hubs, links, satellites, and the sources feeding them)
+      a page for each     source, hub, link, satellite (every kind) and mart: its
+                          description and its tables' (or views') columns with types and
+                          keys, and each column's lineage: the columns it is made of, how
+                          (copied, hashed business key, hash diff, applied time, load
+                          time, record source ...), and the path from the source columns
+                          through the satellites to the marts
+      on source pages     the newest batches from the ledger, when the database (-p,
+                          --url, --profile, as for every command) can be reached; without
+                          it the site is written without them, and the command says so
+
+    \b
+    The diagram is drawn by Graphviz: without it (`apt-get install graphviz`, and
+    `pip install 'datavault[docs]'`) the site is written without the diagram, and the
+    command says so.
+
+    \b
+    Example:
+      datavault -p . docs --out build/docs && xdg-open build/docs/index.html
+
+    With --format json: {"out", "pages", "diagram", "notes"}.
+    """
+    site = api.docs(obj["project"], out, url=obj["url"], profile=obj["profile"],
+                    batches_shown=batches_shown)
+    if fmt == "json":
+        _json({"out": site.out, "pages": site.pages, "diagram": site.diagram,
+               "notes": site.notes})
+        return
+    for note in site.notes:
+        errors.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    _say(f"wrote {_count(len(site.pages), 'page')} to {site.out}; open "
+         f"{site.out / 'index.html'}")
+
+
 def _cell(value: object, number: bool = False) -> object:
     """A value of an answer in JSON types (a dict stays a dict): a float or a decimal as its
     canonical text (``values.display``), or with ``number`` a finite float as a JSON number
@@ -997,6 +1116,9 @@ class _progress:
             else:  # a load run in this process's own thread stops with it
                 self.say(f"{name}: interrupted while loading {data['stopped']}, which is rolled "
                          f"back unless it had ended{left}", keep=True)
+        elif event == "checked":
+            self.say(f"{name}: batch checks: " + ", ".join(
+                f"{o.check.name} {o.status}" for o in data["outcomes"]))
         elif event == "refused":
             self.say(f"{name} {batch.message}")
         elif event == "entity":
@@ -1018,6 +1140,21 @@ class _progress:
             self.bar.__exit__(*exc)
 
 
+def _checks_summary(result: LoadResult) -> None:
+    """A line for the checks that passed, and one for each that did not."""
+    if not result.checks:
+        return
+    passed = [o for o in result.checks if o.status == PASS]
+    if passed:
+        _say(f"checks passed: {', '.join(o.check.name for o in passed)}", wrap=True)
+    for o in result.checks:
+        if o.status == QUARANTINED:
+            _say(f"check {o.check.name}: {o.message}")
+        elif o.status != PASS:
+            label = {SKIP: "skipped", WARN: "warning", STOP: "stopped the batch"}[o.status]
+            _say(f"check {o.check.name} {label}: {o.message}", wrap=True)
+
+
 def _summary(result: LoadResult) -> None:
     batch = result.batch
     if result.skipped:
@@ -1031,7 +1168,8 @@ def _summary(result: LoadResult) -> None:
         return
     title = (f"batch {batch.batch_id} of {batch.source}: {batch.status}; "
              f"{_count(result.rows_read, 'row')} read, {result.rows_staged:,} staged, "
-             f"{result.rows_quarantined:,} quarantined while reading; "
+             f"{result.rows_quarantined:,} quarantined while reading"
+             f"{' and checking rows' if any(o.check.per_row for o in result.checks) else ''}; "
              f"load time {_stamp(batch.loaded_at)}")
     numbers = ("inserted", "deleted", "quarantined", "seconds")
     table = Table()
@@ -1045,6 +1183,7 @@ def _summary(result: LoadResult) -> None:
         _table(table, title)
     else:  # refused before any entity load: the title alone
         _say(title)
+    _checks_summary(result)
     if result.rows_quarantined or any(e.rows_quarantined for e in result.entities):
         _say(f"rejected rows and reasons: datavault quarantine --batch {batch.batch_id}")
     if batch.status == "partly loaded":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -41,8 +42,12 @@ STEPS = [
      "The phone extract of 1 March: Alice's home number is gone, Bob has a work number too."),
     ("shop_orders", "data/shop_orders_2026-03-05.csv",
      "The web shop's next changes: customer service moved order O-1002 from Bob (C002) to "
-     "Carol (C003) on 5 March, and back to Bob on 6 March; it shipped on 7 March."),
+     "Carol (C003) on 5 March, and back to Bob on 6 March; it shipped on 7 March. One status "
+     "is misspelt, which the source's check of accepted values catches."),
 ]
+#: a file the demo writes: changes of the web shop ten years and more before the demo runs
+ARCHIVE = "data/shop_orders_archive.csv"
+ARCHIVE_AGE = dt.timedelta(days=4018)
 #: the step that loads the reordered phone extract of 1 February (1-based)
 REORDERED = 7
 
@@ -85,7 +90,8 @@ def run_demo(target: Path | str, say: Say, table: Table,
             inserted = sum(e.rows_inserted for e in result.entities)
             quarantined = result.rows_quarantined + sum(e.rows_quarantined for e in result.entities)
             say(f"{number}. {story}\n   batch {result.batch_id}: {result.rows_read} rows read, "
-                f"{inserted} rows inserted, {quarantined} quarantined.")
+                f"{inserted} rows inserted, {quarantined} quarantined." + _checks(result))
+        results.append(_archive(session, target, say))
         with session.engine.connect() as connection:
             rows = query.history(connection, session.project.model, "customer_details").records()
             table(
@@ -114,7 +120,7 @@ def run_demo(target: Path | str, say: Say, table: Table,
             _order_links(connection, results, say, table)
             _order_customer(connection, session.project.model, say, table)
         built, _ = api.build_marts(target, url=url)
-        say(f"{len(STEPS) + 1}. The marts of models/marts/ are built: "
+        say(f"{len(STEPS) + 2}. The marts of models/marts/ are built: "
             f"{', '.join(r.mart for r in built)}, each a table and three views (_current, "
             "_history, _snapshot) for plain SQL.")
         with session.engine.connect() as connection:
@@ -136,6 +142,33 @@ def run_demo(target: Path | str, say: Say, table: Table,
     finally:
         session.close()
     return results
+
+
+def _checks(result: LoadResult) -> str:
+    """The checks of a demo batch that did not pass quietly, one line each."""
+    lines = []
+    for outcome in result.checks:
+        if outcome.status in ("pass", "skip"):
+            continue
+        label = {"quarantined": "", "warn": "warning: ", "stop": "stopped the batch: "}
+        lines.append(f"\n   check {outcome.check.name}: {label[outcome.status]}"
+                     f"{outcome.message}")
+    return "".join(lines)
+
+
+def _archive(session: Any, target: Path, say: Say) -> LoadResult:
+    """A file of changes dated long before now, which the freshness check of shop_orders
+    (severity stop) refuses before any entity load."""
+    changed = (dt.datetime.now(dt.UTC) - ARCHIVE_AGE).strftime("%Y-%m-%dT%H:%M:%S")
+    (target / ARCHIVE).write_text(
+        "order_id,customer_ref,status,amount,ordered_at,changed_at\n"
+        f"O-0042,C001,delivered,12.00,{changed},{changed}\n", encoding="utf-8")
+    result = session.loader.load("shop_orders", open_input(str(target / ARCHIVE)))
+    say(f"{len(STEPS) + 1}. A file from the web shop's archive turns up among the new ones: "
+        f"its changes are {ARCHIVE_AGE.days // 365} years old.\n   batch {result.batch_id}: "
+        f"{result.status}, nothing of it loaded." + _checks(result)
+        + "\n   (datavault checks --batch " + f"{result.batch_id} lists every check run.)")
+    return result
 
 
 def _phones(connection: sa.Connection, model: m.Model, results: list[LoadResult], say: Say,

@@ -70,6 +70,43 @@ class DeleteMarker:
     ends: tuple[str, ...] = ()
 
 
+#: checks that judge each row (a failing row is quarantined), then those that judge a batch
+ROW_CHECKS = ("not_null", "accepted_values", "range", "pattern", "length")
+BATCH_CHECKS = ("unique", "freshness", "volume", "drift")
+CHECK_SEVERITIES = ("warn", "stop")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A data-quality check of a source's batches (SEMANTICS.md section 11). Values read from
+    YAML are kept as canonical texts of their column's type (``values``: accepted values or a
+    drift check's bin edges; ``low``/``high``: a range's bounds, or a length's or a volume's
+    counts as integers)."""
+
+    name: str
+    test: str
+    columns: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    low: str | None = None
+    high: str | None = None
+    exclusive: bool = False
+    pattern: str | None = None
+    #: a batch check's: warn (record and load) or stop (refuse the batch)
+    severity: str = "warn"
+    max_age: dt.timedelta | None = None
+    #: volume: the largest difference from the recent mean, a percentage
+    within: Decimal | None = None
+    #: volume and drift: how many recent loaded batches make the baseline, and the fewest
+    batches: int = 7
+    min_batches: int = 3
+    #: drift: the population stability index above which the check fails
+    threshold: Decimal = Decimal("0.2")
+
+    @property
+    def per_row(self) -> bool:
+        return self.test in ROW_CHECKS
+
+
 @dataclass(frozen=True)
 class Source:
     """A source of batches: its columns, record source name and how applied time is found."""
@@ -87,6 +124,16 @@ class Source:
     max_deletes: Decimal = DEFAULT_MAX_DELETES
     #: how a row says its record was deleted; None: no row does
     deleted: DeleteMarker | None = None
+    #: data-quality checks of its batches, in declared order
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def row_checks(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.per_row)
+
+    @property
+    def batch_checks(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.per_row)
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

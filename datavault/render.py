@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from datavault import kinds, schema
+from datavault import kinds, quality, schema
 from datavault import model as m
 from datavault.dialects import Dialect
 from datavault.dialects.syntax import Syntax, split, with_parameters
@@ -224,8 +224,43 @@ class Renderer:
             "applied_at_param": d.timestamp_param("applied_at"),
             "raw": self._raw(source) if raw else None,
             "after": after,
+            **self._row_checks(source),
         })
         return Rendered(f"stage_{source.name}", text, self.dialect.syntax)
+
+    def _row_checks(self, source: m.Source) -> dict:
+        """The stage template's row checks (SEMANTICS.md section 11) over a landed row ``l``:
+        the condition of a row that fails any (``checked``, None without row checks), its
+        quarantine reason and data (the row's columns as canonical text, which reads back as
+        the same values, NaN and infinities too)."""
+        d = self.dialect
+        if not source.row_checks:
+            return {"checked": None}
+        conditions = [c for _, c in quality.row_failures(source, d, "l")]
+        return {
+            "checked": " OR ".join(conditions),
+            "check_reason": quality.reason(source, d, "l"),
+            "source_literal": d.text_literal(source.name),
+            "land_row_json": d.json_object([
+                (c.name, d.canonical_text(f"l.{d.quote(c.name)}", c.type))
+                for c in source.columns]),
+        }
+
+    def batch_check(self, source: m.Source, check: m.Check) -> Rendered:
+        """The query that measures a batch check on the staged batch ``:batch_id``: for
+        ``unique``, one row with the number of duplicated value combinations; for ``drift``,
+        the rows per bin (``quality.drift_bin``), at most ``quality.MAX_VALUES`` + 1 bins."""
+        d = self.dialect
+        q = d.quote
+        context = {"test": check.test, "stage": q(self.model.stage_table(source.name)),
+                   "batch": BATCH_PARAM,
+                   "columns": [f"s.{q(c)}" for c in check.columns],
+                   "limit": quality.MAX_VALUES + 1}
+        if check.test == "drift":
+            column = source.column(check.columns[0])
+            context["bin"] = quality.drift_bin(check, column, d, f"s.{q(column.name)}")
+        text = self._render("batch_check.sql.j2", context)
+        return Rendered(f"{source.name}__check_{check.name}", text, d.syntax)
 
     def delete_flag(self, source: m.Source) -> str:
         """SQL over a landed row ``l``: 1 where its delete marker column holds one of the

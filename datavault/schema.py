@@ -30,6 +30,7 @@ BATCH_UNFINISHED = (BATCH_STAGING, BATCH_STAGED, BATCH_LOADING, BATCH_PARTLY)
 AUDIT_TABLE = "dv_load_audit"
 QUARANTINE_TABLE = "dv_quarantine"
 CONTRACT_TABLE = "dv_contract"
+CHECK_TABLE = "dv_check"
 
 def sat_key_column(sat: m.Satellite) -> str:
     """The column of a satellite's parent hash key."""
@@ -214,4 +215,22 @@ def _bookkeeping(md: sa.MetaData) -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("data", sa.Text()),
         comment="rows that could not be loaded, with the reason; entity '' is the whole row",
+    )
+    sa.Table(
+        CHECK_TABLE, md,
+        sa.Column("batch_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("check_name", sa.Text(), primary_key=True),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("test", sa.Text(), nullable=False),
+        # a batch check's warn or stop; NULL for a row check, which quarantines
+        sa.Column("severity", sa.Text()),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("measured", sa.Text()),
+        sa.Column("expected", sa.Text()),
+        sa.Column("rows_failed", sa.BigInteger()),
+        sa.Column("message", sa.Text()),
+        # a drift check's counts per bin (JSON), which later runs pool
+        sa.Column("profile", sa.Text()),
+        sa.Column("checked_at", sa.DateTime(), nullable=False),
+        comment="one row per run of a source's check (SEMANTICS.md section 11)",
     )

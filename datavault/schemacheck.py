@@ -83,10 +83,13 @@ def entity_scope(model: m.Model, name: str) -> Scope:
 
 def source_scope(model: m.Model, source: str) -> Scope:
     """What a load of ``source`` writes: its staging table, every hub, link and satellite it
-    feeds (with the satellites' logs), and the ledger, audit and quarantine tables; its items
+    feeds (with the satellites' logs), and the ledger, audit and quarantine tables (and the
+    check results, where it has checks); its items
     take in the hubs whose keys make a link's keys."""
     tables = {model.stage_table(source), schema.BATCH_TABLE, schema.AUDIT_TABLE,
               schema.QUARANTINE_TABLE}
+    if model.sources[source].checks:
+        tables.add(schema.CHECK_TABLE)
     items = {f"source {source}"}
     for name in model.entities_of(source):
         more_tables, more_items = kinds.kind_of(model, name).scope(model, model.entities[name])

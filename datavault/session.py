@@ -27,6 +27,7 @@ from datavault.load import (
     STATES,
     Batch,
     BatchInput,
+    CheckRun,
     Loader,
     LoadResult,
     Progress,
@@ -188,6 +189,15 @@ class Vault:
                                                         table.c.entity))
             return query.Answer(list(result.keys()),
                                 [(*r[:-1], _row_data(r[-1])) for r in result])
+
+    def checks(self, *, batch: int | None = None, source: str | None = None,
+               limit: int | None = None) -> list[CheckRun]:
+        """The recorded runs of the sources' checks (SEMANTICS.md section 11): of one batch,
+        of one source, or of the ``limit`` newest batches with any; newest batch first."""
+        if source is not None and source not in self.model.sources:
+            raise DatavaultError(f"unknown source {source!r}")
+        self.schema.require(schemacheck.table_scope("the check results", schema.CHECK_TABLE))
+        return self.loader.checks.runs(batch=batch, source=source, limit=limit)
 
     # ---- marts --------------------------------------------------------------------------
     def build_marts(self, names: Sequence[str] = (), *, full: bool = False,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+import re
 import uuid
 from decimal import Decimal, InvalidOperation
 
@@ -202,3 +204,15 @@ def display(value: object) -> object:
     if isinstance(value, Decimal):
         return canonical(value, "decimal")
     return value
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def full_match(pattern: str, text: str) -> bool:
+    """A pattern check's rule (SEMANTICS.md section 11): the whole text matches the regular
+    expression, and holds no line feed (engines disagree on what ``.``, ``$`` and classes do
+    at one)."""
+    return "\n" not in text and _pattern(pattern).fullmatch(text) is not None

@@ -405,3 +405,49 @@ def runs(points: Iterable[object], holds) -> list[tuple]:
     if start is not None:
         spans.append((start, None))
     return spans
+
+
+# ---- section 11 ----------------------------------------------------------------------------
+
+def _in_range(value: object, low: object, high: object, exclusive: bool) -> bool:
+    if isinstance(value, float) and value != value:  # NaN is in no range
+        return False
+    if low is not None and (value <= low if exclusive else value < low):
+        return False
+    return not (high is not None and (value >= high if exclusive else value > high))
+
+
+def row_check_fails(test: str, values: Sequence[object], type_name: str, *,
+                    listed: Sequence[object] = (), low: object = None, high: object = None,
+                    exclusive: bool = False, pattern: str = "") -> bool:
+    """Whether a row whose checked columns hold ``values`` (typed Python values, None for
+    NULL) fails a row check: NULL passes all but ``not_null``."""
+    import re
+
+    if test == "not_null":
+        return any(v is None for v in values)
+    (value,) = values
+    if value is None:
+        return False
+    if test == "accepted_values":
+        return hashing.canonical(value, type_name) not in {
+            hashing.canonical(v, type_name) for v in listed}
+    if test == "range":
+        return not _in_range(value, low, high, exclusive)
+    if test == "length":
+        return not _in_range(len(str(value)), low, high, False)
+    if test == "pattern":
+        return "\n" in value or re.fullmatch(pattern, value) is None
+    raise ValueError(test)
+
+
+def drift_bin(value: object, type_name: str, edges: Sequence[object] = ()) -> str:
+    """The bin of a value in a drift check's profile: NULL and NaN their own, then by edges
+    (bin i from edge i-1 up to edge i), else the canonical text."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, float) and value != value:
+        return "NaN"
+    if not edges:
+        return hashing.canonical(value, type_name)
+    return str(sum(1 for edge in edges if value >= edge))

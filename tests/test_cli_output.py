@@ -329,8 +329,11 @@ def test_piped_output_is_never_wrapped_or_cut(example_project: Path, db_url: str
     loaded = piped(p, url, "load", "shop_orders", str(p / "data" / ORDERS))
     lines = loaded.stdout.splitlines()
     assert re.fullmatch(r"batch 1 of shop_orders: loaded; 4 rows read, 3 staged, "
-                        r"1 quarantined while reading; load time [-0-9: .]+", lines[0]), lines
+                        r"1 quarantined while reading and checking rows; "
+                        r"load time [-0-9: .]+", lines[0]), lines
     assert len(table_rows(loaded.stdout)) == 5  # one line per entity
+    # the source's checks: those that passed on one line, each of the others on its own
+    assert "checks passed: accepted_values_status, range_amount, freshness" in lines
     log = loaded.stderr.splitlines()
     assert log and all(LOG_LINE.match(line) for line in log), loaded.stderr
     assert any(line.endswith(f"staging {p / 'data' / ORDERS} (load time "

@@ -28,16 +28,21 @@ ALLOWED = {
     "metadata.checks": {"model", "diagnostics", "metadata.yamlfile"},
     "kinds": {"model", "diagnostics", "dialects", "metadata.checks", "metadata.yamlfile"},
     "metadata.marts": {"model", "diagnostics", "kinds", "metadata.yamlfile"},
-    # hashing and values (leaves): a source's delete marker values are read as typed values
-    # of their column and kept as canonical text, at the place the YAML gives them
+    # hashing and values (leaves): a source's check values and delete marker values are read
+    # as typed values of their column and kept as canonical text, at the place the YAML
+    # gives them
+    "metadata.quality": {"model", "diagnostics", "metadata.checks", "metadata.yamlfile",
+                         "hashing", "values"},
     "metadata.project": {"model", "diagnostics", "kinds", "metadata.checks",
-                         "metadata.yamlfile", "metadata.marts", "hashing", "values"},
+                         "metadata.yamlfile", "metadata.marts", "metadata.quality"},
     "metadata.__init__": {"metadata.project"},
     "dialects": {"dialects", "hashing", "values", "diagnostics"},
     "schema": {"model", "dialects", "kinds"},
-    "render": {"model", "schema", "dialects", "resources", "kinds"},
+    # the rules of a source's checks: their SQL by dialect, and the statistics of batch checks
+    "quality": {"model", "dialects", "values"},
+    "render": {"model", "schema", "dialects", "resources", "kinds", "quality"},
     "load": {"model", "schema", "values", "diagnostics", "dialects", "render", "database",
-             "kinds"},
+             "kinds", "quality"},
     "contract": {"model", "kinds"},
     "migrate": {"contract", "database", "dialects", "schema", "model", "diagnostics",
                 "metadata.__init__",
@@ -47,6 +52,10 @@ ALLOWED = {
     "schemacheck": {"contract", "schema", "model", "diagnostics", "migrate", "kinds"},
     "session": {"database", "marts", "query", "schema", "schemacheck", "diagnostics",
                 "dialects", "load", "metadata.__init__", "metadata.project", "render"},
+    # column lineage from the model alone: the tables of schema and marts, no database
+    "lineage": {"model", "kinds", "marts", "schema", "dialects"},
+    "docs": {"model", "kinds", "diagnostics", "lineage"},
+    "lineage_events": {"model", "kinds", "lineage", "database", "diagnostics"},
     # a Kafka consumer over a session: each micro-batch a load
     "stream": {"session", "load", "diagnostics"},
 }
@@ -121,6 +130,8 @@ def test_wheel_ships_templates_and_example(wheel: Path) -> None:
     assert "datavault/_shipped/example/models/hubs/customer.yml" in names
     assert "datavault/_shipped/example/data/crm_customers_2026-01-01.csv" in names
     assert "datavault/_shipped/example/alembic.ini" in names
+    assert "datavault/site_templates/index.html.j2" in names
+    assert "datavault/site_templates/site.css" in names
     assert "datavault/_shipped/example/migrations/env.py" in names
     assert any(n.startswith("datavault/_shipped/example/migrations/versions/") and
                n.endswith("_first_model.py") for n in names)
@@ -150,3 +161,5 @@ def test_installed_wheel_works_from_an_unrelated_folder(wheel: Path, tmp_path: P
     loaded = run("-p", "vault", "load", "crm_customers", "vault/data/crm_customers_2026-01-01.csv")
     assert "customer_details" in loaded
     assert (elsewhere / "vault" / "vault.sqlite").exists()
+    assert "wrote" in run("-p", "vault", "docs", "--out", "site")
+    assert "crm_customers" in (elsewhere / "site" / "source-crm_customers.html").read_text()

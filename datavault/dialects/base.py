@@ -233,6 +233,67 @@ class Dialect:
         """A timestamp constant, from its stored text (``YYYY-MM-DD HH:MM:SS.ffffff``)."""
         return self.text_literal(text)
 
+    def date_literal(self, text: str) -> str:
+        """A date constant, from its text (``YYYY-MM-DD``)."""
+        return self.text_literal(text)
+
+    # ---- checks at entry (SEMANTICS.md section 11) --------------------------------------
+    def compare(self, expr: str, type_name: str, op: str, text: str) -> str:
+        """SQL that is true where the non-NULL value ``expr`` of a number, date or timestamp
+        type stands in ``op`` (``<``, ``<=``, ``>=``, ``>``) to the value whose canonical
+        text is ``text``: as numbers (a decimal exactly, a float NaN in no relation), dates
+        or timestamps."""
+        if type_name == "decimal":
+            return f"{self.decimal_order(expr, text)} {op} 0"
+        if type_name == "float":
+            return (f"({self.canonical_text(expr, 'float')} <> 'NaN' AND "
+                    f"{expr} {op} {self.float_literal(text)})")
+        if type_name == "date":
+            return f"{expr} {op} {self.date_literal(text)}"
+        if type_name == "timestamp":
+            return f"{expr} {op} {self.timestamp_literal(text.replace('T', ' '))}"
+        return f"{expr} {op} {int(text)}"
+
+    def float_literal(self, text: str) -> str:
+        """A double constant from its canonical text (``Infinity`` and ``-Infinity`` too)."""
+        if text in ("Infinity", "-Infinity"):
+            return f"CAST('{text}' AS DOUBLE)"
+        return text
+
+    def decimal_order(self, expr: str, text: str) -> str:
+        """SQL for -1, 0 or 1 as the decimal ``expr`` is less than, equal to or greater than
+        the decimal whose canonical text is ``text``. Here a decimal is stored as its
+        canonical text (no exponent, no padding zeros: SEMANTICS.md section 1), compared by
+        sign, then the length and digits of the whole part, then the fraction's digits (with
+        no trailing zeros, text order is number order)."""
+        sign = -1 if text.startswith("-") else (0 if text == "0" else 1)
+        whole, _, fraction = text.lstrip("-").partition(".")
+        absolute = f"CASE WHEN substr({expr}, 1, 1) = '-' THEN substr({expr}, 2) ELSE {expr} END"
+        point = f"instr({absolute}, '.')"
+        whole_x = (f"CASE WHEN {point} > 0 THEN substr({absolute}, 1, {point} - 1) "
+                   f"ELSE {absolute} END")
+        fraction_x = f"CASE WHEN {point} > 0 THEN substr({absolute}, {point} + 1) ELSE '' END"
+        magnitude = (f"CASE WHEN length({whole_x}) <> {len(whole)} THEN "
+                     f"CASE WHEN length({whole_x}) > {len(whole)} THEN 1 ELSE -1 END "
+                     f"WHEN {whole_x} <> '{whole}' THEN CASE WHEN {whole_x} > '{whole}' THEN 1 "
+                     f"ELSE -1 END "
+                     f"WHEN {fraction_x} <> '{fraction}' THEN CASE WHEN {fraction_x} > "
+                     f"'{fraction}' THEN 1 ELSE -1 END ELSE 0 END")
+        sign_x = f"CASE WHEN substr({expr}, 1, 1) = '-' THEN -1 WHEN {expr} = '0' THEN 0 ELSE 1 END"
+        if sign == 0:
+            return sign_x
+        return (f"CASE WHEN {sign_x} <> {sign} THEN CASE WHEN {sign_x} > {sign} THEN 1 ELSE -1 "
+                f"END ELSE {sign} * ({magnitude}) END")
+
+    def text_length(self, expr: str) -> str:
+        """SQL for the number of characters (code points) of a text."""
+        return f"length({expr})"
+
+    def full_match(self, expr: str, pattern: str) -> str:
+        """SQL that is true where the whole text ``expr`` matches the regular expression
+        ``pattern`` (of the syntax ``metadata.quality`` allows)."""
+        raise NotImplementedError
+
     # ---- hashing (SEMANTICS.md section 1) -----------------------------------------------
     def hash_key(self, parts: Sequence[tuple[str, str]], algorithm: str) -> str:
         """SQL for the hash key of (expression, type) parts; the zero key when all missing."""

@@ -227,6 +227,14 @@ class DuckDBDialect(Dialect):
     def timestamp_literal(self, text: str) -> str:
         return f"TIMESTAMP '{text}'"
 
+    def date_literal(self, text: str) -> str:
+        return f"DATE '{text}'"
+
+    def full_match(self, expr: str, pattern: str) -> str:
+        # RE2; a line feed never matches (SEMANTICS.md section 11)
+        return (f"(strpos({expr}, chr(10)) = 0 AND "
+                f"regexp_full_match({expr}, {self.text_literal(pattern)}))")
+
     def timestamp_param(self, name: str) -> str:
         return f"CAST(:{name} AS TIMESTAMP)"
 

@@ -227,6 +227,21 @@ class PostgresDialect(Dialect):
     def timestamp_literal(self, text: str) -> str:
         return f"TIMESTAMP '{text}'"
 
+    def date_literal(self, text: str) -> str:
+        return f"DATE '{text}'"
+
+    def float_literal(self, text: str) -> str:
+        return f"'{text}'::float8" if text in ("Infinity", "-Infinity") else text
+
+    def decimal_order(self, expr: str, text: str) -> str:
+        # a numeric column: compared exactly with a numeric constant
+        return f"sign({expr} - {text})"
+
+    def full_match(self, expr: str, pattern: str) -> str:
+        # an advanced regular expression, anchored; a line feed never matches (section 11)
+        return (f"(strpos({expr}, chr(10)) = 0 AND "
+                f"{expr} ~ {self.text_literal('^(?:' + pattern + ')$')})")
+
     def timestamp_param(self, name: str) -> str:
         return f"CAST(:{name} AS timestamp)"
 

@@ -271,6 +271,16 @@ class SparkDialect(Dialect):
     def timestamp_literal(self, text: str) -> str:
         return f"TIMESTAMP_NTZ '{text}'"
 
+    def date_literal(self, text: str) -> str:
+        return f"DATE '{text}'"
+
+    def full_match(self, expr: str, pattern: str) -> str:
+        # Java's regular expressions: DOTALL, so that `.` matches every character but the
+        # line feed that never matches (SEMANTICS.md section 11) as Python's does, and \z,
+        # the end of the text (`$` would also match before a final line terminator)
+        return (f"(instr({expr}, char(10)) = 0 AND "
+                f"{expr} RLIKE {self.text_literal('(?s)^(?:' + pattern + ')' + chr(92) + 'z')})")
+
     def timestamp_param(self, name: str) -> str:
         return f"CAST(:{name} AS TIMESTAMP_NTZ)"
 

@@ -33,6 +33,11 @@ def _canonical(type_name: str, value: object) -> str | None:
         return None
     return hashing.canonical(values.from_stored(value, type_name), type_name)
 
+
+def _full_match(pattern: str, value: object) -> int | None:
+    return None if value is None else int(values.full_match(pattern, str(value)))
+
+
 def _code_text(*args: object) -> str | None:
     parts = [(values.from_stored(args[i + 1], args[i]), args[i]) for i in range(0, len(args), 2)]
     return hashing.code_text(parts)  # type: ignore[arg-type]
@@ -129,12 +134,19 @@ class SQLiteDialect(Dialect):
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
         return "json_object(" + ", ".join(f"{self.text_literal(k)}, {e}" for k, e in pairs) + ")"
 
+    def float_literal(self, text: str) -> str:
+        return {"Infinity": "9e999", "-Infinity": "-9e999"}.get(text, text)
+
+    def full_match(self, expr: str, pattern: str) -> str:
+        return f"dv_full_match({self.text_literal(pattern)}, {expr})"
+
     def prepare_connection(self, dbapi_connection: Any) -> None:
         dbapi_connection.create_function("dv_hash_key", -1, _hash_key, deterministic=True)
         dbapi_connection.create_function("dv_hash_diff", -1, _hash_diff, deterministic=True)
         dbapi_connection.create_function("dv_code_text", -1, _code_text, deterministic=True)
         dbapi_connection.create_aggregate("dv_set_hash_diff", 2, _SetHashDiff)
         dbapi_connection.create_function("dv_canonical", 2, _canonical, deterministic=True)
+        dbapi_connection.create_function("dv_full_match", 2, _full_match, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -44,9 +44,11 @@ from datavault.load.batches import (
     Batch,
     Ledger,
 )
+from datavault.load.checks import Checks
 from datavault.load.entities import EntityLoads, EntityResult
 from datavault.load.inputs import BatchInput
 from datavault.load.staging import Stager
+from datavault.quality import Outcome
 from datavault.render import Renderer
 
 Progress = Callable[..., None]
@@ -77,6 +79,13 @@ class LoadResult:
     #: this call marked the batch loaded (a resume may do only that: its entity loads had
     #: all succeeded before)
     closed: bool = False
+    #: the source's checks run on the batch by this call (SEMANTICS.md section 11)
+    checks: list[Outcome] = field(default_factory=list)
+
+    @property
+    def stopped_by(self) -> list[Outcome]:
+        """The checks of severity stop that failed, which refused the batch."""
+        return [o for o in self.checks if o.stops]
 
     @property
     def batch_id(self) -> int:
@@ -122,7 +131,8 @@ class Loader:
         self.renderer = renderer
         self.metadata = schema.metadata_for(model)
         self.ledger = Ledger(engine, dialect, self.metadata)
-        self.stager = Stager(model, engine, dialect, renderer, self.ledger)
+        self.checks = Checks(model, engine, renderer, self.metadata)
+        self.stager = Stager(model, engine, dialect, renderer, self.ledger, self.checks)
         self.entity_loads = EntityLoads(model, engine, dialect, renderer)
 
     @property
@@ -213,7 +223,7 @@ class Loader:
         self._check_applied_at(source, applied_at)
         with self._locked(source.name, progress):
             result = self._stage_new(source, data, applied_at, entities, progress)
-            if not allow_mass_delete:
+            if self._check_batch(source, result, progress) and not allow_mass_delete:
                 self._check_deletions(source, result.batch, entities, progress)
             return result
 
@@ -318,7 +328,7 @@ class Loader:
             progress("batch", batch=batch)
             started = time.perf_counter()
             try:
-                read_by = self.stager.stage(source, batch, reader, progress)
+                read_by, row_checks = self.stager.stage(source, batch, reader, progress)
             except BaseException as exc:
                 reason = (redact(str(exc).strip().splitlines()[0]) if str(exc).strip()
                           else type(exc).__name__)
@@ -330,7 +340,8 @@ class Loader:
                 raise
         finally:
             reader.close()
-        result = LoadResult(batch, read_by=read_by, stage_seconds=time.perf_counter() - started)
+        result = LoadResult(batch, read_by=read_by, stage_seconds=time.perf_counter() - started,
+                            checks=row_checks)
         progress("staged", batch=batch, seconds=result.stage_seconds)
         return result
 
@@ -346,8 +357,11 @@ class Loader:
         done = self.ledger.succeeded(batch.batch_id)
         if any(e not in done for e in wanted):
             self._check_staged_rows(source, batch)
-        if batch.status == STAGED and not done and not allow_mass_delete:
-            if not self._check_deletions(source, batch, wanted, progress):
+        if batch.status == STAGED and not done:
+            if not self._check_batch(source, result, progress):
+                return
+            if not allow_mass_delete and not self._check_deletions(source, batch, wanted,
+                                                                   progress):
                 return
         batch.status = LOADING
         self.ledger.update(batch.batch_id, status=LOADING)
@@ -469,14 +483,38 @@ class Loader:
             return True
         message = (f"{REFUSED}would delete {' and '.join(over)}; the limit is "
                    f"{_percent(limit)}; load it again with --allow-mass-delete to accept")
+        self._refuse(source, batch, message)
+        progress("refused", batch=batch)
+        return False
+
+    def _check_batch(self, source: m.Source, result: LoadResult, progress: Progress) -> bool:
+        """The source's batch checks on a staged batch, before any of its entity loads
+        (SEMANTICS.md section 11), their outcomes added to ``result``. Where one of severity
+        stop failed, the batch is refused: ``failed``, its staged rows removed, nothing
+        written to the vault; returns False."""
+        if not source.batch_checks:
+            return True
+        batch = result.batch
+        outcomes = self.checks.run_batch_checks(source, batch)
+        result.checks += outcomes
+        progress("checked", batch=batch, outcomes=outcomes)
+        stopped = [o for o in outcomes if o.stops]
+        if not stopped:
+            return True
+        self._refuse(source, batch, f"{REFUSED}" + "; ".join(
+            f"check {o.check.name} failed: {o.message}" for o in stopped))
+        progress("refused", batch=batch)
+        return False
+
+    def _refuse(self, source: m.Source, batch: Batch, message: str) -> None:
+        """Mark a staged batch failed with ``message``, its staged rows removed, in one
+        transaction."""
         now = values.utcnow()
         with self.engine.begin() as connection:
             self._remove_staged(connection, source, batch)
             batch.status, batch.message, batch.finished_at = FAILED, message, now
             self.ledger.update(batch.batch_id, connection, status=FAILED, message=message,
                                finished_at=now)
-        progress("refused", batch=batch)
-        return False
 
     def _check_staged_rows(self, source: m.Source, batch: Batch) -> None:
         """Refuse to load a batch whose staged rows are not all there (a migration made its

@@ -19,7 +19,9 @@ from datavault import model as m
 from datavault import schema, values
 from datavault.dialects import Dialect
 from datavault.load.batches import STAGED, Batch, Ledger
+from datavault.load.checks import Checks
 from datavault.load.inputs import BLOCK, CHUNK, ReadAgain, Reader, Rejected, read_ahead
+from datavault.quality import Outcome
 from datavault.render import Renderer, Statement
 
 Progress = Callable[..., None]
@@ -29,8 +31,9 @@ class Stager:
     """Stages batches of one model into one database."""
 
     def __init__(self, model: m.Model, engine: sa.Engine, dialect: Dialect, renderer: Renderer,
-                 ledger: Ledger):
+                 ledger: Ledger, checks: Checks):
         self.model = model
+        self.checks = checks
         self.engine = engine
         self.dialect = dialect
         self.renderer = renderer
@@ -41,10 +44,13 @@ class Stager:
         self.copy_text = True
 
     def stage(self, source: m.Source, batch: Batch, reader: Reader,
-              progress: Progress) -> str:
-        """Stage the rows of ``reader`` as ``batch``; sets its counts and state in the ledger,
-        in the same transaction. Returns how the values were typed: "copy" (by the database,
-        from text copied into it; the rest by the parser) or "parser"."""
+              progress: Progress) -> tuple[str, list[Outcome]]:
+        """Stage the rows of ``reader`` as ``batch``, each row that fails a row check
+        quarantined (SEMANTICS.md section 11); sets its counts and state in the ledger, and
+        records the row checks' runs, in the same transaction. Returns how the values were
+        typed: "copy" (by the database, from text copied into it; the rest by the parser) or
+        "parser", and the row checks' outcomes."""
+        outcomes: list[Outcome] = []
         land = schema.landing_table(source)
         parse = _RowParser(source, batch.batch_id, reader)
         counts = {"read": 0, "quarantined": 0}
@@ -84,6 +90,9 @@ class Stager:
                 land.drop(connection)
                 if copy:
                     raw.drop(connection)
+                if source.row_checks:
+                    counts["quarantined"], outcomes = self.checks.record_row_checks(
+                        connection, source, batch)
                 snapshot_at = connection.execute(
                     sa.select(sa.func.max(stage.c.dv_applied_at))
                     .where(stage.c.dv_batch_id == batch.batch_id)).scalar()
@@ -98,7 +107,7 @@ class Stager:
                     batch.batch_id, connection, rows_read=batch.rows_read,
                     rows_staged=batch.rows_staged, rows_quarantined=batch.rows_quarantined,
                     status=STAGED, snapshot_at=batch.snapshot_at)
-        return "copy" if copy else "parser"
+        return ("copy" if copy else "parser"), outcomes
 
     def _read(self, connection: sa.Connection, source: m.Source, reader: Reader,
               target: sa.Table,

@@ -16,12 +16,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from datavault import hashing, values
 from datavault import model as m
 from datavault.diagnostics import DatavaultError, Problems, did_you_mean
 from datavault.kinds import KINDS as KINDS_BY_NAME
 from datavault.metadata.checks import IDENTIFIER, MAX_NAME, Doc, Known, describe
 from datavault.metadata.marts import read_mart
+from datavault.metadata.quality import read_checks, typed_text
 from datavault.metadata.yamlfile import LList, LMap, read_yaml
 
 PERCENTAGE = re.compile(r"^([-+]?\d+(?:\.\d+)?)\s*%$")
@@ -358,7 +358,7 @@ def _read_settings(root: Path, problems: Problems) -> m.Settings:
 def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
     """The source, if all its columns are valid (other problems are only reported)."""
     doc.keys(data, ("description", "record_source", "batch", "applied_at", "sequence",
-                    "max_deletes", "deleted", "columns", "input"), ("columns",))
+                    "max_deletes", "deleted", "columns", "input", "checks"), ("columns",))
     description = doc.description(data)
     columns: list[m.Column] = []
     complete = False
@@ -418,10 +418,12 @@ def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
                "remove the \\0 (or \\x00) escape from it")
     input_format = _input_format(doc, data)
     deleted = _delete_marker(doc, data, by_name, batch) if complete else None
-    if not complete or input_format is None or (deleted is None and "deleted" in data):
+    checks = read_checks(doc, data, by_name) if complete else ()
+    if not complete or input_format is None or (deleted is None and "deleted" in data) \
+            or checks is None:
         return None
     source = m.Source(name, str(record_source), tuple(columns), str(batch), applied_at,
-                      sequence, description, input_format, max_deletes, deleted)
+                      sequence, description, input_format, max_deletes, deleted, checks)
     if input_format.format == "debezium":
         return _change_events(doc, data, source)
     return source
@@ -573,29 +575,8 @@ def _marker_text(doc: Doc, value: Any, where: tuple[int, int], column: str,
                  type_name: str) -> str | None:
     """The canonical text of a value of ``values:`` read as the column's type; None (and a
     problem reported) when it is not one."""
-    if isinstance(value, (LMap, LList)) or value is None or value == "":
-        doc.at(where, f"a value of deleted must be a {type_name} value, not "
-               f"{describe(value)}", "NULL and empty fields never mark a deletion")
-        return None
-    if isinstance(value, bool):
-        if type_name != "boolean":
-            doc.at(where, f"{'true' if value else 'false'} is not a {type_name} value of "
-                   f"column {column!r}", "YAML reads yes, no, on and off as booleans: put the "
-                   "text in quotes")
-            return None
-        return "true" if value else "false"
-    if type_name == "text" and not isinstance(value, str):
-        doc.at(where, f"a value of text column {column!r} must be a text, not "
-               f"{describe(value)}", "put it in quotes, as the source writes it")
-        return None
-    try:
-        parsed = values.parse(str(value), type_name)
-        if parsed is None:
-            raise values.ParseError("empty")
-        return hashing.canonical(parsed, type_name)
-    except (values.ParseError, ValueError):
-        doc.at(where, f"{value!r} is not a {type_name} value of column {column!r}")
-        return None
+    return typed_text(doc, value, where, m.Column(column, type_name), "a value of deleted",
+                      "NULL and empty fields never mark a deletion")
 
 
 _CHARACTER_NAMES = {"tab": "\t", "comma": ",", "pipe": "|", "semicolon": ";", "space": " "}

@@ -19,6 +19,21 @@ CREATE TABLE dv_batch (
 	message STRING
 ) USING parquet;
 
+CREATE TABLE dv_check (
+	batch_id BIGINT, 
+	check_name STRING, 
+	source STRING, 
+	test STRING, 
+	severity STRING, 
+	status STRING, 
+	measured STRING, 
+	expected STRING, 
+	rows_failed BIGINT, 
+	message STRING, 
+	profile STRING, 
+	checked_at TIMESTAMP_NTZ
+) USING parquet;
+
 CREATE TABLE dv_contract (
 	item STRING, 
 	definition STRING

@@ -1,6 +1,12 @@
 -- Stage source crm_phones: add the batch landed in dv_land_crm_phones to stg_crm_phones as batch
 -- :batch_id, computing the hash keys and hash diffs of every hub, link and satellite it feeds.
 
+-- dv:checked
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT getvariable('batch_id'), '', l.dv_row, 'crm_phones', 'check: ' || substr(CASE WHEN l.customer_id IS NULL OR l.phone_type IS NULL THEN ', not_null_customer_id_phone_type' ELSE '' END, 3), CAST(json_object('customer_id', l.customer_id, 'phone_type', l.phone_type, 'phone_number', l.phone_number, 'extracted_at', strftime(l.extracted_at, '%Y-%m-%dT%H:%M:%S.%f')) AS VARCHAR)
+FROM dv_land_crm_phones l
+WHERE l.customer_id IS NULL OR l.phone_type IS NULL;
+
 INSERT INTO stg_crm_phones (
     dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,
     customer_id,
@@ -18,7 +24,8 @@ SELECT
     l.extracted_at,
     COALESCE(from_hex(md5(replace(replace(NULLIF(CASE WHEN strlen(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) = length(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) THEN upper(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)))) ELSE translate(trim(l.customer_id, (' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13))), 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') END, ''), '\', '\\'), '|', '\|'))), from_hex('00000000000000000000000000000000')),
     from_hex(md5(concat_ws('|', 'phone_number=' || replace(replace(l.phone_number, '\', '\\'), '|', '\|'), 'phone_type=' || replace(replace(l.phone_type, '\', '\\'), '|', '\|'))))
-FROM dv_land_crm_phones l;
+FROM dv_land_crm_phones l
+WHERE NOT (l.customer_id IS NULL OR l.phone_type IS NULL);
 
 -- The hash diff of the set of customer_phones that each row is a member of.
 UPDATE stg_crm_phones AS s

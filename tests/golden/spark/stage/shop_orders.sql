@@ -1,6 +1,12 @@
 -- Stage source shop_orders: add the batch landed in dv_land_shop_orders to stg_shop_orders as batch
 -- :batch_id, computing the hash keys and hash diffs of every hub, link and satellite it feeds.
 
+-- dv:checked
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT :batch_id, '', l.dv_row, 'shop_orders', 'check: ' || substr(CASE WHEN (l.status IS NOT NULL AND NOT (l.status IN ('placed', 'shipped', 'delivered', 'cancelled'))) THEN ', accepted_values_status' ELSE '' END || CASE WHEN (l.amount IS NOT NULL AND NOT (CASE WHEN substr(l.amount, 1, 1) = '-' THEN -1 WHEN l.amount = '0' THEN 0 ELSE 1 END >= 0)) THEN ', range_amount' ELSE '' END, 3), to_json(named_struct('order_id', l.order_id, 'customer_ref', l.customer_ref, 'status', l.status, 'amount', l.amount, 'ordered_at', date_format(l.ordered_at, 'yyyy-MM-dd''T''HH:mm:ss.SSSSSS'), 'changed_at', date_format(l.changed_at, 'yyyy-MM-dd''T''HH:mm:ss.SSSSSS')), map('ignoreNullFields', 'false', 'timestampNTZFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS', 'timestampFormat', 'yyyy-MM-dd\'T\'HH:mm:ss.SSSSSS'))
+FROM dv_land_shop_orders l
+WHERE (l.status IS NOT NULL AND NOT (l.status IN ('placed', 'shipped', 'delivered', 'cancelled'))) OR (l.amount IS NOT NULL AND NOT (CASE WHEN substr(l.amount, 1, 1) = '-' THEN -1 WHEN l.amount = '0' THEN 0 ELSE 1 END >= 0));
+
 INSERT INTO stg_shop_orders (
     dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,
     order_id,
@@ -39,5 +45,6 @@ FROM (
            COALESCE(unhex(md5(NULLIF(concat_ws('|', COALESCE(replace(replace(NULLIF(transform(array(trim(BOTH concat(' ', char(9), char(10), char(11), char(12), char(13)) FROM l.order_id)), dv_t -> CASE WHEN octet_length(dv_t) = length(dv_t) THEN upper(dv_t) ELSE translate(dv_t, 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') END)[0], ''), '\\', '\\\\'), '|', '\\|'), '\\N'), COALESCE(replace(replace(NULLIF(transform(array(trim(BOTH concat(' ', char(9), char(10), char(11), char(12), char(13)) FROM l.customer_ref)), dv_t -> CASE WHEN octet_length(dv_t) = length(dv_t) THEN upper(dv_t) ELSE translate(dv_t, 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') END)[0], ''), '\\', '\\\\'), '|', '\\|'), '\\N')), '\\N|\\N'))), X'00000000000000000000000000000000') AS dv_h2,
            unhex(md5(concat_ws('|', concat('amount=', l.amount), concat('ordered_at=', date_format(l.ordered_at, 'yyyy-MM-dd''T''HH:mm:ss.SSSSSS')), concat('status=', replace(replace(l.status, '\\', '\\\\'), '|', '\\|'))))) AS dv_h3
     FROM dv_land_shop_orders l
+    WHERE NOT ((l.status IS NOT NULL AND NOT (l.status IN ('placed', 'shipped', 'delivered', 'cancelled'))) OR (l.amount IS NOT NULL AND NOT (CASE WHEN substr(l.amount, 1, 1) = '-' THEN -1 WHEN l.amount = '0' THEN 0 ELSE 1 END >= 0)))
     
 ) l;

@@ -1,6 +1,12 @@
 -- Stage source crm_phones: add the batch landed in dv_land_crm_phones to stg_crm_phones as batch
 -- :batch_id, computing the hash keys and hash diffs of every hub, link and satellite it feeds.
 
+-- dv:checked
+INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
+SELECT :batch_id, '', l.dv_row, 'crm_phones', 'check: ' || substr(CASE WHEN l.customer_id IS NULL OR l.phone_type IS NULL THEN ', not_null_customer_id_phone_type' ELSE '' END, 3), json_object('customer_id', dv_canonical('text', l.customer_id), 'phone_type', dv_canonical('text', l.phone_type), 'phone_number', dv_canonical('text', l.phone_number), 'extracted_at', dv_canonical('timestamp', l.extracted_at))
+FROM dv_land_crm_phones l
+WHERE l.customer_id IS NULL OR l.phone_type IS NULL;
+
 INSERT INTO stg_crm_phones (
     dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,
     customer_id,
@@ -18,7 +24,8 @@ SELECT
     l.extracted_at,
     dv_hash_key('md5', 'text', l.customer_id),
     dv_hash_diff('md5', 'phone_type', 'text', l.phone_type, 'phone_number', 'text', l.phone_number)
-FROM dv_land_crm_phones l;
+FROM dv_land_crm_phones l
+WHERE NOT (l.customer_id IS NULL OR l.phone_type IS NULL);
 
 -- The hash diff of the set of customer_phones that each row is a member of.
 UPDATE stg_crm_phones AS s

@@ -12,7 +12,7 @@ import argparse
 import csv
 import datetime as dt
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -22,6 +22,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from datavault import database, kinds, lineage_events, marts, query, schema
 from datavault import docs as docs_site
 from datavault import model as m
+from datavault import stream as streaming
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import DEFAULT, DIALECTS, Dialect, get_dialect
 from datavault.load import CheckRun, LoadResult, Progress
@@ -567,3 +568,23 @@ def docs(project_dir: Path | str, out: Path | str, *, url: str | None = None,
         note = f"no batches shown: the database was not read ({database.redact(str(exc))})"
     return docs_site.build_site(project.model, out, batches=shown, batches_note=note,
                                 checks=runs)
+
+
+def stream(project_dir: Path | str, source: str, brokers: str, topic: str, *,
+           group: str | None = None, max_events: int = 10_000, max_seconds: float = 5.0,
+           stop_after: int | str | None = None, options: dict[str, str] | None = None,
+           url: str | None = None, profile: str | None = None,
+           on_batch: Callable[[streaming.StreamBatch], None] | None = None,
+           after_load: Callable[[LoadResult], None] | None = None
+           ) -> streaming.StreamSummary:
+    """Consume Debezium change events of ``source`` from the Kafka ``topic`` at ``brokers``
+    and load them in micro-batches (closed at ``max_events`` or after ``max_seconds``), the
+    offsets of each committed once it is loaded. ``stop_after``: a number of micro-batches,
+    or ``"idle"`` (stop at the first micro-batch time without an event); else until SIGINT
+    or SIGTERM. ``on_batch`` is told of each committed micro-batch; ``after_load`` is called
+    after each load, before its commit."""
+    with connect(project_dir, url, profile) as vault:
+        return streaming.stream(vault, source, brokers, topic, group=group,
+                                max_events=max_events, max_seconds=max_seconds,
+                                stop=stop_after, options=options, on_batch=on_batch,
+                                after_load=after_load)

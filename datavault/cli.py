@@ -1194,3 +1194,100 @@ def _summary(result: LoadResult) -> None:
         errors.print(f"error: batch {batch.batch_id} of {batch.source} "
                      + (what if what.startswith(REFUSED) else f"failed: {what}"),
                      style="red", markup=False, highlight=False, soft_wrap=True)
+
+
+# ---- stream -------------------------------------------------------------------------------
+class KafkaOption(click.ParamType):
+    """A librdkafka setting, KEY=VALUE."""
+
+    name = "KEY=VALUE"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
+        key, sep, setting = str(value).partition("=")
+        if not sep or not key.strip():
+            self.fail(f"{value!r} is not KEY=VALUE (e.g. security.protocol=SSL)", param, ctx)
+        return key.strip(), setting
+
+
+@main.command()
+@click.argument("source")
+@click.option("--kafka", "brokers", required=True, metavar="BROKERS",
+              help="The Kafka brokers to start from: host:port, comma separated.")
+@click.option("--topic", required=True, help="The topic of SOURCE's change events.")
+@click.option("--group", help="The consumer group, whose committed offsets say where the "
+                              "stream goes on.  [default: datavault-SOURCE]")
+@click.option("--max-events", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="A micro-batch is loaded once it holds this many events ...")
+@click.option("--max-seconds", type=click.FloatRange(min=0, min_open=True), default=5.0,
+              show_default=True, help="... or once it is this old (seconds).")
+@click.option("--stop-after", metavar="N|idle",
+              help="Stop after N micro-batches, or (idle) at the first micro-batch time "
+                   "without an event. Default: run until SIGINT or SIGTERM.")
+@click.option("--kafka-option", "kafka_options", type=KafkaOption(), multiple=True,
+              help="A librdkafka consumer setting, e.g. security.protocol=SSL (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one JSON object per line on standard output, "
+                                      "one per micro-batch, then one of the whole run.")
+@click.pass_obj
+def stream(obj: dict, source: str, brokers: str, topic: str, group: str | None,
+           max_events: int, max_seconds: float, stop_after: str | None,
+           kafka_options: tuple[tuple[str, str], ...], fmt: str) -> None:
+    """Load SOURCE's Debezium change events from a Kafka topic, in micro-batches.
+
+    SOURCE declares input: {format: debezium, fields: ...} (see the README, Change events).
+    Each micro-batch is loaded as one batch, as `datavault load SOURCE events.jsonl` loads
+    a file of the same events, and only then are its offsets committed. One line per
+    micro-batch tells its events, their offsets and what the load did.
+
+    \b
+    At least once, and safe: a stream stopped anywhere before a commit (a crash, a
+    kill) gets those events again when it restarts; loading an event again is an
+    identical observation, which inserts nothing. SIGINT (Ctrl-C) or SIGTERM stops
+    cleanly: a micro-batch being gathered is left uncommitted, one being loaded is
+    finished and committed first.
+
+    \b
+    Examples:
+      datavault stream crm_customers --kafka broker1:9092 --topic crm.public.customers
+      datavault stream crm_customers --kafka localhost:9092 --topic crm.public.customers \\
+          --max-events 500 --max-seconds 2 --stop-after idle
+    """
+    from datavault import stream as streaming
+
+    def said(batch: streaming.StreamBatch) -> None:
+        if fmt == "json":
+            click.echo(json.dumps({
+                "micro_batch": batch.number, "events": batch.events,
+                "offsets": [{"topic": s.topic, "partition": s.partition, "first": s.first,
+                             "last": s.last} for s in batch.spans],
+                "seconds": round(batch.seconds, 3), "committed": batch.committed,
+                "load": _load_json(batch.result)}, ensure_ascii=False,
+                default=_json_value), nl=True)
+            return
+        stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        _say(f"{stamp} {batch.line()}")
+
+    if fmt != "json":
+        _say(f"streaming {topic} from {brokers} into {source} (micro-batches of up to "
+             f"{max_events:,} events or {max_seconds:g} s; Ctrl-C stops)")
+    try:
+        summary = api.stream(obj["project"], source, brokers, topic, group=group,
+                             max_events=max_events, max_seconds=max_seconds,
+                             stop_after=streaming.stop_after(stop_after),
+                             options=dict(kafka_options), url=obj["url"],
+                             profile=obj["profile"], on_batch=said)
+    except KeyboardInterrupt:  # a second signal while a micro-batch loaded
+        errors.print("interrupted: the micro-batch being loaded is not committed, so its "
+                     "events will be delivered again; the next load of the source finishes "
+                     "its batch first", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(INTERRUPTED)
+    if fmt == "json":
+        click.echo(json.dumps({"stopped_by": summary.stopped_by,
+                               "micro_batches": len(summary.batches),
+                               "events": summary.events}))
+    else:
+        count = len(summary.batches)
+        _say(f"stopped ({summary.stopped_by}): {count:,} micro-batch"
+             f"{'' if count == 1 else 'es'}, {summary.events:,} events loaded")
+    if summary.stopped_by.startswith(("SIGINT", "SIGTERM")):
+        sys.exit(INTERRUPTED if summary.stopped_by.startswith("SIGINT") else 0)

@@ -30,7 +30,12 @@ class Column:
     type: str
 
 
-INPUT_FORMATS = ("csv", "parquet", "jsonl")
+INPUT_FORMATS = ("csv", "parquet", "jsonl", "debezium")
+#: the fields of a Debezium change event's envelope a source column may take (``input:
+#: fields:``): the operation, the times, the log position read by the connector's fields; and
+#: any field under these prefixes, by its dotted path
+CHANGE_FIELDS = ("op", "ts_ms", "ts_us", "ts_ns", "position")
+CHANGE_FIELD_PREFIXES = ("source.", "transaction.")
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,13 @@ class InputFormat:
     escape: str | None = None  # None: a quote inside a quoted field is doubled
     encoding: str = "utf-8"
     header: bool = True  # False: the columns are the source's, in declared order
+    #: format debezium: the columns taken from the event's envelope, each with its field
+    #: (CHANGE_FIELDS); every other column is read from the row (``after``, ``before``)
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def field_of(self, column: str) -> str | None:
+        """The envelope field a column of a change event source takes, if one."""
+        return next((f for c, f in self.fields if c == column), None)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,8 @@ ALLOWED = {
     "lineage": {"model", "kinds", "marts", "schema", "dialects"},
     "docs": {"model", "kinds", "diagnostics", "lineage"},
     "lineage_events": {"model", "kinds", "lineage", "database", "diagnostics"},
+    # a Kafka consumer over a session: each micro-batch a load
+    "stream": {"session", "load", "diagnostics"},
 }
 
 

@@ -1,9 +1,10 @@
 """The load path: inputs, the batch ledger, staging, entity loads, and the loader over them.
 
-``inputs`` reads a batch's rows; ``batches`` keeps the ledger (``dv_batch``); ``staging``
-lands, types and hashes a batch into its source's staging table; ``entities`` runs one hub,
-link or satellite load of a staged batch; ``checks`` runs and records a source's checks at
-entry; ``loader`` drives them under the source's lock.
+``inputs`` reads a batch's rows (``changes``: a Debezium change event as a row);
+``batches`` keeps the ledger (``dv_batch``); ``staging`` lands, types and hashes a batch into
+its source's staging table; ``entities`` runs one hub, link or satellite load of a staged
+batch; ``checks`` runs and records a source's checks at entry; ``loader`` drives them under
+the source's lock.
 """
 
 from datavault.load.batches import STATES, Batch, Ledger

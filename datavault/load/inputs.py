@@ -24,7 +24,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +39,7 @@ from datavault import model as m
 from datavault.database import redact, shown_url, with_driver
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import get_dialect
+from datavault.load import changes
 
 CHUNK = 20_000
 T = TypeVar("T")
@@ -90,11 +91,11 @@ class BatchInput:
     """Where a batch comes from. ``open(source)`` gives its reader."""
 
     description: str
-    kind: str  # "file", "arrow" or "database"
+    kind: str  # "file", "arrow", "database" or "events" (change events from a stream)
     path: Path | None = None
     url: str | None = field(default=None, repr=False)  # may hold a password: not shown
     query: str | None = None
-    table: Any = None  # an Arrow table (from a DataFrame too)
+    table: Any = None  # an Arrow table (from a DataFrame too); events: their values
     _fingerprint: tuple[str, int] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -125,12 +126,21 @@ class BatchInput:
             return _DatabaseReader(self.description, self.url or "", self.query or "", source)
         if self.kind == "arrow":
             return _ArrowReader(self.description, self.table, source)
+        if self.kind == "events":
+            if source.input.format != "debezium":
+                raise DatavaultError(f"source {source.name} does not read change events: "
+                                     f"declare input: {{format: debezium}} in "
+                                     f"models/sources/{source.name}.yml")
+            return _ChangeEventReader(self.description, lambda: iter(self.table), source)
         assert self.path is not None
         form = source.input.format or _SUFFIX_FORMATS.get(_plain_suffix(self.path), "csv")
         if form == "parquet":
             return _ParquetReader(self.description, self.path, source)
         if form == "jsonl":
             return _JsonLinesReader(self.description, self.path, source)
+        if form == "debezium":
+            return _ChangeEventReader(self.description, _lines(self.path), source,
+                                      self.path.stat().st_size)
         return _CsvReader(self.description, self.path, source)
 
 
@@ -724,7 +734,7 @@ class _JsonLinesReader(Reader):
                     seen_any.add(name)
                     if isinstance(value, (dict, list)):
                         problem = f"{name}: a JSON {type(value).__name__}, not a value"
-                    values[name] = _json_text(value)
+                    values[name] = changes.json_text(value)
                 if problem:
                     self.rejected.append(Rejected(number, problem, record))
                     continue
@@ -738,19 +748,61 @@ class _JsonLinesReader(Reader):
 
     def _emit(self, text: _TextBatches, rows: list, numbers: list[int]
               ) -> Iterator[pa.RecordBatch]:
-        columns = [pa.array([r[i] for r in rows], pa.string()) for i in range(len(self.names))]
-        made = text.make(columns, _numbers(numbers))
-        if made is not None:
-            yield made
+        return _text_rows(text, rows, numbers, len(self.names))
 
 
-def _json_text(value: object) -> str | None:
-    """A JSON scalar as the text its value is written as (true, 12, 1.5, "x")."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value)
+def _text_rows(text: _TextBatches, rows: list, numbers: list[int], width: int
+               ) -> Iterator[pa.RecordBatch]:
+    """Rows of texts (each a list, the source's columns in order) as a record batch."""
+    columns = [pa.array([r[i] for r in rows], pa.string()) for i in range(width)]
+    made = text.make(columns, _numbers(numbers))
+    if made is not None:
+        yield made
+
+
+class _ChangeEventReader(Reader):
+    """Debezium change events (``datavault.load.changes``), one per line of a JSON Lines
+    file or one per message of a stream, numbered from 1 in that order; a tombstone (a null
+    value) is skipped, and an event that is not a row's change is rejected with the reason."""
+
+    def __init__(self, description: str, events: Callable[[], Iterable[bytes | None]],
+                 source: m.Source, total_bytes: int | None = None):
+        super().__init__(description, total_bytes)
+        self.events = events
+        self.source = source
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        text = _TextBatches(self, self.source)
+        rows: list[list[str | None]] = []
+        numbers: list[int] = []
+        for number, value in enumerate(self.events(), 1):
+            try:
+                envelope = changes.decode(value)
+                if envelope is None:
+                    continue
+                rows.append(changes.row_values(envelope, self.source))
+                numbers.append(number)
+            except changes.NotAnEvent as exc:
+                shown = value.decode("utf-8", "backslashreplace") if isinstance(
+                    value, bytes) else str(value)
+                self.rejected.append(Rejected(number, f"not a change event: {exc}",
+                                              {"event": shown.rstrip("\n")[:10_000]}))
+            if len(rows) >= CHUNK:
+                yield from _text_rows(text, rows, numbers, len(self.source.columns))
+                rows, numbers = [], []
+        if rows:
+            yield from _text_rows(text, rows, numbers, len(self.source.columns))
+        self.bytes_read = self.total_bytes or 0
+
+
+def _lines(path: Path) -> Callable[[], Iterator[bytes]]:
+    """The lines of a file (decompressed), as bytes."""
+    def lines() -> Iterator[bytes]:
+        with _stream(path) as raw:
+            yield from io.BufferedReader(raw, 1 << 20)
+    return lines
+
+
 
 
 # ---- databases ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ that are themselves valid. The model is built only when there is no problem at a
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -421,8 +422,73 @@ def _source(name: str, doc: Doc, data: LMap, known: Known) -> m.Source | None:
     if not complete or input_format is None or (deleted is None and "deleted" in data) \
             or checks is None:
         return None
-    return m.Source(name, str(record_source), tuple(columns), str(batch), applied_at, sequence,
-                    description, input_format, max_deletes, deleted, checks)
+    source = m.Source(name, str(record_source), tuple(columns), str(batch), applied_at,
+                      sequence, description, input_format, max_deletes, deleted, checks)
+    if input_format.format == "debezium":
+        return _change_events(doc, data, source)
+    return source
+
+
+CHANGE_HINT = ("e.g. input: {format: debezium, fields: {changed_at: ts_ms, lsn: position, "
+               "op: op}} with applied_at: changed_at, sequence: lsn and "
+               "deleted: {column: op, values: [d]}")
+
+
+def _change_events(doc: Doc, data: LMap, source: m.Source) -> m.Source | None:
+    """A source of Debezium change events (README: Change events): its ``input: fields:``
+    (the columns taken from the envelope) and what the envelope's meaning asks of the source:
+    a delta batch, an applied time from the event, and ``op`` d as its delete marker."""
+    raw_input = data["input"]
+    before = len(doc.problems.items)
+    by_name = {c.name: c for c in source.columns}
+    fields: list[tuple[str, str]] = []
+    raw = raw_input.get("fields")
+    if raw is not None and (raw := doc.mapping(raw, raw_input.value_at("fields"),
+                                               "fields")) is not None:
+        for column, field in raw.items():
+            if column not in by_name:
+                doc.at(raw.key_at(column), f"fields names unknown column {column!r}",
+                       did_you_mean(str(column), by_name) or "declare it under columns:")
+                continue
+            if not isinstance(field, str) or not (
+                    field in m.CHANGE_FIELDS or any(
+                        field.startswith(p) and len(field) > len(p)
+                        for p in m.CHANGE_FIELD_PREFIXES)):
+                doc.at(raw.value_at(column), f"unknown change event field {field!r}",
+                       did_you_mean(str(field), m.CHANGE_FIELDS) or
+                       "use op, ts_ms, ts_us, ts_ns, position, or source.NAME / "
+                       "transaction.NAME for another field of the envelope")
+                continue
+            wanted = {"position": "text", "op": "text"}.get(field)
+            if wanted and by_name[column].type != wanted:
+                doc.at(raw.value_at(column), f"column {column!r} takes {field} but is "
+                       f"{by_name[column].type}", f"declare it as {wanted}" + (
+                           ": a log position is ordered as text" if field == "position"
+                           else ""))
+                continue
+            fields.append((str(column), field))
+    taking = {f: c for c, f in fields}
+    where = data.key_at("input")
+    if source.batch != "delta":
+        doc.at(data.value_at("batch"), "a source of change events is a delta source",
+               "remove batch: snapshot (each event is one change)")
+    if source.applied_at is None:
+        doc.at(where, "a source of change events needs applied_at (else a re-delivered "
+               "event would be observed at a new time)",
+               "take the event's time into a timestamp column; " + CHANGE_HINT)
+    if "op" not in taking:
+        doc.at(where, "a source of change events needs a column taking op (d marks a "
+               "deletion)", CHANGE_HINT)
+    elif source.deleted is None or source.deleted.column != taking["op"] \
+            or "d" not in source.deleted.values:
+        doc.at(data.key_at("deleted") if "deleted" in data else where,
+               f"a delete event (op d) must be a delete marker: declare deleted: "
+               f"{{column: {taking['op']}, values: [d]}}",
+               "else a deleted row's before image would load as the row")
+    if len(doc.problems.items) > before:
+        return None
+    return dataclasses.replace(source, input=dataclasses.replace(source.input,
+                                                                 fields=tuple(fields)))
 
 
 DELETED_HINT = ("write `deleted: COLUMN` for a boolean column whose true marks a deletion, or "
@@ -523,14 +589,18 @@ def _input_format(doc: Doc, data: LMap) -> m.InputFormat | None:
     raw = doc.mapping(data["input"], data.value_at("input"), "input")
     if raw is None:
         return None
-    doc.keys(raw, ("format", "delimiter", "quote", "escape", "encoding", "header"))
+    doc.keys(raw, ("format", "delimiter", "quote", "escape", "encoding", "header", "fields"))
+    if "fields" in raw and raw.get("format") != "debezium":
+        doc.at(raw.key_at("fields"), "fields: is for change events (format: debezium)",
+               "add format: debezium, or remove fields:")
     before = len(doc.problems.items)
     values: dict[str, Any] = {}
     if "format" in raw:
         if raw["format"] not in m.INPUT_FORMATS:
             doc.at(raw.value_at("format"), f"unknown input format {raw['format']!r}",
                    did_you_mean(str(raw["format"]), m.INPUT_FORMATS)
-                   or "use csv, parquet or jsonl (or leave it out: the file name tells)")
+                   or "use csv, parquet, jsonl or debezium (or leave it out: the file name "
+                   "tells)")
         values["format"] = raw["format"]
     for key, optional in (("delimiter", False), ("quote", True), ("escape", True)):
         if key not in raw:

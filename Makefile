@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 BASE    = $(VENV)/.installed-base
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-peers golden clean
+.PHONY: demo test lint bench bench-peers golden clean system-packages
 
 # the toolkit alone (for the demo), then with what the tests need (DuckDB, PySpark, ...)
 $(BASE): pyproject.toml
@@ -21,7 +21,21 @@ $(STAMP): $(BASE)
 demo: $(BASE)  ## build and load the example vault on SQLite, no server needed
 	$(BIN)/datavault demo build/demo
 
-test: $(STAMP)  ## lint, then every test on SQLite, PostgreSQL, DuckDB and Spark, on every core
+# the docs site's tests: Graphviz draws its diagram, a headless Chromium (with Debian's
+# chromedriver, the same build) reads its pages; installed with apt when missing and allowed
+system-packages:
+	@missing=""; \
+	for needed in dot:graphviz chromium:chromium chromedriver:chromium-driver; do \
+	    command -v "$${needed%%:*}" >/dev/null 2>&1 || missing="$$missing $${needed#*:}"; \
+	done; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	elif [ -n "$$missing" ]; then \
+	    echo "note: the docs site's browser tests need$$missing (apt-get install$$missing)"; \
+	fi
+
+test: $(STAMP) system-packages  ## lint, then every test on SQLite, PostgreSQL, DuckDB and Spark, on every core
 	$(BIN)/ruff check datavault tests bench
 	$(BIN)/pytest -n auto --dist worksteal $(PYTEST_ARGS)
 

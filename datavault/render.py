@@ -230,15 +230,18 @@ class Renderer:
 
     def _row_checks(self, source: m.Source) -> dict:
         """The stage template's row checks (SEMANTICS.md section 11) over a landed row ``l``:
-        the condition of a row that fails any (``checked``, None without row checks), its
+        the condition of a row that fails any and marks no deletion (``checked``, None
+        without row checks), its
         quarantine reason and data (the row's columns as canonical text, which reads back as
         the same values, NaN and infinities too)."""
         d = self.dialect
         if not source.row_checks:
             return {"checked": None}
-        conditions = [c for _, c in quality.row_failures(source, d, "l")]
+        checked = " OR ".join(c for _, c in quality.row_failures(source, d, "l"))
+        if source.deleted is not None:  # a deletion's payload is not read: not judged
+            checked = f"{self.delete_flag(source)} = 0 AND ({checked})"
         return {
-            "checked": " OR ".join(conditions),
+            "checked": checked,
             "check_reason": quality.reason(source, d, "l"),
             "source_literal": d.text_literal(source.name),
             "land_row_json": d.json_object([

@@ -331,3 +331,30 @@ def test_a_check_that_is_not_one_says_where_and_why(tmp_path: Path, checks: str,
                                                     message: str) -> None:
     problems = _problems(tmp_path, checks)
     assert any("models/sources/feed.yml:" in p and message in p for p in problems), problems
+
+
+def test_a_row_that_marks_a_deletion_is_not_judged(tmp_path: Path, db_url: str) -> None:
+    """SEMANTICS.md section 11: a marked row's payload is not read, so a row check does not
+    drop the deletion it records."""
+    root = write_project(tmp_path / "feed", {
+        "config/datavault.yml": "hash: md5\n",
+        "models/sources/feed.yml": """
+applied_at: day
+deleted: {column: op, values: [d]}
+columns: {k: text, amount: integer, op: text, day: date}
+checks:
+  - range: {column: amount, min: 0}
+""",
+        "models/hubs/thing.yml": "business_key:\n  k: text\nsources:\n  feed:\n",
+        "models/satellites/thing_state.yml": "parent: thing\nsource: feed\npayload: [amount]\n",
+    })
+    url = migrated(root, db_url)
+    path = root / "b.csv"
+    path.write_text("k,amount,op,day\nA,5,u,2026-01-01\nB,7,u,2026-01-01\n"
+                    "A,-1,d,2026-01-02\nB,-1,u,2026-01-02\n", encoding="utf-8")
+    result = api.load(root, "feed", path, url=url)
+    assert result.rows_staged == 3 and result.rows_quarantined == 1
+    (row,) = api.quarantined(root, url=url).rows
+    assert row[4] == "check: range_amount" and row[-1]["k"] == "B"
+    states = {r["k"]: r for r in api.query_state(root, "thing_state", url=url).records()}
+    assert states["A"]["deleted"] and states["B"]["amount"] == 7

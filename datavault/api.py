@@ -190,9 +190,9 @@ def load(project_dir: Path | str, source: str, input_spec: object, *, url: str |
             result = run()
         rows = lineage_events.written(result)
         if result.ok:
-            events.complete(rows)
+            events.complete(rows, result.checks)
         else:
-            events.fail(result.batch.message or result.status, rows)
+            events.fail(result.batch.message or result.status, rows, result.checks)
         return result
 
 

@@ -9,7 +9,8 @@ database: its URL without secrets, the table or ``query``; rows given in Python:
 source feeds (namespace: the vault's URL without secrets; name: the table), each with its
 schema and its column lineage (``datavault.lineage``: the source columns each column is made
 of, and how), and in COMPLETE and FAIL the rows the load wrote to it (the output statistics
-facet).
+facet) and the outcomes of the source's checks at entry, as data quality assertions of the
+input.
 
 The client is OpenLineage's own, configured its usual way: ``OPENLINEAGE_CONFIG`` (a YAML
 file), ``openlineage.yml`` in the current folder or ``~/.openlineage/``, or
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,25 +93,47 @@ class LoadEvents:
     def start(self) -> None:
         self._emit("START", {})
 
-    def complete(self, rows: dict[str, int]) -> None:
-        """``rows``: per entity, the rows its load wrote."""
-        self._emit("COMPLETE", rows)
+    def complete(self, rows: dict[str, int], checks: Sequence[Any] = ()) -> None:
+        """``rows``: per entity, the rows its load wrote; ``checks``: the outcomes of the
+        source's checks at entry (``quality.Outcome``)."""
+        self._emit("COMPLETE", rows, checks=checks)
 
-    def fail(self, message: str, rows: dict[str, int] | None = None) -> None:
+    def fail(self, message: str, rows: dict[str, int] | None = None,
+             checks: Sequence[Any] = ()) -> None:
         facets = self._facets
         error = facets.error_message_run.ErrorMessageRunFacet(
             message=message, programmingLanguage="python", producer=PRODUCER)
-        self._emit("FAIL", rows or {}, {"errorMessage": error})
+        self._emit("FAIL", rows or {}, {"errorMessage": error}, checks)
 
-    def _emit(self, state: str, rows: dict[str, int], run_facets: dict | None = None) -> None:
+    def _assertions(self, checks: Sequence[Any]) -> Any:
+        """The checks at entry as OpenLineage's data quality assertions of the input: a
+        row check that quarantined rows, or a batch check that warned or stopped, is not a
+        success; a skipped one is left out (it judged nothing)."""
+        dq = self._facets.data_quality_assertions_dataset
+        return dq.DataQualityAssertionsDatasetFacet(assertions=[
+            dq.Assertion(assertion=o.check.test, name=o.check.name,
+                         success=o.status == "pass",
+                         column=o.check.columns[0] if len(o.check.columns) == 1 else None,
+                         severity=("error" if o.check.severity == "stop" and not
+                                   o.check.per_row else "warn"),
+                         expected=o.expected, actual=o.value if o.rows is None
+                         else str(o.rows))
+            for o in checks if o.status != "skip"], producer=PRODUCER)
+
+    def _emit(self, state: str, rows: dict[str, int], run_facets: dict | None = None,
+              checks: Sequence[Any] = ()) -> None:
         events, facets = self._events, self._facets
         source_ns, source_name = self.inputs
         source_columns = self.model.sources[self.source].columns
         schema_facet = facets.schema_dataset.SchemaDatasetFacet
         field = facets.schema_dataset.SchemaDatasetFacetFields
+        input_facets = {}
+        if checks:
+            input_facets["dataQualityAssertions"] = self._assertions(checks)
         inputs = [events.InputDataset(source_ns, source_name, facets={
             "schema": schema_facet(fields=[field(name=c.name, type=c.type)
-                                           for c in source_columns], producer=PRODUCER)})]
+                                           for c in source_columns], producer=PRODUCER)},
+            inputFacets=input_facets)]
         outputs = []
         for entity, table in self._tables.items():
             columns = self._lineage.table(table)

@@ -110,3 +110,22 @@ def test_without_the_package_the_error_says_how_to_install_it(vault, monkeypatch
         api.load(vault, "crm_customers", str(vault / "data" / "crm_customers_2026-01-01.csv"),
                  openlineage=True)
     assert str(failure.value) == MISSING
+
+
+def test_the_checks_at_entry_are_the_input_s_data_quality_assertions(vault) -> None:
+    """shop_orders's checks: the misspelt status of 5 March quarantined (not a success), the
+    range and freshness passed."""
+    data = vault / "data" / "shop_orders_2026-03-05.csv"
+    result = api.load(vault, "shop_orders", data, openlineage=True)
+    assert result.ok
+    complete = events(vault)[-1]
+    (source,) = complete["inputs"]
+    assertions = {a["name"]: a for a in
+                  source["inputFacets"]["dataQualityAssertions"]["assertions"]}
+    assert assertions["accepted_values_status"] == {
+        "assertion": "accepted_values", "name": "accepted_values_status", "success": False,
+        "column": "status", "severity": "warn", "actual": "1", "params": {}}
+    assert assertions["range_amount"]["success"] is True
+    assert assertions["freshness"]["success"] is True
+    assert assertions["freshness"]["severity"] == "error"
+    assert assertions["freshness"]["expected"] == "3650d"

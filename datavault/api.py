@@ -22,6 +22,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from datavault import database, kinds, lineage_events, marts, query, schema
 from datavault import docs as docs_site
 from datavault import model as m
+from datavault import plan as run_plan
 from datavault import stream as streaming
 from datavault.diagnostics import DatavaultError
 from datavault.dialects import DEFAULT, DIALECTS, Dialect, get_dialect
@@ -47,6 +48,13 @@ ENVIRONMENT_FILES = ("env.py", "script.py.mako")
 def validate(project_dir: Path | str = ".") -> Project:
     """Read and validate a project; raises ModelError with every problem."""
     return load_project(project_dir)
+
+
+def plan(project_dir: Path | str = ".") -> run_plan.Plan:
+    """The steps an orchestrator runs for a project, from its model alone (no database): a
+    load per source, a build per mart after the loads of the sources it reads, the stages
+    of steps that may run at once, and the loads that share a load lock."""
+    return run_plan.plan(validate(project_dir).model)
 
 
 def embedded_engine(engine: str) -> Dialect:

@@ -1291,3 +1291,40 @@ def stream(obj: dict, source: str, brokers: str, topic: str, group: str | None,
              f"{'' if count == 1 else 'es'}, {summary.events:,} events loaded")
     if summary.stopped_by.startswith(("SIGINT", "SIGTERM")):
         sys.exit(INTERRUPTED if summary.stopped_by.startswith("SIGINT") else 0)
+
+
+@main.command("plan")
+@text_or_json
+@click.pass_obj
+def plan_command(obj: dict, fmt: str) -> None:
+    """The steps an orchestrator runs, from the model alone (no database is opened).
+
+    A step is `load SOURCE` (a batch into every entity the source feeds, in this order) or
+    `build MART` (after the loads of every source feeding an entity the mart reads). Steps of
+    one stage may run at once once the stages before are done; loads that share a load lock
+    (sources of one entity taking batches in load-time order) run one after another whatever
+    the orchestrator does, the loader waiting for the lock.
+
+    \b
+    datavault plan
+    datavault plan --format json
+    \b
+    --format json: {"steps": [{"step", "action", "target", "stage", "after", "entities",
+    "sources", "lock"}], "stages": [[STEP, ...], ...], "exclusive": [[STEP, ...], ...]}.
+    """
+    plan = api.plan(obj["project"])
+    if fmt == "json":
+        _json(plan.as_json())
+        return
+    _say(f"{_count(len(plan.loads), 'load')}, {_count(len(plan.builds), 'mart build')} in "
+         f"{_count(len(plan.stages), 'stage')}")
+    for number, names in enumerate(plan.stages, start=1):
+        _say(f"stage {number}: {_count(len(names), 'step')} that may run at once")
+        for step in (plan.step(name) for name in names):
+            if step.action == "load":
+                _say(f"  {step.name}: loads {', '.join(step.entities)}")
+            else:
+                _say(f"  {step.name}: reads {', '.join(step.entities)}; after "
+                     + (", ".join(step.after) or "nothing"))
+    for group in plan.exclusive:
+        _say(f"one at a time (one load lock): {', '.join(group)}")

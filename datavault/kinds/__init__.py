@@ -58,6 +58,22 @@ def engine_needs(model: m.Model, names: Iterable[str] | None = None
     return needs
 
 
+def load_lock_group(model: m.Model, source: str) -> tuple[str, ...]:
+    """The sources whose loads share ``source``'s load lock, sorted (``source`` alone for
+    most): where a source feeds an entity that takes batches in load-time order from other
+    sources too (a non-historized link of two sources), every source so joined, so that
+    their loads take turns and each batch loads it in the order of the load times."""
+    group, todo = {source}, [source]
+    while todo:
+        current = todo.pop()
+        for entity in model.entities.values():
+            if entity.fed_by(current) and kind_of(model, entity.name).in_load_order:
+                joined = {s for s in model.sources if entity.fed_by(s)} - group
+                group |= joined
+                todo += sorted(joined)
+    return tuple(sorted(group))
+
+
 def main_table(model: m.Model, name: str) -> str:
     """The main table of the entity ``name`` (its keys or its rows; not its log)."""
     return kind_of(model, name).table_names(model.settings.naming, name)[0]

@@ -32,7 +32,7 @@ from datavault import schema, values
 from datavault.database import redact
 from datavault.diagnostics import DatavaultError, did_you_mean
 from datavault.dialects import Dialect
-from datavault.kinds import engine_needs, kind_of
+from datavault.kinds import engine_needs, kind_of, load_lock_group
 from datavault.load.batches import (
     FAILED,
     LOADED,
@@ -257,19 +257,9 @@ class Loader:
         return True
 
     def _lock_name(self, source: str) -> str:
-        """The load lock ``source`` takes: its own; or, where it feeds an entity that takes
-        batches in load-time order from other sources too (a non-historized link of two
-        sources), one that all the sources so joined share, so that their loads take turns
-        and each batch loads it in the order of the load times."""
-        group, todo = {source}, [source]
-        while todo:
-            current = todo.pop()
-            for entity in self.model.entities.values():
-                if entity.fed_by(current) and kind_of(self.model, entity.name).in_load_order:
-                    joined = {s for s in self.model.sources if entity.fed_by(s)} - group
-                    group |= joined
-                    todo += sorted(joined)
-        return " and ".join(sorted(group))
+        """The load lock ``source`` takes: its own, or the one it shares with the sources
+        its loads take turns with (``kinds.load_lock_group``)."""
+        return " and ".join(load_lock_group(self.model, source))
 
     # ---- inside the lock ----------------------------------------------------------------
     @contextmanager

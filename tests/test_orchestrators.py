@@ -22,6 +22,7 @@ from datavault.load.inputs import open_input
 from tests.conftest import IN_CI, migrated, need_postgres
 
 SOURCES = ("crm_customers", "crm_phones", "shop_orders")
+README = Path(__file__).resolve().parent.parent / "README.md"
 MARTS = ("customer_orders", "customers", "orders")
 EXAMPLE_FILES = {"crm_customers": 4, "crm_phones": 3, "shop_orders": 2}
 
@@ -51,6 +52,17 @@ def _states(root: Path, url: str | None = None) -> dict[str, list[str]]:
     for state in reversed(api.batches(root, url=url)):
         found.setdefault(state.batch.source, []).append(state.state)
     return found
+
+
+def readme_example(call: str, project: Path) -> str:
+    """The Python example of README's *Orchestrators* that calls ``call``, for the project
+    at ``project`` instead of ``my_vault``."""
+    section = README.read_text(encoding="utf-8").split("## Orchestrators\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    [code] = [block.split("\n", 1)[1] for block in section.split("```")[1::2]
+              if block.startswith("python") and f"{call}(" in block]
+    assert f'{call}("my_vault"' in code
+    return code.replace(f'{call}("my_vault"', f"{call}({str(project)!r}")
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -104,6 +116,10 @@ def test_a_batch_not_loaded_fails_the_step_and_stops_before_later_files(project:
     with pytest.raises(runs.StepFailed, match=r"batch 2 of crm_customers .*1\.csv\) is failed"):
         runs.load_source(project, "crm_customers", "landing")
     assert _states(project) == {"crm_customers": ["loaded", "failed"]}
+    # a retry is refused again (a failed batch is no loaded copy of its file)
+    with pytest.raises(runs.StepFailed, match="batch 3 of crm_customers"):
+        runs.load_source(project, "crm_customers", "landing")
+    assert _states(project) == {"crm_customers": ["loaded", "failed", "failed"]}
 
 
 # ---- Dagster --------------------------------------------------------------------------------
@@ -117,7 +133,7 @@ def test_dagster_assets_load_every_source_then_build_the_marts(project: Path) ->
     need("dagster")
     import dagster as dg
 
-    from datavault.integrations.dagster import build_assets, build_definitions, load_key, mart_key
+    from datavault.integrations.dagster import build_assets, load_key, mart_key
 
     assets = build_assets(project)
     graph = {key: set(a.asset_deps[key]) for a in assets for key in a.keys}
@@ -145,7 +161,9 @@ def test_dagster_assets_load_every_source_then_build_the_marts(project: Path) ->
     # the next run loads nothing new: every file is skipped, no batch is added
     import dagster as dg
 
-    job = build_definitions(project).resolve_job_def("datavault")
+    example: dict = {}
+    exec(readme_example("build_definitions", project), example)
+    job = example["defs"].resolve_job_def("datavault")
     again = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert again.success
     assert [b.batch.batch_id for b in api.batches(project)] == batches
@@ -207,17 +225,12 @@ def test_dagster_assets_on_postgresql(project: Path, pg_url: str) -> None:
 
 
 # ---- Airflow --------------------------------------------------------------------------------
-DAG_FILE = """\
-from datavault.integrations.airflow import build_dag
-
-dag = build_dag({project!r}, inputs="data/{{source}}_*")
-
-if __name__ == "__main__":
+# what the test adds to README's DAG file: the DAG's shape, then the state of dag.test()'s run
+DAG_REPORT = """
     import json
-    print("TASKS", json.dumps({{t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}}))
-    print("RETRIES", json.dumps(sorted({{t.retries for t in dag.tasks}})))
-    run = dag.test()
-    print("STATE", run.state)
+    print("TASKS", json.dumps({t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}))
+    print("RETRIES", json.dumps(sorted({t.retries for t in dag.tasks})))
+    print("STATE", dag.test().state)
 """
 
 
@@ -236,8 +249,11 @@ def test_an_airflow_dag_loads_every_source_then_builds_the_marts(project: Path,
     need("airflow")
     home = tmp_path / "airflow"
     (home / "dags").mkdir(parents=True)
-    dag_file = home / "dags" / "datavault_dag.py"
-    dag_file.write_text(DAG_FILE.format(project=str(project)), encoding="utf-8")
+    dag_file = home / "dags" / "my_vault.py"
+    code = readme_example("build_dag", project)
+    assert code.endswith("    dag.test()  # one run in this process: python dags/my_vault.py\n")
+    code = code.rsplit("    dag.test()", 1)[0] + DAG_REPORT
+    dag_file.write_text(code, encoding="utf-8")
     _airflow(home, str(Path(sys.executable).parent / "airflow"), "db", "migrate")
     out = _airflow(home, sys.executable, str(dag_file)).stdout
     lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in out.splitlines()
@@ -246,7 +262,7 @@ def test_an_airflow_dag_loads_every_source_then_builds_the_marts(project: Path,
     assert {t for t in tasks if t.endswith(".load")} == {f"load_{s}.load" for s in SOURCES}
     assert tasks["build_orders"] == ["load_shop_orders.load"]
     assert tasks["build_customers"] == sorted(f"load_{s}.load" for s in SOURCES)
-    assert json.loads(lines["RETRIES"]) == [2]
+    assert json.loads(lines["RETRIES"]) == [3]
     assert lines["STATE"] == "success"
     assert _states(project) == {s: ["loaded"] * n for s, n in EXAMPLE_FILES.items()}
     built = api.build_marts(project)[0]

@@ -58,6 +58,10 @@ ALLOWED = {
     "lineage_events": {"model", "kinds", "lineage", "database", "diagnostics"},
     # a Kafka consumer over a session: each micro-batch a load
     "stream": {"session", "load", "diagnostics"},
+    # the run plan is computed from the model alone; the orchestrators' integrations use the
+    # toolkit through its public api and the plan only
+    "plan": {"model", "kinds"},
+    "integrations": {"api", "plan", "diagnostics"},
 }
 
 
@@ -104,6 +108,13 @@ def test_dependencies_point_one_way(module: str) -> None:
     imported = set().union(*(_toolkit_imports(p) for p in paths))
     allowed = ALLOWED[module] | {module, module.split(".")[0]}
     assert imported <= allowed, f"{module} imports {sorted(imported - allowed)}"
+
+
+def test_the_core_never_imports_the_integrations() -> None:
+    """An orchestrator is optional: no module outside integrations/ imports one."""
+    for path in PACKAGE.rglob("*.py"):
+        if "integrations" not in path.relative_to(PACKAGE).parts:
+            assert "integrations" not in _toolkit_imports(path), path
 
 
 def test_every_module_is_in_the_picture() -> None:

@@ -1300,10 +1300,11 @@ def plan_command(obj: dict, fmt: str) -> None:
     """The steps an orchestrator runs, from the model alone (no database is opened).
 
     A step is `load SOURCE` (a batch into every entity the source feeds, in this order) or
-    `build MART` (after the loads of every source feeding an entity the mart reads). Steps of
-    one stage may run at once once the stages before are done; loads that share a load lock
-    (sources of one entity taking batches in load-time order) run one after another whatever
-    the orchestrator does, the loader waiting for the lock.
+    `build MART` (after the loads of every source feeding an entity the mart reads). Every
+    step of a stage may start when the stages before it are done; loads that share a load
+    lock (sources of one entity taking batches in load-time order) run one after another
+    whatever the orchestrator does, the loader waiting for the lock. Dagster assets and an
+    Airflow DAG follow this plan: see README, Orchestrators.
 
     \b
     datavault plan

@@ -68,6 +68,8 @@ def test_sources_of_one_entity_in_load_time_order_share_one_lock(tmp_path: Path)
     plan = api.plan(root)
     assert plan.step("load feed").lock == plan.step("load other").lock == ("feed", "other")
     assert plan.exclusive == (("load feed", "load other"),)
+    text = CliRunner().invoke(main, ["-p", str(root), "plan"]).stdout.splitlines()
+    assert text[-1] == "one at a time (one load lock): load feed, load other"
     session = api.connect(root, url=f"sqlite:///{tmp_path / 'vault.sqlite'}")
     try:
         assert session.loader._lock_name("feed") == "feed and other"

@@ -52,15 +52,27 @@ def build_dag(project_dir: Path | str, inputs: runs.Inputs = runs.DEFAULT_INPUT,
         for step in plan.loads:
             with TaskGroup(f"load_{step.target}",
                            tooltip=f"loads {', '.join(step.entities)}") as group:
-                PythonOperator(task_id="load", python_callable=runs.load_source,
+                PythonOperator(task_id="load", python_callable=_load,
                                op_args=[str(project_dir), step.target, patterns[step.target]],
-                               op_kwargs={**connection, "log": log.info})
+                               op_kwargs=connection)
             groups[step.target] = group
         for step in plan.builds:
-            build = PythonOperator(task_id=f"build_{step.target}",
-                                   python_callable=runs.build_mart,
+            build = PythonOperator(task_id=f"build_{step.target}", python_callable=_build,
                                    op_args=[str(project_dir), step.target],
-                                   op_kwargs={**connection, "log": log.info})
+                                   op_kwargs=connection)
             for source in step.sources:
                 groups[source] >> build
     return dag
+
+
+def _load(project_dir: str, source: str, pattern: str, url: str | None,
+          profile: str | None) -> dict:
+    """A load task: its summary is the task's XCom; its lines go to the task's log. (No
+    ``**kwargs``: Airflow would pass the task's context in them.)"""
+    return runs.load_source(project_dir, source, pattern, url=url, profile=profile,
+                            log=log.info)
+
+
+def _build(project_dir: str, mart: str, url: str | None, profile: str | None) -> dict:
+    """A mart's task: what the build did is the task's XCom."""
+    return runs.build_mart(project_dir, mart, url=url, profile=profile, log=log.info)

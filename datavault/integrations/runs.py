@@ -88,8 +88,8 @@ def load_source(project_dir: Path | str, source: str, pattern: str, *,
             result = vault.load(source, str(path))
             for earlier in result.resumed:
                 summary["resumed"].append(earlier.batch_id)
-                log(f"finished batch {earlier.batch_id} of {source}, which an earlier run "
-                    f"left {earlier.batch.status if earlier.ok else 'unfinished'}")
+                log(f"batch {earlier.batch_id} of {source}, left unfinished by an earlier run: "
+                    f"{earlier.status}")
             if result.skipped:
                 summary["skipped"] += 1
                 log(f"{path.name}: skipped, identical to batch {result.batch_id}")

@@ -269,6 +269,63 @@ def test_an_airflow_dag_loads_every_source_then_builds_the_marts(project: Path,
     assert all(r.touched == 0 for r in built), "the DAG built every mart already"
 
 
+RETRIED_DAG = """\
+import datetime as dt
+import shutil
+from pathlib import Path
+
+from datavault.integrations.airflow import build_dag
+
+LANDING = Path({landing!r})
+
+
+def fix_the_file(context):
+    # between the tries: someone replaces the broken file with the right one
+    shutil.copyfile(LANDING.parent / "data" / "shop_orders_2026-03-05.csv", LANDING / "2.csv")
+
+
+dag = build_dag({project!r}, inputs={{"crm_customers": "data/crm_customers_*",
+                                      "crm_phones": "data/crm_phones_*",
+                                      "shop_orders": "landing"}},
+                dag_id="retried", retries=1, retry_delay=dt.timedelta(0),
+                default_args={{"on_retry_callback": fix_the_file}})
+
+if __name__ == "__main__":
+    run = dag.test()
+    print("STATE", run.state)
+    for ti in sorted(run.get_task_instances(), key=lambda ti: ti.task_id):
+        print("TRIES", ti.task_id, ti.try_number, ti.state)
+"""
+
+
+def test_a_failed_airflow_load_is_retried_and_the_retry_loads_only_what_is_left(
+    project: Path, tmp_path: Path
+) -> None:
+    """A load task fails at a broken file after loading the file before it; Airflow retries
+    it, and the retry skips the file already loaded and loads the fixed one: each file is one
+    batch, and the marts run once the load has succeeded."""
+    need("airflow")
+    landing = project / "landing"
+    landing.mkdir()
+    (landing / "1.csv").write_bytes((project / "data" / "shop_orders_2026-03-02.csv")
+                                    .read_bytes())
+    (landing / "2.csv").write_text("order_id\nO-1\n", encoding="utf-8")
+    home = tmp_path / "airflow"
+    (home / "dags").mkdir(parents=True)
+    dag_file = home / "dags" / "retried.py"
+    dag_file.write_text(RETRIED_DAG.format(project=str(project), landing=str(landing)),
+                        encoding="utf-8")
+    _airflow(home, str(Path(sys.executable).parent / "airflow"), "db", "migrate")
+    out = _airflow(home, sys.executable, str(dag_file)).stdout
+    assert "STATE success" in out.splitlines(), out[-3000:]
+    tries = {line.split()[1]: line.split()[2:] for line in out.splitlines()
+             if line.startswith("TRIES ")}
+    assert tries["load_shop_orders.load"] == ["2", "success"]
+    assert tries["build_orders"] == ["1", "success"]
+    assert _states(project)["shop_orders"] == ["loaded", "loaded"]
+    assert len(api.query_state(project, "order_status").rows) == 2  # O-1001, O-1002
+
+
 def test_airflow_dag_definition_needs_an_input_for_every_source(tmp_path: Path) -> None:
     """A DAG file with a source left out fails when Airflow parses it, naming the source."""
     need("airflow")

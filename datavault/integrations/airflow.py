@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 from pathlib import Path
 
 from airflow.providers.standard.operators.python import PythonOperator
@@ -43,7 +44,10 @@ def build_dag(project_dir: Path | str, inputs: runs.Inputs = runs.DEFAULT_INPUT,
     project_dir = Path(project_dir).resolve()  # workers may run in another folder
     plan = api.plan(project_dir)
     patterns = runs.check_inputs(plan, inputs)
-    connection = {"url": url, "profile": profile}
+    # bound to the tasks' functions, not among their arguments, which Airflow stores and
+    # shows as rendered fields: a URL may hold a password
+    load, build_mart = (partial(function, url=url, profile=profile)
+                        for function in (_load, _build))
     default_args = {"retries": retries, "retry_delay": retry_delay,
                     **dag_options.pop("default_args", {})}
     dag_options.setdefault("schedule", None)
@@ -52,20 +56,18 @@ def build_dag(project_dir: Path | str, inputs: runs.Inputs = runs.DEFAULT_INPUT,
         for step in plan.loads:
             with TaskGroup(f"load_{step.target}",
                            tooltip=f"loads {', '.join(step.entities)}") as group:
-                PythonOperator(task_id="load", python_callable=_load,
-                               op_args=[str(project_dir), step.target, patterns[step.target]],
-                               op_kwargs=connection)
+                PythonOperator(task_id="load", python_callable=load,
+                               op_args=[str(project_dir), step.target, patterns[step.target]])
             groups[step.target] = group
         for step in plan.builds:
-            build = PythonOperator(task_id=f"build_{step.target}", python_callable=_build,
-                                   op_args=[str(project_dir), step.target],
-                                   op_kwargs=connection)
+            build = PythonOperator(task_id=f"build_{step.target}", python_callable=build_mart,
+                                   op_args=[str(project_dir), step.target])
             for source in step.sources:
                 groups[source] >> build
     return dag
 
 
-def _load(project_dir: str, source: str, pattern: str, url: str | None,
+def _load(project_dir: str, source: str, pattern: str, *, url: str | None,
           profile: str | None) -> dict:
     """A load task: its summary is the task's XCom; its lines go to the task's log. (No
     ``**kwargs``: Airflow would pass the task's context in them.)"""
@@ -73,6 +75,6 @@ def _load(project_dir: str, source: str, pattern: str, url: str | None,
                             log=log.info)
 
 
-def _build(project_dir: str, mart: str, url: str | None, profile: str | None) -> dict:
+def _build(project_dir: str, mart: str, *, url: str | None, profile: str | None) -> dict:
     """A mart's task: what the build did is the task's XCom."""
     return runs.build_mart(project_dir, mart, url=url, profile=profile, log=log.info)

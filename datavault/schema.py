@@ -55,6 +55,8 @@ def build_metadata(model: m.Model) -> sa.MetaData:
     """Every table of the vault: hubs, links, satellites and their logs, stages, bookkeeping."""
     md = sa.MetaData()
     _bookkeeping(md)
+    if any(source.checks for source in model.sources.values()):
+        _check_results(md)
     for kind in kinds.KINDS.values():
         for _, entity in sorted(model.group(kind.name).items()):
             kind.define_tables(model, entity, md)
@@ -216,6 +218,10 @@ def _bookkeeping(md: sa.MetaData) -> None:
         sa.Column("data", sa.Text()),
         comment="rows that could not be loaded, with the reason; entity '' is the whole row",
     )
+
+
+def _check_results(md: sa.MetaData) -> None:
+    """The runs of checks at entry: a table of a model some of whose sources have checks."""
     sa.Table(
         CHECK_TABLE, md,
         sa.Column("batch_id", sa.BigInteger(), primary_key=True, autoincrement=False),

@@ -196,6 +196,10 @@ class Vault:
         of one source, or of the ``limit`` newest batches with any; newest batch first."""
         if source is not None and source not in self.model.sources:
             raise DatavaultError(f"unknown source {source!r}")
+        if not any(s.checks for s in self.model.sources.values()):
+            raise DatavaultError("no source of the project declares checks: they go under "
+                                 "checks: in models/sources/SOURCE.yml (see `datavault "
+                                 "checks --help`)")
         self.schema.require(schemacheck.table_scope("the check results", schema.CHECK_TABLE))
         return self.loader.checks.runs(batch=batch, source=source, limit=limit)
 

@@ -295,6 +295,10 @@ BREAKING = {
 
 def _break(project: Path, change: str) -> str:
     relative, old, new, item = BREAKING[change]
+    if change in ("text to uuid", "decimal to text"):  # the checks of the column's old type
+        edit(project, relative, "  - accepted_values: {column: status, values: [placed, "
+             "shipped, delivered, cancelled]}\n", "")
+        edit(project, relative, "  - range: {column: amount, min: 0}\n", "")
     if change == "business key type":  # the sources' key columns change with it
         edit(project, "models/sources/crm_customers.yml", "customer_id: text",
              "customer_id: integer")

@@ -51,7 +51,8 @@ class Checks:
         self.model = model
         self.engine = engine
         self.renderer = renderer
-        self.table = metadata.tables[schema.CHECK_TABLE]
+        #: the results table, which a model has where a source has checks
+        self.table = metadata.tables.get(schema.CHECK_TABLE)
         self.quarantine = metadata.tables[schema.QUARANTINE_TABLE]
         self.batches = metadata.tables[schema.BATCH_TABLE]
 
@@ -132,6 +133,7 @@ class Checks:
         if not outcomes:
             return
         t = self.table
+        assert t is not None
         if not outcomes[0].check.per_row:  # batch checks run again: their last run replaced
             connection.execute(t.delete().where(t.c.batch_id == batch.batch_id,
                                                 t.c.severity.is_not(None)))
@@ -149,6 +151,7 @@ class Checks:
         """The recorded check runs, newest batch first, in each batch the source's
         declared order."""
         t = self.table
+        assert t is not None, "no source of the model has checks"
         query = sa.select(t.c.batch_id, t.c.source, t.c.check_name, t.c.test, t.c.severity,
                           t.c.status, t.c.measured, t.c.expected, t.c.rows_failed,
                           t.c.message, t.c.checked_at, t.c.profile)

@@ -21,22 +21,6 @@ CREATE TABLE dv_batch (
 	UNIQUE (loaded_at)
 );
 
-CREATE TABLE dv_check (
-	batch_id BIGINT NOT NULL, 
-	check_name TEXT NOT NULL, 
-	source TEXT NOT NULL, 
-	test TEXT NOT NULL, 
-	severity TEXT, 
-	status TEXT NOT NULL, 
-	measured TEXT, 
-	expected TEXT, 
-	rows_failed BIGINT, 
-	message TEXT, 
-	profile TEXT, 
-	checked_at DATETIME NOT NULL, 
-	PRIMARY KEY (batch_id, check_name)
-);
-
 CREATE TABLE dv_contract (
 	item TEXT NOT NULL, 
 	definition TEXT NOT NULL, 

@@ -21,22 +21,6 @@ CREATE TABLE dv_batch (
 	UNIQUE (loaded_at)
 );
 
-CREATE TABLE dv_check (
-	batch_id BIGINT NOT NULL, 
-	check_name VARCHAR NOT NULL, 
-	source VARCHAR NOT NULL, 
-	test VARCHAR NOT NULL, 
-	severity VARCHAR, 
-	status VARCHAR NOT NULL, 
-	measured VARCHAR, 
-	expected VARCHAR, 
-	rows_failed BIGINT, 
-	message VARCHAR, 
-	profile VARCHAR, 
-	checked_at TIMESTAMP WITHOUT TIME ZONE NOT NULL, 
-	PRIMARY KEY (batch_id, check_name)
-);
-
 CREATE TABLE dv_contract (
 	item VARCHAR NOT NULL, 
 	definition VARCHAR NOT NULL, 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -263,9 +264,26 @@ class Dialect:
     def decimal_order(self, expr: str, text: str) -> str:
         """SQL for -1, 0 or 1 as the decimal ``expr`` is less than, equal to or greater than
         the decimal whose canonical text is ``text``. Here a decimal is stored as its
-        canonical text (no exponent, no padding zeros: SEMANTICS.md section 1), compared by
-        sign, then the length and digits of the whole part, then the fraction's digits (with
-        no trailing zeros, text order is number order)."""
+        canonical text (no exponent, no padding zeros: SEMANTICS.md section 1). Most values
+        are told apart by their doubles (``decimal_double``) with a margin far wider than a
+        double's rounding; the others are compared exactly, by sign, then the length and
+        digits of the whole part, then the fraction's digits (with no trailing zeros, text
+        order is number order)."""
+        exact = self._decimal_text_order(expr, text)
+        bound = float(text)
+        if not math.isfinite(bound):
+            return exact
+        margin = 1e-9 * max(1.0, abs(bound))
+        double = self.decimal_double(expr)
+        return (f"CASE WHEN {double} < {bound - margin!r} THEN -1 "
+                f"WHEN {double} > {bound + margin!r} THEN 1 ELSE {exact} END")
+
+    def decimal_double(self, expr: str) -> str:
+        """SQL for the nearest double of a decimal stored as its canonical text (NULL or an
+        infinity where it has none)."""
+        return f"TRY_CAST({expr} AS DOUBLE)"
+
+    def _decimal_text_order(self, expr: str, text: str) -> str:
         sign = -1 if text.startswith("-") else (0 if text == "0" else 1)
         whole, _, fraction = text.lstrip("-").partition(".")
         absolute = f"CASE WHEN substr({expr}, 1, 1) = '-' THEN substr({expr}, 2) ELSE {expr} END"

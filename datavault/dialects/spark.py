@@ -274,6 +274,9 @@ class SparkDialect(Dialect):
     def date_literal(self, text: str) -> str:
         return f"DATE '{text}'"
 
+    def decimal_double(self, expr: str) -> str:
+        return f"try_cast({expr} AS DOUBLE)"
+
     def full_match(self, expr: str, pattern: str) -> str:
         # Java's regular expressions: DOTALL, so that `.` matches every character but the
         # line feed that never matches (SEMANTICS.md section 11) as Python's does, and \z,

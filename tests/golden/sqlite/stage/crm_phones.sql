@@ -3,7 +3,7 @@
 
 -- dv:checked
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT :batch_id, '', l.dv_row, 'crm_phones', 'check: ' || substr(CASE WHEN l.customer_id IS NULL OR l.phone_type IS NULL THEN ', not_null_customer_id_phone_type' ELSE '' END, 3), json_object('customer_id', dv_canonical('text', l.customer_id), 'phone_type', dv_canonical('text', l.phone_type), 'phone_number', dv_canonical('text', l.phone_number), 'extracted_at', dv_canonical('timestamp', l.extracted_at))
+SELECT :batch_id, '', l.dv_row, 'crm_phones', 'check: ' || substr(CASE WHEN l.customer_id IS NULL OR l.phone_type IS NULL THEN ', not_null_customer_id_phone_type' ELSE '' END, 3), json_object('customer_id', l.customer_id, 'phone_type', l.phone_type, 'phone_number', l.phone_number, 'extracted_at', dv_canonical('timestamp', l.extracted_at))
 FROM dv_land_crm_phones l
 WHERE l.customer_id IS NULL OR l.phone_type IS NULL;
 

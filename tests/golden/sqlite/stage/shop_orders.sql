@@ -3,9 +3,9 @@
 
 -- dv:checked
 INSERT INTO dv_quarantine (batch_id, entity, row_number, source, reason, data)
-SELECT :batch_id, '', l.dv_row, 'shop_orders', 'check: ' || substr(CASE WHEN (l.status IS NOT NULL AND NOT (dv_canonical('text', l.status) IN ('placed', 'shipped', 'delivered', 'cancelled'))) THEN ', accepted_values_status' ELSE '' END || CASE WHEN (l.amount IS NOT NULL AND NOT (CASE WHEN substr(l.amount, 1, 1) = '-' THEN -1 WHEN l.amount = '0' THEN 0 ELSE 1 END >= 0)) THEN ', range_amount' ELSE '' END, 3), json_object('order_id', dv_canonical('text', l.order_id), 'customer_ref', dv_canonical('text', l.customer_ref), 'status', dv_canonical('text', l.status), 'amount', dv_canonical('decimal', l.amount), 'ordered_at', dv_canonical('timestamp', l.ordered_at), 'changed_at', dv_canonical('timestamp', l.changed_at))
+SELECT :batch_id, '', l.dv_row, 'shop_orders', 'check: ' || substr(CASE WHEN (l.status IS NOT NULL AND NOT (l.status IN ('placed', 'shipped', 'delivered', 'cancelled'))) THEN ', accepted_values_status' ELSE '' END || CASE WHEN (l.amount IS NOT NULL AND NOT (CASE WHEN CAST(l.amount AS REAL) < -1e-09 THEN -1 WHEN CAST(l.amount AS REAL) > 1e-09 THEN 1 ELSE CASE WHEN substr(l.amount, 1, 1) = '-' THEN -1 WHEN l.amount = '0' THEN 0 ELSE 1 END END >= 0)) THEN ', range_amount' ELSE '' END, 3), json_object('order_id', l.order_id, 'customer_ref', l.customer_ref, 'status', l.status, 'amount', dv_canonical('decimal', l.amount), 'ordered_at', dv_canonical('timestamp', l.ordered_at), 'changed_at', dv_canonical('timestamp', l.changed_at))
 FROM dv_land_shop_orders l
-WHERE (l.status IS NOT NULL AND NOT (dv_canonical('text', l.status) IN ('placed', 'shipped', 'delivered', 'cancelled'))) OR (l.amount IS NOT NULL AND NOT (CASE WHEN substr(l.amount, 1, 1) = '-' THEN -1 WHEN l.amount = '0' THEN 0 ELSE 1 END >= 0));
+WHERE (l.status IS NOT NULL AND NOT (l.status IN ('placed', 'shipped', 'delivered', 'cancelled'))) OR (l.amount IS NOT NULL AND NOT (CASE WHEN CAST(l.amount AS REAL) < -1e-09 THEN -1 WHEN CAST(l.amount AS REAL) > 1e-09 THEN 1 ELSE CASE WHEN substr(l.amount, 1, 1) = '-' THEN -1 WHEN l.amount = '0' THEN 0 ELSE 1 END END >= 0));
 
 INSERT INTO stg_shop_orders (
     dv_batch_id, dv_row, dv_loaded_at, dv_applied_at,
@@ -45,6 +45,6 @@ FROM (
            dv_hash_key('md5', 'text', l.order_id, 'text', l.customer_ref) AS dv_h2,
            dv_hash_diff('md5', 'status', 'text', l.status, 'amount', 'decimal', l.amount, 'ordered_at', 'timestamp', l.ordered_at) AS dv_h3
     FROM dv_land_shop_orders l
-    WHERE NOT ((l.status IS NOT NULL AND NOT (dv_canonical('text', l.status) IN ('placed', 'shipped', 'delivered', 'cancelled'))) OR (l.amount IS NOT NULL AND NOT (CASE WHEN substr(l.amount, 1, 1) = '-' THEN -1 WHEN l.amount = '0' THEN 0 ELSE 1 END >= 0)))
+    WHERE NOT ((l.status IS NOT NULL AND NOT (l.status IN ('placed', 'shipped', 'delivered', 'cancelled'))) OR (l.amount IS NOT NULL AND NOT (CASE WHEN CAST(l.amount AS REAL) < -1e-09 THEN -1 WHEN CAST(l.amount AS REAL) > 1e-09 THEN 1 ELSE CASE WHEN substr(l.amount, 1, 1) = '-' THEN -1 WHEN l.amount = '0' THEN 0 ELSE 1 END END >= 0)))
     LIMIT -1 OFFSET 0
 ) l;

@@ -20,7 +20,7 @@ SELECT
     l.name,
     l.op,
     l.seq,
-    CASE WHEN dv_canonical('text', l.op) IN ('d') THEN 1 ELSE 0 END,
+    CASE WHEN l.op IN ('d') THEN 1 ELSE 0 END,
     dv_hash_key('md5', 'text', l.customer_id),
     dv_hash_diff('md5', 'name', 'text', l.name),
     dv_hash_diff('md5')

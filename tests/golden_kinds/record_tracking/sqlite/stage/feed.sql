@@ -14,6 +14,6 @@ SELECT
     l.k,
     l.day,
     l.op,
-    CASE WHEN dv_canonical('text', l.op) IN ('d') THEN 1 ELSE 0 END,
+    CASE WHEN l.op IN ('d') THEN 1 ELSE 0 END,
     dv_hash_key('md5', 'text', l.k)
 FROM dv_land_feed l;

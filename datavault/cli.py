@@ -516,15 +516,20 @@ def checks_command(obj: dict, batch: int | None, source: str | None, limit: int,
     runs = api.checks(obj["project"], batch=batch, source=source,
                       limit=None if batch is not None or not limit else limit,
                       url=obj["url"], profile=obj["profile"])
-    columns = ["batch", "source", "check", "test", "severity", "status", "measured",
-               "expected", "rows", "message", "checked_at"]
-    rows = [(r.batch_id, r.source, r.name, r.test, r.severity, r.status, r.measured,
-             r.expected, r.rows_failed, r.message, _stamp(r.checked_at)) for r in runs]
+    if fmt == "table":  # what fits a terminal; csv and json give every field
+        columns = ["batch", "source", "check", "status", "measured", "expected", "message"]
+        rows = [(r.batch_id, r.source, r.name, r.status, r.measured, r.expected, r.message)
+                for r in runs]
+    else:
+        columns = ["batch", "source", "check", "test", "severity", "status", "measured",
+                   "expected", "rows", "message", "checked_at"]
+        rows = [(r.batch_id, r.source, r.name, r.test, r.severity, r.status, r.measured,
+                 r.expected, r.rows_failed, r.message, _stamp(r.checked_at)) for r in runs]
     if fmt == "json":
         _json([_run_json(r) for r in runs])
         return
-    note = "" if runs else ("no check has run" + (f" on batch {batch}" if batch else "")
-                            + ": a source's checks: go in models/sources/SOURCE.yml")
+    note = "" if runs else (f"no check has run on batch {batch}" if batch is not None
+                            else "no check has run yet")
     _emit(query.Answer(columns, rows, note), fmt, "checks")
 
 
@@ -1186,6 +1191,10 @@ def _summary(result: LoadResult) -> None:
     _checks_summary(result)
     if result.rows_quarantined or any(e.rows_quarantined for e in result.entities):
         _say(f"rejected rows and reasons: datavault quarantine --batch {batch.batch_id}")
+    if result.stopped_by:
+        _say(f"every check of the batch: datavault checks --batch {batch.batch_id}; correct "
+             f"the input (or the check, in models/sources/{batch.source}.yml) and load it "
+             "again", wrap=True)
     if batch.status == "partly loaded":
         _say(f"{batch.message}; when the cause is fixed: datavault load --resume "
              f"{batch.batch_id}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datavault import kinds
+from datavault import kinds, quality
 from datavault import model as m
 from datavault.diagnostics import DatavaultError
 from datavault.lineage import ColumnLineage, Lineage, Ref, lineage
@@ -88,7 +88,7 @@ def _write_site(model: m.Model, out: Path, batches: Mapping[str, Sequence[Any]] 
         site.notes.append(batches_note)
     helpers = {"model": model, "pages": pages, "source_pages": sources, "mart_pages": mart_pages,
                "lin": lin, "link_of": _linker(lin, sources, pages, mart_pages),
-               "anchor": anchor,
+               "anchor": anchor, "rule": quality.rule,
                "notes": site.notes}
 
     def write(name: str, template: str, **context: Any) -> None:

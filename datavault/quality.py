@@ -63,6 +63,38 @@ def _bounds(check: m.Check, compare) -> list[str]:  # type: ignore[no-untyped-de
     return conditions
 
 
+def rule(check: m.Check) -> str:
+    """What a check holds values against, in words (a row check's ``expected``)."""
+    low, high = check.low, check.high
+    if check.test == "not_null":
+        return "not NULL"
+    if check.test == "accepted_values":
+        return "one of " + ", ".join(check.values)
+    if check.test == "pattern":
+        return f"matches {check.pattern}"
+    unit = " characters" if check.test == "length" else ""
+    strict = check.exclusive
+    if check.test in ("range", "length"):
+        if low is not None and high is not None:
+            return f"{low} to {high}{unit}" + (" (both excluded)" if strict else "")
+        if low is not None:
+            return f"{'>' if strict else '>='} {low}{unit}"
+        return f"{'<' if strict else '<='} {high}{unit}"
+    if check.test == "unique":
+        return f"one row per {', '.join(check.columns)}"
+    if check.test == "freshness":
+        assert check.max_age is not None
+        return f"latest applied time at most {_duration(check.max_age)} old"
+    if check.test == "volume":
+        parts = [f"within {_number(check.within)}% of the mean of the last {check.batches}"]\
+            if check.within is not None else []
+        parts += [f">= {int(low):,} rows"] if low is not None else []
+        parts += [f"<= {int(high):,} rows"] if high is not None else []
+        return "; ".join(parts)
+    bins = f" in bins {', '.join(check.values)}" if check.values else ""
+    return f"PSI <= {_number(check.threshold)} against the last {check.batches}{bins}"
+
+
 def row_failures(source: m.Source, dialect: Dialect, alias: str) -> list[tuple[str, str]]:
     """(name, failing condition) of each row check of ``source``, in declared order."""
     return [(c.name, failing(c, source, dialect, alias)) for c in source.row_checks]

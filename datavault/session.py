@@ -195,7 +195,8 @@ class Vault:
         """The recorded runs of the sources' checks (SEMANTICS.md section 11): of one batch,
         of one source, or of the ``limit`` newest batches with any; newest batch first."""
         if source is not None and source not in self.model.sources:
-            raise DatavaultError(f"unknown source {source!r}")
+            raise DatavaultError(f"unknown source {source!r}; " + (
+                did_you_mean(source, self.model.sources) or "see models/sources/"))
         if not any(s.checks for s in self.model.sources.values()):
             raise DatavaultError("no source of the project declares checks: they go under "
                                  "checks: in models/sources/SOURCE.yml (see `datavault "

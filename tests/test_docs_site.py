@@ -173,7 +173,8 @@ def test_source_pages_list_recent_batches(browser, example_site) -> None:
     assert all(" loaded " in f" {r.text} " for r in rows)
     # its one check, declared and run on each of the four batches
     declared = browser.find_elements(By.CSS_SELECTOR, "table.checks tbody tr")
-    assert [r.text for r in declared] == ["unique_customer_id unique customer_id warn"]
+    assert [r.text for r in declared] == [
+        "unique_customer_id unique customer_id one row per customer_id warn"]
     runs = browser.find_elements(By.CSS_SELECTOR, "table.quality tbody tr")
     assert len(runs) == 4 and all("unique_customer_id pass" in r.text for r in runs)
 

@@ -54,7 +54,7 @@ ALLOWED = {
                 "dialects", "load", "metadata.__init__", "metadata.project", "render"},
     # column lineage from the model alone: the tables of schema and marts, no database
     "lineage": {"model", "kinds", "marts", "schema", "dialects"},
-    "docs": {"model", "kinds", "diagnostics", "lineage"},
+    "docs": {"model", "kinds", "diagnostics", "lineage", "quality"},
     "lineage_events": {"model", "kinds", "lineage", "database", "diagnostics"},
     # a Kafka consumer over a session: each micro-batch a load
     "stream": {"session", "load", "diagnostics"},

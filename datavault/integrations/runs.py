@@ -18,6 +18,7 @@ import glob
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from datavault import api
 from datavault.diagnostics import DatavaultError
@@ -27,6 +28,20 @@ from datavault.plan import Plan
 DEFAULT_INPUT = "data/{source}_*"
 Inputs = Mapping[str, "str | Path"] | str | Path
 Log = Callable[[str], None]
+
+
+def _failure(source: str, path: Path, result: Any) -> str:
+    """Why a load step failed, and what makes a run of it go on."""
+    what = (f"batch {result.batch_id} of {source} ({path}) is {result.status}: "
+            f"{result.batch.message or 'see datavault batches'}")
+    if result.stopped_by:
+        return (f"{what}; a retry refuses the same file again: correct the file (or the "
+                f"check in models/sources/{source}.yml), then run again "
+                f"(datavault checks --batch {result.batch_id} shows every check)")
+    if result.status == "failed":
+        return (f"{what}; a retry loads the same file again: correct it (or, for a mass "
+                "deletion, load it with datavault load --allow-mass-delete), then run again")
+    return (f"{what}; a retry finishes it (or: datavault load --resume {result.batch_id})")
 
 
 class StepFailed(DatavaultError):
@@ -100,15 +115,13 @@ def load_source(project_dir: Path | str, source: str, pattern: str, *,
             summary["rows_quarantined"] += result.rows_quarantined + sum(
                 e.rows_quarantined for e in result.entities)
             summary["rows_inserted"] += sum(e.rows_inserted for e in result.entities)
+            loaded = ", ".join(f"{e.entity} +{e.rows_inserted}" for e in result.entities)
             log(f"{path.name}: batch {result.batch_id} {result.status}, "
-                f"{result.rows_read} rows read, {result.rows_quarantined} quarantined while "
-                f"reading, " + ", ".join(f"{e.entity} +{e.rows_inserted}"
-                                         for e in result.entities))
+                f"{result.rows_read} rows read, {result.rows_quarantined} quarantined at "
+                f"entry" + (f"; {loaded}" if loaded else "")
+                + (f"; {result.batch.message}" if result.batch.message else ""))
             if not result.ok:
-                raise StepFailed(
-                    f"batch {result.batch_id} of {source} ({path}) is {result.status}: "
-                    f"{result.batch.message or 'see datavault batches'}; a retry finishes it "
-                    f"(or: datavault load --resume {result.batch_id})")
+                raise StepFailed(_failure(source, path, result))
             summary["loaded"] += 1
     return summary
 

@@ -70,7 +70,7 @@ class Checks:
             for name in quality.failed_names(reason_text):
                 failed[name] = failed.get(name, 0) + int(count)
         outcomes = [Outcome(c, quality.QUARANTINED if failed.get(c.name) else quality.PASS,
-                            rows=failed.get(c.name, 0),
+                            expected=quality.rule(c), rows=failed.get(c.name, 0),
                             message=(quality.rows_quarantined(failed[c.name])
                                      if failed.get(c.name) else ""))
                     for c in source.row_checks]

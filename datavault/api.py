@@ -583,16 +583,17 @@ def stream(project_dir: Path | str, source: str, brokers: str, topic: str, *,
            stop_after: int | str | None = None, options: dict[str, str] | None = None,
            url: str | None = None, profile: str | None = None,
            on_batch: Callable[[streaming.StreamBatch], None] | None = None,
-           after_load: Callable[[LoadResult], None] | None = None
-           ) -> streaming.StreamSummary:
+           after_load: Callable[[LoadResult], None] | None = None,
+           on_start: Callable[[], None] | None = None) -> streaming.StreamSummary:
     """Consume Debezium change events of ``source`` from the Kafka ``topic`` at ``brokers``
     and load them in micro-batches (closed at ``max_events`` or after ``max_seconds``), the
     offsets of each committed once it is loaded. ``stop_after``: a number of micro-batches,
     or ``"idle"`` (stop at the first micro-batch time without an event); else until SIGINT
-    or SIGTERM. ``on_batch`` is told of each committed micro-batch; ``after_load`` is called
-    after each load, before its commit."""
+    or SIGTERM. ``on_start`` is called once the source and the topic are found;
+    ``on_batch`` is told of each committed micro-batch; ``after_load`` is called after each
+    load, before its commit."""
     with connect(project_dir, url, profile) as vault:
         return streaming.stream(vault, source, brokers, topic, group=group,
                                 max_events=max_events, max_seconds=max_seconds,
                                 stop=stop_after, options=options, on_batch=on_batch,
-                                after_load=after_load)
+                                after_load=after_load, on_start=on_start)

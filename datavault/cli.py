@@ -1257,8 +1257,8 @@ def stream(obj: dict, source: str, brokers: str, topic: str, group: str | None,
 
     \b
     Examples:
-      datavault stream crm_customers --kafka broker1:9092 --topic crm.public.customers
-      datavault stream crm_customers --kafka localhost:9092 --topic crm.public.customers \\
+      datavault stream customers_cdc --kafka broker1:9092 --topic crm.public.customers
+      datavault stream customers_cdc --kafka localhost:9092 --topic crm.public.customers \\
           --max-events 500 --max-seconds 2 --stop-after idle
     """
     from datavault import stream as streaming
@@ -1276,15 +1276,17 @@ def stream(obj: dict, source: str, brokers: str, topic: str, group: str | None,
         stamp = dt.datetime.now().astimezone().isoformat(timespec="seconds")
         _say(f"{stamp} {batch.line()}")
 
-    if fmt != "json":
-        _say(f"streaming {topic} from {brokers} into {source} (micro-batches of up to "
-             f"{max_events:,} events or {max_seconds:g} s; Ctrl-C stops)")
+    def started() -> None:
+        if fmt != "json":
+            _say(f"streaming {topic} from {brokers} into {source} (micro-batches of up to "
+                 f"{max_events:,} events or {max_seconds:g} s; Ctrl-C stops)")
+
     try:
         summary = api.stream(obj["project"], source, brokers, topic, group=group,
                              max_events=max_events, max_seconds=max_seconds,
                              stop_after=streaming.stop_after(stop_after),
                              options=dict(kafka_options), url=obj["url"],
-                             profile=obj["profile"], on_batch=said)
+                             profile=obj["profile"], on_batch=said, on_start=started)
     except KeyboardInterrupt:  # a second signal while a micro-batch loaded
         errors.print("interrupted: the micro-batch being loaded is not committed, so its "
                      "events will be delivered again; the next load of the source finishes "

@@ -89,8 +89,8 @@ def run_demo(target: Path | str, say: Say, table: Table,
                 )
             inserted = sum(e.rows_inserted for e in result.entities)
             quarantined = result.rows_quarantined + sum(e.rows_quarantined for e in result.entities)
-            say(f"{number}. {story}\n   batch {result.batch_id}: {result.rows_read} rows read, "
-                f"{inserted} rows inserted, {quarantined} quarantined." + _checks(result))
+            say(f"{number}. {story}\n   batch {result.batch_id}: {_rows(result.rows_read)} read, "
+                f"{_rows(inserted)} inserted, {quarantined} quarantined." + _checks(result))
         results.append(_archive(session, target, say))
         with session.engine.connect() as connection:
             rows = query.history(connection, session.project.model, "customer_details").records()
@@ -167,8 +167,13 @@ def _archive(session: Any, target: Path, say: Say) -> LoadResult:
     say(f"{len(STEPS) + 1}. A file from the web shop's archive turns up among the new ones: "
         f"its changes are {ARCHIVE_AGE.days // 365} years old.\n   batch {result.batch_id}: "
         f"{result.status}, nothing of it loaded." + _checks(result)
-        + "\n   (datavault checks --batch " + f"{result.batch_id} lists every check run.)")
+        + f"\n   (datavault -p {target} checks --batch {result.batch_id} lists every check "
+        "run.)")
     return result
+
+
+def _rows(number: int) -> str:
+    return f"{number} row{'' if number == 1 else 's'}"
 
 
 def _phones(connection: sa.Connection, model: m.Model, results: list[LoadResult], say: Say,

@@ -21,6 +21,7 @@ file), ``openlineage.yml`` in the current folder or ``~/.openlineage/``, or
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from datavault import model as m
 from datavault.database import shown_url
 from datavault.diagnostics import DatavaultError
 
+_log = logging.getLogger("datavault.lineage_events")
 PRODUCER = "https://pypi.org/project/datavault/"
 MISSING = ("OpenLineage events need the openlineage-python package: "
            "pip install 'datavault[lineage]'")
@@ -82,6 +84,11 @@ class LoadEvents:
         self.model = model
         self.source = source
         self.client = client if client is not None else OpenLineageClient()
+        if getattr(self.client.transport, "kind", None) == "console":
+            _log.warning("OpenLineage has no transport configured: its events go to the "
+                         "openlineage logger only; set OPENLINEAGE_URL, or OPENLINEAGE_CONFIG "
+                         "(a YAML file: transport: {type: http, url: ...} or {type: file, "
+                         "log_file_path: ...})")
         self.run_id = str(uuid.generate_new_uuid())
         self.namespace = _vault_namespace(vault_url)
         self.inputs = inputs
@@ -143,10 +150,10 @@ class LoadEvents:
                 "columnLineage": self._column_lineage(columns),
             }
             output_facets = {}
-            if entity in rows:
+            if state != "START":  # what the load wrote: nothing, where it did not run
                 output_facets["outputStatistics"] = (
                     facets.output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
-                        rowCount=rows[entity], producer=PRODUCER))
+                        rowCount=rows.get(entity, 0), producer=PRODUCER))
             outputs.append(events.OutputDataset(self.namespace, table, facets=dataset_facets,
                                                 outputFacets=output_facets))
         event = events.RunEvent(

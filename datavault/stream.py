@@ -178,13 +178,15 @@ def stream(vault: Vault, source: str, brokers: str, topic: str, *, group: str | 
            max_events: int = 10_000, max_seconds: float = 5.0,
            stop: int | str | None = None, options: Mapping[str, str] | None = None,
            on_batch: Callable[[StreamBatch], None] | None = None,
-           after_load: Callable[[LoadResult], None] | None = None) -> StreamSummary:
+           after_load: Callable[[LoadResult], None] | None = None,
+           on_start: Callable[[], None] | None = None) -> StreamSummary:
     """Consume ``topic`` and load its change events into ``source`` in micro-batches, each
     committed after its load (see the module). ``stop``: a number of micro-batches, or
     ``idle`` (the first micro-batch time, once the group has given this consumer its
     partitions, without an event), else until a signal.
-    ``on_batch`` is told of each micro-batch once committed; ``after_load`` is called after
-    each load and before its commit (a program's own bookkeeping)."""
+    ``on_start`` is called once the source and the topic are found; ``on_batch`` is told of
+    each micro-batch once committed; ``after_load`` is called after each load and before its
+    commit (a program's own bookkeeping)."""
     try:
         from confluent_kafka import Consumer, KafkaException, TopicPartition
     except ImportError:
@@ -207,6 +209,8 @@ def stream(vault: Vault, source: str, brokers: str, topic: str, *, group: str | 
     summary = StreamSummary()
     try:
         _check_topic(consumer, brokers, topic, errors, KafkaException)
+        if on_start is not None:
+            on_start()
         errors.streaming = True
         assigned: list[float] = []  # when the group last gave this consumer partitions
         consumer.subscribe([topic], on_assign=lambda *_: assigned.append(time.monotonic()))

@@ -312,7 +312,7 @@ def _problems(tmp_path: Path, checks: str) -> list[str]:
     ("  - range: {column: n, min: x}\n", "'x' is not a integer value of column 'n'"),
     ("  - range: {column: f, min: NaN}\n", "min must be a number, not NaN"),
     ("  - pattern: {column: t, regex: '[0-9'}\n", "regex '[0-9': unterminated character set"),
-    ("  - pattern: {column: t, regex: '\\d+'}\n", "\\d is read differently by the engines"),
+    ("  - pattern: {column: t, regex: '\\d+'}\n", "regex '\\d+': \\d is read differently"),
     ("  - length: {column: n, max: 3}\n", "length needs a text column; 'n' is integer"),
     ("  - accepted_values: {column: d, values: [abc]}\n", "'abc' is not a decimal value"),
     ("  - freshness: {max_age: soon}\n", "max_age must be a duration, not 'soon'"),
@@ -323,7 +323,9 @@ def _problems(tmp_path: Path, checks: str) -> list[str]:
     ("  - drift: {column: t, bins: [a, b]}\n", "bins need a number, date or timestamp column"),
     ("  - drift: {column: n, bins: [5, 1]}\n", "bins must be in ascending order, each once"),
     ("  - drift: {column: t, statistic: ks}\n", "unknown drift statistic 'ks'"),
-    ("  - unique: [t]\n  - unique: [t]\n", "two checks are named 'unique_t'"),
+    ("  - unique: [t]\n  - unique: [t]\n", "feed.yml:12:5: another check before this one is "
+     "named 'unique_t'"),
+    ("  - not_null: []\n", "not_null needs one or more columns, not an empty list"),
     ("  - not_null: [t]\n    name: x\n", "a check must be one `TEST: ...` mapping"),
     ("  not_null: [t]\n", "checks must be a list, not a mapping"),
 ])

@@ -124,8 +124,40 @@ def test_the_checks_at_entry_are_the_input_s_data_quality_assertions(vault) -> N
                   source["inputFacets"]["dataQualityAssertions"]["assertions"]}
     assert assertions["accepted_values_status"] == {
         "assertion": "accepted_values", "name": "accepted_values_status", "success": False,
-        "column": "status", "severity": "warn", "actual": "1", "params": {}}
+        "column": "status", "severity": "warn", "actual": "1", "params": {},
+        "expected": "one of placed, shipped, delivered, cancelled"}
     assert assertions["range_amount"]["success"] is True
     assert assertions["freshness"]["success"] is True
     assert assertions["freshness"]["severity"] == "error"
     assert assertions["freshness"]["expected"] == "3650d"
+
+
+def test_without_a_transport_the_load_says_where_its_events_went(vault, monkeypatch) -> None:
+    monkeypatch.delenv("OPENLINEAGE_CONFIG", raising=False)
+    monkeypatch.delenv("OPENLINEAGE_URL", raising=False)
+    monkeypatch.chdir(vault)  # no openlineage.yml here
+    done = CliRunner().invoke(cli.main, ["-p", str(vault), "load", "--openlineage",
+                                         "crm_customers",
+                                         str(vault / "data" / "crm_customers_2026-01-01.csv")])
+    assert done.exit_code == 0, done.output
+    assert "OpenLineage has no transport configured" in done.stderr
+    assert "OPENLINEAGE_URL" in done.stderr
+
+
+def test_a_batch_a_check_stopped_wrote_nothing_and_says_so(vault) -> None:
+    stale = vault / "data" / "shop_orders_old.csv"
+    stale.write_text("order_id,customer_ref,status,amount,ordered_at,changed_at\n"
+                     "O-1,C001,placed,1.00,2001-01-01T00:00:00,2001-01-01T00:00:00\n",
+                     encoding="utf-8")
+    result = api.load(vault, "shop_orders", stale, openlineage=True)
+    assert result.stopped_by
+    fail = events(vault)[-1]
+    assert fail["eventType"] == "FAIL"
+    assert "check freshness failed" in fail["run"]["facets"]["errorMessage"]["message"]
+    counts = {o["name"]: o["outputFacets"]["outputStatistics"]["rowCount"]
+              for o in fail["outputs"]}
+    assert set(counts.values()) == {0} and "sat_order_status" in counts
+    (source,) = fail["inputs"]
+    freshness = next(a for a in source["inputFacets"]["dataQualityAssertions"]["assertions"]
+                     if a["name"] == "freshness")
+    assert freshness["success"] is False and freshness["severity"] == "error"

@@ -61,21 +61,21 @@ def read_checks(doc: Doc, data: LMap, columns: dict[str, m.Column]) -> tuple[m.C
         doc.at(where, f"checks must be a list, not {describe(spec)}", CHECKS_HINT)
         return None
     before = len(doc.problems.items)
-    result: list[m.Check] = []
+    result: list[tuple[m.Check, tuple[int, int]]] = []
     for index, item in enumerate(spec):
         place = spec.item_at(index)
         check = _check(doc, item, place, columns)
         if check is not None:
-            result.append(check)
-    seen: dict[str, int] = {}
-    for index, check in enumerate(result):
+            result.append((check, place))
+    seen: set[str] = set()
+    for check, place in result:
         if check.name in seen:
-            doc.at(where, f"two checks are named {check.name!r}",
+            doc.at(place, f"another check before this one is named {check.name!r}",
                    "give one of them a name of its own: `name: ...` in its mapping")
-        seen[check.name] = index
+        seen.add(check.name)
     if len(doc.problems.items) > before:
         return None
-    return tuple(result)
+    return tuple(check for check, _ in result)
 
 
 def _check(doc: Doc, item: Any, where: tuple[int, int],
@@ -183,7 +183,8 @@ class _Reader:
         spec = self.spec.get(key)
         names = [spec] if isinstance(spec, str) else spec
         if not isinstance(names, list) or not names:
-            self.problem(key, f"{self.test} needs one or more columns, not {describe(spec)}",
+            self.problem(key, f"{self.test} needs one or more columns, not "
+                         f"{'an empty list' if names == [] else describe(spec)}",
                          f"e.g. {self.test}: [order_id]")
             return ()
         found = [self.column_ref(n, key) for n in names]
@@ -269,7 +270,7 @@ class _Reader:
             return
         problem = regex_problem(regex)
         if problem:
-            self.problem("regex", f"regex {regex!r}: {problem}")
+            self.problem("regex", f"regex '{regex}': {problem}")
             return
         fields["pattern"] = regex
 

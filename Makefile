@@ -55,7 +55,7 @@ bench: $(STAMP)  ## load, TPC-H, mart and per-command figures (about an hour)
 	$(BIN)/python bench/view_bench.py --orders 200000 --engines sqlite
 	$(BIN)/python bench/staging_bench.py --rows $(word 1,$(BENCH_ROWS)) --engines postgresql,sqlite
 	$(BIN)/python bench/checks_bench.py --rows $(word 1,$(BENCH_ROWS)) --engines postgresql,sqlite
-	$(BIN)/python bench/stream_bench.py --events 200000 --engines postgresql,sqlite
+	$(BIN)/python bench/stream_bench.py --events 80000 --engines postgresql,sqlite
 
 PEERS_ROWS   ?= 1000000 10000000
 PEERS_ROUNDS ?= 3

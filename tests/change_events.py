@@ -133,4 +133,6 @@ def produce(producer, topic: str, events: Iterable[dict | None]) -> None:
             key = str(row.get("id", "")).encode()
         producer.produce(topic, key=key, value=None if item is None else json.dumps(item))
         producer.poll(0)
-    producer.flush(10)
+    left = producer.flush(300)  # every event in the topic before a consumer starts
+    if left:
+        raise RuntimeError(f"{left} events were not delivered to the mock cluster")

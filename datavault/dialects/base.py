@@ -236,7 +236,7 @@ class Dialect:
 
     def date_literal(self, text: str) -> str:
         """A date constant, from its text (``YYYY-MM-DD``)."""
-        return self.text_literal(text)
+        return f"DATE '{text}'"
 
     # ---- checks at entry (SEMANTICS.md section 11) --------------------------------------
     def compare(self, expr: str, type_name: str, op: str, text: str) -> str:

@@ -227,9 +227,6 @@ class DuckDBDialect(Dialect):
     def timestamp_literal(self, text: str) -> str:
         return f"TIMESTAMP '{text}'"
 
-    def date_literal(self, text: str) -> str:
-        return f"DATE '{text}'"
-
     def full_match(self, expr: str, pattern: str) -> str:
         # RE2; a line feed never matches (SEMANTICS.md section 11)
         return (f"(strpos({expr}, chr(10)) = 0 AND "

@@ -227,9 +227,6 @@ class PostgresDialect(Dialect):
     def timestamp_literal(self, text: str) -> str:
         return f"TIMESTAMP '{text}'"
 
-    def date_literal(self, text: str) -> str:
-        return f"DATE '{text}'"
-
     def float_literal(self, text: str) -> str:
         return f"'{text}'::float8" if text in ("Infinity", "-Infinity") else text
 

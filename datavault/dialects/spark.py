@@ -271,9 +271,6 @@ class SparkDialect(Dialect):
     def timestamp_literal(self, text: str) -> str:
         return f"TIMESTAMP_NTZ '{text}'"
 
-    def date_literal(self, text: str) -> str:
-        return f"DATE '{text}'"
-
     def decimal_double(self, expr: str) -> str:
         return f"try_cast({expr} AS DOUBLE)"
 

@@ -136,6 +136,9 @@ class SQLiteDialect(Dialect):
     def json_object(self, pairs: Iterable[tuple[str, str]]) -> str:
         return "json_object(" + ", ".join(f"{self.text_literal(k)}, {e}" for k, e in pairs) + ")"
 
+    def date_literal(self, text: str) -> str:
+        return self.text_literal(text)  # a date is stored as its text here
+
     def float_literal(self, text: str) -> str:
         return {"Infinity": "9e999", "-Infinity": "-9e999"}.get(text, text)
 
